@@ -1,0 +1,289 @@
+//! [`PoolBuilder`]: every setting of a pool, checked once in `build`.
+
+use std::any::Any;
+use std::fmt;
+use std::time::Duration;
+
+use crate::pool::Pool;
+use crate::registry::THREAD_LIMIT;
+use crate::Arc;
+
+pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
+type NameFn = Box<dyn Fn(usize) -> String + Send + Sync + 'static>;
+type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync + 'static>;
+
+/// A pool's settings after `build` checked them.
+pub(crate) struct Config {
+    pub(crate) core_threads: usize,
+    pub(crate) max_threads: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) queue_capacity: Option<usize>,
+    thread_name: Option<NameFn>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) on_thread_start: Option<Hook>,
+    pub(crate) on_thread_stop: Option<Hook>,
+    pub(crate) before_task: Option<Hook>,
+    pub(crate) after_task: Option<Hook>,
+    pub(crate) panic_handler: Option<PanicHandler>,
+}
+
+impl Config {
+    pub(crate) fn thread_name(&self, index: usize) -> String {
+        match &self.thread_name {
+            Some(name) => name(index),
+            None => format!("workcrew-{index}"),
+        }
+    }
+}
+
+/// Builds a [`Pool`]; start with [`Pool::builder`].
+///
+/// Every method takes and returns the builder by value, so settings chain:
+///
+/// ```
+/// use std::time::Duration;
+/// use workcrew::Pool;
+///
+/// let pool = Pool::builder()
+///     .threads(2)
+///     .max_threads(8)
+///     .keep_alive(Duration::from_secs(1))
+///     .queue_capacity(1000)
+///     .thread_name(|i| format!("fetcher-{i}"))
+///     .build()
+///     .expect("valid settings");
+/// assert_eq!(pool.max_threads(), 8);
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PoolBuilder {
+    threads: usize,
+    max_threads: Option<usize>,
+    keep_alive: Duration,
+    queue_capacity: Option<usize>,
+    thread_name: Option<NameFn>,
+    stack_size: Option<usize>,
+    on_thread_start: Option<Hook>,
+    on_thread_stop: Option<Hook>,
+    before_task: Option<Hook>,
+    after_task: Option<Hook>,
+    panic_handler: Option<PanicHandler>,
+}
+
+impl Default for PoolBuilder {
+    fn default() -> Self {
+        PoolBuilder {
+            threads: 0,
+            max_threads: None,
+            keep_alive: Duration::from_secs(10),
+            queue_capacity: None,
+            thread_name: None,
+            stack_size: None,
+            on_thread_start: None,
+            on_thread_stop: None,
+            before_task: None,
+            after_task: None,
+            panic_handler: None,
+        }
+    }
+}
+
+/// The number of CPUs the process may use (at least 1).
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl PoolBuilder {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Core threads, kept alive while the pool lives; 0 (the default) means
+    /// one per CPU. Threads start on demand, when work is queued and no
+    /// thread is idle.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// The most threads the pool runs at once (default: `threads`). Threads
+    /// above the core count start on demand and exit after `keep_alive` idle.
+    pub fn max_threads(mut self, max_threads: usize) -> Self {
+        self.max_threads = Some(max_threads);
+        self
+    }
+
+    /// How long a thread above the core count stays idle before it exits
+    /// (default 10 s). Core threads never time out.
+    pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.keep_alive = keep_alive;
+        self
+    }
+
+    /// Bounds the number of queued (not yet running) tasks. When the queue
+    /// is full, `spawn` waits for room, `try_spawn` returns
+    /// [`SpawnError::Full`](crate::SpawnError::Full) and `spawn_timeout`
+    /// waits up to its timeout. Default: unbounded.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = Some(capacity);
+        self
+    }
+
+    /// Names worker threads; gets the lowest index not used by a live thread
+    /// of this pool. Default: `workcrew-{index}`.
+    pub fn thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.thread_name = Some(Box::new(name));
+        self
+    }
+
+    /// Stack size of worker threads, in bytes (default: the platform's).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs on each worker thread when it starts, before it takes any task.
+    pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs on each worker thread just before it exits.
+    pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_stop = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs on the worker before every piece of work it takes from a queue
+    /// (tasks, scoped tasks, `map` pieces, a stolen `fork_join` half), also
+    /// when that work then panics.
+    pub fn before_task(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.before_task = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs on the worker after every piece of work `before_task` wraps,
+    /// panicking ones included.
+    pub fn after_task(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.after_task = Some(Arc::new(hook));
+        self
+    }
+
+    /// Receives the panics nobody else can: from [`Pool::execute`] tasks,
+    /// hooks and `on_complete` callbacks. Without one they are dropped
+    /// (and still counted in [`PoolStats::panicked`](crate::PoolStats)).
+    pub fn panic_handler(
+        mut self,
+        handler: impl Fn(Box<dyn Any + Send>) + Send + Sync + 'static,
+    ) -> Self {
+        self.panic_handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Checks the settings and builds the pool.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] naming the setting when `max_threads` is 0 or less
+    /// than `threads`, when a thread count exceeds 32,767, or when
+    /// `stack_size` or `queue_capacity` is 0.
+    pub fn build(self) -> Result<Pool, BuildError> {
+        let threads = if self.threads == 0 {
+            cores()
+        } else {
+            self.threads
+        };
+        check_limit("threads", threads)?;
+        let max_threads = match self.max_threads {
+            None => threads,
+            Some(0) => {
+                return Err(BuildError::new(
+                    "max_threads",
+                    "max_threads is 0; a pool needs at least one thread (use threads(0) for one per CPU)".into(),
+                ))
+            }
+            Some(max) if max < threads => {
+                return Err(BuildError::new(
+                    "max_threads",
+                    format!("max_threads ({max}) is less than threads ({threads}); raise max_threads or lower threads"),
+                ))
+            }
+            Some(max) => max,
+        };
+        check_limit("max_threads", max_threads)?;
+        if self.stack_size == Some(0) {
+            return Err(BuildError::new(
+                "stack_size",
+                "stack_size is 0 bytes; leave it unset for the platform default".into(),
+            ));
+        }
+        if self.queue_capacity == Some(0) {
+            return Err(BuildError::new(
+                "queue_capacity",
+                "queue_capacity is 0, so no task could ever be queued; leave it unset for an unbounded queue".into(),
+            ));
+        }
+        Ok(Pool::from_config(Config {
+            core_threads: threads,
+            max_threads,
+            keep_alive: self.keep_alive,
+            queue_capacity: self.queue_capacity,
+            thread_name: self.thread_name,
+            stack_size: self.stack_size,
+            on_thread_start: self.on_thread_start,
+            on_thread_stop: self.on_thread_stop,
+            before_task: self.before_task,
+            after_task: self.after_task,
+            panic_handler: self.panic_handler,
+        }))
+    }
+}
+
+fn check_limit(field: &'static str, value: usize) -> Result<(), BuildError> {
+    if value > THREAD_LIMIT {
+        return Err(BuildError::new(
+            field,
+            format!("{field} ({value}) exceeds the limit of {THREAD_LIMIT} threads per pool"),
+        ));
+    }
+    Ok(())
+}
+
+impl fmt::Debug for PoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolBuilder")
+            .field("threads", &self.threads)
+            .field("max_threads", &self.max_threads)
+            .field("keep_alive", &self.keep_alive)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("stack_size", &self.stack_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A [`PoolBuilder`] setting that cannot work; `Display` names the setting
+/// and says how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildError {
+    field: &'static str,
+    message: String,
+}
+
+impl BuildError {
+    fn new(field: &'static str, message: String) -> Self {
+        BuildError { field, message }
+    }
+
+    /// The name of the builder method whose value was rejected, e.g.
+    /// `"max_threads"`.
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid pool setting `{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}

@@ -1,0 +1,72 @@
+//! Errors of submitting and waiting: [`SpawnError`] and [`Timeout`].
+
+use std::fmt;
+
+/// A refused submission; the closure comes back so nothing is lost.
+///
+/// Returned by [`Pool::try_spawn`](crate::Pool::try_spawn) and
+/// [`Pool::spawn_timeout`](crate::Pool::spawn_timeout).
+pub enum SpawnError<F> {
+    /// The bounded queue (see `queue_capacity`) had no room.
+    Full(F),
+    /// The pool was shut down (or its last handle dropped) before this
+    /// submission.
+    Closed(F),
+}
+
+impl<F> SpawnError<F> {
+    /// The closure that was not submitted.
+    pub fn into_inner(self) -> F {
+        match self {
+            SpawnError::Full(f) | SpawnError::Closed(f) => f,
+        }
+    }
+
+    /// True if the queue was full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, SpawnError::Full(_))
+    }
+
+    /// True if the pool was closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, SpawnError::Closed(_))
+    }
+}
+
+impl<F> fmt::Debug for SpawnError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Full(_) => f.write_str("Full(..)"),
+            SpawnError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<F> fmt::Display for SpawnError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Full(_) => f.write_str(
+                "the pool's task queue is full (queue_capacity reached); \
+                 the task was not submitted and is returned in the error",
+            ),
+            SpawnError::Closed(_) => f.write_str(
+                "the pool is closed: it was shut down before this task was submitted; \
+                 the task is returned in the error",
+            ),
+        }
+    }
+}
+
+impl<F> std::error::Error for SpawnError<F> {}
+
+/// A wait that ran out of time; whatever was waited for is left as it was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Timeout;
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out before a result was ready (nothing was lost; wait again to get it)")
+    }
+}
+
+impl std::error::Error for Timeout {}

@@ -1,0 +1,235 @@
+//! [`TaskHandle`]: waiting for one task, cancelling it, or being told when
+//! it is done.
+//!
+//! # Waiting never deadlocks the pool
+//!
+//! A thread waiting for a task goes through three steps (`Handle::wait`):
+//!
+//! 1. **Take back.** If the waiter is a worker of the task's pool and the task
+//!    is still queued, the waiter claims it and runs it inline. This is what
+//!    makes `spawn` + `join` inside a task work on a one-thread pool. It only
+//!    ever runs the task being waited for, never unrelated work.
+//! 2. **Spin** briefly, for tasks about to finish.
+//! 3. **Block.** The waiter registers a waker and parks. A worker that parks
+//!    here is counted as *blocked*, so its pool may start a compensating
+//!    thread for queued work (registry.rs, "Growth").
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use crate::pool::Shared;
+use crate::sync::{thread, WAIT_SPINS};
+use crate::task::{Registered, Stage, TaskError, TaskRef};
+use crate::worker::{park_until, Worker};
+use crate::Arc;
+
+/// Wakes a parked thread.
+struct ThreadWaker(thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// A waker that unparks the current thread.
+pub(crate) fn current_thread_waker() -> Waker {
+    Waker::from(Arc::new(ThreadWaker(thread::current())))
+}
+
+/// Spins a little while `done()` is false; returns `done()`.
+pub(crate) fn spin_until(done: impl Fn() -> bool) -> bool {
+    for _ in 0..WAIT_SPINS {
+        if done() {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    done()
+}
+
+/// The handle machinery shared by [`TaskHandle`], `ScopedHandle`, `apply`
+/// and the task sets.
+pub(crate) struct Handle<'a, T> {
+    pub(crate) task: Arc<dyn TaskRef<T> + 'a>,
+    pub(crate) pool: Arc<Shared>,
+}
+
+impl<T> Handle<'_, T> {
+    pub(crate) fn is_finished(&self) -> bool {
+        self.task.stage().is_final()
+    }
+
+    /// Waits until the task is final or `deadline` passes; see the module
+    /// docs. Returns whether the task is final.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        if self.is_finished() {
+            return true;
+        }
+        if self.task.stage() == Stage::Queued {
+            let ran = Worker::with_current_in(&self.pool, |worker| {
+                worker.is_some_and(|worker| self.task.run_inline(worker))
+            });
+            if ran {
+                return true;
+            }
+        }
+        if spin_until(|| self.is_finished()) {
+            return true;
+        }
+        let waker = current_thread_waker();
+        if let Registered::AlreadyFinal = self.task.register(&waker) {
+            return true;
+        }
+        let done = park_until(|| self.is_finished(), deadline);
+        if !done {
+            self.task.deregister(&waker);
+        }
+        done
+    }
+
+    /// Waits, then takes the outcome.
+    pub(crate) fn join(self) -> Result<T, TaskError> {
+        self.wait(None);
+        // SAFETY: `wait(None)` returns only once the task is final, and
+        // `self` by value makes this the only consumer.
+        unsafe { self.task.take_outcome_erased() }
+    }
+
+    /// Cancels the task if it is still queued.
+    pub(crate) fn cancel(&self) -> bool {
+        let cancelled = self.task.cancel_queued(&self.pool);
+        if cancelled {
+            self.pool.signal_if_quiet();
+        }
+        cancelled
+    }
+}
+
+/// A spawned task: wait for it, cancel it, or be told when it is done.
+///
+/// Returned by [`Pool::spawn`](crate::Pool::spawn). Dropping the handle
+/// detaches the task: it still runs, and its result is dropped when it
+/// finishes. A handle is also a [`Future`] that works under any executor.
+///
+/// # Examples
+///
+/// ```
+/// let pool = workcrew::Pool::new(2);
+/// let handle = pool.spawn(|| 6 * 7);
+/// assert_eq!(handle.join().unwrap(), 42);
+///
+/// let failing = pool.spawn(|| -> u32 { panic!("boom") });
+/// let error = failing.join().unwrap_err();
+/// assert_eq!(error.panic_message(), Some("boom"));
+/// ```
+#[must_use = "dropping a TaskHandle detaches the task; use `pool.execute` for fire-and-forget"]
+pub struct TaskHandle<T> {
+    inner: Handle<'static, T>,
+}
+
+impl<T> TaskHandle<T> {
+    pub(crate) fn new(task: Arc<dyn TaskRef<T>>, pool: Arc<Shared>) -> Self {
+        TaskHandle {
+            inner: Handle { task, pool },
+        }
+    }
+
+    /// Waits for the task and returns its value, or why there is none.
+    ///
+    /// Called from a task of the same pool while this task is still queued,
+    /// it runs the task inline instead of waiting, so nested joins never
+    /// deadlock, even on a one-thread pool. Everything the task did happens
+    /// before `join` returns.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError::Panicked`] with the payload if the task panicked,
+    /// [`TaskError::Cancelled`] if it was cancelled before it started.
+    pub fn join(self) -> Result<T, TaskError> {
+        self.inner.join()
+    }
+
+    /// Blocks until the task is finished (completed, panicked or cancelled),
+    /// without taking its result.
+    pub fn wait(&self) {
+        self.inner.wait(None);
+    }
+
+    /// Like [`wait`](Self::wait), but gives up after `timeout`. Returns
+    /// whether the task is finished; on `false` nothing changed.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.inner.wait(Some(deadline_after(timeout)))
+    }
+
+    /// True once the task completed, panicked or was cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// Cancels the task if it has not started: it then never runs, the
+    /// handle is finished at once, and every waiter sees
+    /// [`TaskError::Cancelled`]. Returns false (and changes nothing) once
+    /// the task is running or finished, or if it was already cancelled.
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
+
+    /// Calls `callback` with the outcome once the task is finished: on the
+    /// thread that finishes it, or at once on this thread if it already has.
+    /// A panic in the callback is caught, counted in
+    /// [`PoolStats::panicked`](crate::PoolStats) and handed to the pool's
+    /// `panic_handler`.
+    pub fn on_complete(self, callback: impl FnOnce(Result<T, TaskError>) + Send + 'static)
+    where
+        T: 'static,
+    {
+        if let Err(callback) = self.inner.task.set_callback(Box::new(callback)) {
+            // SAFETY: `set_callback` refused because the task is final, and
+            // `self` by value makes us the only consumer.
+            let outcome = unsafe { self.inner.task.take_outcome_erased() };
+            self.inner.pool.run_callback(move || callback(outcome));
+        }
+    }
+}
+
+impl<T> Future for TaskHandle<T> {
+    type Output = Result<T, TaskError>;
+
+    /// Ready with the outcome once the task is finished; until then the
+    /// latest waker is woken on completion. Polling again after `Ready`
+    /// panics.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = &self.inner.task;
+        if !task.stage().is_final() {
+            if let Registered::Yes = task.set_handle_waker(cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+        // SAFETY: final, and `Pin<&mut Self>` gives exclusive access; a second
+        // poll finds the slot consumed and panics instead of reading it twice.
+        Poll::Ready(unsafe { task.take_outcome_erased() })
+    }
+}
+
+impl<T> fmt::Debug for TaskHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskHandle")
+            .field("stage", &self.inner.task.stage())
+            .finish()
+    }
+}
+
+/// `now + timeout`, saturating far in the future instead of overflowing.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(60 * 60 * 24 * 365 * 30))
+}

@@ -1,0 +1,381 @@
+//! Type-erased references to queued work, and the stack-allocated jobs of
+//! fork-join. This module holds the crate's pointer-level `unsafe` code.
+//!
+//! A [`JobRef`] is what the queues carry: a pointer, a table of functions for
+//! that pointer's type, and a tag. Contract: **every `JobRef` is consumed
+//! exactly once**, by [`JobRef::run`] or [`JobRef::cancel`]. It comes in two
+//! flavours:
+//!
+//! * **Heap jobs** own one `Arc` reference to a [`QueuedJob`] (a task cell or
+//!   a fire-and-forget box). A heap job may outlive the moment its work is
+//!   done: a task taken back by its waiter leaves a *stale* entry behind,
+//!   which finds the task already claimed and only drops its reference.
+//! * **Stack jobs** point into the frame of a thread that waits for them
+//!   ([`StackJob`]). Such a `JobRef` is only ever pushed to that thread's own
+//!   deque, and the frame does not return before the entry has been popped
+//!   back or the job's [`Latch`] has been set by whoever ran or cancelled it.
+
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+
+use crate::pool::Shared;
+use crate::sync::{thread, AtomicUsize, Ordering, UnsafeCell};
+use crate::worker::{Run, Worker};
+use crate::Arc;
+
+/// Whether something up the call chain is blocked until a job finishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Fire-and-forget or handle-based work: nobody's frame depends on it, so
+    /// a waiter must never run it "to help" (rayon's #592 deadlock).
+    Detached,
+    /// Part of a `fork_join`, `scope` or `map` whose caller waits for it; a
+    /// waiter may run it when it belongs to the work it waits for.
+    Awaited,
+}
+
+/// A heap-allocated job the queues can carry.
+pub(crate) trait QueuedJob: Send + Sync {
+    fn kind(&self) -> Kind;
+    /// Runs the job on `worker` (or skips it if it was claimed elsewhere).
+    fn run(self: Arc<Self>, worker: &Worker);
+    /// Cancels the job if it is still queued; true if this call cancelled a
+    /// task the pool counts (see `Shared::task_cancelled`).
+    fn cancel(self: Arc<Self>, pool: &Arc<Shared>) -> bool;
+}
+
+struct VTable {
+    run: unsafe fn(NonNull<()>, &Worker),
+    cancel: unsafe fn(NonNull<()>, &Arc<Shared>) -> bool,
+}
+
+/// A type-erased, exactly-once reference to queued work.
+pub(crate) struct JobRef {
+    data: NonNull<()>,
+    vtable: &'static VTable,
+    /// The address of the scope or `map` this job belongs to, 0 if none.
+    tag: usize,
+    kind: Kind,
+}
+
+// SAFETY:
+// 1. Heap jobs point to a `QueuedJob`, which is `Send + Sync`.
+// 2. Stack jobs point to a `StackJob<F, R>` with `F: Send, R: Send`; the frame
+//    that owns it outlives the entry (module contract).
+unsafe impl Send for JobRef {}
+
+struct ArcVTable<J>(PhantomData<J>);
+
+impl<J: QueuedJob> ArcVTable<J> {
+    const VTABLE: VTable = VTable {
+        run: Self::run,
+        cancel: Self::cancel,
+    };
+
+    /// # Safety
+    /// `data` came from `Arc::<J>::into_raw` in `JobRef::from_arc*` and is
+    /// consumed here exactly once.
+    unsafe fn run(data: NonNull<()>, worker: &Worker) {
+        // SAFETY: see the function contract; the reference is reclaimed once.
+        let job = unsafe { Arc::from_raw(data.as_ptr() as *const J) };
+        job.run(worker);
+    }
+
+    /// # Safety
+    /// As for `run`.
+    unsafe fn cancel(data: NonNull<()>, pool: &Arc<Shared>) -> bool {
+        // SAFETY: see the function contract; the reference is reclaimed once.
+        let job = unsafe { Arc::from_raw(data.as_ptr() as *const J) };
+        job.cancel(pool)
+    }
+}
+
+impl JobRef {
+    /// Wraps one strong reference to a `'static` heap job.
+    pub(crate) fn from_arc<J: QueuedJob + 'static>(job: Arc<J>, tag: usize) -> JobRef {
+        // SAFETY: `J: 'static` borrows nothing that could end early.
+        unsafe { Self::from_arc_unchecked(job, tag) }
+    }
+
+    /// Wraps one strong reference to a heap job that may borrow.
+    ///
+    /// # Safety
+    /// Whatever `J` borrows must stay alive until the job has been run or
+    /// cancelled. After that the entry may linger (stale); a stale entry only
+    /// reads the job's state word and drops a job whose closure and result are
+    /// already gone, which touches no borrowed data.
+    pub(crate) unsafe fn from_arc_unchecked<J: QueuedJob>(job: Arc<J>, tag: usize) -> JobRef {
+        let kind = job.kind();
+        let data = Arc::into_raw(job) as *mut ();
+        JobRef {
+            // SAFETY: `Arc::into_raw` never returns null.
+            data: unsafe { NonNull::new_unchecked(data) },
+            vtable: &ArcVTable::<J>::VTABLE,
+            tag,
+            kind,
+        }
+    }
+
+    /// Points at a job on the current thread's stack.
+    ///
+    /// # Safety
+    /// `job` must not move or be dropped until this entry has been consumed
+    /// (run or cancelled, which sets its latch) or popped back by its owner,
+    /// and the entry may only be pushed to the owner's own deque.
+    pub(crate) unsafe fn from_stack<F, R>(job: &StackJob<F, R>, tag: usize) -> JobRef
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        JobRef {
+            data: NonNull::from(job).cast(),
+            vtable: &StackJob::<F, R>::VTABLE,
+            tag,
+            kind: Kind::Awaited,
+        }
+    }
+
+    pub(crate) fn run(self, worker: &Worker) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `data` matches `vtable` (both set together above) and
+        // `ManuallyDrop` plus `self` by value make this the only consumption.
+        unsafe { (this.vtable.run)(this.data, worker) }
+    }
+
+    pub(crate) fn cancel(self, pool: &Arc<Shared>) -> bool {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: as in `run`.
+        unsafe { (this.vtable.cancel)(this.data, pool) }
+    }
+
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub(crate) fn tag(&self) -> usize {
+        self.tag
+    }
+
+    /// True if this entry points at `job`.
+    pub(crate) fn is<F, R>(&self, job: &StackJob<F, R>) -> bool {
+        self.data == NonNull::from(job).cast()
+    }
+}
+
+impl Drop for JobRef {
+    fn drop(&mut self) {
+        // Dropping an unconsumed entry would leak a task or, for a stack job,
+        // leave its owner waiting forever. It is a bug in workcrew.
+        debug_assert!(
+            std::thread::panicking(),
+            "a queued job was dropped without running or being cancelled"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- latch
+
+const UNSET: usize = 0;
+const SET: usize = 1;
+
+/// A one-shot flag a thread can block on.
+///
+/// The word is `UNSET`, `SET`, or a pointer to a boxed `Thread` of a waiter
+/// that is parking. `set` swaps in `SET` and, if it took a waiter out, owns
+/// that box: after the swap it never touches the latch again, so the waiter
+/// may free the latch (return from its frame) as soon as it sees `SET`.
+pub(crate) struct Latch {
+    word: AtomicUsize,
+}
+
+impl Latch {
+    pub(crate) fn new() -> Self {
+        Latch {
+            word: AtomicUsize::new(UNSET),
+        }
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        // Acquire: pairs with the release in `set`, publishing the job's result.
+        self.word.load(Ordering::Acquire) == SET
+    }
+
+    pub(crate) fn set(&self) {
+        let previous = self.word.swap(SET, Ordering::AcqRel);
+        if previous != UNSET && previous != SET {
+            // SAFETY: a value other than UNSET/SET is a `Box<Thread>` put there
+            // by `park_until_set`; the swap transferred its ownership to us.
+            let waiter = unsafe { Box::from_raw(previous as *mut thread::Thread) };
+            waiter.unpark();
+        }
+    }
+
+    /// Parks the calling thread until the latch is set.
+    pub(crate) fn park_until_set(&self) {
+        if self.is_set() {
+            return;
+        }
+        let waiter = Box::into_raw(Box::new(thread::current()));
+        match self.word.compare_exchange(
+            UNSET,
+            waiter as usize,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {
+                // The box now belongs to whoever sets the latch.
+                while !self.is_set() {
+                    thread::park();
+                }
+            }
+            Err(_) => {
+                // Set in the meantime (only one waiter ever parks on a latch).
+                // SAFETY: the exchange failed, so the box is still ours.
+                drop(unsafe { Box::from_raw(waiter) });
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- stack job
+
+/// What a stack job produced.
+pub(crate) enum Outcome<R> {
+    NotRun,
+    Done(std::thread::Result<R>),
+    Cancelled,
+}
+
+/// A job living in its owner's frame: `fork_join`'s second closure, or one of
+/// `map`'s helpers started from inside the pool.
+pub(crate) struct StackJob<F, R> {
+    func: UnsafeCell<Option<F>>,
+    outcome: UnsafeCell<Outcome<R>>,
+    latch: Latch,
+    /// `1 + 2 * worker index + clean` of the worker that took the job from a
+    /// queue, 0 before that. `clean` means that worker's deque was empty when
+    /// it took the job, so until the job finishes everything in that deque
+    /// descends from this job (see `join.rs`, "helping").
+    thief: AtomicUsize,
+}
+
+/// Who took a stack job from its owner's deque.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Thief {
+    pub(crate) index: usize,
+    pub(crate) clean: bool,
+}
+
+impl<F, R> StackJob<F, R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    const VTABLE: VTable = VTable {
+        run: Self::run_erased,
+        cancel: Self::cancel_erased,
+    };
+
+    pub(crate) fn new(func: F) -> Self {
+        StackJob {
+            func: UnsafeCell::new(Some(func)),
+            outcome: UnsafeCell::new(Outcome::NotRun),
+            latch: Latch::new(),
+            thief: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn latch(&self) -> &Latch {
+        &self.latch
+    }
+
+    pub(crate) fn thief(&self) -> Option<Thief> {
+        match self.thief.load(Ordering::Acquire) {
+            0 => None,
+            word => Some(Thief {
+                index: (word - 1) / 2,
+                clean: (word - 1) % 2 == 1,
+            }),
+        }
+    }
+
+    /// Takes the closure back to run it inline. Only the owner calls this,
+    /// after popping the job's entry back from its own deque.
+    pub(crate) fn take_func(&mut self) -> F {
+        self.func
+            .with_mut(|func| {
+                // SAFETY: `&mut self` and the entry is no longer in any queue.
+                unsafe { (*func).take() }
+            })
+            .expect("a stack job ran twice")
+    }
+
+    /// Moves the outcome out once the latch is set.
+    pub(crate) fn into_outcome(self) -> Outcome<R> {
+        debug_assert!(self.latch.is_set());
+        self.outcome.with_mut(|outcome| {
+            // SAFETY: we own `self`; the latch was set (acquire), so the
+            // runner's write is visible and it no longer touches the job.
+            unsafe { std::mem::replace(&mut *outcome, Outcome::NotRun) }
+        })
+    }
+
+    /// # Safety
+    /// `data` points to a live `StackJob<F, R>` whose entry is being consumed.
+    unsafe fn run_erased(data: NonNull<()>, worker: &Worker) {
+        // SAFETY: the module contract keeps the job alive until its latch is
+        // set, which is the last thing we do with it.
+        let job = unsafe { data.cast::<Self>().as_ref() };
+        let mark = 1 + 2 * worker.index() + usize::from(worker.deque_is_empty());
+        job.thief.store(mark, Ordering::Release);
+        // SAFETY: the entry was in exactly one queue and we consumed it, so
+        // nobody else takes the closure or writes the outcome.
+        let func = job.func.with_mut(|func| unsafe { (*func).take() });
+        let func = func.expect("a stack job ran twice");
+        let outcome = worker.run_task(Run::Part, func);
+        // SAFETY: as above; the latch's release publishes the write.
+        job.outcome
+            .with_mut(|slot| unsafe { *slot = Outcome::Done(outcome) });
+        job.latch.set();
+    }
+
+    /// # Safety
+    /// As for `run_erased`.
+    unsafe fn cancel_erased(data: NonNull<()>, _pool: &Arc<Shared>) -> bool {
+        // SAFETY: as in `run_erased`.
+        let job = unsafe { data.cast::<Self>().as_ref() };
+        // SAFETY: as in `run_erased`.
+        let func = job.func.with_mut(|func| unsafe { (*func).take() });
+        drop(func);
+        // SAFETY: as in `run_erased`.
+        job.outcome
+            .with_mut(|slot| unsafe { *slot = Outcome::Cancelled });
+        job.latch.set();
+        // Stack jobs are part of a running task, not counted tasks.
+        false
+    }
+}
+
+// ---------------------------------------------------------------- exclusive
+
+/// A value that is only ever reached by ownership, never through `&self`.
+///
+/// Lets a fire-and-forget closure that is `Send` but not `Sync` sit in an
+/// `Arc` whose only reference is the queue entry.
+pub(crate) struct Exclusive<T>(T);
+
+// SAFETY: no method of `Exclusive` takes `&self`, so a shared reference gives
+// no access to the `T`; the value itself only moves between threads by
+// ownership, which `T: Send` allows.
+unsafe impl<T: Send> Sync for Exclusive<T> {}
+
+impl<T> Exclusive<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Exclusive(value)
+    }
+
+    pub(crate) fn into_inner(self) -> T {
+        self.0
+    }
+}

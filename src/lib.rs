@@ -1,0 +1,29 @@
+//! workcrew: a thread pool that loses nothing, never deadlocks on nested
+//! waits, and turns panics into values.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+mod builder;
+mod error;
+mod handle;
+mod job;
+mod pool;
+mod queue;
+mod registry;
+mod scope;
+mod seed;
+mod stats;
+mod sync;
+mod task;
+mod worker;
+
+pub(crate) use sync::Arc;
+
+pub use builder::{BuildError, PoolBuilder};
+pub use error::{SpawnError, Timeout};
+pub use handle::TaskHandle;
+pub use pool::Pool;
+pub use scope::{Scope, ScopedHandle};
+pub use seed::{global, spawn};
+pub use stats::PoolStats;
+pub use task::TaskError;

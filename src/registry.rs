@@ -1,0 +1,535 @@
+//! The pool's threads: how many there are, which are idle, when a new one
+//! starts, when one parks, wakes or exits.
+//!
+//! # The counts
+//!
+//! One atomic word ([`Counts`]) holds four 16-bit fields:
+//!
+//! * `threads`: live workers (raised before a thread is spawned, lowered when
+//!   a worker decides to exit);
+//! * `searching`: workers awake and looking for work, not running a task;
+//! * `parked`: workers asleep in [`Registry::park`];
+//! * `blocked`: workers inside a task that waits for another task that is
+//!   running elsewhere (`join`, `scope`, ...); they do not count against
+//!   `max_threads` (compensation, see "growth" below).
+//!
+//! Idle threads are `searching + parked`.
+//!
+//! # Waking: one at a time, never lost
+//!
+//! After pushing work, a submitter calls [`Registry::notify_work`]:
+//!
+//! 1. If some worker is searching, do nothing: it will find the job.
+//! 2. Else, if a worker is parked, or the pool may grow, take the `idle` lock
+//!    and wake the most recently parked worker (moving it from `parked` to
+//!    `searching`) or start a new thread (counted as searching).
+//! 3. Else every thread is busy: the next one to finish a task finds the job.
+//!
+//! Each step is defended against a named race:
+//!
+//! * **Lost wake-up (park vs submit).** A worker going to sleep first moves
+//!   itself from `searching` to `parked` (SeqCst), *then* looks at the queues
+//!   once more; the submitter pushes, then (SeqCst fence) reads the counts.
+//!   Either the worker sees the job, or the submitter sees no searcher and
+//!   wakes someone. Code cites this as `[park-vs-submit]`.
+//! * **Last searcher leaves.** When the last searching worker finds a job it
+//!   calls `notify_work` itself, because submitters skipped step 2 while it was
+//!   searching and more jobs may be waiting. `[last-searcher]`
+//! * **Busy-to-idle.** A worker that finds nothing after a task raises
+//!   `searching` before its search rounds, so a job pushed meanwhile is either
+//!   seen by those rounds or sees the searcher. `[busy-to-idle]`
+//!
+//! Only one worker is woken per notification (no thundering herd); a woken
+//! worker that finds more work than it can run wakes the next one through
+//! `[last-searcher]`.
+//!
+//! # Growth, keep-alive and shrinking
+//!
+//! A new thread starts only in step 2 above: work was just queued, no thread
+//! is idle, and `threads - min(blocked, max) < max`. So an idle thread is
+//! always used first, and a queued task never waits for a thread while the
+//! pool may grow. Workers blocked in a wait inside the pool are replaced by
+//! compensating threads, at most `max_threads` of them, so `threads()` never
+//! exceeds `2 × max_threads()`.
+//!
+//! A worker parks untimed while `threads <= core`, and for `keep_alive`
+//! otherwise. When the timed park expires it exits if the pool still has
+//! more threads than its core size. `[keep-alive-vs-submit]`: the expiring
+//! worker decides under the `idle` lock; a submitter that popped it from the
+//! parked list under that lock has set its `notified` flag first, so it stays;
+//! otherwise it leaves the list before the submitter looks, and the submitter
+//! sees fewer threads and may start a new one.
+//!
+//! `set_threads` and the end of a compensated wait may leave more threads
+//! than allowed; they raise the `surplus` flag, and every worker checks it
+//! before taking a new job: a surplus worker finishes what it runs and exits.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::pool::Shared;
+use crate::queue::Stealer;
+use crate::stats::SlotStats;
+use crate::sync::{
+    fence, lock, thread, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
+};
+use crate::worker;
+use crate::Arc;
+
+/// The most threads a pool may have: `max_threads` and the compensating
+/// threads on top of it must fit the 16-bit fields of [`Counts`].
+pub(crate) const THREAD_LIMIT: usize = 32_767;
+
+const FIELD: u32 = 16;
+const MASK: u64 = (1 << FIELD) - 1;
+const ONE_THREAD: u64 = 1;
+const ONE_SEARCHING: u64 = 1 << FIELD;
+const ONE_PARKED: u64 = 1 << (2 * FIELD);
+const ONE_BLOCKED: u64 = 1 << (3 * FIELD);
+
+/// A snapshot of the packed thread counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts(u64);
+
+impl Counts {
+    pub(crate) fn threads(self) -> usize {
+        (self.0 & MASK) as usize
+    }
+    pub(crate) fn searching(self) -> usize {
+        ((self.0 >> FIELD) & MASK) as usize
+    }
+    pub(crate) fn parked(self) -> usize {
+        ((self.0 >> (2 * FIELD)) & MASK) as usize
+    }
+    pub(crate) fn blocked(self) -> usize {
+        ((self.0 >> (3 * FIELD)) & MASK) as usize
+    }
+    /// Threads that count against `max`: blocked ones are compensated for,
+    /// up to `max` of them.
+    fn active(self, max: usize) -> usize {
+        self.threads() - self.blocked().min(max)
+    }
+}
+
+impl fmt::Debug for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Counts")
+            .field("threads", &self.threads())
+            .field("searching", &self.searching())
+            .field("parked", &self.parked())
+            .field("blocked", &self.blocked())
+            .finish()
+    }
+}
+
+/// How a parked worker is woken.
+pub(crate) struct Wake {
+    thread: thread::Thread,
+    /// Set (under the `idle` lock) by whoever took this worker off the
+    /// parked list; that waker has already moved it to `searching`.
+    notified: AtomicBool,
+}
+
+impl Wake {
+    pub(crate) fn for_current_thread() -> Arc<Wake> {
+        Arc::new(Wake {
+            thread: thread::current(),
+            notified: AtomicBool::new(false),
+        })
+    }
+}
+
+/// A worker's index: its name, its stats slot, its stealer.
+pub(crate) struct SlotEntry {
+    in_use: bool,
+    pub(crate) stats: Arc<SlotStats>,
+    stealer: Option<Stealer>,
+}
+
+/// State behind the `idle` lock.
+pub(crate) struct Idle {
+    /// Parked workers, most recently parked last (woken first, warm cache).
+    parked: Vec<Arc<Wake>>,
+    /// Indexed by worker index; entries are reused by later threads.
+    pub(crate) slots: Vec<SlotEntry>,
+    joins: Vec<thread::JoinHandle<()>>,
+    /// OS threads that have not finished `worker::main` (includes workers
+    /// already subtracted from `threads` but still running `on_thread_stop`).
+    alive: usize,
+}
+
+/// What woke a parked worker.
+#[must_use]
+pub(crate) enum Woken {
+    /// Notified: it is counted as searching again.
+    Notified,
+    /// It left the pool: idle past `keep_alive` with more threads than the
+    /// core size, or surplus (counts already updated).
+    Exited,
+}
+
+pub(crate) struct Registry {
+    counts: AtomicU64,
+    core: AtomicUsize,
+    max: AtomicUsize,
+    /// Threads may exceed the limit; see the module docs. Written under `idle`.
+    surplus: AtomicBool,
+    idle: Mutex<Idle>,
+    /// Signalled when `Idle::alive` drops.
+    exited: Condvar,
+    /// Bumped (under `idle`) whenever a stealer is added or removed.
+    stealers_epoch: AtomicUsize,
+}
+
+impl Registry {
+    pub(crate) fn new(core: usize, max: usize) -> Self {
+        Registry {
+            counts: AtomicU64::new(0),
+            core: AtomicUsize::new(core),
+            max: AtomicUsize::new(max),
+            surplus: AtomicBool::new(false),
+            idle: Mutex::new(Idle {
+                parked: Vec::new(),
+                slots: Vec::new(),
+                joins: Vec::new(),
+                alive: 0,
+            }),
+            exited: Condvar::new(),
+            stealers_epoch: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        Counts(self.counts.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn core_threads(&self) -> usize {
+        self.core.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn max_threads(&self) -> usize {
+        self.max.load(Ordering::Relaxed)
+    }
+
+    fn may_grow(&self, counts: Counts) -> bool {
+        let max = self.max_threads();
+        counts.active(max) < max
+    }
+
+    fn is_surplus(&self, counts: Counts) -> bool {
+        let max = self.max_threads();
+        counts.active(max) > max
+    }
+
+    pub(crate) fn idle_lock(&self) -> MutexGuard<'_, Idle> {
+        lock(&self.idle)
+    }
+
+    // ------------------------------------------------------------ waking
+
+    /// Called after pushing work; see "Waking" in the module docs.
+    pub(crate) fn notify_work(&self, pool: &Arc<Shared>) {
+        // [park-vs-submit]: the push happens before this fence; a worker that
+        // parks raises `parked` (SeqCst) before it looks at the queues again.
+        fence(Ordering::SeqCst);
+        let counts = self.counts();
+        if counts.searching() > 0 {
+            return;
+        }
+        if counts.parked() == 0 && !self.may_grow(counts) {
+            return;
+        }
+        self.wake_or_grow(pool);
+    }
+
+    fn wake_or_grow(&self, pool: &Arc<Shared>) {
+        let mut idle = self.idle_lock();
+        let counts = self.counts();
+        if counts.searching() > 0 {
+            return;
+        }
+        if let Some(wake) = idle.parked.pop() {
+            self.counts
+                .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_PARKED), Ordering::SeqCst);
+            wake.notified.store(true, Ordering::Release);
+            wake.thread.unpark();
+            return;
+        }
+        if self.may_grow(counts) {
+            if let Err(error) = self.start_thread(&mut idle, pool) {
+                let none_left = self.counts().threads() == 0;
+                drop(idle);
+                if none_left {
+                    panic!(
+                        "workcrew: could not start a worker thread and the pool has none: {error}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Wakes every parked worker (close, resize): each re-reads the pool's
+    /// state and decides to work, park again or exit.
+    pub(crate) fn wake_all(&self) {
+        let mut idle = self.idle_lock();
+        for wake in idle.parked.drain(..) {
+            self.counts
+                .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_PARKED), Ordering::SeqCst);
+            wake.notified.store(true, Ordering::Release);
+            wake.thread.unpark();
+        }
+    }
+
+    // ------------------------------------------------------------ growth
+
+    /// Starts one worker thread; must be called with `idle` locked. The new
+    /// thread is counted as searching from the start.
+    fn start_thread(&self, idle: &mut Idle, pool: &Arc<Shared>) -> std::io::Result<()> {
+        idle.joins.retain(|join| !crate::sync::is_finished(join));
+        let index = match idle.slots.iter().position(|slot| !slot.in_use) {
+            Some(index) => index,
+            None => {
+                idle.slots.push(SlotEntry {
+                    in_use: false,
+                    stats: Arc::new(SlotStats::default()),
+                    stealer: None,
+                });
+                idle.slots.len() - 1
+            }
+        };
+        idle.slots[index].in_use = true;
+        let stats = idle.slots[index].stats.clone();
+        self.counts
+            .fetch_add(ONE_THREAD + ONE_SEARCHING, Ordering::SeqCst);
+        let mut builder = thread::Builder::new().name(pool.config.thread_name(index));
+        if let Some(size) = pool.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let for_thread = pool.clone();
+        match builder.spawn(move || worker::main(for_thread, index, stats)) {
+            Ok(join) => {
+                idle.joins.push(join);
+                idle.alive += 1;
+                Ok(())
+            }
+            Err(error) => {
+                // Roll back exactly what we did above.
+                self.counts
+                    .fetch_sub(ONE_THREAD + ONE_SEARCHING, Ordering::SeqCst);
+                idle.slots[index].in_use = false;
+                Err(error)
+            }
+        }
+    }
+
+    /// Starts up to `wanted` threads while the pool may grow (used when the
+    /// limit is raised with work already queued).
+    pub(crate) fn grow_for(&self, wanted: usize, pool: &Arc<Shared>) {
+        let mut idle = self.idle_lock();
+        for _ in 0..wanted {
+            if !self.may_grow(self.counts()) || self.start_thread(&mut idle, pool).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Publishes a worker's stealer so others can take its queued jobs.
+    pub(crate) fn set_stealer(&self, index: usize, stealer: Option<Stealer>) {
+        let mut idle = self.idle_lock();
+        idle.slots[index].stealer = stealer;
+        self.stealers_epoch.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn stealers_epoch(&self) -> usize {
+        self.stealers_epoch.load(Ordering::Acquire)
+    }
+
+    /// All published stealers (a worker caches this until the epoch moves).
+    pub(crate) fn stealers(&self) -> Vec<(usize, Stealer)> {
+        let idle = self.idle_lock();
+        idle.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(index, slot)| slot.stealer.clone().map(|s| (index, s)))
+            .collect()
+    }
+
+    /// Whether any worker's deque holds a job.
+    pub(crate) fn any_stealer_has_work(&self) -> bool {
+        let idle = self.idle_lock();
+        idle.slots
+            .iter()
+            .any(|slot| slot.stealer.as_ref().is_some_and(|s| !s.is_empty()))
+    }
+
+    /// Called at the very end of a worker thread.
+    pub(crate) fn thread_finished(&self, index: usize) {
+        let mut idle = self.idle_lock();
+        idle.slots[index].in_use = false;
+        idle.slots[index].stealer = None;
+        self.stealers_epoch.fetch_add(1, Ordering::Release);
+        idle.alive -= 1;
+        self.exited.notify_all();
+    }
+
+    /// Waits until no worker thread is left, then joins them all. Returns
+    /// false if `deadline` passed first.
+    pub(crate) fn join_threads(&self, deadline: Option<Instant>) -> bool {
+        let mut idle = self.idle_lock();
+        while idle.alive > 0 {
+            idle = match deadline {
+                None => crate::sync::wait(&self.exited, idle),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    crate::sync::wait_timeout(&self.exited, idle, deadline - now)
+                }
+            };
+        }
+        let joins = std::mem::take(&mut idle.joins);
+        drop(idle);
+        for join in joins {
+            // Worker threads catch every panic; a join error cannot happen.
+            let _ = join.join();
+        }
+        true
+    }
+
+    // ------------------------------------------------------------ searching
+
+    /// [busy-to-idle]: a worker that found nothing becomes a searcher.
+    pub(crate) fn start_searching(&self) {
+        self.counts.fetch_add(ONE_SEARCHING, Ordering::SeqCst);
+    }
+
+    /// A searcher found a job. Returns true if it was the last searcher, in
+    /// which case the caller must `notify_work` ([last-searcher]).
+    #[must_use]
+    pub(crate) fn stop_searching(&self) -> bool {
+        Counts(self.counts.fetch_sub(ONE_SEARCHING, Ordering::SeqCst)).searching() == 1
+    }
+
+    /// Whether workers must check for surplus before taking a job.
+    pub(crate) fn may_have_surplus(&self) -> bool {
+        self.surplus.load(Ordering::Relaxed)
+    }
+
+    /// Retires the calling worker if the pool has more threads than allowed.
+    /// `searching` says whether it is currently counted as a searcher.
+    pub(crate) fn try_retire(&self, searching: bool) -> bool {
+        let _idle = self.idle_lock();
+        let counts = self.counts();
+        if !self.is_surplus(counts) {
+            self.surplus.store(false, Ordering::Relaxed);
+            return false;
+        }
+        let delta = ONE_THREAD + if searching { ONE_SEARCHING } else { 0 };
+        let after = Counts(self.counts.fetch_sub(delta, Ordering::SeqCst) - delta);
+        if !self.is_surplus(after) {
+            self.surplus.store(false, Ordering::Relaxed);
+        }
+        true
+    }
+
+    /// A searching worker leaves because the pool is closed and drained.
+    pub(crate) fn retire_searcher(&self) {
+        let _idle = self.idle_lock();
+        self.counts
+            .fetch_sub(ONE_THREAD + ONE_SEARCHING, Ordering::SeqCst);
+    }
+
+    // ------------------------------------------------------------ parking
+
+    /// Moves the calling searcher to the parked list. The caller must then
+    /// look at the queues once more ([park-vs-submit]) before [`Self::park`].
+    pub(crate) fn prepare_park(&self, wake: &Arc<Wake>) {
+        let mut idle = self.idle_lock();
+        self.counts
+            .fetch_add(ONE_PARKED.wrapping_sub(ONE_SEARCHING), Ordering::SeqCst);
+        idle.parked.push(wake.clone());
+    }
+
+    /// Sleeps until notified, or until `keep_alive` ends an extra thread.
+    pub(crate) fn park(&self, wake: &Arc<Wake>, keep_alive: Duration) -> Woken {
+        loop {
+            let timed = self.counts().threads() > self.core_threads();
+            let deadline = Instant::now() + keep_alive;
+            loop {
+                if wake.notified.swap(false, Ordering::Acquire) {
+                    return Woken::Notified;
+                }
+                if !timed {
+                    thread::park();
+                    continue;
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                crate::sync::park_timeout(deadline - now);
+                if cfg!(loom) {
+                    break;
+                }
+            }
+            // [keep-alive-vs-submit]: decide under the lock.
+            let mut idle = self.idle_lock();
+            if wake.notified.swap(false, Ordering::Acquire) {
+                return Woken::Notified;
+            }
+            if self.counts().threads() <= self.core_threads() {
+                // Others left meanwhile; this thread is core now.
+                continue;
+            }
+            let position = idle
+                .parked
+                .iter()
+                .position(|parked| Arc::ptr_eq(parked, wake))
+                .expect("a parked worker is on the parked list until notified");
+            idle.parked.swap_remove(position);
+            self.counts
+                .fetch_sub(ONE_THREAD + ONE_PARKED, Ordering::SeqCst);
+            return Woken::Exited;
+        }
+    }
+
+    // ------------------------------------------------------------ blocking
+
+    /// The calling worker is about to block in a wait inside a task.
+    /// Returns whether it may need compensation (see `Self::unblock`).
+    pub(crate) fn block(&self, pool: &Arc<Shared>) {
+        self.counts.fetch_add(ONE_BLOCKED, Ordering::SeqCst);
+        // Jobs pushed before we raised `blocked` may have found the pool at
+        // its limit; now that we no longer count, let one of them start.
+        if pool.has_visible_work() {
+            self.notify_work(pool);
+        }
+    }
+
+    pub(crate) fn unblock(&self) {
+        let after = Counts(self.counts.fetch_sub(ONE_BLOCKED, Ordering::SeqCst) - ONE_BLOCKED);
+        if self.is_surplus(after) {
+            let _idle = self.idle_lock();
+            self.surplus.store(true, Ordering::Relaxed);
+        }
+    }
+
+    // ------------------------------------------------------------ resizing
+
+    /// Sets core and max; returns how many threads may start at once.
+    pub(crate) fn resize(&self, threads: usize) -> usize {
+        let idle = self.idle_lock();
+        self.core.store(threads, Ordering::Relaxed);
+        self.max.store(threads, Ordering::Relaxed);
+        let counts = self.counts();
+        if self.is_surplus(counts) {
+            self.surplus.store(true, Ordering::Relaxed);
+        }
+        drop(idle);
+        // Parked workers re-read the limits: surplus ones exit, others
+        // re-arm their keep-alive timer.
+        self.wake_all();
+        threads.saturating_sub(self.counts().active(threads))
+    }
+}

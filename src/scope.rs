@@ -1,0 +1,244 @@
+//! [`Pool::scope`]: tasks that borrow from the caller's stack.
+//!
+//! Invariant: `Pool::scope` does not return (or unwind) before every task
+//! cell spawned into the scope has been **dropped**, not merely finished.
+//! Each cell carries a [`ScopeLink`] that counts it in `live` until the cell
+//! is dropped, after its closure and outcome; so nothing a scoped task
+//! borrowed is touched once `scope` returns. That is the whole soundness
+//! argument for erasing the `'scope` lifetime of the queue entries.
+//!
+//! While it waits, the scope's thread runs this scope's tasks that are still
+//! queued on its own deque (never other work), then blocks; if it is a worker
+//! it counts as blocked, so the pool may start a compensating thread for the
+//! scope's tasks queued elsewhere.
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::handle::{spin_until, Handle};
+use crate::job::JobRef;
+use crate::pool::{Pool, Shared, WhenFull, CLOSED_MESSAGE};
+use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::task::{TaskCell, TaskError};
+use crate::worker::{Blocked, Worker};
+use crate::Arc;
+
+/// What a scope and its task cells share.
+pub(crate) struct ScopeState {
+    /// Task cells spawned into the scope and not yet dropped.
+    live: AtomicUsize,
+    /// The first panic of a task nobody joined.
+    first_panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// A task nobody joined was cancelled by `shutdown_now`.
+    cancelled: AtomicBool,
+    lock: Mutex<()>,
+    all_dropped: Condvar,
+}
+
+/// Ties a task cell to its scope; see the module docs.
+pub(crate) struct ScopeLink(Arc<ScopeState>);
+
+impl ScopeLink {
+    pub(crate) fn record_panic(&self, payload: Box<dyn Any + Send>) {
+        let mut first = lock(&self.0.first_panic);
+        if first.is_none() {
+            *first = Some(payload);
+        }
+    }
+
+    pub(crate) fn record_cancelled(&self) {
+        self.0.cancelled.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ScopeLink {
+    fn drop(&mut self) {
+        // AcqRel: the scope's final acquire load sees everything the task did.
+        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _guard = lock(&self.0.lock);
+            self.0.all_dropped.notify_all();
+        }
+    }
+}
+
+/// A scope to spawn borrowing tasks into; see [`Pool::scope`].
+///
+/// The `'scope` lifetime is invariant: a scoped task can borrow anything that
+/// outlives the `scope` call, but nothing created inside the scope's closure:
+///
+/// ```compile_fail
+/// let pool = workcrew::Pool::new(1);
+/// pool.scope(|s| {
+///     let local = String::from("dies at the end of the closure");
+///     s.spawn(|| local.len()); // error: `local` does not live long enough
+/// });
+/// ```
+pub struct Scope<'scope, 'env: 'scope> {
+    state: Arc<ScopeState>,
+    pool: Arc<Shared>,
+    /// Invariant in `'scope`, as in `std::thread::Scope`, so the borrow
+    /// checker cannot shrink it to let a task capture a shorter borrow.
+    scope: PhantomData<&'scope mut &'scope ()>,
+    env: PhantomData<&'env mut &'env ()>,
+}
+
+/// A task spawned into a [`Scope`].
+#[must_use = "an unjoined scoped task still runs; the scope waits for it"]
+pub struct ScopedHandle<'scope, T> {
+    inner: Handle<'scope, T>,
+}
+
+impl<T> ScopedHandle<'_, T> {
+    /// Waits for the task and returns its value, or why there is none. A
+    /// panic returned here is handled: the scope will not resume it.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError::Panicked`] if the task panicked, [`TaskError::Cancelled`]
+    /// if `shutdown_now` cancelled it before it started.
+    pub fn join(self) -> Result<T, TaskError> {
+        self.inner.join()
+    }
+
+    /// True once the task completed, panicked or was cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// Spawns a task that may borrow anything that outlives the scope. It
+    /// starts right away, while the scope's closure is still running.
+    ///
+    /// # Panics
+    ///
+    /// If the pool is closed.
+    pub fn spawn<F, T>(&'scope self, f: F) -> ScopedHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        self.state.live.fetch_add(1, Ordering::Relaxed);
+        let link = ScopeLink(self.state.clone());
+        let tag = Arc::as_ptr(&self.state) as usize;
+        let spawned = self.pool.submit(
+            (f, link),
+            WhenFull::Wait(None),
+            |(f, link)| {
+                let cell = TaskCell::new(f, Some(link));
+                // SAFETY: `Pool::scope` waits until every cell linked to this
+                // scope is dropped (module docs), so what `f` and `T` borrow
+                // outlives every use of the entry.
+                let job = unsafe { JobRef::from_arc_unchecked(cell.clone(), tag) };
+                (job, cell)
+            },
+            |(f, link), worker| {
+                let cell = TaskCell::new(f, Some(link));
+                cell.run_unqueued(worker);
+                cell
+            },
+        );
+        match spawned {
+            Ok(task) => ScopedHandle {
+                inner: Handle {
+                    task,
+                    pool: self.pool.clone(),
+                },
+            },
+            Err(_) => panic!("{CLOSED_MESSAGE}"),
+        }
+    }
+
+    /// Blocks until every cell of the scope is dropped.
+    fn wait_all(&self) {
+        let tag = Arc::as_ptr(&self.state) as usize;
+        let all_dropped = || self.state.live.load(Ordering::Acquire) == 0;
+        loop {
+            if all_dropped() {
+                return;
+            }
+            let ran = Worker::with_current_in(&self.pool, |worker| {
+                worker.is_some_and(|worker| worker.run_own_tagged(tag))
+            });
+            if !ran {
+                break;
+            }
+        }
+        if spin_until(all_dropped) {
+            return;
+        }
+        let _blocked = Blocked::current();
+        let mut guard = lock(&self.state.lock);
+        while !all_dropped() {
+            guard = crate::sync::wait(&self.state.all_dropped, guard);
+        }
+    }
+}
+
+impl Pool {
+    /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's
+    /// stack, and returns once every one of them has finished.
+    ///
+    /// Works inside a task of the pool too, even on a one-thread pool: the
+    /// waiting thread runs the scope's own queued tasks itself.
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics, its panic resumes after all scoped tasks finished. If a
+    /// scoped task panicked and its handle was not joined, that panic resumes
+    /// once all finished. Also panics if the pool is closed, or if
+    /// `shutdown_now` cancelled a task whose handle was not joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let words = vec!["a", "bb", "ccc"];
+    /// let mut total = 0;
+    /// pool.scope(|s| {
+    ///     let lengths: Vec<_> = words.iter().map(|w| s.spawn(move || w.len())).collect();
+    ///     total = lengths.into_iter().map(|h| h.join().unwrap()).sum();
+    /// });
+    /// assert_eq!(total, 6);
+    /// ```
+    pub fn scope<'env, F, R>(&self, f: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        let refused = Worker::with_current_in(&self.shared, |worker| match worker {
+            Some(_) => self.shared.is_aborted(),
+            None => self.shared.is_closed(),
+        });
+        if refused {
+            panic!("{CLOSED_MESSAGE}");
+        }
+        let scope = Scope {
+            state: Arc::new(ScopeState {
+                live: AtomicUsize::new(0),
+                first_panic: Mutex::new(None),
+                cancelled: AtomicBool::new(false),
+                lock: Mutex::new(()),
+                all_dropped: Condvar::new(),
+            }),
+            pool: self.shared.clone(),
+            scope: PhantomData,
+            env: PhantomData,
+        };
+        let body = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+        scope.wait_all();
+        let task_panic = lock(&scope.state.first_panic).take();
+        match body {
+            Err(payload) => panic::resume_unwind(payload),
+            Ok(value) => {
+                if let Some(payload) = task_panic {
+                    panic::resume_unwind(payload);
+                }
+                if scope.state.cancelled.load(Ordering::Relaxed) {
+                    panic!("workcrew: Pool::scope: a scoped task was cancelled by shutdown_now before it ran");
+                }
+                value
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Counting tasks without a shared counter on the hot path.
+//!
+//! Every worker owns a [`SlotStats`] that only its own thread writes (plain
+//! load + store, no read-modify-write), padded to its own cache line. Outside
+//! submissions are counted by the pool's admission word (`pool.rs`), which
+//! only submitters write. A snapshot sums them.
+//!
+//! Per task the events happen in the order *submitted → started → finished*
+//! (or *submitted → cancelled*), and each counter only grows. Reading the
+//! later events first (finished, then started and cancelled, then submitted)
+//! therefore never sees more of a later event than of an earlier one:
+//! `running = started - finished` and `queued = submitted - started -
+//! cancelled` are never negative, and exact when nothing starts or finishes
+//! during the read.
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// A counter written by one thread at a time, read by any.
+#[derive(Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds one. Only the owning worker thread calls this.
+    pub(crate) fn bump(&self) {
+        // Release: a reader that sees the new value also sees the events this
+        // thread recorded before it (see the module docs).
+        self.0
+            .store(self.0.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The counters of one worker index. A later thread that reuses the index
+/// keeps counting on the same slot, so nothing is lost when threads exit.
+#[derive(Default)]
+pub(crate) struct SlotStats {
+    /// Counted tasks this worker pushed to its own deque (or ran unqueued).
+    pub(crate) spawned: CachePadded<Counter>,
+    pub(crate) started: Counter,
+    pub(crate) finished: Counter,
+    /// Panics caught in tasks run by this worker.
+    pub(crate) panicked: Counter,
+}
+
+/// A snapshot of a pool's threads and tasks, from [`Pool::stats`](crate::Pool::stats).
+///
+/// `queued`, `running` and the totals are exact whenever no task is starting
+/// or finishing at that instant (for example while the running tasks are
+/// blocked), and never negative.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Live worker threads.
+    pub threads: usize,
+    /// Worker threads waiting for work (searching or parked).
+    pub idle_threads: usize,
+    /// Tasks waiting in a queue.
+    pub queued: usize,
+    /// Tasks running now.
+    pub running: usize,
+    /// Tasks that ran to the end, returning or panicking.
+    pub completed: u64,
+    /// Panics the pool caught: in tasks, hooks and `on_complete` callbacks.
+    pub panicked: u64,
+    /// Tasks cancelled before they started.
+    pub cancelled: u64,
+}
+
+/// Totals read in the order the module docs require.
+pub(crate) struct Totals {
+    pub(crate) submitted: u64,
+    pub(crate) started: u64,
+    pub(crate) finished: u64,
+    pub(crate) cancelled: u64,
+    pub(crate) panicked: u64,
+}
+
+impl Totals {
+    pub(crate) fn queued(&self) -> usize {
+        self.submitted.saturating_sub(self.started + self.cancelled) as usize
+    }
+
+    pub(crate) fn running(&self) -> usize {
+        self.started.saturating_sub(self.finished) as usize
+    }
+}

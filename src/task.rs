@@ -1,0 +1,529 @@
+//! The task cell: one heap allocation holding a submitted closure, its
+//! result, its life-cycle state and whoever waits for it; and [`TaskError`].
+//!
+//! # Life cycle
+//!
+//! A task's life is one atomic word ([`TaskState`]). Its two low bits are the
+//! stage; bit 2 says that someone registered in the waiter list.
+//!
+//! | from     | to          | who                                             |
+//! |----------|-------------|-------------------------------------------------|
+//! | Queued   | Running     | whoever claims the task ([`TaskState::try_claim`]): a worker that took it from a queue, a waiter taking it back to run inline, or a canceller |
+//! | Running  | Complete    | the runner, after storing the result ([`TaskState::publish`]) |
+//! | Running  | Cancelled   | the canceller, after dropping the closure ([`TaskState::publish`]) |
+//!
+//! The claim is a compare-exchange from `Queued`, so between a worker
+//! starting the task and `cancel` exactly one wins; the loser leaves the cell
+//! alone. A canceller holds the claim only while it drops the closure, so
+//! that a waiter who sees `Cancelled` knows nothing borrowed is still in use.
+//! Complete and Cancelled are final. The claimant owns the slot until it
+//! publishes the final state with a release; the one consumer (the handle, or
+//! the `on_complete` callback) reads the result only after an acquire load has
+//! seen `Complete`.
+//!
+//! # Waking
+//!
+//! Waiters (parked threads, futures, a `TaskSet`, an `on_complete` callback)
+//! sit in a list behind a mutex that nobody touches on the fast path. A waiter
+//! locks the list, sets the `WAITING` bit and, if the task is not final yet,
+//! adds itself. The finisher moves the state first and looks at the list only
+//! if the bit was set, locking it, so the two cannot miss each other: either
+//! the waiter saw the final state, or the finisher saw the bit and waits for
+//! the waiter's lock to see its entry.
+
+use std::any::Any;
+use std::fmt;
+use std::task::Waker;
+
+use crate::job::{Kind, QueuedJob};
+use crate::pool::Shared;
+use crate::scope::ScopeLink;
+use crate::sync::{lock, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::worker::{Run, Worker};
+use crate::Arc;
+
+// ---------------------------------------------------------------- state word
+
+const STAGE: usize = 0b11;
+const QUEUED: usize = 0;
+const RUNNING: usize = 1;
+const COMPLETE: usize = 2;
+const CANCELLED: usize = 3;
+/// Set once someone has registered in the waiter list; the finisher must then
+/// lock the list and wake what it finds there.
+const WAITING: usize = 0b100;
+
+/// Where a task is in its life; see the module docs for the transitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Queued,
+    Running,
+    Complete,
+    Cancelled,
+}
+
+impl Stage {
+    fn of(word: usize) -> Self {
+        match word & STAGE {
+            QUEUED => Stage::Queued,
+            RUNNING => Stage::Running,
+            COMPLETE => Stage::Complete,
+            _ => Stage::Cancelled,
+        }
+    }
+
+    pub(crate) fn is_final(self) -> bool {
+        matches!(self, Stage::Complete | Stage::Cancelled)
+    }
+}
+
+/// Outcome of trying to move a task out of `Queued`.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// This caller moved the task; it now owns the closure.
+    Won,
+    /// Someone else got there first (it is running, done or cancelled).
+    Lost,
+}
+
+/// Outcome of registering interest in a task's completion.
+#[must_use]
+pub(crate) enum Registered {
+    /// The entry is in the list and will be woken or called.
+    Yes,
+    /// The task was already final; nothing was registered.
+    AlreadyFinal,
+}
+
+/// The atomic life-cycle word of a task.
+pub(crate) struct TaskState(AtomicUsize);
+
+impl TaskState {
+    pub(crate) fn new() -> Self {
+        Self(AtomicUsize::new(QUEUED))
+    }
+
+    pub(crate) fn stage(&self) -> Stage {
+        // Acquire: pairs with the release in `complete`, so a caller that sees
+        // `Complete` also sees the stored result.
+        Stage::of(self.0.load(Ordering::Acquire))
+    }
+
+    /// Queued → Running.
+    pub(crate) fn try_claim(&self) -> Claim {
+        let mut word = self.0.load(Ordering::Relaxed);
+        loop {
+            if word & STAGE != QUEUED {
+                return Claim::Lost;
+            }
+            // Acquire: the winner sees the closure written by the submitter.
+            match self.0.compare_exchange_weak(
+                word,
+                word | RUNNING,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Claim::Won,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// Running → `to` (Complete or Cancelled). Returns whether waiters must
+    /// be woken.
+    #[must_use]
+    fn publish(&self, to: Stage) -> bool {
+        let step = match to {
+            Stage::Complete => COMPLETE - RUNNING,
+            Stage::Cancelled => CANCELLED - RUNNING,
+            Stage::Queued | Stage::Running => unreachable!("publish goes to a final stage"),
+        };
+        // Release: publishes the slot written before this call.
+        let previous = self.0.fetch_add(step, Ordering::AcqRel);
+        debug_assert_eq!(previous & STAGE, RUNNING);
+        previous & WAITING != 0
+    }
+
+    /// Sets the `WAITING` bit; must be called with the waiter list locked.
+    fn mark_waiting(&self) -> Stage {
+        Stage::of(self.0.fetch_or(WAITING, Ordering::AcqRel))
+    }
+}
+
+// ---------------------------------------------------------------- errors
+
+/// Why a task produced no value.
+pub enum TaskError {
+    /// The task panicked; this is the panic payload.
+    Panicked(Box<dyn Any + Send + 'static>),
+    /// The task was cancelled before it started (by [`TaskHandle::cancel`],
+    /// [`TaskSet::cancel_all`](crate::TaskSet::cancel_all) or
+    /// [`Pool::shutdown_now`](crate::Pool::shutdown_now)); it never ran.
+    Cancelled,
+}
+
+impl TaskError {
+    /// True if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, TaskError::Panicked(_))
+    }
+
+    /// True if the task was cancelled before it ran.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, TaskError::Cancelled)
+    }
+
+    /// The panic payload, to inspect or to pass to
+    /// [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// If the task was cancelled rather than panicking.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self {
+            TaskError::Panicked(payload) => payload,
+            TaskError::Cancelled => {
+                panic!("TaskError::into_panic: the task was cancelled, not panicked")
+            }
+        }
+    }
+
+    /// The panic message, when the payload is a string (as it is for
+    /// `panic!("...")`, with or without format arguments).
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            TaskError::Panicked(payload) => panic_message(payload.as_ref()),
+            TaskError::Cancelled => None,
+        }
+    }
+}
+
+/// The text of a panic payload, if it is a string.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Panicked(_) => match self.panic_message() {
+                Some(message) => f.debug_tuple("Panicked").field(&message).finish(),
+                None => f.write_str("Panicked(..)"),
+            },
+            TaskError::Cancelled => f.write_str("Cancelled"),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Panicked(_) => match self.panic_message() {
+                Some(message) => write!(f, "task panicked: {message}"),
+                None => f.write_str("task panicked (with a non-string payload)"),
+            },
+            TaskError::Cancelled => f.write_str("task was cancelled before it started"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+// ---------------------------------------------------------------- the cell
+
+/// What the slot of a cell holds.
+enum Slot<F, T> {
+    /// The closure, until someone claims it.
+    Pending(F),
+    /// Claimed: being run, or dropped by a canceller.
+    Taken,
+    /// The outcome, until the consumer takes it.
+    Finished(std::thread::Result<T>),
+    /// The consumer took the outcome.
+    Consumed,
+}
+
+pub(crate) type Callback<T> = Box<dyn FnOnce(Result<T, TaskError>) + Send + 'static>;
+
+/// Everyone interested in a task's completion.
+struct Waiters<T> {
+    /// Parked threads, task sets, `wait_any`: each woken once.
+    wakers: Vec<Waker>,
+    /// The waker of the handle's own `Future::poll`, replaced on each poll.
+    handle_waker: Option<Waker>,
+    /// The `on_complete` callback; it consumes the outcome.
+    callback: Option<Callback<T>>,
+}
+
+/// One submitted task: closure, outcome, state and waiters in one allocation.
+pub(crate) struct TaskCell<F, T> {
+    state: TaskState,
+    slot: UnsafeCell<Slot<F, T>>,
+    /// Boxed on first use, so a task nobody waits for stays small.
+    waiters: Mutex<Option<Box<Waiters<T>>>>,
+    /// Counts the cell against its scope until it is dropped (scoped tasks
+    /// only). Declared last, so it is dropped after the closure and outcome.
+    scope: Option<ScopeLink>,
+}
+
+// SAFETY:
+// 1. `slot` is only touched by its owner under the state machine in the module
+//    docs (one claimant, then one consumer), with acquire/release on `state`
+//    between them, so sharing `&TaskCell` never gives two threads the slot.
+// 2. The closure and the outcome move between threads: `F: Send, T: Send`.
+// 3. `waiters` is behind a mutex; the callback in it is `Send`.
+unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
+
+impl<F, T> TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    pub(crate) fn new(f: F, scope: Option<ScopeLink>) -> Arc<Self> {
+        Arc::new(TaskCell {
+            state: TaskState::new(),
+            slot: UnsafeCell::new(Slot::Pending(f)),
+            waiters: Mutex::new(None),
+            scope,
+        })
+    }
+
+    /// Takes the closure out of a task the caller has claimed.
+    fn take_closure(&self) -> F {
+        // SAFETY: the caller won `try_claim`, which makes it the only thread
+        // touching the slot until it publishes a final stage.
+        let slot = self
+            .slot
+            .with_mut(|slot| unsafe { std::mem::replace(&mut *slot, Slot::Taken) });
+        match slot {
+            Slot::Pending(f) => f,
+            _ => unreachable!("a task was claimed twice"),
+        }
+    }
+
+    /// Runs a task the caller has claimed, then publishes the outcome.
+    fn run_claimed(&self, worker: &Worker, how: Run) {
+        let f = self.take_closure();
+        let outcome = worker.run_task(how, f);
+        // SAFETY: we still own the slot (claim above); the release in
+        // `publish` hands the write to the consumer.
+        self.slot
+            .with_mut(|slot| unsafe { *slot = Slot::Finished(outcome) });
+        if self.state.publish(Stage::Complete) {
+            self.wake_all(worker.pool());
+        }
+    }
+
+    /// Claims the task and runs it at once on `worker`, without it ever
+    /// having been queued (`spawn` from a worker when the queue is full).
+    pub(crate) fn run_unqueued(&self, worker: &Worker) {
+        let claim = self.state.try_claim();
+        debug_assert_eq!(claim, Claim::Won);
+        self.run_claimed(worker, Run::Unqueued);
+    }
+
+    /// Wakes every waiter and runs the callback; the task is final.
+    fn wake_all(&self, pool: &Arc<Shared>) {
+        let Some(waiters) = lock(&self.waiters).take() else {
+            return;
+        };
+        let Waiters {
+            wakers,
+            handle_waker,
+            callback,
+        } = *waiters;
+        for waker in wakers.into_iter().chain(handle_waker) {
+            waker.wake();
+        }
+        if let Some(callback) = callback {
+            // SAFETY: `on_complete` consumed the handle, so the callback is
+            // the only consumer, and the task is final.
+            let outcome = unsafe { self.take_outcome() };
+            pool.run_callback(move || callback(outcome));
+        }
+    }
+
+    /// Moves the outcome out of a final task.
+    ///
+    /// # Safety
+    /// The task must be final (seen with acquire) and the caller must be its
+    /// only consumer.
+    unsafe fn take_outcome(&self) -> Result<T, TaskError> {
+        // SAFETY: the caller guarantees the task is final, so the runner or
+        // canceller is done with the slot, and that nobody else consumes it.
+        let slot = self
+            .slot
+            .with_mut(|slot| unsafe { std::mem::replace(&mut *slot, Slot::Consumed) });
+        if self.state.stage() == Stage::Cancelled {
+            return Err(TaskError::Cancelled);
+        }
+        match slot {
+            Slot::Finished(Ok(value)) => Ok(value),
+            Slot::Finished(Err(payload)) => Err(TaskError::Panicked(payload)),
+            Slot::Consumed => panic!("the task's result was already taken (a TaskHandle polled again after it completed)"),
+            Slot::Pending(_) | Slot::Taken => unreachable!("outcome read before the task finished"),
+        }
+    }
+}
+
+impl<F, T> Drop for TaskCell<F, T> {
+    fn drop(&mut self) {
+        if let Some(scope) = &self.scope {
+            // A scoped task whose failure nobody took from its handle: the
+            // scope reports it once all its tasks are done.
+            let slot = self.slot.with_mut(|slot| {
+                // SAFETY: `&mut self`: nobody else can reach the cell.
+                unsafe { std::mem::replace(&mut *slot, Slot::Consumed) }
+            });
+            match slot {
+                Slot::Finished(Err(payload)) => scope.record_panic(payload),
+                Slot::Taken if self.state.stage() == Stage::Cancelled => scope.record_cancelled(),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl<F, T> QueuedJob for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn kind(&self) -> Kind {
+        if self.scope.is_some() {
+            Kind::Awaited
+        } else {
+            Kind::Detached
+        }
+    }
+
+    fn run(self: Arc<Self>, worker: &Worker) {
+        // Losing means it was cancelled or taken back: this entry was stale.
+        if self.state.try_claim() == Claim::Won {
+            self.run_claimed(worker, Run::Queued);
+        }
+    }
+
+    fn cancel(self: Arc<Self>, pool: &Arc<Shared>) -> bool {
+        self.cancel_queued(pool)
+    }
+}
+
+// ---------------------------------------------------------------- handle side
+
+/// What a handle needs from its cell, with the closure type erased.
+pub(crate) trait TaskRef<T>: Send + Sync {
+    fn stage(&self) -> Stage;
+
+    /// Takes a queued task back and runs it on `worker`, which is about to
+    /// wait for it. Returns whether this call ran it.
+    fn run_inline(&self, worker: &Worker) -> bool;
+
+    /// Queued → Cancelled, waking waiters. True if this call cancelled it.
+    fn cancel_queued(&self, pool: &Arc<Shared>) -> bool;
+
+    /// # Safety
+    /// The task must be final and the caller its only consumer.
+    unsafe fn take_outcome_erased(&self) -> Result<T, TaskError>;
+
+    /// Adds `waker` to the waiters, unless the task is already final.
+    fn register(&self, waker: &Waker) -> Registered;
+    /// Removes `waker` (after a timeout).
+    fn deregister(&self, waker: &Waker);
+    /// Sets the waker of the handle's `Future`, replacing the previous one.
+    fn set_handle_waker(&self, waker: &Waker) -> Registered;
+    /// Stores the `on_complete` callback, or hands it back if the task is
+    /// already final (the caller then runs it at once).
+    fn set_callback(&self, callback: Callback<T>) -> Result<(), Callback<T>>;
+}
+
+impl<F, T> TaskRef<T> for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn stage(&self) -> Stage {
+        self.state.stage()
+    }
+
+    fn run_inline(&self, worker: &Worker) -> bool {
+        if self.state.try_claim() == Claim::Lost {
+            return false;
+        }
+        self.run_claimed(worker, Run::Queued);
+        true
+    }
+
+    fn cancel_queued(&self, pool: &Arc<Shared>) -> bool {
+        if self.state.try_claim() == Claim::Lost {
+            return false;
+        }
+        // Drop the closure before publishing, so that a waiter who sees
+        // `Cancelled` knows nothing it borrowed is still in use.
+        drop(self.take_closure());
+        pool.task_cancelled();
+        if self.state.publish(Stage::Cancelled) {
+            self.wake_all(pool);
+        }
+        true
+    }
+
+    unsafe fn take_outcome_erased(&self) -> Result<T, TaskError> {
+        // SAFETY: forwarded contract.
+        unsafe { self.take_outcome() }
+    }
+
+    fn register(&self, waker: &Waker) -> Registered {
+        let mut waiters = lock(&self.waiters);
+        if self.state.mark_waiting().is_final() {
+            return Registered::AlreadyFinal;
+        }
+        let list = waiters.get_or_insert_with(Waiters::boxed);
+        if !list.wakers.iter().any(|w| w.will_wake(waker)) {
+            list.wakers.push(waker.clone());
+        }
+        Registered::Yes
+    }
+
+    fn deregister(&self, waker: &Waker) {
+        if let Some(list) = lock(&self.waiters).as_mut() {
+            list.wakers.retain(|w| !w.will_wake(waker));
+        }
+    }
+
+    fn set_handle_waker(&self, waker: &Waker) -> Registered {
+        let mut waiters = lock(&self.waiters);
+        if self.state.mark_waiting().is_final() {
+            return Registered::AlreadyFinal;
+        }
+        let list = waiters.get_or_insert_with(Waiters::boxed);
+        match &mut list.handle_waker {
+            Some(old) if old.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        Registered::Yes
+    }
+
+    fn set_callback(&self, callback: Callback<T>) -> Result<(), Callback<T>> {
+        let mut waiters = lock(&self.waiters);
+        if self.state.mark_waiting().is_final() {
+            return Err(callback);
+        }
+        waiters.get_or_insert_with(Waiters::boxed).callback = Some(callback);
+        Ok(())
+    }
+}
+
+impl<T> Waiters<T> {
+    fn boxed() -> Box<Self> {
+        Box::new(Waiters {
+            wakers: Vec::new(),
+            handle_waker: None,
+            callback: None,
+        })
+    }
+}

@@ -1,0 +1,416 @@
+//! A worker thread: its context, its main loop, and how it runs a job.
+//!
+//! Each worker owns a LIFO deque (`queue::Local`) that only it pushes to and
+//! pops from; others steal from the far end. The loop is:
+//!
+//! ```text
+//! loop {
+//!     BUSY: surplus? -> exit; take a job (own deque, peers, injector) and run it
+//!     IDLE: search a few rounds; then park (registry.rs, "Waking")
+//! }
+//! ```
+//!
+//! The thread-local `CURRENT` points at the running worker, so code inside a
+//! task can tell that it runs on a worker (and of which pool): spawns go to
+//! the local deque, waits take queued work back, `apply` runs inline.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
+use std::time::Instant;
+
+use crate::job::JobRef;
+use crate::pool::Shared;
+use crate::queue::{Local, Steal, Stealer};
+use crate::registry::{Wake, Woken};
+use crate::stats::SlotStats;
+use crate::sync::{thread, thread_local, SEARCH_ROUNDS};
+use crate::Arc;
+
+/// How a piece of work counts in the pool's statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// A counted task taken from a queue (or taken back by its waiter).
+    Queued,
+    /// A counted task run at once without being queued (`spawn` from a
+    /// worker while the bounded queue is full).
+    Unqueued,
+    /// Part of a task that is already running (a `fork_join` half): not
+    /// counted, but still wrapped in the task hooks.
+    Part,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const Worker> = Cell::new(ptr::null());
+}
+
+struct Peers {
+    epoch: usize,
+    stealers: Vec<(usize, Stealer)>,
+}
+
+/// The context of one worker thread; lives on that thread's stack.
+pub(crate) struct Worker {
+    pool: Arc<Shared>,
+    index: usize,
+    local: Local,
+    stats: Arc<SlotStats>,
+    wake: Arc<Wake>,
+    peers: RefCell<Peers>,
+    rng: Cell<u32>,
+}
+
+/// Entry point of every worker thread.
+pub(crate) fn main(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) {
+    let local = Local::new();
+    pool.registry.set_stealer(index, Some(local.stealer()));
+    let worker = Worker {
+        index,
+        local,
+        stats,
+        wake: Wake::for_current_thread(),
+        peers: RefCell::new(Peers {
+            epoch: usize::MAX,
+            stealers: Vec::new(),
+        }),
+        rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+        pool,
+    };
+    CURRENT.with(|current| current.set(&worker));
+    if let Some(hook) = &worker.pool.config.on_thread_start {
+        worker.pool.run_hook(hook);
+    }
+    worker.run_loop();
+    if let Some(hook) = &worker.pool.config.on_thread_stop {
+        worker.pool.run_hook(hook);
+    }
+    CURRENT.with(|current| current.set(ptr::null()));
+    worker.pool.registry.thread_finished(index);
+}
+
+impl Worker {
+    /// Calls `f` with the worker running on this thread, if there is one.
+    pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
+        let current = CURRENT.with(Cell::get);
+        // SAFETY:
+        // 1. `CURRENT` is non-null only between the two `set` calls in `main`,
+        //    and points at the `Worker` on `main`'s stack, which lives across
+        //    that whole span; all task code on this thread runs inside it.
+        // 2. The reference is only lent to `f` and `&Worker` is not `Send`
+        //    (`Worker` holds `Cell`s), so it cannot outlive `main`.
+        f(unsafe { current.as_ref() })
+    }
+
+    /// Like [`Self::with_current`], but only a worker of `pool` counts.
+    pub(crate) fn with_current_in<R>(
+        pool: &Arc<Shared>,
+        f: impl FnOnce(Option<&Worker>) -> R,
+    ) -> R {
+        Self::with_current(|worker| f(worker.filter(|worker| Arc::ptr_eq(&worker.pool, pool))))
+    }
+
+    pub(crate) fn pool(&self) -> &Arc<Shared> {
+        &self.pool
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    pub(crate) fn deque_is_empty(&self) -> bool {
+        self.local.is_empty()
+    }
+
+    pub(crate) fn stats(&self) -> &SlotStats {
+        &self.stats
+    }
+
+    /// Queues a job on this worker's own deque and wakes a thief if needed.
+    pub(crate) fn push(&self, job: JobRef) {
+        self.local.push(job);
+        self.pool.registry.notify_work(&self.pool);
+    }
+
+    /// Pops the newest job of the own deque.
+    pub(crate) fn pop(&self) -> Option<JobRef> {
+        self.local.pop()
+    }
+
+    /// Puts a job back on top of the own deque without waking anyone (it was
+    /// there a moment ago).
+    pub(crate) fn push_back(&self, job: JobRef) {
+        self.local.push(job);
+    }
+
+    /// Runs `f` as one piece of work on this worker: counters, the
+    /// `before_task`/`after_task` hooks and panic capture.
+    pub(crate) fn run_task<R>(&self, how: Run, f: impl FnOnce() -> R) -> std::thread::Result<R> {
+        match how {
+            Run::Queued => {
+                self.stats.started.bump();
+                self.pool.release_queue_slot();
+            }
+            Run::Unqueued => {
+                self.stats.spawned.bump();
+                self.stats.started.bump();
+            }
+            Run::Part => {}
+        }
+        let config = &self.pool.config;
+        if let Some(hook) = &config.before_task {
+            self.pool.run_hook(hook);
+        }
+        let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+        if let Some(hook) = &config.after_task {
+            self.pool.run_hook(hook);
+        }
+        if how != Run::Part {
+            if outcome.is_err() {
+                self.stats.panicked.bump();
+            }
+            self.stats.finished.bump();
+        }
+        outcome
+    }
+
+    // ------------------------------------------------------------ the loop
+
+    fn run_loop(&self) {
+        let registry = &self.pool.registry;
+        // A new thread is counted as searching from the moment it was
+        // spawned (registry.rs, "Waking"), so it starts on the IDLE path.
+        let mut next = self.search();
+        while let Some(job) = next {
+            if self.pool.is_aborted() {
+                // shutdown_now: whatever is still queued is cancelled.
+                if job.cancel(&self.pool) {
+                    self.pool.signal_if_quiet();
+                }
+            } else {
+                job.run(self);
+            }
+            // BUSY
+            if registry.may_have_surplus() && registry.try_retire(false) {
+                break;
+            }
+            next = match self.find_job() {
+                Some(job) => Some(job),
+                None => {
+                    // IDLE. [busy-to-idle]
+                    registry.start_searching();
+                    self.search()
+                }
+            };
+        }
+        self.leave();
+    }
+
+    /// Searches for work, then parks, while counted as searching. Returns
+    /// `None` when the thread must exit (its counts are already updated).
+    fn search(&self) -> Option<JobRef> {
+        let registry = &self.pool.registry;
+        self.pool.signal_if_quiet();
+        let mut round = 0;
+        loop {
+            if let Some(job) = self.find_job() {
+                if registry.stop_searching() {
+                    // [last-searcher]
+                    registry.notify_work(&self.pool);
+                }
+                return Some(job);
+            }
+            round += 1;
+            if round < SEARCH_ROUNDS {
+                backoff(round);
+                continue;
+            }
+            if registry.may_have_surplus() && registry.try_retire(true) {
+                return None;
+            }
+            if self.pool.is_drained() {
+                registry.retire_searcher();
+                // Parked workers of a closed pool must wake to leave too.
+                registry.wake_all();
+                return None;
+            }
+            registry.prepare_park(&self.wake);
+            // [park-vs-submit]: look once more now that we count as parked.
+            if self.pool.has_visible_work() {
+                registry.notify_work(&self.pool);
+            } else if self.pool.is_drained() {
+                registry.wake_all();
+            }
+            match registry.park(&self.wake, self.pool.config.keep_alive) {
+                Woken::Notified => round = 0,
+                Woken::Exited => return None,
+            }
+        }
+    }
+
+    /// Hands anything left in the own deque to the others before exiting.
+    fn leave(&self) {
+        let mut moved = false;
+        while let Some(job) = self.local.pop() {
+            self.pool.injector.push(job);
+            moved = true;
+        }
+        if moved || self.pool.has_visible_work() {
+            self.pool.registry.notify_work(&self.pool);
+        }
+    }
+
+    fn find_job(&self) -> Option<JobRef> {
+        if let Some(job) = self.local.pop() {
+            return Some(job);
+        }
+        // Peers first: their deques hold older work than the injector (batches
+        // moved there earlier), which keeps outside submissions near FIFO.
+        if let Some(job) = self.steal_from_peers() {
+            return Some(job);
+        }
+        Steal::until_settled(|| self.pool.injector.steal_batch_and_pop(&self.local))
+    }
+
+    fn steal_from_peers(&self) -> Option<JobRef> {
+        self.refresh_peers();
+        let peers = self.peers.borrow();
+        let count = peers.stealers.len();
+        if count <= 1 {
+            return None;
+        }
+        let start = self.next_random() as usize % count;
+        loop {
+            let mut retry = false;
+            for offset in 0..count {
+                let (index, stealer) = &peers.stealers[(start + offset) % count];
+                if *index == self.index {
+                    continue;
+                }
+                match stealer.steal() {
+                    Steal::Success(job) => return Some(job),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    /// The stealer of worker `index`, if it is alive.
+    pub(crate) fn stealer_of(&self, index: usize) -> Option<Stealer> {
+        self.refresh_peers();
+        let peers = self.peers.borrow();
+        peers
+            .stealers
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, stealer)| stealer.clone())
+    }
+
+    fn refresh_peers(&self) {
+        let epoch = self.pool.registry.stealers_epoch();
+        let mut peers = self.peers.borrow_mut();
+        if peers.epoch != epoch {
+            peers.stealers = self.pool.registry.stealers();
+            peers.epoch = epoch;
+        }
+    }
+
+    fn next_random(&self) -> u32 {
+        // xorshift32
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+}
+
+fn backoff(round: u32) {
+    if round < 7 {
+        for _ in 0..(1u32 << round) {
+            std::hint::spin_loop();
+        }
+    } else {
+        thread::yield_now();
+    }
+}
+
+/// Marks the current worker (if any) as blocked in its pool while alive, so
+/// the pool may start a compensating thread.
+pub(crate) struct Blocked(Option<Arc<Shared>>);
+
+impl Blocked {
+    pub(crate) fn current() -> Blocked {
+        Blocked(Worker::with_current(|worker| {
+            worker.map(|worker| {
+                worker.pool.registry.block(&worker.pool);
+                worker.pool.clone()
+            })
+        }))
+    }
+}
+
+impl Drop for Blocked {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.0 {
+            pool.registry.unblock();
+        }
+    }
+}
+
+/// Parks the current thread until `done()` holds or `deadline` passes;
+/// returns `done()`. Something must unpark this thread when `done` changes.
+/// A worker thread is counted as blocked meanwhile.
+pub(crate) fn park_until(done: impl Fn() -> bool, deadline: Option<Instant>) -> bool {
+    let _blocked = Blocked::current();
+    loop {
+        if done() {
+            return true;
+        }
+        match deadline {
+            None => thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return done();
+                }
+                crate::sync::park_timeout(deadline - now);
+            }
+        }
+    }
+}
+
+impl Worker {
+    /// Runs one job tagged `tag` from the top of the own deque, if there is
+    /// one among the few newest entries; other entries are put back in
+    /// order and never run here (promise 2). Returns whether it ran one.
+    pub(crate) fn run_own_tagged(&self, tag: usize) -> bool {
+        const LOOK_AT: usize = 16;
+        let mut passed = Vec::new();
+        let mut found = None;
+        while passed.len() < LOOK_AT {
+            match self.local.pop() {
+                Some(job) if job.tag() == tag => {
+                    found = Some(job);
+                    break;
+                }
+                Some(job) => passed.push(job),
+                None => break,
+            }
+        }
+        for job in passed.into_iter().rev() {
+            self.local.push(job);
+        }
+        match found {
+            Some(job) => {
+                job.run(self);
+                true
+            }
+            None => false,
+        }
+    }
+}
