@@ -24,15 +24,25 @@ use crate::sync::{thread, AtomicUsize, Ordering, UnsafeCell};
 use crate::worker::{Run, Worker};
 use crate::Arc;
 
-/// Whether something up the call chain is blocked until a job finishes.
+/// What a job is to the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// Fire-and-forget or handle-based work: nobody's frame depends on it, so
-    /// a waiter must never run it "to help" (rayon's #592 deadlock).
+    /// A counted task nobody's frame waits for (`spawn`, `execute`): a
+    /// waiter must never run it "to help" (rayon's #592 deadlock).
     Detached,
-    /// Part of a `fork_join`, `scope` or `map` whose caller waits for it; a
-    /// waiter may run it when it belongs to the work it waits for.
-    Awaited,
+    /// A counted task a scope waits for before it returns.
+    Scoped,
+    /// An uncounted piece of a running task (a `fork_join` half, a helper of
+    /// a parallel loop), on the stack of the task's thread, which waits for it.
+    Part,
+}
+
+impl Kind {
+    /// Whether some frame is blocked until this job finishes, so that running
+    /// it while waiting for that frame's work is safe.
+    pub(crate) fn is_awaited(self) -> bool {
+        matches!(self, Kind::Scoped | Kind::Part)
+    }
 }
 
 /// A heap-allocated job the queues can carry.
@@ -132,8 +142,15 @@ impl JobRef {
             data: NonNull::from(job).cast(),
             vtable: &StackJob::<F, R>::VTABLE,
             tag,
-            kind: Kind::Awaited,
+            kind: Kind::Part,
         }
+    }
+
+    /// Consumes the entry of a stack job its owner popped back from its own
+    /// deque; the owner then runs the closure itself or drops the job.
+    pub(crate) fn reclaim(self) {
+        debug_assert_eq!(self.kind, Kind::Part);
+        std::mem::forget(self);
     }
 
     pub(crate) fn run(self, worker: &Worker) {
@@ -301,7 +318,8 @@ where
     }
 
     /// Takes the closure back to run it inline. Only the owner calls this,
-    /// after popping the job's entry back from its own deque.
+    /// after popping the job's entry back from its own deque (`&mut self`
+    /// proves no entry is left to race with).
     pub(crate) fn take_func(&mut self) -> F {
         self.func
             .with_mut(|func| {

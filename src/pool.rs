@@ -640,6 +640,15 @@ impl Pool {
         if Worker::with_current_in(&self.shared, |worker| worker.is_some()) {
             return f();
         }
+        self.run_and_wait("apply", f)
+    }
+
+    /// Runs `f` as a task and waits for it, resuming its panic here.
+    fn run_and_wait<F, T>(&self, what: &str, f: F) -> T
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
         // SAFETY: we join the handle right here, before anything `f` borrows
         // can go away; `join` returns only once the task is final.
         let handle = unsafe { self.shared.spawn_borrowed(f, 0) };
@@ -648,10 +657,31 @@ impl Pool {
             Err(TaskError::Panicked(payload)) => panic::resume_unwind(payload),
             Err(TaskError::Cancelled) => {
                 panic!(
-                    "workcrew: Pool::apply: the task was cancelled by shutdown_now before it ran"
+                    "workcrew: Pool::{what}: the task was cancelled by shutdown_now before it ran"
                 )
             }
         }
+    }
+
+    /// Runs `body` with a worker of this pool: the current thread if it is
+    /// one, else a task the caller waits for. What `body` starts then counts
+    /// against the pool's threads only.
+    pub(crate) fn on_worker<R, B>(&self, what: &str, body: B) -> R
+    where
+        B: FnOnce(&Worker) -> R + Send,
+        R: Send,
+    {
+        let mut body = Some(body);
+        let inside = Worker::with_current_in(&self.shared, |worker| {
+            worker.map(|worker| (body.take().expect("called once"))(worker))
+        });
+        if let Some(value) = inside {
+            return value;
+        }
+        let body = body.take().expect("called once");
+        self.run_and_wait(what, move || {
+            Worker::with_current(|worker| body(worker.expect("pool tasks run on worker threads")))
+        })
     }
 
     // ------------------------------------------------------------ waiting

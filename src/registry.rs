@@ -242,6 +242,24 @@ impl Registry {
         self.wake_or_grow(pool);
     }
 
+    /// Best-effort `notify_work` for pieces of a running task (see
+    /// `Worker::push_part`): no fence, so a worker parking at this instant
+    /// may miss it, which costs parallelism, never progress.
+    pub(crate) fn notify_part(&self, pool: &Arc<Shared>) {
+        let counts = self.counts_relaxed();
+        if counts.searching() > 0 {
+            return;
+        }
+        if counts.parked() == 0 && !self.may_grow(counts) {
+            return;
+        }
+        self.wake_or_grow(pool);
+    }
+
+    fn counts_relaxed(&self) -> Counts {
+        Counts(self.counts.load(Ordering::Relaxed))
+    }
+
     fn wake_or_grow(&self, pool: &Arc<Shared>) {
         let mut idle = self.idle_lock();
         let counts = self.counts();

@@ -395,7 +395,7 @@ where
 {
     fn kind(&self) -> Kind {
         if self.scope.is_some() {
-            Kind::Awaited
+            Kind::Scoped
         } else {
             Kind::Detached
         }

@@ -131,15 +131,70 @@ impl Worker {
         self.pool.registry.notify_work(&self.pool);
     }
 
-    /// Pops the newest job of the own deque.
-    pub(crate) fn pop(&self) -> Option<JobRef> {
-        self.local.pop()
+    /// Queues a piece of the running task (a stack job) on the own deque.
+    ///
+    /// The wake-up is best effort, without the fence of `notify_work`: if a
+    /// worker parks at that very moment and misses it, nothing is lost, since
+    /// the owner runs the piece itself when nobody took it.
+    pub(crate) fn push_part(&self, job: JobRef) {
+        self.local.push(job);
+        self.pool.registry.notify_part(&self.pool);
     }
 
-    /// Puts a job back on top of the own deque without waking anyone (it was
-    /// there a moment ago).
-    pub(crate) fn push_back(&self, job: JobRef) {
-        self.local.push(job);
+    /// Makes sure idle workers notice the parts just pushed (parallel loops
+    /// want their helpers taken reliably).
+    pub(crate) fn wake_for_parts(&self) {
+        self.pool.registry.notify_work(&self.pool);
+    }
+
+    /// Hands a job this worker must not run to the injector.
+    pub(crate) fn requeue(&self, job: JobRef) {
+        self.pool.injector.push(job);
+        self.pool.registry.notify_work(&self.pool);
+    }
+
+    /// Marks this worker as blocked in its pool until the guard drops.
+    pub(crate) fn block(&self) -> Blocked {
+        self.pool.registry.block(&self.pool);
+        Blocked(Some(self.pool.clone()))
+    }
+
+    /// Pops the own deque until an entry matching `wanted` comes up; puts
+    /// the others back in order. `None` if it is not there (another worker
+    /// took it).
+    pub(crate) fn take_back(&self, wanted: impl Fn(&JobRef) -> bool) -> Option<JobRef> {
+        let top = self.local.pop()?;
+        if wanted(&top) {
+            return Some(top);
+        }
+        // Rare: the task pushed other work after the wanted entry.
+        let mut found = None;
+        self.take_back_all(&wanted, |entry| {
+            debug_assert!(found.is_none());
+            found = Some(entry);
+        });
+        self.local.push(top);
+        found
+    }
+
+    /// Pops the whole own deque, hands every entry matching `wanted` to
+    /// `take`, and puts the rest back in their order.
+    pub(crate) fn take_back_all(
+        &self,
+        wanted: impl Fn(&JobRef) -> bool,
+        mut take: impl FnMut(JobRef),
+    ) {
+        let mut others = Vec::new();
+        while let Some(entry) = self.local.pop() {
+            if wanted(&entry) {
+                take(entry);
+            } else {
+                others.push(entry);
+            }
+        }
+        for entry in others.into_iter().rev() {
+            self.local.push(entry);
+        }
     }
 
     /// Runs `f` as one piece of work on this worker: counters, the
@@ -329,7 +384,7 @@ impl Worker {
     }
 }
 
-fn backoff(round: u32) {
+pub(crate) fn backoff(round: u32) {
     if round < 7 {
         for _ in 0..(1u32 << round) {
             std::hint::spin_loop();

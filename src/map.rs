@@ -1,0 +1,489 @@
+//! Parallel loops: [`Pool::map`], [`Pool::try_map`], [`Pool::for_each_range`]
+//! and [`Pool::for_each_chunk_mut`].
+//!
+//! All of them run on a worker (the caller, if it is one; else one task the
+//! caller waits for) plus helper jobs that idle workers steal
+//! (`join::run_with_helpers`), so they use the pool's threads and nothing
+//! else. Each participant loops, claiming a piece of the input at a time.
+//!
+//! * `map` pulls items from the shared iterator in **batches** under a mutex.
+//!   A batch's size adapts to the work: it doubles while a batch takes under
+//!   `FAST` and halves above `SLOW`, so 10 ms items go one at a time and
+//!   cheap ones in batches of up to `MAX_BATCH`; with a known length it never
+//!   exceeds a fair share of what is left. Results are written straight to
+//!   their index in the output vector.
+//! * The range loops hand out `[start, end)` pieces from one atomic counter,
+//!   largest first (guided self-scheduling): about `2 × threads × ln(len)`
+//!   claims in all, and the last pieces are small so threads finish together.
+//!
+//! Invariant: every index of the input is claimed exactly once (the mutex or
+//! the atomic counter hands it out), so the writes to the output never
+//! overlap; after a panic or error, nothing new is handed out, the pieces in
+//! progress finish, and exactly the written slots are dropped.
+
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use crate::join::run_with_helpers;
+use crate::pool::Pool;
+use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::worker::Worker;
+
+const MAX_BATCH: usize = 4096;
+const FAST: Duration = Duration::from_micros(50);
+const SLOW: Duration = Duration::from_micros(500);
+
+/// Why a loop stopped early.
+enum Failure<E> {
+    Panicked(Box<dyn std::any::Any + Send>),
+    /// `try_map`'s first error, with the index it came from.
+    Error(usize, E),
+}
+
+/// The shared iterator and how far it has been handed out.
+struct Feed<I> {
+    items: I,
+    next_index: usize,
+    exhausted: bool,
+}
+
+/// Output slots written at disjoint indices by several threads.
+struct Slots<R> {
+    /// Start of a buffer of `capacity` slots (a `Vec`'s spare capacity).
+    base: *mut MaybeUninit<R>,
+    capacity: usize,
+    _owns: PhantomData<R>,
+}
+
+// SAFETY: threads write different indices (each index is handed out once, see
+// the module invariant), and `R: Send` lets the values move between threads.
+unsafe impl<R: Send> Sync for Slots<R> {}
+
+impl<R> Slots<R> {
+    /// Writes the result for input `index`.
+    ///
+    /// # Safety
+    /// `index < capacity`, and no other thread writes `index`.
+    unsafe fn write(&self, index: usize, value: R) {
+        // SAFETY: in bounds and exclusive, per the contract.
+        unsafe { (*self.base.add(index)).write(value) };
+    }
+}
+
+/// Per-call state of `map` / `try_map`.
+struct MapLoop<'f, I: Iterator, R, E, F> {
+    feed: Mutex<Feed<I>>,
+    f: &'f F,
+    slots: Slots<R>,
+    /// Results beyond `slots.capacity` (the iterator was longer than its
+    /// size hint), as `(first index, values)` runs.
+    overflow: Mutex<Vec<(usize, Vec<R>)>>,
+    /// Index ranges written into `slots`.
+    written: Mutex<Vec<Range<usize>>>,
+    stop: AtomicBool,
+    failure: Mutex<Option<Failure<E>>>,
+    threads: usize,
+}
+
+impl<I, R, E, F> MapLoop<'_, I, R, E, F>
+where
+    I: Iterator + Send,
+    I::Item: Send,
+    R: Send,
+    E: Send,
+    F: Fn(I::Item) -> Result<R, E> + Sync,
+{
+    fn fail(&self, failure: Failure<E>) {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut slot = lock(&self.failure);
+        let replace = match (&*slot, &failure) {
+            (None, _) => true,
+            // Report the earliest error in input order, like a sequential loop.
+            (Some(Failure::Error(old, _)), Failure::Error(new, _)) => new < old,
+            _ => false,
+        };
+        if replace {
+            *slot = Some(failure);
+        }
+    }
+
+    /// Claims up to `size` items; returns the index of the first one.
+    fn claim(&self, size: usize, batch: &mut Vec<I::Item>) -> Option<usize> {
+        let mut feed = lock(&self.feed);
+        if feed.exhausted || self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let start = feed.next_index;
+        let pulled = panic::catch_unwind(AssertUnwindSafe(|| {
+            batch.extend(feed.items.by_ref().take(size));
+        }));
+        feed.next_index += batch.len();
+        if batch.len() < size {
+            feed.exhausted = true;
+        }
+        if let Err(payload) = pulled {
+            feed.exhausted = true;
+            drop(feed);
+            self.fail(Failure::Panicked(payload));
+        }
+        (!batch.is_empty()).then_some(start)
+    }
+
+    fn fair_share(&self, size: usize) -> usize {
+        let feed = lock(&self.feed);
+        let (_, upper) = feed.items.size_hint();
+        match upper {
+            Some(left) => size.min(left.div_ceil(2 * self.threads).max(1)),
+            None => size,
+        }
+    }
+
+    /// One participant's loop.
+    fn work(&self) {
+        let mut batch = Vec::new();
+        let mut size = 1;
+        while let Some(start) = self.claim(size, &mut batch) {
+            let began = Instant::now();
+            let count = batch.len();
+            let mut done = 0;
+            let mut extra = Vec::new();
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                for item in batch.drain(..) {
+                    let index = start + done;
+                    match (self.f)(item) {
+                        Ok(value) if index < self.slots.capacity => {
+                            // SAFETY: `index` was handed out to this batch only.
+                            unsafe { self.slots.write(index, value) };
+                        }
+                        Ok(value) => extra.push(value),
+                        Err(error) => return Err((index, error)),
+                    }
+                    done += 1;
+                }
+                Ok(())
+            }));
+            batch.clear();
+            let in_slots = start.min(self.slots.capacity)..(start + done).min(self.slots.capacity);
+            if !in_slots.is_empty() {
+                lock(&self.written).push(in_slots);
+            }
+            if !extra.is_empty() {
+                let first = (start + done - extra.len()).max(self.slots.capacity);
+                lock(&self.overflow).push((first, extra));
+            }
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err((index, error))) => return self.fail(Failure::Error(index, error)),
+                Err(payload) => return self.fail(Failure::Panicked(payload)),
+            }
+            let took = began.elapsed();
+            if took < FAST && count == size {
+                size = (size * 2).min(MAX_BATCH);
+            } else if took > SLOW {
+                size = (size / 2).max(1);
+            }
+            size = self.fair_share(size);
+        }
+    }
+}
+
+/// Runs the loop and assembles the output vector.
+fn map_on<I, R, E, F>(worker: &Worker, items: I, f: &F) -> Result<Vec<R>, E>
+where
+    I: Iterator + Send,
+    I::Item: Send,
+    R: Send,
+    E: Send,
+    F: Fn(I::Item) -> Result<R, E> + Sync,
+{
+    let threads = worker.pool().registry.max_threads().max(1);
+    let (lower, upper) = items.size_hint();
+    let mut output: Vec<R> = Vec::with_capacity(lower);
+    let capacity = output.capacity().min(lower.max(upper.unwrap_or(0)));
+    let map = MapLoop {
+        feed: Mutex::new(Feed {
+            items,
+            next_index: 0,
+            exhausted: false,
+        }),
+        f,
+        slots: Slots {
+            base: output.as_mut_ptr().cast(),
+            capacity,
+            _owns: PhantomData,
+        },
+        overflow: Mutex::new(Vec::new()),
+        written: Mutex::new(Vec::new()),
+        stop: AtomicBool::new(false),
+        failure: Mutex::new(None),
+        threads,
+    };
+    let helpers = match upper {
+        Some(len) => len.saturating_sub(1).min(threads - 1),
+        None => threads - 1,
+    };
+    run_with_helpers(worker, helpers, &|| map.work());
+
+    let MapLoop {
+        feed,
+        overflow,
+        written,
+        failure,
+        ..
+    } = map;
+    let total = lock(&feed).next_index;
+    let mut written = written.into_inner().unwrap_or_else(|e| e.into_inner());
+    written.sort_by_key(|range| range.start);
+    if let Some(failure) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        for range in written {
+            for index in range {
+                // SAFETY: written (recorded in `written`) and not yet dropped;
+                // the vector's length is still 0, so this is the only drop.
+                unsafe { output.as_mut_ptr().add(index).drop_in_place() };
+            }
+        }
+        return match failure {
+            Failure::Panicked(payload) => panic::resume_unwind(payload),
+            Failure::Error(_, error) => Err(error),
+        };
+    }
+    let in_slots = total.min(capacity);
+    debug_assert_eq!(written.iter().map(|r| r.len()).sum::<usize>(), in_slots);
+    // SAFETY: no failure, so every index below `in_slots` was written exactly
+    // once (module invariant) and all writers have finished.
+    unsafe { output.set_len(in_slots) };
+    let mut overflow = overflow.into_inner().unwrap_or_else(|e| e.into_inner());
+    overflow.sort_by_key(|(first, _)| *first);
+    for (_, values) in overflow {
+        output.extend(values);
+    }
+    Ok(output)
+}
+
+/// Hands out disjoint pieces of `0..len`, largest first.
+struct Pieces {
+    next: AtomicUsize,
+    len: usize,
+    threads: usize,
+}
+
+impl Pieces {
+    fn claim(&self) -> Option<Range<usize>> {
+        let mut start = self.next.load(Ordering::Relaxed);
+        loop {
+            if start >= self.len {
+                return None;
+            }
+            let piece = ((self.len - start) / (2 * self.threads)).max(1);
+            match self.next.compare_exchange_weak(
+                start,
+                start + piece,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(start..start + piece),
+                Err(actual) => start = actual,
+            }
+        }
+    }
+}
+
+/// Calls `f` on disjoint pieces covering `0..len` on the pool's threads.
+fn for_each_piece_on(worker: &Worker, len: usize, f: &(dyn Fn(Range<usize>) + Sync)) {
+    let threads = worker.pool().registry.max_threads().max(1);
+    let pieces = Pieces {
+        next: AtomicUsize::new(0),
+        len,
+        threads,
+    };
+    let failure = Mutex::new(None);
+    let stop = AtomicBool::new(false);
+    let work = || {
+        while !stop.load(Ordering::Relaxed) {
+            let Some(range) = pieces.claim() else { return };
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(range))) {
+                stop.store(true, Ordering::Relaxed);
+                lock(&failure).get_or_insert(payload);
+            }
+        }
+    };
+    let helpers = len.saturating_sub(1).min(threads - 1);
+    run_with_helpers(worker, helpers, &work);
+    if let Some(payload) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        panic::resume_unwind(payload);
+    }
+}
+
+/// A mutable slice several threads write disjoint pieces of.
+struct SharedSlice<T> {
+    base: *mut T,
+    len: usize,
+}
+
+// SAFETY: threads only touch disjoint ranges (`Pieces` hands each index out
+// once) and `T: Send` lets the elements be reached from other threads.
+unsafe impl<T: Send> Sync for SharedSlice<T> {}
+
+impl<T> SharedSlice<T> {
+    /// # Safety
+    /// `range` is within `len` and no other live reference covers it.
+    unsafe fn piece(&self, range: Range<usize>) -> &mut [T] {
+        debug_assert!(range.end <= self.len);
+        // SAFETY: in bounds and exclusive, per the contract.
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(range.start), range.len()) }
+    }
+}
+
+impl Pool {
+    /// Applies `f` to every item on the pool's threads and returns the
+    /// results in input order. `f` may borrow local data.
+    ///
+    /// Items are handed out in batches that adapt to how long `f` takes:
+    /// 10 ms items spread one at a time over all threads, cheap ones go in
+    /// batches of thousands, so a hundred million cheap items cost a few
+    /// thousand hand-outs, not a hundred million tasks. Called from outside the
+    /// pool, it runs as one task the caller waits for, so only pool threads
+    /// call `f`.
+    ///
+    /// # Panics
+    ///
+    /// If `f` (or the input iterator) panics: no new items are handed out,
+    /// the items in progress finish, and the panic resumes here. Also if the
+    /// pool is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(4);
+    /// let offset = 10;
+    /// let shifted = pool.map(1..=5, |x| x + offset);
+    /// assert_eq!(shifted, vec![11, 12, 13, 14, 15]);
+    /// ```
+    pub fn map<I, F, R>(&self, items: I, f: F) -> Vec<R>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send,
+        I::Item: Send,
+        F: Fn(I::Item) -> R + Sync,
+        R: Send,
+    {
+        let items = items.into_iter();
+        let f = |item| Ok::<R, std::convert::Infallible>(f(item));
+        match self.on_worker("map", |worker| map_on(worker, items, &f)) {
+            Ok(results) => results,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Like [`map`](Self::map) for a fallible `f`: stops handing out items at
+    /// the first `Err` and returns it (the one earliest in input order among
+    /// those computed).
+    ///
+    /// # Errors
+    ///
+    /// The first error `f` returned; the results computed so far are dropped.
+    ///
+    /// # Panics
+    ///
+    /// As [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let parsed: Result<Vec<u8>, _> = pool.try_map(["1", "2", "x"], |s| s.parse::<u8>());
+    /// assert!(parsed.is_err());
+    /// ```
+    pub fn try_map<I, F, R, E>(&self, items: I, f: F) -> Result<Vec<R>, E>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send,
+        I::Item: Send,
+        F: Fn(I::Item) -> Result<R, E> + Sync,
+        R: Send,
+        E: Send,
+    {
+        let items = items.into_iter();
+        self.on_worker("try_map", |worker| map_on(worker, items, &f))
+    }
+
+    /// Calls `f` with disjoint ranges that together cover `0..len` exactly
+    /// once, on all the pool's threads. Pieces shrink towards the end so the
+    /// threads finish together.
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (after the pieces in progress finish), or if the pool is
+    /// closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let pool = workcrew::Pool::new(2);
+    /// let covered = AtomicUsize::new(0);
+    /// pool.for_each_range(1000, |range| {
+    ///     covered.fetch_add(range.len(), Ordering::Relaxed);
+    /// });
+    /// assert_eq!(covered.into_inner(), 1000);
+    /// ```
+    pub fn for_each_range<F>(&self, len: usize, f: F)
+    where
+        F: Fn(Range<usize>) + Sync,
+    {
+        if len == 0 {
+            return;
+        }
+        self.on_worker("for_each_range", |worker| {
+            for_each_piece_on(worker, len, &f)
+        });
+    }
+
+    /// Calls `f(offset, chunk)` with disjoint chunks that together cover
+    /// `data` exactly once, on all the pool's threads; `offset` is the index
+    /// of the chunk's first element in `data`.
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (after the chunks in progress finish), or if the pool is
+    /// closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut squares = vec![0u64; 1000];
+    /// pool.for_each_chunk_mut(&mut squares, |offset, chunk| {
+    ///     for (i, slot) in chunk.iter_mut().enumerate() {
+    ///         let x = (offset + i) as u64;
+    ///         *slot = x * x;
+    ///     }
+    /// });
+    /// assert_eq!(squares[999], 998_001);
+    /// ```
+    pub fn for_each_chunk_mut<T, F>(&self, data: &mut [T], f: F)
+    where
+        T: Send,
+        F: Fn(usize, &mut [T]) + Sync,
+    {
+        if data.is_empty() {
+            return;
+        }
+        let shared = SharedSlice {
+            base: data.as_mut_ptr(),
+            len: data.len(),
+        };
+        let each = |range: Range<usize>| {
+            let offset = range.start;
+            // SAFETY: `for_each_piece_on` hands out disjoint ranges within
+            // `0..len`, and `data` stays mutably borrowed for this whole call.
+            f(offset, unsafe { shared.piece(range) })
+        };
+        self.on_worker("for_each_chunk_mut", |worker| {
+            for_each_piece_on(worker, shared.len, &each)
+        });
+    }
+}
