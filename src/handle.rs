@@ -142,6 +142,10 @@ impl<T> TaskHandle<T> {
         }
     }
 
+    pub(crate) fn inner(&self) -> &Handle<'static, T> {
+        &self.inner
+    }
+
     /// Waits for the task and returns its value, or why there is none.
     ///
     /// Called from a task of the same pool while this task is still queued,

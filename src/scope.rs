@@ -83,8 +83,8 @@ pub struct Scope<'scope, 'env: 'scope> {
     env: PhantomData<&'env mut &'env ()>,
 }
 
-/// A task spawned into a [`Scope`].
-#[must_use = "an unjoined scoped task still runs; the scope waits for it"]
+/// A task spawned into a [`Scope`]. Dropping it is fine: the scope still
+/// waits for the task, and resumes its panic if nobody joined it.
 pub struct ScopedHandle<'scope, T> {
     inner: Handle<'scope, T>,
 }

@@ -1,9 +1,11 @@
 //! The process-wide pool and the helpers shaped after the seeds' Python.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::handle::TaskHandle;
 use crate::pool::Pool;
+use crate::sync::{lock, Mutex};
 
 /// The process-wide pool, built on first use with one thread per CPU.
 /// It is never shut down.
@@ -33,4 +35,157 @@ where
     T: Send + 'static,
 {
     global().spawn(f)
+}
+
+/// Splits `0..len` into exactly `parts` ranges the way `numpy.array_split`
+/// does: sizes differ by at most one, and the first `len % parts` ranges are
+/// the longer ones.
+///
+/// # Panics
+///
+/// If `parts` is 0 (numpy raises for zero sections, too).
+///
+/// # Examples
+///
+/// ```
+/// let parts: Vec<_> = workcrew::split_evenly(10, 3).collect();
+/// assert_eq!(parts, [0..4, 4..7, 7..10]);
+/// let parts: Vec<_> = workcrew::split_evenly(2, 4).collect();
+/// assert_eq!(parts, [0..1, 1..2, 2..2, 2..2]);
+/// ```
+pub fn split_evenly(
+    len: usize,
+    parts: usize,
+) -> impl ExactSizeIterator<Item = Range<usize>> + DoubleEndedIterator + Clone {
+    assert!(
+        parts > 0,
+        "split_evenly: parts must be at least 1 (numpy.array_split raises for 0 sections)"
+    );
+    let base = len / parts;
+    let longer = len % parts;
+    (0..parts).map(move |i| {
+        let start = i * base + i.min(longer);
+        start..start + base + usize::from(i < longer)
+    })
+}
+
+/// The subjobs of spacepy's `thread_job`: subjob `i` starts at
+/// `int(i * job_size / count + 0.5)` (computed exactly), so sizes differ by
+/// at most one.
+fn subjobs(job_size: usize, count: usize) -> impl Iterator<Item = (usize, usize)> {
+    let start = move |i: usize| -> usize {
+        if i == count {
+            return job_size;
+        }
+        let (i, size, count) = (i as u128, job_size as u128, count as u128);
+        ((2 * i * size + count) / (2 * count)) as usize
+    };
+    (0..count).map(move |i| (start(i), start(i + 1) - start(i)))
+}
+
+/// How many subjobs, and whether to run them one after another.
+fn plan(thread_count: isize) -> (usize, bool) {
+    match thread_count {
+        0 => (crate::builder::cores(), false),
+        n if n < 0 => (n.unsigned_abs(), true),
+        n => (n as usize, false),
+    }
+}
+
+/// Runs `run(index, start, count)` for every subjob, as [`thread_job`] says.
+fn run_subjobs(job_size: usize, thread_count: isize, run: &(dyn Fn(usize, usize, usize) + Sync)) {
+    let (count, sequential) = plan(thread_count);
+    let jobs = subjobs(job_size, count);
+    if sequential {
+        for (index, (start, size)) in jobs.enumerate() {
+            run(index, start, size);
+        }
+    } else if count <= global().max_threads() {
+        global().scope(|scope| {
+            for (index, (start, size)) in jobs.enumerate() {
+                scope.spawn(move || run(index, start, size));
+            }
+        });
+    } else {
+        // More subjobs than the global pool has threads: give each its own
+        // thread, as spacepy does, so that blocking targets still overlap.
+        std::thread::scope(|scope| {
+            for (index, (start, size)) in jobs.enumerate() {
+                scope.spawn(move || run(index, start, size));
+            }
+        });
+    }
+}
+
+/// spacepy's `thread_job`: splits `0..job_size` into `thread_count` subjobs
+/// whose sizes differ by at most one, calls `target(start, count)` once per
+/// subjob (empty ones too, as spacepy does) in parallel, and returns when all
+/// are done.
+///
+/// * `thread_count == 0`: one subjob per CPU.
+/// * `thread_count < 0`: `|thread_count|` subjobs run one after another, in
+///   order, on the calling thread (the seed's debugging mode).
+///
+/// Subjobs run on the [`global`] pool; if there are more of them than it has
+/// threads, each gets its own thread instead, so blocking targets overlap.
+///
+/// # Panics
+///
+/// A panic in `target` resumes here, after every subjob has finished.
+///
+/// # Examples
+///
+/// Squaring numbers in place, the seed's example:
+///
+/// ```
+/// use std::sync::atomic::{AtomicI64, Ordering};
+/// let input: Vec<i64> = (0..1000).collect();
+/// let output: Vec<AtomicI64> = (0..1000).map(|_| AtomicI64::new(0)).collect();
+/// workcrew::thread_job(input.len(), 0, |start, count| {
+///     for i in start..start + count {
+///         output[i].store(input[i] * input[i], Ordering::Relaxed);
+///     }
+/// });
+/// assert_eq!(output[999].load(Ordering::Relaxed), 998_001);
+/// ```
+pub fn thread_job<F>(job_size: usize, thread_count: isize, target: F)
+where
+    F: Fn(usize, usize) + Sync,
+{
+    run_subjobs(job_size, thread_count, &|_, start, count| {
+        target(start, count)
+    });
+}
+
+/// spacepy's `thread_map`: `f` applied to every input, results in input
+/// order, the inputs split into subjobs exactly like [`thread_job`] (same
+/// `thread_count` rules).
+///
+/// # Panics
+///
+/// A panic in `f` resumes here, after every subjob has finished.
+///
+/// # Examples
+///
+/// ```
+/// let arrays = vec![vec![1, 2], vec![3, 4, 5], vec![]];
+/// let totals = workcrew::thread_map(&arrays, 2, |a: &Vec<i32>| a.iter().sum::<i32>());
+/// assert_eq!(totals, [3, 12, 0]);
+/// ```
+pub fn thread_map<T, R, F>(inputs: &[T], thread_count: isize, f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    let (count, _) = plan(thread_count);
+    let pieces: Vec<Mutex<Vec<R>>> = (0..count).map(|_| Mutex::new(Vec::new())).collect();
+    run_subjobs(inputs.len(), thread_count, &|index, start, size| {
+        let results: Vec<R> = inputs[start..start + size].iter().map(&f).collect();
+        *lock(&pieces[index]) = results;
+    });
+    pieces
+        .into_iter()
+        .flat_map(|piece| piece.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect()
 }

@@ -1,0 +1,372 @@
+//! [`Pool::imap`] and [`Pool::imap_unordered`]: lazy, bounded streaming maps.
+//!
+//! The reader's own `next()` calls drive production: each call first tops
+//! up the work in flight, pulling `chunk_size` items at a time from the input
+//! and spawning a task for each chunk, while fewer than `buffer` results are
+//! outstanding (spawned but not yet returned to the reader). So:
+//!
+//! * nothing is pulled before the first `next()`, and an infinite input works;
+//! * a reader that stalls holds production at `buffer` items (plus at most
+//!   one chunk);
+//! * results are computed ahead of the reader while it works on earlier ones.
+//!
+//! Ordered results wait in a queue of handles (front first); unordered ones
+//! come out of a [`TaskSet`](crate::TaskSet) in completion order. The `Imap`
+//! holds a [`Pool`] clone, so it keeps working after the caller drops its own.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use crate::error::Timeout;
+use crate::handle::{deadline_after, TaskHandle};
+use crate::pool::{Pool, CLOSED_MESSAGE};
+use crate::task::TaskError;
+use crate::task_set::TaskSet;
+use crate::Arc;
+
+type Payload = Box<dyn std::any::Any + Send>;
+
+/// Where spawned chunks wait for the reader.
+enum Sink<R> {
+    Ordered(VecDeque<TaskHandle<Vec<R>>>),
+    Unordered(TaskSet<Vec<R>>),
+}
+
+impl<R: Send + 'static> Sink<R> {
+    fn spawn(&mut self, pool: &Pool, chunk: impl FnOnce() -> Vec<R> + Send + 'static) {
+        match self {
+            Sink::Ordered(handles) => handles.push_back(pool.spawn(chunk)),
+            Sink::Unordered(set) => {
+                set.spawn(chunk);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Sink::Ordered(handles) => handles.is_empty(),
+            Sink::Unordered(set) => set.is_empty(),
+        }
+    }
+
+    /// The next chunk's outcome, waiting until `deadline`.
+    fn next(&mut self, deadline: Option<Instant>) -> Result<Result<Vec<R>, TaskError>, Timeout> {
+        match self {
+            Sink::Ordered(handles) => {
+                let front = handles.front().expect("checked non-empty");
+                if let Some(deadline) = deadline {
+                    if !front.wait_timeout(deadline.saturating_duration_since(Instant::now())) {
+                        return Err(Timeout);
+                    }
+                }
+                Ok(handles.pop_front().expect("checked non-empty").join())
+            }
+            Sink::Unordered(set) => {
+                let next = match deadline {
+                    None => set.join_next(),
+                    Some(deadline) => {
+                        set.join_next_timeout(deadline.saturating_duration_since(Instant::now()))?
+                    }
+                };
+                Ok(next.expect("checked non-empty"))
+            }
+        }
+    }
+}
+
+impl<R> Sink<R> {
+    /// Cancels every chunk not started yet.
+    fn cancel_all(&mut self) {
+        match self {
+            Sink::Ordered(handles) => handles.iter().for_each(|handle| {
+                handle.cancel();
+            }),
+            Sink::Unordered(set) => {
+                set.cancel_all();
+            }
+        }
+    }
+}
+
+/// The input and the function, with their types erased.
+trait Source<R>: Send {
+    /// Pulls up to `n` items and spawns one task mapping them. Returns how many
+    /// items it pulled, and the input's panic if it panicked.
+    fn spawn_next(&mut self, n: usize, pool: &Pool, sink: &mut Sink<R>)
+        -> (usize, Option<Payload>);
+}
+
+struct MapSource<I, F> {
+    items: I,
+    f: Arc<F>,
+}
+
+impl<I, F, R> Source<R> for MapSource<I, F>
+where
+    I: Iterator + Send,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> R + Send + Sync + 'static,
+    R: Send + 'static,
+{
+    fn spawn_next(
+        &mut self,
+        n: usize,
+        pool: &Pool,
+        sink: &mut Sink<R>,
+    ) -> (usize, Option<Payload>) {
+        let mut chunk = Vec::with_capacity(n.min(1024));
+        let items = &mut self.items;
+        let pulled = panic::catch_unwind(AssertUnwindSafe(|| chunk.extend(items.by_ref().take(n))));
+        let count = chunk.len();
+        if count > 0 {
+            let f = self.f.clone();
+            sink.spawn(pool, move || {
+                chunk.into_iter().map(|item| f(item)).collect()
+            });
+        }
+        (count, pulled.err())
+    }
+}
+
+/// A lazy iterator over `f` applied to each input item, computed on a pool.
+/// See [`Pool::imap`] and [`Pool::imap_unordered`].
+///
+/// Dropping it never blocks: it stops pulling input, cancels the chunks not
+/// yet started and lets running ones finish in the background.
+#[must_use = "an Imap does nothing until iterated"]
+pub struct Imap<R> {
+    pool: Pool,
+    /// `None` once the input is exhausted or panicked.
+    source: Option<Box<dyn Source<R>>>,
+    sink: Sink<R>,
+    chunk_size: usize,
+    buffer: usize,
+    /// Results spawned and not yet returned to the reader.
+    outstanding: usize,
+    /// Results of a finished chunk, not yet returned.
+    ready: VecDeque<R>,
+    /// The input's panic, resumed once the items before it are returned.
+    input_panic: Option<Payload>,
+    finished: bool,
+}
+
+impl<R: Send + 'static> Imap<R> {
+    fn new(pool: &Pool, source: Box<dyn Source<R>>, sink: Sink<R>) -> Self {
+        assert!(!pool.is_closed(), "{CLOSED_MESSAGE}");
+        Imap {
+            buffer: 2 * pool.max_threads(),
+            pool: pool.clone(),
+            source: Some(source),
+            sink,
+            chunk_size: 1,
+            outstanding: 0,
+            ready: VecDeque::new(),
+            input_panic: None,
+            finished: false,
+        }
+    }
+
+    /// Items per task (default 1). Larger chunks cut the per-item cost for
+    /// cheap `f`. Takes effect for chunks pulled after the call.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn chunk_size(mut self, n: usize) -> Self {
+        assert!(
+            n > 0,
+            "Imap::chunk_size: 0 items per task would never make progress; use 1 or more"
+        );
+        self.chunk_size = n;
+        self
+    }
+
+    /// How many results may be computed ahead of the reader (default
+    /// `2 × max_threads`); a reader that stalls holds production there.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn buffer(mut self, n: usize) -> Self {
+        assert!(
+            n > 0,
+            "Imap::buffer: a buffer of 0 results could never hold one; use 1 or more"
+        );
+        self.buffer = n;
+        self
+    }
+
+    /// Like [`Iterator::next`], but waits at most `timeout` for the next
+    /// result. `Ok(None)` means the iterator is done.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`] if no result came in time; nothing is lost, the next call
+    /// returns it.
+    ///
+    /// # Panics
+    ///
+    /// As `next`: a panic of `f` or of the input resumes here.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<R>, Timeout> {
+        self.advance(Some(deadline_after(timeout)))
+    }
+
+    fn top_up(&mut self) {
+        let Some(source) = self.source.as_mut() else {
+            return;
+        };
+        while self.outstanding < self.buffer {
+            let (count, panicked) = source.spawn_next(self.chunk_size, &self.pool, &mut self.sink);
+            self.outstanding += count;
+            if let Some(payload) = panicked {
+                self.input_panic = Some(payload);
+                self.source = None;
+                return;
+            }
+            if count < self.chunk_size {
+                self.source = None;
+                return;
+            }
+        }
+    }
+
+    fn advance(&mut self, deadline: Option<Instant>) -> Result<Option<R>, Timeout> {
+        loop {
+            if let Some(value) = self.ready.pop_front() {
+                self.outstanding -= 1;
+                self.top_up();
+                return Ok(Some(value));
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            self.top_up();
+            if self.sink.is_empty() {
+                self.finished = true;
+                return match self.input_panic.take() {
+                    Some(payload) => panic::resume_unwind(payload),
+                    None => Ok(None),
+                };
+            }
+            match self.sink.next(deadline)? {
+                Ok(values) => self.ready.extend(values),
+                Err(error) => {
+                    self.finished = true;
+                    self.sink.cancel_all();
+                    match error {
+                        TaskError::Panicked(payload) => panic::resume_unwind(payload),
+                        TaskError::Cancelled => panic!(
+                            "workcrew: Imap: a chunk was cancelled by shutdown_now before it ran"
+                        ),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<R: Send + 'static> Iterator for Imap<R> {
+    type Item = R;
+
+    /// The next result (in input order for `imap`, completion order for
+    /// `imap_unordered`), waiting for it if needed.
+    ///
+    /// # Panics
+    ///
+    /// If `f` panicked on this item (ordered) or on the next item to finish
+    /// (unordered), or if the input panicked here; the `Imap` is then done.
+    fn next(&mut self) -> Option<R> {
+        match self.advance(None) {
+            Ok(next) => next,
+            Err(Timeout) => unreachable!("no deadline"),
+        }
+    }
+}
+
+impl<R> Drop for Imap<R> {
+    fn drop(&mut self) {
+        self.source = None;
+        self.sink.cancel_all();
+    }
+}
+
+impl<R> fmt::Debug for Imap<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Imap")
+            .field("chunk_size", &self.chunk_size)
+            .field("buffer", &self.buffer)
+            .field("outstanding", &self.outstanding)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// A lazy iterator of `f(item)` for each item, computed on the pool and
+    /// returned in input order (Python's `Pool.imap`,
+    /// `Executor.map`). Items are pulled only as results are needed, so an
+    /// infinite input works; see [`Imap`] for chunking, buffering and
+    /// timeouts.
+    ///
+    /// # Panics
+    ///
+    /// If the pool is closed. A panic of `f` or of the input resumes at the
+    /// `next()` that would have returned that item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let squares: Vec<u64> = pool.imap(1.., |x: u64| x * x).take(4).collect();
+    /// assert_eq!(squares, [1, 4, 9, 16]);
+    /// ```
+    pub fn imap<I, F, R>(&self, items: I, f: F) -> Imap<R>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        let source = MapSource {
+            items: items.into_iter(),
+            f: Arc::new(f),
+        };
+        Imap::new(self, Box::new(source), Sink::Ordered(VecDeque::new()))
+    }
+
+    /// Like [`imap`](Self::imap), but yields results as they complete
+    /// (Python's `imap_unordered`, `as_completed`).
+    ///
+    /// # Panics
+    ///
+    /// If the pool is closed. A panic of `f` resumes at the `next()` that
+    /// would have returned its item, when it completes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut lengths: Vec<usize> = pool
+    ///     .imap_unordered(vec!["a", "bb", "ccc"], |s: &str| s.len())
+    ///     .collect();
+    /// lengths.sort();
+    /// assert_eq!(lengths, [1, 2, 3]);
+    /// ```
+    pub fn imap_unordered<I, F, R>(&self, items: I, f: F) -> Imap<R>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        let source = MapSource {
+            items: items.into_iter(),
+            f: Arc::new(f),
+        };
+        Imap::new(self, Box::new(source), Sink::Unordered(self.task_set()))
+    }
+}

@@ -1,0 +1,419 @@
+//! Waiting for many tasks: [`TaskSet`] (results in completion order),
+//! [`wait_any`] / [`wait_all`], and [`Pool::race`].
+//!
+//! Every wait here costs no CPU: a completing task wakes the waiter through
+//! a waker registered once per task, so waiting on n tasks is O(n) work in
+//! total, not per wake-up. Like `TaskHandle::join`, a waiter that is a worker
+//! of the tasks' pool first takes back a task that is still queued and runs
+//! it inline, so none of these waits can deadlock a one-thread pool.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::panic;
+use std::task::{Wake, Waker};
+use std::time::{Duration, Instant};
+
+use crate::error::Timeout;
+use crate::handle::{current_thread_waker, deadline_after, Handle, TaskHandle};
+use crate::job::JobRef;
+use crate::pool::{Pool, Shared, WhenFull, CLOSED_MESSAGE};
+use crate::sync::{lock, Condvar, Mutex};
+use crate::task::{Registered, Stage, TaskCell, TaskError, TaskRef};
+use crate::worker::{park_until, Worker};
+use crate::Arc;
+
+/// Identifies a task of a [`TaskSet`]; ids grow in spawn order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(u64);
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task#{}", self.0)
+    }
+}
+
+/// Ids of finished tasks, in the order they finished.
+struct Ready {
+    ids: Mutex<VecDeque<u64>>,
+    changed: Condvar,
+}
+
+impl Ready {
+    fn push(&self, id: u64) {
+        lock(&self.ids).push_back(id);
+        self.changed.notify_all();
+    }
+}
+
+/// Registered on one task: reports its id to the set when it finishes.
+struct ReportTo {
+    id: u64,
+    ready: Arc<Ready>,
+}
+
+impl Wake for ReportTo {
+    fn wake(self: Arc<Self>) {
+        self.ready.push(self.id);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.ready.push(self.id);
+    }
+}
+
+/// A group of tasks whose results come out in the order they finish, like
+/// Python's `concurrent.futures.as_completed`.
+///
+/// Dropping a set detaches the tasks still in it: they keep running and
+/// their results are dropped.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let pool = workcrew::Pool::new(3);
+/// let mut set = pool.task_set();
+/// for ms in [30u64, 10, 20] {
+///     set.spawn(move || {
+///         std::thread::sleep(Duration::from_millis(ms));
+///         ms
+///     });
+/// }
+/// let mut order = Vec::new();
+/// while let Some(result) = set.join_next() {
+///     order.push(result.unwrap());
+/// }
+/// assert_eq!(order.len(), 3);
+/// ```
+pub struct TaskSet<T> {
+    pool: Arc<Shared>,
+    /// Tasks not taken out yet, by id (ascending = spawn order).
+    tasks: BTreeMap<u64, Handle<'static, T>>,
+    ready: Arc<Ready>,
+    next_id: u64,
+}
+
+impl<T: Send + 'static> TaskSet<T> {
+    /// Spawns `f` into the set, like [`Pool::spawn`] (it waits for room in a
+    /// full bounded queue, or runs inline from a task of the pool).
+    ///
+    /// # Panics
+    ///
+    /// If the pool is closed.
+    pub fn spawn<F>(&mut self, f: F) -> TaskId
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let spawned = self.pool.submit(
+            f,
+            WhenFull::Wait(None),
+            |f| {
+                let cell = TaskCell::new(f, None);
+                (JobRef::from_arc(cell.clone(), 0), cell)
+            },
+            |f, worker| {
+                let cell = TaskCell::new(f, None);
+                cell.run_unqueued(worker);
+                cell
+            },
+        );
+        let task: Arc<dyn TaskRef<T>> = match spawned {
+            Ok(cell) => cell,
+            Err(_) => panic!("{CLOSED_MESSAGE}"),
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let waker = Waker::from(Arc::new(ReportTo {
+            id,
+            ready: self.ready.clone(),
+        }));
+        if let Registered::AlreadyFinal = task.register(&waker) {
+            self.ready.push(id);
+        }
+        self.tasks.insert(
+            id,
+            Handle {
+                task,
+                pool: self.pool.clone(),
+            },
+        );
+        TaskId(id)
+    }
+
+    /// Waits for the next task to finish and returns its result; `None` once
+    /// the set is empty.
+    pub fn join_next(&mut self) -> Option<Result<T, TaskError>> {
+        self.join_next_with_id().map(|(_, result)| result)
+    }
+
+    /// Like [`join_next`](Self::join_next), with the finished task's id.
+    pub fn join_next_with_id(&mut self) -> Option<(TaskId, Result<T, TaskError>)> {
+        match self.next_finished(None) {
+            Ok(next) => next,
+            Err(Timeout) => unreachable!("no deadline"),
+        }
+    }
+
+    /// The next finished task's result if one is ready now; never blocks.
+    pub fn try_join_next(&mut self) -> Option<Result<T, TaskError>> {
+        let id = lock(&self.ready.ids).pop_front()?;
+        Some(self.take(id).1)
+    }
+
+    /// Like [`join_next`](Self::join_next), but waits at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`] if no task finished in time; every task stays in the set.
+    pub fn join_next_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<Result<T, TaskError>>, Timeout> {
+        let next = self.next_finished(Some(deadline_after(timeout)))?;
+        Ok(next.map(|(_, result)| result))
+    }
+
+    /// Waits for every task and returns all results in completion order.
+    pub fn join_all(mut self) -> Vec<Result<T, TaskError>> {
+        let mut results = Vec::with_capacity(self.tasks.len());
+        while let Some(result) = self.join_next() {
+            results.push(result);
+        }
+        results
+    }
+
+    fn take(&mut self, id: u64) -> (TaskId, Result<T, TaskError>) {
+        let handle = self
+            .tasks
+            .remove(&id)
+            .expect("a finished id belongs to a task still in the set");
+        (TaskId(id), handle.join())
+    }
+
+    fn next_finished(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<Option<(TaskId, Result<T, TaskError>)>, Timeout> {
+        loop {
+            if self.tasks.is_empty() {
+                return Ok(None);
+            }
+            let ready = lock(&self.ready.ids).pop_front();
+            if let Some(id) = ready {
+                return Ok(Some(self.take(id)));
+            }
+            // From a worker of the pool: run a queued task of ours instead of
+            // waiting for a thread that may never come.
+            if take_back_one(&self.pool, self.tasks.values()) {
+                continue;
+            }
+            let mut ids = lock(&self.ready.ids);
+            let _blocked = crate::worker::Blocked::current();
+            while ids.is_empty() {
+                ids = match deadline {
+                    None => crate::sync::wait(&self.ready.changed, ids),
+                    Some(deadline) => {
+                        let now = Instant::now();
+                        if now >= deadline {
+                            return Err(Timeout);
+                        }
+                        crate::sync::wait_timeout(&self.ready.changed, ids, deadline - now)
+                    }
+                };
+            }
+        }
+    }
+}
+
+impl<T> TaskSet<T> {
+    /// Cancels every task that has not started; they never run and still come
+    /// out of the set as [`TaskError::Cancelled`]. Returns how many it cancelled.
+    pub fn cancel_all(&mut self) -> usize {
+        self.tasks.values().filter(|handle| handle.cancel()).count()
+    }
+
+    /// Tasks not yet taken out (running, queued, or finished but not joined).
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// True if no task is left to take out.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+impl<T> fmt::Debug for TaskSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskSet")
+            .field("len", &self.tasks.len())
+            .field("ready", &lock(&self.ready.ids).len())
+            .finish()
+    }
+}
+
+/// If the current thread is a worker of `pool`, runs the first still-queued
+/// task among `handles` inline. Returns whether it ran one.
+fn take_back_one<'h, T: 'h>(
+    pool: &Arc<Shared>,
+    handles: impl IntoIterator<Item = &'h Handle<'static, T>>,
+) -> bool {
+    Worker::with_current_in(pool, |worker| {
+        let Some(worker) = worker else { return false };
+        handles
+            .into_iter()
+            .filter(|handle| Arc::ptr_eq(&handle.pool, pool))
+            .any(|handle| handle.task.stage() == Stage::Queued && handle.task.run_inline(worker))
+    })
+}
+
+/// The lowest index of a finished handle.
+fn first_finished<T>(handles: &[TaskHandle<T>]) -> Option<usize> {
+    handles.iter().position(TaskHandle::is_finished)
+}
+
+/// Waits until one of `handles` is finished and returns the lowest index
+/// among the finished ones. Takes no result: join the handle to get it.
+///
+/// # Panics
+///
+/// If `handles` is empty (nothing could ever finish).
+///
+/// # Examples
+///
+/// ```
+/// let pool = workcrew::Pool::new(2);
+/// let handles = vec![pool.spawn(|| 1), pool.spawn(|| 2)];
+/// let first = workcrew::wait_any(&handles);
+/// assert!(first < 2);
+/// ```
+pub fn wait_any<T>(handles: &[TaskHandle<T>]) -> usize {
+    assert!(
+        !handles.is_empty(),
+        "workcrew::wait_any: no handles to wait for (it would wait forever)"
+    );
+    wait_any_until(handles, None).expect("no deadline")
+}
+
+/// Like [`wait_any`], but gives up after `timeout` and returns `None`
+/// (also at once for an empty slice). Nothing is consumed either way.
+pub fn wait_any_timeout<T>(handles: &[TaskHandle<T>], timeout: Duration) -> Option<usize> {
+    if handles.is_empty() {
+        return None;
+    }
+    wait_any_until(handles, Some(deadline_after(timeout)))
+}
+
+fn wait_any_until<T>(handles: &[TaskHandle<T>], deadline: Option<Instant>) -> Option<usize> {
+    loop {
+        if let Some(index) = first_finished(handles) {
+            return Some(index);
+        }
+        let took_back = handles
+            .iter()
+            .any(|handle| take_back_one(&handle.inner().pool, [handle.inner()]));
+        if !took_back {
+            break;
+        }
+    }
+    let waker = current_thread_waker();
+    let mut registered = 0;
+    for handle in handles {
+        match handle.inner().task.register(&waker) {
+            Registered::Yes => registered += 1,
+            Registered::AlreadyFinal => break,
+        }
+    }
+    park_until(|| first_finished(handles).is_some(), deadline);
+    for handle in &handles[..registered] {
+        handle.inner().task.deregister(&waker);
+    }
+    first_finished(handles)
+}
+
+/// Waits until every handle is finished (completed, panicked or cancelled).
+/// Takes no result. Returns at once for an empty slice.
+pub fn wait_all<T>(handles: &[TaskHandle<T>]) {
+    for handle in handles {
+        handle.wait();
+    }
+}
+
+/// Like [`wait_all`], but gives up after `timeout`; returns whether all
+/// finished. Nothing is consumed either way.
+pub fn wait_all_timeout<T>(handles: &[TaskHandle<T>], timeout: Duration) -> bool {
+    let deadline = deadline_after(timeout);
+    handles
+        .iter()
+        .all(|handle| handle.inner().wait(Some(deadline)))
+}
+
+impl Pool {
+    /// A new, empty [`TaskSet`] spawning on this pool.
+    pub fn task_set<T: Send + 'static>(&self) -> TaskSet<T> {
+        TaskSet {
+            pool: self.shared.clone(),
+            tasks: BTreeMap::new(),
+            ready: Arc::new(Ready {
+                ids: Mutex::new(VecDeque::new()),
+                changed: Condvar::new(),
+            }),
+            next_id: 0,
+        }
+    }
+
+    /// Runs every candidate and returns the first `Ok` as soon as it arrives;
+    /// the other candidates keep running detached and their results are
+    /// dropped. If every candidate fails, returns all the errors (in the order
+    /// they arrived). The "ask every mirror, keep the first answer" pattern.
+    ///
+    /// A panicking candidate counts as failed; if none succeeds, the first
+    /// panic resumes here instead of returning the errors.
+    ///
+    /// # Panics
+    ///
+    /// If the pool is closed, if no candidate succeeded and one panicked, or
+    /// if `shutdown_now` cancelled a candidate and none succeeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(3);
+    /// let mirrors = ["a.example", "b.example", "c.example"].map(|host| {
+    ///     move || if host.starts_with('b') { Ok(host) } else { Err(format!("{host} is down")) }
+    /// });
+    /// assert_eq!(pool.race(mirrors), Ok("b.example"));
+    /// ```
+    pub fn race<I, F, T, E>(&self, candidates: I) -> Result<T, Vec<E>>
+    where
+        I: IntoIterator<Item = F>,
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let mut set = self.task_set();
+        for candidate in candidates {
+            set.spawn(candidate);
+        }
+        let mut errors = Vec::new();
+        let mut first_panic = None;
+        let mut cancelled = false;
+        while let Some(result) = set.join_next() {
+            match result {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => errors.push(error),
+                Err(TaskError::Panicked(payload)) => {
+                    first_panic.get_or_insert(payload);
+                }
+                Err(TaskError::Cancelled) => cancelled = true,
+            }
+        }
+        if let Some(payload) = first_panic {
+            panic::resume_unwind(payload);
+        }
+        if cancelled {
+            panic!("workcrew: Pool::race: a candidate was cancelled by shutdown_now and none succeeded");
+        }
+        Err(errors)
+    }
+}
