@@ -330,6 +330,9 @@ unsafe impl<T: Send> Sync for SharedSlice<T> {}
 impl<T> SharedSlice<T> {
     /// # Safety
     /// `range` is within `len` and no other live reference covers it.
+    // Handing out `&mut` from `&self` is the point: the caller proves the
+    // ranges are disjoint.
+    #[allow(clippy::mut_from_ref)]
     unsafe fn piece(&self, range: Range<usize>) -> &mut [T] {
         debug_assert!(range.end <= self.len);
         // SAFETY: in bounds and exclusive, per the contract.

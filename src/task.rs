@@ -157,7 +157,7 @@ impl TaskState {
 pub enum TaskError {
     /// The task panicked; this is the panic payload.
     Panicked(Box<dyn Any + Send + 'static>),
-    /// The task was cancelled before it started (by [`TaskHandle::cancel`],
+    /// The task was cancelled before it started (by [`TaskHandle::cancel`](crate::TaskHandle::cancel),
     /// [`TaskSet::cancel_all`](crate::TaskSet::cancel_all) or
     /// [`Pool::shutdown_now`](crate::Pool::shutdown_now)); it never ran.
     Cancelled,

@@ -32,6 +32,9 @@ impl fmt::Display for TaskId {
     }
 }
 
+/// A task's id and outcome, as the set hands them out.
+type Joined<T> = (TaskId, Result<T, TaskError>);
+
 /// Ids of finished tasks, in the order they finished.
 struct Ready {
     ids: Mutex<VecDeque<u64>>,
@@ -147,7 +150,7 @@ impl<T: Send + 'static> TaskSet<T> {
     }
 
     /// Like [`join_next`](Self::join_next), with the finished task's id.
-    pub fn join_next_with_id(&mut self) -> Option<(TaskId, Result<T, TaskError>)> {
+    pub fn join_next_with_id(&mut self) -> Option<Joined<T>> {
         match self.next_finished(None) {
             Ok(next) => next,
             Err(Timeout) => unreachable!("no deadline"),
@@ -182,7 +185,7 @@ impl<T: Send + 'static> TaskSet<T> {
         results
     }
 
-    fn take(&mut self, id: u64) -> (TaskId, Result<T, TaskError>) {
+    fn take(&mut self, id: u64) -> Joined<T> {
         let handle = self
             .tasks
             .remove(&id)
@@ -190,10 +193,7 @@ impl<T: Send + 'static> TaskSet<T> {
         (TaskId(id), handle.join())
     }
 
-    fn next_finished(
-        &mut self,
-        deadline: Option<Instant>,
-    ) -> Result<Option<(TaskId, Result<T, TaskError>)>, Timeout> {
+    fn next_finished(&mut self, deadline: Option<Instant>) -> Result<Option<Joined<T>>, Timeout> {
         loop {
             if self.tasks.is_empty() {
                 return Ok(None);

@@ -40,6 +40,13 @@ pub(crate) enum Run {
     Part,
 }
 
+#[cfg(not(loom))]
+thread_local! {
+    static CURRENT: Cell<*const Worker> = const { Cell::new(ptr::null()) };
+}
+
+// Loom's `thread_local!` takes no `const` initialiser.
+#[cfg(loom)]
 thread_local! {
     static CURRENT: Cell<*const Worker> = Cell::new(ptr::null());
 }
