@@ -1,1 +1,74 @@
-fn main() {}
+//! crew: run a command for every input, N at a time, with GNU parallel's
+//! syntax, on a workcrew pool.
+//!
+//! Map of the modules, in the order data flows through them:
+//! - [`cli`]: options and the `:::`/`::::` split; [`units`]: value syntaxes;
+//!   [`plan`]: validation into a [`plan::Plan`].
+//! - [`input`]: lazy input records; [`batch`]: `-n`/`-N`/`-X`/`-m`;
+//!   [`pipe`]: `--pipe` blocks.
+//! - [`quote`] and [`template`]: placeholders, quoting, direct vs shell.
+//! - [`dispatch`]: the loop feeding the pool; [`schedule`]: slots, window,
+//!   halting; [`pacing`]: `--delay`/`--load`/`--memfree`; [`signals`].
+//! - [`job`]: one job's life; [`exec`]: spawn, wait, timeouts, kills.
+//! - [`spool`], [`output`], [`linebuf`], [`order`]: output capture and
+//!   printing; [`joblog`], [`results`], [`progress`]: records and display.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod batch;
+mod cli;
+mod dispatch;
+mod error;
+mod exec;
+mod input;
+mod job;
+mod joblog;
+mod linebuf;
+mod order;
+mod output;
+mod pacing;
+mod pipe;
+mod plan;
+mod progress;
+mod quote;
+mod results;
+mod schedule;
+mod signals;
+mod spool;
+mod template;
+mod units;
+
+use clap::error::ErrorKind;
+use clap::Parser;
+
+use crate::error::{CrewError, EXIT_CREW_ERROR};
+
+fn main() {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => match error.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = error.print();
+                std::process::exit(0);
+            }
+            _ => fail(&CrewError::usage(one_line(&error.to_string()))),
+        },
+    };
+    let status = plan::Plan::from_cli(cli)
+        .and_then(dispatch::run)
+        .unwrap_or_else(|error| fail(&error));
+    std::process::exit(status);
+}
+
+fn fail(error: &CrewError) -> ! {
+    eprintln!("crew: {error}");
+    std::process::exit(EXIT_CREW_ERROR);
+}
+
+/// clap's first line, without its `error: ` prefix.
+fn one_line(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message);
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}

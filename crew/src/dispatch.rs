@@ -1,0 +1,224 @@
+//! The dispatcher: reads inputs lazily, turns each batch (or `--pipe`
+//! block) into a job, waits for a slot, and hands the job to the workcrew
+//! pool; then waits for the last job and works out crew's exit status.
+//!
+//! Invariants:
+//! - Input is pulled only when a slot is free, so at most `slots` jobs (and,
+//!   with `-k`, a window of finished outputs) exist at any time: memory is
+//!   independent of the input's length.
+//! - Sequence numbers count every job in input order, skipped (`--resume`)
+//!   ones included, so they are stable between runs of the same inputs.
+//! - The pool has exactly `slots` threads and each job occupies one thread
+//!   from spawn to reap; no thread is created per job.
+
+use std::sync::Arc;
+
+use workcrew::Pool;
+
+use crate::batch::{BatchRule, Batches};
+use crate::error::{CrewError, EXIT_CREW_ERROR};
+use crate::exec::RunningJobs;
+use crate::input::{count_records, Inputs};
+use crate::job::{self, Context, Job};
+use crate::joblog::{JobLog, SkipList};
+use crate::order::Reorder;
+use crate::output::{Emitter, Stream};
+use crate::pacing::Pacing;
+use crate::pipe::{Block, Blocks};
+use crate::plan::{Plan, Tagging};
+use crate::progress::Progress;
+use crate::quote::display_argv;
+use crate::results::ResultsDir;
+use crate::schedule::{Scheduler, Stop};
+use crate::signals;
+use crate::spool::TempFiles;
+use crate::template::{CommandLine, Expansion, Record};
+
+/// The most a job's exit status counts failures to (GNU parallel's cap).
+const MAX_FAILURE_STATUS: u64 = 101;
+
+/// What one job is made from.
+enum Work {
+    Batch(Vec<Record>),
+    Block(Block),
+}
+
+/// Runs the plan; returns crew's exit status.
+///
+/// # Errors
+///
+/// Set-up failures (input files, joblog, pool); failures later on are
+/// printed as they happen and give status 255.
+pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
+    let files = Arc::new(TempFiles::new(plan.tmpdir.clone()));
+    let mut work: Box<dyn Iterator<Item = Result<Work, CrewError>>> = match plan.pipe {
+        Some(rule) => Box::new(Blocks::new(rule, Arc::clone(&files)).map(|b| b.map(Work::Block))),
+        None => {
+            let inputs = Inputs::open(&plan.sources, plan.null, plan.colsep.take())?;
+            let model = plan.template.size_model();
+            Box::new(Batches::new(inputs, plan.batch, model).map(|b| b.map(Work::Batch)))
+        }
+    };
+    let total = if plan.pipe.is_none() && plan.progress.any() {
+        count_records(&plan.sources, plan.null).and_then(|n| jobs_for(n, &plan))
+    } else {
+        None
+    };
+    let skips = match (plan.resume, &plan.joblog) {
+        (Some(mode), Some(path)) => SkipList::load(path, mode)?,
+        _ => SkipList::default(),
+    };
+    let joblog = match &plan.joblog {
+        Some(path) if !plan.dry_run => Some(JobLog::open(path, plan.resume.is_some())?),
+        _ => None,
+    };
+    let progress = if plan.dry_run {
+        Progress::default()
+    } else {
+        Progress::new(plan.progress, total)
+    };
+    let scheduler = Arc::new(Scheduler::new(plan.slots, plan.halt));
+    let running = Arc::new(RunningJobs::new(plan.slots));
+    signals::watch(Arc::clone(&scheduler), Arc::clone(&running));
+    let pool = Pool::builder()
+        .threads(plan.slots)
+        .stack_size(256 * 1024)
+        .thread_name(|i| format!("crew-job-{i}"))
+        .build()
+        .map_err(|e| CrewError::Pool(e.to_string()))?;
+    let context = Arc::new(Context {
+        capture: plan.capture,
+        keep_order: plan.keep_order,
+        timeout: plan.timeout,
+        attempts: plan.attempts,
+        shell: plan.shell.clone(),
+        verbose: plan.verbose,
+        joblog,
+        results: plan.results.clone().map(ResultsDir::new),
+        files: Arc::clone(&files),
+        emitter: Emitter::new(progress.clone()),
+        reorder: Reorder::new(),
+        scheduler: Arc::clone(&scheduler),
+        running,
+        progress: progress.clone(),
+    });
+
+    if plan.verbose {
+        let how = match plan.shell_reason {
+            Some(reason) => format!(
+                "crew: running commands with {} because {reason}\n",
+                plan.shell.to_string_lossy()
+            ),
+            None => "crew: running commands directly (no shell needed)\n".to_string(),
+        };
+        context.emitter.write(Stream::Stderr, how.as_bytes());
+    }
+    let window = plan.keep_order.then(|| (plan.slots as u64) * 2 + 16);
+    let mut pacing = Pacing::new(plan.delay, plan.max_load, plan.min_free_memory);
+    let mut seq = 0u64;
+    let mut order = 0u64;
+    let mut input_error = false;
+    loop {
+        if context.emitter.is_broken() {
+            scheduler.stop(Stop::BrokenPipe);
+        }
+        if scheduler.is_stopping() {
+            break;
+        }
+        let item = match work.next() {
+            None => break,
+            Some(Ok(item)) => item,
+            Some(Err(error)) => {
+                context
+                    .emitter
+                    .write(Stream::Stderr, format!("crew: {error}\n").as_bytes());
+                input_error = true;
+                break;
+            }
+        };
+        seq += 1;
+        if skips.skips(seq) {
+            if let Work::Block(block) = item {
+                files.give_back(block.file);
+            }
+            continue;
+        }
+        let slot = if plan.dry_run {
+            ((seq - 1) % plan.slots as u64) as usize + 1
+        } else {
+            match scheduler.acquire(order, window.map(|w| (&context.reorder, w)), &mut pacing) {
+                Ok(slot) => slot,
+                Err(_) => break,
+            }
+        };
+        let job = build_job(&plan, item, seq, order, slot);
+        if plan.dry_run {
+            let mut line = job.display;
+            line.push(b'\n');
+            context.emitter.write(Stream::Stdout, &line);
+            if let Some(block) = job.block {
+                files.give_back(block.file);
+            }
+            continue;
+        }
+        order += 1;
+        let context = Arc::clone(&context);
+        pool.execute(move || job::run(&context, job));
+    }
+    drop(work);
+    let (tally, stop) = scheduler.wait_idle();
+    progress.finish();
+    Ok(match stop {
+        _ if input_error => EXIT_CREW_ERROR,
+        Some(Stop::Signal(signal)) => 128 + signal,
+        Some(Stop::Fatal) => EXIT_CREW_ERROR,
+        Some(Stop::BrokenPipe) => 128 + libc::SIGPIPE,
+        Some(Stop::Halt { status }) => status,
+        None => tally.failed.min(MAX_FAILURE_STATUS) as i32,
+    })
+}
+
+/// How many jobs `records` inputs make under the plan's batching, when
+/// that is known before the batches are built.
+fn jobs_for(records: u64, plan: &Plan) -> Option<u64> {
+    match plan.batch {
+        BatchRule::One => Some(records),
+        BatchRule::UpTo(n) => Some(records.div_ceil(n as u64)),
+        BatchRule::Fill { .. } => None,
+    }
+}
+
+fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job {
+    let (records, block) = match work {
+        Work::Batch(records) => (records, None),
+        Work::Block(block) => (Vec::new(), Some(block)),
+    };
+    let expansion = Expansion {
+        records: &records,
+        seq,
+        slot,
+    };
+    let command = plan.template.expand(&expansion);
+    let display = match &command {
+        CommandLine::Direct(argv) => display_argv(argv),
+        CommandLine::Shell(script) => script.clone(),
+    };
+    let tag = plan.tagging.as_ref().map(|tagging| match tagging {
+        Tagging::Inputs => records
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(&b' '),
+        Tagging::Template(template) => template.expand_text(&expansion),
+    });
+    Job {
+        seq,
+        order,
+        slot,
+        command,
+        display,
+        tag,
+        block,
+    }
+}

@@ -1,0 +1,349 @@
+//! Running one command: spawn it in its own process group, wait for it
+//! (with a deadline for `--timeout`), kill its whole group when asked.
+//!
+//! Invariants:
+//! - Every job is the leader of a new process group, so a timeout, a halt
+//!   or a forwarded Ctrl-C reaches everything it started (`sh -c 'a | b'`).
+//! - A job's pid is in [`RunningJobs`] from spawn until it has exited, and
+//!   it is reaped only after it left the table: the exit is first observed
+//!   with `WNOWAIT` (the zombie keeps its pid), then the entry is removed
+//!   under the table lock, then the child is reaped. So a signal sent through
+//!   the table can never hit a recycled pid.
+//! - Spawning goes through `std::process::Command` with no `pre_exec`, so std
+//!   uses `posix_spawn` (vfork-like, cheap) with `POSIX_SPAWN_SETPGROUP`.
+//! - Timeouts are measured from the spawn and enforced with a pidfd and
+//!   `ppoll`, so a job is signalled within about a millisecond of its
+//!   deadline: TERM to the group, KILL to the group 200 ms later if the
+//!   leader is still alive, and KILL to any stragglers once it is gone.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::template::CommandLine;
+
+/// How long a timed-out job gets between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_millis(200);
+
+/// How a job ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// It exited with this status.
+    Exited(i32),
+    /// It was killed by this signal (not by crew's timeout).
+    Signaled(i32),
+    /// crew killed it at its `--timeout`; the leader died of this signal.
+    TimedOut(i32),
+    /// It could not be started.
+    NotStarted(io::Error),
+}
+
+impl Ending {
+    /// Whether the job succeeded.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Ending::Exited(0))
+    }
+
+    /// GNU parallel's joblog `Exitval` (-1 when killed by a signal).
+    pub fn exitval(&self) -> i32 {
+        match self {
+            Ending::Exited(code) => *code,
+            Ending::Signaled(_) | Ending::TimedOut(_) => -1,
+            Ending::NotStarted(error) if error.kind() == io::ErrorKind::NotFound => 127,
+            Ending::NotStarted(_) => 126,
+        }
+    }
+
+    /// GNU parallel's joblog `Signal` (0 when none).
+    pub fn signal(&self) -> i32 {
+        match self {
+            Ending::Signaled(signal) | Ending::TimedOut(signal) => *signal,
+            Ending::Exited(_) | Ending::NotStarted(_) => 0,
+        }
+    }
+
+    /// The status a shell would report: the exit code or 128 + signal.
+    pub fn shell_status(&self) -> i32 {
+        match self.signal() {
+            0 => self.exitval(),
+            signal => 128 + signal,
+        }
+    }
+}
+
+/// Where one of a job's standard streams goes.
+pub enum Sink<'a> {
+    /// Into this (spool or results) file.
+    File(&'a File),
+    /// Straight to crew's own stream (`--ungroup`).
+    Inherit,
+    /// Into a pipe crew reads (`--line-buffer`).
+    Pipe,
+}
+
+impl Sink<'_> {
+    fn stdio(&self) -> io::Result<Stdio> {
+        Ok(match self {
+            Sink::File(file) => Stdio::from(file.try_clone()?),
+            Sink::Inherit => Stdio::inherit(),
+            Sink::Pipe => Stdio::piped(),
+        })
+    }
+}
+
+/// Everything needed to start one attempt of a job.
+pub struct Launch<'a> {
+    /// What to run.
+    pub command: &'a CommandLine,
+    /// The shell for [`CommandLine::Shell`].
+    pub shell: &'a OsStr,
+    /// `CREW_SEQ`.
+    pub seq: u64,
+    /// `CREW_SLOT`, and the job's entry in [`RunningJobs`].
+    pub slot: usize,
+    /// The job's stdin: a `--pipe` block, else `/dev/null`.
+    pub stdin: Option<&'a File>,
+    /// The job's stdout.
+    pub stdout: Sink<'a>,
+    /// The job's stderr.
+    pub stderr: Sink<'a>,
+}
+
+/// A started job.
+pub struct Running {
+    /// The child; its stdout/stderr are set when they are pipes.
+    pub child: Child,
+    started: Instant,
+}
+
+/// Starts an attempt and enters it in `jobs`.
+///
+/// # Errors
+///
+/// The command could not be started (not found, not executable, ...).
+pub fn spawn(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
+    let mut command = match launch.command {
+        CommandLine::Direct(argv) => {
+            let mut command = Command::new(OsStr::from_bytes(&argv[0]));
+            command.args(argv[1..].iter().map(|a| OsStr::from_bytes(a)));
+            command
+        }
+        CommandLine::Shell(script) => {
+            let mut command = Command::new(launch.shell);
+            command.arg("-c").arg(OsStr::from_bytes(script));
+            command
+        }
+    };
+    command
+        .env("CREW_SEQ", launch.seq.to_string())
+        .env("CREW_SLOT", launch.slot.to_string())
+        .process_group(0)
+        .stdin(match launch.stdin {
+            Some(file) => Stdio::from(file.try_clone()?),
+            None => Stdio::null(),
+        })
+        .stdout(launch.stdout.stdio()?)
+        .stderr(launch.stderr.stdio()?);
+    let child = command.spawn()?;
+    let started = Instant::now();
+    jobs.enter(launch.slot, child.id() as i32);
+    Ok(Running { child, started })
+}
+
+impl Running {
+    /// When the job started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Waits for the job to end, killing its group at `timeout` after its
+    /// start, and reaps it.
+    pub fn wait(mut self, timeout: Option<Duration>, slot: usize, jobs: &RunningJobs) -> Ending {
+        let pid = self.child.id() as i32;
+        let is_timed_out = match timeout {
+            None => {
+                wait_exit(pid, None);
+                false
+            }
+            Some(timeout) => {
+                let deadline = self.started + timeout;
+                let pidfd = open_pidfd(pid);
+                if wait_exit_fd(pidfd.as_ref(), pid, Some(deadline)) {
+                    false
+                } else {
+                    signal_group(pid, libc::SIGTERM);
+                    if !wait_exit_fd(pidfd.as_ref(), pid, Some(Instant::now() + KILL_GRACE)) {
+                        signal_group(pid, libc::SIGKILL);
+                        wait_exit(pid, None);
+                    }
+                    // The leader is a zombie: its group id cannot be reused
+                    // yet, so stragglers can be killed safely.
+                    signal_group(pid, libc::SIGKILL);
+                    true
+                }
+            }
+        };
+        jobs.leave(slot);
+        let status = loop {
+            match self.child.wait() {
+                Ok(status) => break status,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Ending::NotStarted(error),
+            }
+        };
+        match (status.code(), status.signal()) {
+            (_, Some(signal)) if is_timed_out => Ending::TimedOut(signal),
+            (Some(code), _) if is_timed_out => {
+                Ending::TimedOut(if code == 0 { libc::SIGTERM } else { code })
+            }
+            (Some(code), _) => Ending::Exited(code),
+            (None, Some(signal)) => Ending::Signaled(signal),
+            (None, None) => Ending::Exited(255),
+        }
+    }
+}
+
+fn signal_group(pid: i32, signal: i32) {
+    // SAFETY: 1. kill has no memory-safety preconditions; 2. `pid` is an
+    // unreaped child of ours (see the module invariants), so the group id
+    // is ours to signal.
+    unsafe {
+        libc::kill(-pid, signal);
+    }
+}
+
+/// Blocks until `pid` has exited or `deadline` passed, without reaping it.
+/// Returns whether it exited.
+fn wait_exit(pid: i32, deadline: Option<Instant>) -> bool {
+    if deadline.is_some() {
+        return wait_exit_fd(open_pidfd(pid).as_ref(), pid, deadline);
+    }
+    loop {
+        // SAFETY: 1. `info` is a valid, writable siginfo_t; 2. waitid with
+        // WNOWAIT leaves the child unreaped, as the module invariants need.
+        let result = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if result == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return true;
+        }
+    }
+}
+
+fn open_pidfd(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: 1. pidfd_open takes two integers and returns a new fd or -1;
+    // 2. a new fd is owned by nobody else, so OwnedFd may close it.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0);
+        (fd >= 0).then(|| OwnedFd::from_raw_fd(fd as i32))
+    }
+}
+
+/// Like [`wait_exit`] with a deadline, on a pidfd (polling `waitid` every
+/// millisecond on kernels without pidfds).
+fn wait_exit_fd(pidfd: Option<&OwnedFd>, pid: i32, deadline: Option<Instant>) -> bool {
+    let Some(deadline) = deadline else {
+        return wait_exit(pid, None);
+    };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match pidfd {
+            Some(fd) => {
+                let mut poll = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let timeout = libc::timespec {
+                    tv_sec: left.as_secs() as libc::time_t,
+                    tv_nsec: left.subsec_nanos() as libc::c_long,
+                };
+                // SAFETY: 1. `poll` and `timeout` are valid for the call;
+                // 2. a null sigmask means the mask is unchanged.
+                let ready = unsafe { libc::ppoll(&mut poll, 1, &timeout, std::ptr::null()) };
+                if ready > 0 {
+                    return true;
+                }
+                if ready == 0 {
+                    return false;
+                }
+            }
+            None => {
+                // SAFETY: as in `wait_exit`, plus WNOHANG returns at once.
+                let exited = unsafe {
+                    let mut info: libc::siginfo_t = std::mem::zeroed();
+                    let flags = libc::WEXITED | libc::WNOWAIT | libc::WNOHANG;
+                    libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) == 0
+                        && info.si_pid() != 0
+                };
+                if exited {
+                    return true;
+                }
+                if left.is_zero() {
+                    return false;
+                }
+                std::thread::sleep(left.min(Duration::from_millis(1)));
+            }
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+    }
+}
+
+/// The running jobs' process groups, by slot, for forwarding signals and
+/// halting.
+pub struct RunningJobs {
+    pids: Mutex<Vec<i32>>,
+    /// A signal every job entering from now on receives at once (0: none).
+    doom: AtomicI32,
+}
+
+impl RunningJobs {
+    /// A table with `slots` slots, numbered from 1.
+    pub fn new(slots: usize) -> RunningJobs {
+        RunningJobs {
+            pids: Mutex::new(vec![0; slots + 1]),
+            doom: AtomicI32::new(0),
+        }
+    }
+
+    fn enter(&self, slot: usize, pid: i32) {
+        let mut pids = self.pids.lock().unwrap_or_else(|e| e.into_inner());
+        pids[slot] = pid;
+        // Relaxed is enough: `doom` is written under this lock (`signal_all`).
+        let doom = self.doom.load(Ordering::Relaxed);
+        if doom != 0 {
+            signal_group(pid, doom);
+        }
+    }
+
+    fn leave(&self, slot: usize) {
+        self.pids.lock().unwrap_or_else(|e| e.into_inner())[slot] = 0;
+    }
+
+    /// Sends `signal` to every running job's group; with `sticky`, also to
+    /// every job that starts later (a job spawned while crew was halting).
+    pub fn signal_all(&self, signal: i32, sticky: bool) {
+        let pids = self.pids.lock().unwrap_or_else(|e| e.into_inner());
+        if sticky {
+            self.doom.store(signal, Ordering::Relaxed);
+        }
+        for &pid in pids.iter().filter(|&&pid| pid != 0) {
+            signal_group(pid, signal);
+        }
+    }
+}

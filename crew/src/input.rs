@@ -1,0 +1,400 @@
+//! Input sources: lines of stdin or files, `:::` argument lists, their
+//! linking (`:::+`) and cartesian product, and `--colsep` columns.
+//!
+//! Invariants:
+//! - Input is read lazily: only the first group of sources is streamed, one
+//!   record at a time, so stdin or a file of millions of lines is never held
+//!   in memory. Groups after the first (the inner loops of the product) are
+//!   read once and kept, as the product revisits them.
+//! - Order is GNU parallel's: the last source varies fastest.
+//! - Linked sources (`:::+`) pair values by position; a shorter one wraps.
+//! - A record separator (newline, or NUL with `-0`) is removed; nothing else
+//!   is: spaces, quotes and `\r` reach the command as they are.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::cli::SourceSpec;
+use crate::error::CrewError;
+use crate::template::{Record, Value};
+
+/// How `--colsep` splits a line into columns.
+#[derive(Debug)]
+pub enum ColumnSeparator {
+    /// A fixed separator string (no regex metacharacters in the pattern).
+    Literal(Vec<u8>),
+    /// A regular expression.
+    Regex(regex_lite::Regex),
+}
+
+impl ColumnSeparator {
+    /// Parses `--colsep`.
+    ///
+    /// # Errors
+    ///
+    /// An invalid regular expression or an empty pattern.
+    pub fn new(pattern: &str) -> Result<ColumnSeparator, CrewError> {
+        if pattern.is_empty() {
+            return Err(CrewError::usage("--colsep needs a non-empty separator"));
+        }
+        if !pattern.contains(|c: char| "\\.+*?()|[]{}^$".contains(c)) {
+            return Ok(ColumnSeparator::Literal(pattern.as_bytes().to_vec()));
+        }
+        regex_lite::Regex::new(pattern)
+            .map(ColumnSeparator::Regex)
+            .map_err(|e| {
+                CrewError::usage(format!("--colsep `{pattern}` is not a valid regex: {e}"))
+            })
+    }
+
+    fn split_into(&self, value: &[u8], out: &mut Record) {
+        match self {
+            ColumnSeparator::Literal(separator) => {
+                let mut rest = value;
+                while let Some(at) = find(rest, separator) {
+                    out.push(rest[..at].to_vec());
+                    rest = &rest[at + separator.len()..];
+                }
+                out.push(rest.to_vec());
+            }
+            ColumnSeparator::Regex(regex) => {
+                let text = String::from_utf8_lossy(value);
+                out.extend(regex.split(&text).map(|column| column.as_bytes().to_vec()));
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Records of one file (or stdin), read one at a time.
+struct RecordReader {
+    reader: Box<dyn BufRead + Send>,
+    separator: u8,
+    path: Option<PathBuf>,
+}
+
+impl RecordReader {
+    fn open(path: &Path, separator: u8) -> Result<RecordReader, CrewError> {
+        let (reader, path): (Box<dyn BufRead + Send>, _) = if path == Path::new("-") {
+            (
+                Box::new(BufReader::with_capacity(64 * 1024, io::stdin())),
+                None,
+            )
+        } else {
+            let file = File::open(path).map_err(|source| CrewError::InputFile {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            (
+                Box::new(BufReader::with_capacity(64 * 1024, file)),
+                Some(path.to_path_buf()),
+            )
+        };
+        Ok(RecordReader {
+            reader,
+            separator,
+            path,
+        })
+    }
+
+    fn next_value(&mut self) -> Option<Result<Value, CrewError>> {
+        let mut value = Vec::new();
+        match self.reader.read_until(self.separator, &mut value) {
+            Ok(0) => None,
+            Ok(_) => {
+                if value.last() == Some(&self.separator) {
+                    value.pop();
+                }
+                Some(Ok(value))
+            }
+            Err(source) => Some(Err(match &self.path {
+                Some(path) => CrewError::InputFile {
+                    path: path.clone(),
+                    source,
+                },
+                None => CrewError::Stdin(source),
+            })),
+        }
+    }
+
+    fn read_all(mut self) -> Result<Vec<Value>, CrewError> {
+        let mut values = Vec::new();
+        while let Some(value) = self.next_value() {
+            values.push(value?);
+        }
+        Ok(values)
+    }
+}
+
+/// The streamed outer group: one source read lazily, or linked sources
+/// read in full and paired.
+enum Outer {
+    Stream(RecordReader),
+    Args(std::vec::IntoIter<Value>),
+    Linked {
+        columns: Vec<Vec<Value>>,
+        next: usize,
+        len: usize,
+    },
+}
+
+impl Outer {
+    fn next_record(&mut self) -> Option<Result<Record, CrewError>> {
+        match self {
+            Outer::Stream(reader) => reader.next_value().map(|v| v.map(|v| vec![v])),
+            Outer::Args(values) => values.next().map(|v| Ok(vec![v])),
+            Outer::Linked { columns, next, len } => {
+                if *next >= *len {
+                    return None;
+                }
+                let i = *next;
+                *next += 1;
+                Some(Ok(columns.iter().map(|c| c[i % c.len()].clone()).collect()))
+            }
+        }
+    }
+}
+
+/// Every input record, in GNU parallel's order, read lazily.
+pub struct Inputs {
+    outer: Outer,
+    inner: Vec<Vec<Record>>,
+    /// Position in each inner group; `None` before the first record.
+    odometer: Option<(Record, Vec<usize>)>,
+    colsep: Option<ColumnSeparator>,
+    is_empty: bool,
+}
+
+fn args_to_values(args: &[std::ffi::OsString]) -> Vec<Value> {
+    args.iter().map(|a| a.as_bytes().to_vec()).collect()
+}
+
+fn read_source(source: &SourceSpec, separator: u8) -> Result<Vec<Value>, CrewError> {
+    match source {
+        SourceSpec::Args(args) => Ok(args_to_values(args)),
+        SourceSpec::File(path) => RecordReader::open(path, separator)?.read_all(),
+    }
+}
+
+/// Reads a linked group in full: one record per position of the longest
+/// source, shorter ones wrapping; an empty source empties the group.
+fn read_group(group: &[SourceSpec], separator: u8) -> Result<Vec<Vec<Value>>, CrewError> {
+    group.iter().map(|s| read_source(s, separator)).collect()
+}
+
+fn pair_columns(columns: &[Vec<Value>]) -> Vec<Record> {
+    if columns.iter().any(Vec::is_empty) {
+        return Vec::new();
+    }
+    let len = columns.iter().map(Vec::len).max().unwrap_or(0);
+    (0..len)
+        .map(|i| columns.iter().map(|c| c[i % c.len()].clone()).collect())
+        .collect()
+}
+
+impl Inputs {
+    /// Opens the sources. With no groups, stdin is the only source.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be opened or read (the inner groups are read here).
+    pub fn open(
+        groups: &[Vec<SourceSpec>],
+        null: bool,
+        colsep: Option<ColumnSeparator>,
+    ) -> Result<Inputs, CrewError> {
+        let separator = if null { b'\0' } else { b'\n' };
+        let stdin_group = [vec![SourceSpec::File(PathBuf::from("-"))]];
+        let groups = if groups.is_empty() {
+            &stdin_group[..]
+        } else {
+            groups
+        };
+        let outer = match groups[0].as_slice() {
+            [SourceSpec::File(path)] => Outer::Stream(RecordReader::open(path, separator)?),
+            [SourceSpec::Args(args)] => Outer::Args(args_to_values(args).into_iter()),
+            linked => {
+                let columns = read_group(linked, separator)?;
+                let len = if columns.iter().any(Vec::is_empty) {
+                    0
+                } else {
+                    columns.iter().map(Vec::len).max().unwrap_or(0)
+                };
+                Outer::Linked {
+                    columns,
+                    next: 0,
+                    len,
+                }
+            }
+        };
+        let inner: Vec<Vec<Record>> = groups[1..]
+            .iter()
+            .map(|g| read_group(g, separator).map(|c| pair_columns(&c)))
+            .collect::<Result<_, _>>()?;
+        let is_empty = inner.iter().any(Vec::is_empty);
+        Ok(Inputs {
+            outer,
+            inner,
+            odometer: None,
+            colsep,
+            is_empty,
+        })
+    }
+
+    fn finish(&self, mut record: Record) -> Record {
+        if let Some(colsep) = &self.colsep {
+            let mut columns = Vec::with_capacity(record.len() + 2);
+            for field in &record {
+                colsep.split_into(field, &mut columns);
+            }
+            record = columns;
+        }
+        record
+    }
+
+    fn combine(&self, outer: &Record, positions: &[usize]) -> Record {
+        let mut record = outer.clone();
+        for (group, &at) in self.inner.iter().zip(positions) {
+            record.extend(group[at].iter().cloned());
+        }
+        self.finish(record)
+    }
+}
+
+impl Iterator for Inputs {
+    type Item = Result<Record, CrewError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.is_empty {
+            return None;
+        }
+        if self.inner.is_empty() {
+            return self.outer.next_record().map(|r| r.map(|r| self.finish(r)));
+        }
+        // Advance the odometer: the last inner group turns fastest; when all
+        // wrap, the next outer record starts.
+        if let Some((outer, positions)) = &mut self.odometer {
+            let mut digit = positions.len();
+            while digit > 0 {
+                digit -= 1;
+                positions[digit] += 1;
+                if positions[digit] < self.inner[digit].len() {
+                    let (outer, positions) = (outer.clone(), positions.clone());
+                    return Some(Ok(self.combine(&outer, &positions)));
+                }
+                positions[digit] = 0;
+            }
+        }
+        match self.outer.next_record()? {
+            Ok(outer) => {
+                let positions = vec![0; self.inner.len()];
+                let record = self.combine(&outer, &positions);
+                self.odometer = Some((outer, positions));
+                Some(Ok(record))
+            }
+            Err(error) => Some(Err(error)),
+        }
+    }
+}
+
+/// How many records the sources hold, when that is cheap to know (argument
+/// lists and regular files, not stdin or pipes): progress bars use it.
+pub fn count_records(groups: &[Vec<SourceSpec>], null: bool) -> Option<u64> {
+    if groups.is_empty() {
+        return None;
+    }
+    let separator = if null { b'\0' } else { b'\n' };
+    let mut total: u64 = 1;
+    for group in groups {
+        let mut longest = 0u64;
+        for source in group {
+            let count = match source {
+                SourceSpec::Args(args) => args.len() as u64,
+                SourceSpec::File(path) if path != Path::new("-") => {
+                    count_separators(path, separator)?
+                }
+                SourceSpec::File(_) => return None,
+            };
+            longest = longest.max(count);
+        }
+        total = total.saturating_mul(longest);
+    }
+    Some(total)
+}
+
+fn count_separators(path: &Path, separator: u8) -> Option<u64> {
+    let mut file = File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut buffer = vec![0u8; 64 * 1024];
+    let (mut count, mut last) = (0u64, separator);
+    loop {
+        let n = file.read(&mut buffer).ok()?;
+        if n == 0 {
+            break;
+        }
+        count += buffer[..n].iter().filter(|&&b| b == separator).count() as u64;
+        last = buffer[n - 1];
+    }
+    Some(count + u64::from(last != separator))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn args(values: &[&str]) -> SourceSpec {
+        SourceSpec::Args(values.iter().map(OsString::from).collect())
+    }
+
+    fn collect(inputs: Inputs) -> Vec<Vec<String>> {
+        inputs
+            .map(|r| {
+                r.unwrap()
+                    .into_iter()
+                    .map(|v| String::from_utf8(v).unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn several_sources_give_the_product_last_fastest() {
+        let groups = vec![vec![args(&["a", "b"])], vec![args(&["1", "2"])]];
+        let records = collect(Inputs::open(&groups, false, None).unwrap());
+        assert_eq!(records, [["a", "1"], ["a", "2"], ["b", "1"], ["b", "2"]]);
+        assert_eq!(count_records(&groups, false), Some(4));
+    }
+
+    #[test]
+    fn linked_sources_pair_up_and_the_shorter_wraps() {
+        let groups = vec![vec![args(&["a", "b", "c"]), args(&["1", "2"])]];
+        let records = collect(Inputs::open(&groups, false, None).unwrap());
+        assert_eq!(records, [["a", "1"], ["b", "2"], ["c", "1"]]);
+    }
+
+    #[test]
+    fn colsep_splits_every_field() {
+        let groups = vec![vec![args(&["x,y", "z"])]];
+        let colsep = ColumnSeparator::new(",").unwrap();
+        let records = collect(Inputs::open(&groups, false, Some(colsep)).unwrap());
+        assert_eq!(records, [vec!["x", "y"], vec!["z"]]);
+        let regex = ColumnSeparator::new(r"\s+").unwrap();
+        let mut out = Vec::new();
+        regex.split_into(b"a  b\tc", &mut out);
+        assert_eq!(out, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+    }
+
+    #[test]
+    fn an_empty_source_means_no_jobs() {
+        let groups = vec![vec![args(&["a"])], vec![args(&[])]];
+        assert!(collect(Inputs::open(&groups, false, None).unwrap()).is_empty());
+    }
+}

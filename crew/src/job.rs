@@ -1,0 +1,312 @@
+//! One job's life on a pool thread: capture set-up, attempts (with
+//! `--retries` and `--timeout`), bookkeeping (tallies, halt, joblog,
+//! results) and handing its output to the emitter or the reorder window.
+//!
+//! Invariants:
+//! - Every job that reaches [`run`] is counted, logged and released exactly
+//!   once, whether it succeeded, failed, timed out, was killed, or could not
+//!   start at all (then it counts as failed, exit value 127 or 126, and the
+//!   reason is printed as its stderr).
+//! - Only the last attempt's output is kept: spool files are emptied before
+//!   a retry, and a `--pipe` block is rewound so the retry reads it whole.
+//! - No retry starts once crew is stopping.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::exec::{spawn, Ending, Launch, RunningJobs, Sink};
+use crate::joblog::{Entry, JobLog};
+use crate::linebuf::relay_lines;
+use crate::order::Reorder;
+use crate::output::{Emitter, Stream};
+use crate::pipe::Block;
+use crate::progress::Progress;
+use crate::results::ResultsDir;
+use crate::schedule::{Scheduler, Stop};
+use crate::spool::TempFiles;
+use crate::template::CommandLine;
+use crate::units::Urgency;
+
+/// Where jobs' stdout and stderr go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capture {
+    /// Into files, printed whole when the job ends (the default).
+    Group,
+    /// Relayed line by line while the job runs.
+    Lines,
+    /// Straight to crew's stdout/stderr.
+    Ungroup,
+}
+
+/// What all jobs share.
+pub struct Context {
+    /// How output is captured.
+    pub capture: Capture,
+    /// `-k`.
+    pub keep_order: bool,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+    /// `--retries`: attempts in all, at least 1.
+    pub attempts: u32,
+    /// The shell for shell-mode commands.
+    pub shell: std::ffi::OsString,
+    /// `-v`.
+    pub verbose: bool,
+    /// `--joblog`.
+    pub joblog: Option<JobLog>,
+    /// `--results`.
+    pub results: Option<ResultsDir>,
+    /// Spool files for captured output.
+    pub files: Arc<TempFiles>,
+    /// crew's stdout and stderr.
+    pub emitter: Emitter,
+    /// The `-k` window.
+    pub reorder: Reorder,
+    /// Slots, tallies, halting.
+    pub scheduler: Arc<Scheduler>,
+    /// Process groups of running jobs.
+    pub running: Arc<RunningJobs>,
+    /// The status line.
+    pub progress: Progress,
+}
+
+/// One job, ready to run.
+pub struct Job {
+    /// Sequence number (`{#}`, joblog Seq), from 1.
+    pub seq: u64,
+    /// Start order among the jobs crew runs (the `-k` order), from 0.
+    pub order: u64,
+    /// Slot (`{%}`), from 1.
+    pub slot: usize,
+    /// What to run.
+    pub command: CommandLine,
+    /// The command as a shell line (joblog, `-v`).
+    pub display: Vec<u8>,
+    /// `--tag`/`--tagstring` prefix.
+    pub tag: Option<Vec<u8>>,
+    /// The `--pipe` block for its stdin.
+    pub block: Option<Block>,
+}
+
+/// Output files of a grouped job.
+struct Captured {
+    stdout: File,
+    stderr: File,
+    is_spool: bool,
+}
+
+impl Captured {
+    fn open(context: &Context, seq: u64) -> std::io::Result<Captured> {
+        if let Some(results) = &context.results {
+            let (stdout, stderr) = results.create(seq)?;
+            return Ok(Captured {
+                stdout,
+                stderr,
+                is_spool: false,
+            });
+        }
+        Ok(Captured {
+            stdout: context.files.take()?,
+            stderr: context.files.take()?,
+            is_spool: true,
+        })
+    }
+
+    fn reset(&mut self) {
+        for file in [&mut self.stdout, &mut self.stderr] {
+            let _ = file.set_len(0);
+            let _ = file.seek(SeekFrom::Start(0));
+        }
+    }
+}
+
+/// Runs `job` to the end. Called on a pool thread.
+pub fn run(context: &Arc<Context>, mut job: Job) {
+    let mut captured = match context.capture {
+        Capture::Group => match Captured::open(context, job.seq) {
+            Ok(captured) => Some(captured),
+            Err(error) => {
+                let message = format!(
+                    "crew: cannot capture the output of job {}: {error}\n",
+                    job.seq
+                );
+                context.emitter.write(Stream::Stderr, message.as_bytes());
+                context.scheduler.stop(Stop::Fatal);
+                let ending = Ending::NotStarted(error);
+                conclude(context, &job, &ending, SystemTime::now(), Duration::ZERO, 0);
+                context.scheduler.release(job.slot);
+                return;
+            }
+        },
+        Capture::Lines | Capture::Ungroup => None,
+    };
+
+    let tag = job.tag.as_deref();
+    let mut attempt = 0;
+    let (ending, wall_start, runtime, relayed) = loop {
+        attempt += 1;
+        if context.verbose {
+            let mut line = job.display.clone();
+            line.push(b'\n');
+            context.emitter.write(Stream::Stderr, &line);
+        }
+        let (stdout, stderr) = match (&captured, context.capture) {
+            (Some(files), _) => (Sink::File(&files.stdout), Sink::File(&files.stderr)),
+            (None, Capture::Lines) => (Sink::Pipe, Sink::Pipe),
+            (None, _) => (Sink::Inherit, Sink::Inherit),
+        };
+        let launch = Launch {
+            command: &job.command,
+            shell: &context.shell,
+            seq: job.seq,
+            slot: job.slot,
+            stdin: job.block.as_ref().map(|b| &b.file),
+            stdout,
+            stderr,
+        };
+        let wall_start = SystemTime::now();
+        let mut relayed = 0;
+        let (ending, started) = match spawn(&launch, &context.running) {
+            Err(error) => (Ending::NotStarted(error), Instant::now()),
+            Ok(mut running) => {
+                if context.capture == Capture::Lines {
+                    let deadline = context.timeout.map(|t| running.started() + t);
+                    relayed = relay_lines(&mut running.child, deadline, &context.emitter, tag).0;
+                }
+                let started = running.started();
+                (
+                    running.wait(context.timeout, job.slot, &context.running),
+                    started,
+                )
+            }
+        };
+        let runtime = started.elapsed();
+        if let Ending::NotStarted(error) = &ending {
+            let message = not_started_message(&job.command, &context.shell, error);
+            match &mut captured {
+                Some(files) => {
+                    let _ = files.stderr.write_all(message.as_bytes());
+                }
+                None => context.emitter.write(Stream::Stderr, message.as_bytes()),
+            }
+        }
+        let is_final =
+            ending.is_success() || attempt >= context.attempts || context.scheduler.is_stopping();
+        if is_final {
+            break (ending, wall_start, runtime, relayed);
+        }
+        if let Some(files) = &mut captured {
+            files.reset();
+        }
+        if let Some(block) = &mut job.block {
+            let _ = block.file.seek(SeekFrom::Start(0));
+        }
+    };
+
+    let received = match &captured {
+        Some(files) => files.stdout.metadata().map(|m| m.len()).unwrap_or(0),
+        None => relayed,
+    };
+    conclude(context, &job, &ending, wall_start, runtime, received);
+
+    if let Some(block) = job.block.take() {
+        context.files.give_back(block.file);
+    }
+    if let Some(files) = captured {
+        let tag = job.tag.take();
+        let shared = Arc::clone(context);
+        let release = move || {
+            let Captured {
+                mut stdout,
+                mut stderr,
+                is_spool,
+            } = files;
+            shared
+                .emitter
+                .write_job(&mut stdout, &mut stderr, tag.as_deref());
+            if shared.emitter.is_broken() {
+                shared.scheduler.stop(Stop::BrokenPipe);
+            }
+            if is_spool {
+                shared.files.give_back(stdout);
+                shared.files.give_back(stderr);
+            }
+        };
+        if context.keep_order {
+            if context.reorder.complete(job.order, Box::new(release)) {
+                context.scheduler.nudge();
+            }
+        } else {
+            release();
+        }
+    } else if context.keep_order && context.reorder.complete(job.order, Box::new(|| {})) {
+        context.scheduler.nudge();
+    }
+    context.scheduler.release(job.slot);
+    let tally = context.scheduler.tally();
+    context
+        .progress
+        .update(tally.done, tally.failed, context.scheduler.running());
+}
+
+/// Tallies, halts, logs and stores the results of a finished job.
+fn conclude(
+    context: &Context,
+    job: &Job,
+    ending: &Ending,
+    start: SystemTime,
+    runtime: Duration,
+    received: u64,
+) {
+    if context.scheduler.finish(ending) == Some(Urgency::Now) {
+        context.running.signal_all(libc::SIGTERM, true);
+    }
+    if let Some(joblog) = &context.joblog {
+        let entry = Entry {
+            seq: job.seq,
+            start,
+            runtime,
+            sent: job.block.as_ref().map_or(0, |b| b.len),
+            received,
+            exitval: ending.exitval(),
+            signal: ending.signal(),
+            command: &job.display,
+        };
+        if let Err(error) = joblog.record(&entry) {
+            context
+                .emitter
+                .write(Stream::Stderr, format!("crew: {error}\n").as_bytes());
+            context.scheduler.stop(Stop::Fatal);
+        }
+    }
+    if let Some(results) = &context.results {
+        if let Err(error) = results.finish(job.seq, ending, &job.display) {
+            let message = format!(
+                "crew: cannot write the results of job {}: {error}\n",
+                job.seq
+            );
+            context.emitter.write(Stream::Stderr, message.as_bytes());
+            context.scheduler.stop(Stop::Fatal);
+        }
+    }
+}
+
+fn not_started_message(
+    command: &CommandLine,
+    shell: &std::ffi::OsStr,
+    error: &std::io::Error,
+) -> String {
+    let program = match command {
+        CommandLine::Direct(argv) => String::from_utf8_lossy(&argv[0]).into_owned(),
+        CommandLine::Shell(_) => shell.to_string_lossy().into_owned(),
+    };
+    if error.kind() == std::io::ErrorKind::NotFound && !program.contains('/') {
+        format!("crew: {program}: command not found\n")
+    } else {
+        let reason = error.to_string();
+        let reason = reason.split(" (os error").next().unwrap_or(&reason);
+        format!("crew: cannot start {program}: {reason}\n")
+    }
+}

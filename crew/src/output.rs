@@ -1,0 +1,191 @@
+//! Writing job output to crew's stdout and stderr: whole jobs at a time
+//! (grouped), tagged, or line by line, never interleaved mid-unit.
+//!
+//! Invariants:
+//! - Everything crew prints to stdout/stderr goes through one [`Emitter`]
+//!   and its lock, so a job's output (or a line, with `--line-buffer`) is
+//!   never split by another's; a progress bar is suspended around it.
+//! - Output is copied from spool files in fixed-size pieces or by the
+//!   kernel, so memory does not grow with output size.
+//! - Once stdout is closed by the reader (EPIPE), [`Emitter::is_broken`]
+//!   turns true and crew stops starting jobs; it never dies of SIGPIPE
+//!   halfway through bookkeeping.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use crate::progress::Progress;
+
+/// Which of crew's output streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// File descriptor 1.
+    Stdout,
+    /// File descriptor 2.
+    Stderr,
+}
+
+/// Unbuffered handles on fds 1 and 2 that are never closed.
+struct Fds {
+    stdout: ManuallyDrop<File>,
+    stderr: ManuallyDrop<File>,
+}
+
+impl Fds {
+    fn get(&mut self, stream: Stream) -> &mut File {
+        match stream {
+            Stream::Stdout => &mut self.stdout,
+            Stream::Stderr => &mut self.stderr,
+        }
+    }
+}
+
+/// The one writer of crew's stdout and stderr.
+pub struct Emitter {
+    fds: Mutex<Fds>,
+    progress: Progress,
+    is_broken: AtomicBool,
+}
+
+impl Emitter {
+    /// Takes over fds 1 and 2; `progress` is suspended while writing.
+    pub fn new(progress: Progress) -> Emitter {
+        // SAFETY: 1. fds 1 and 2 are open for the life of the process (the
+        // shell opened them; crew never closes them); 2. ManuallyDrop keeps
+        // these `File`s from ever closing them.
+        let fds = unsafe {
+            Fds {
+                stdout: ManuallyDrop::new(File::from_raw_fd(1)),
+                stderr: ManuallyDrop::new(File::from_raw_fd(2)),
+            }
+        };
+        Emitter {
+            fds: Mutex::new(fds),
+            progress,
+            is_broken: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether stdout's reader has gone away.
+    pub fn is_broken(&self) -> bool {
+        // Relaxed: a hint for the scheduler; the write error itself is the truth.
+        self.is_broken.load(Ordering::Relaxed)
+    }
+
+    fn note(&self, stream: Stream, result: io::Result<()>) {
+        if let Err(error) = result {
+            if stream == Stream::Stdout && error.kind() == io::ErrorKind::BrokenPipe {
+                self.is_broken.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Writes `bytes` as one unit.
+    pub fn write(&self, stream: Stream, bytes: &[u8]) {
+        let mut fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.progress.suspend(|| fds.get(stream).write_all(bytes));
+        self.note(stream, result);
+    }
+
+    /// Writes a job's captured stdout then stderr as one unit; each line is
+    /// prefixed by `tag` and a TAB when given. Returns the stdout size.
+    pub fn write_job(&self, stdout: &mut File, stderr: &mut File, tag: Option<&[u8]>) -> u64 {
+        let out_len = stdout.metadata().map(|m| m.len()).unwrap_or(0);
+        let err_len = stderr.metadata().map(|m| m.len()).unwrap_or(0);
+        if out_len == 0 && err_len == 0 {
+            return 0;
+        }
+        let mut fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        self.progress.suspend(|| {
+            for (stream, file, len) in [
+                (Stream::Stdout, stdout, out_len),
+                (Stream::Stderr, stderr, err_len),
+            ] {
+                if len > 0 {
+                    let result = copy_file(file, len, fds.get(stream), tag);
+                    self.note(stream, result);
+                }
+            }
+        });
+        out_len
+    }
+}
+
+/// Copies the first `len` bytes of `file` to `out`, tagging lines if asked.
+fn copy_file(file: &mut File, len: u64, out: &mut File, tag: Option<&[u8]>) -> io::Result<()> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut source = (&*file).take(len);
+    match tag {
+        None => io::copy(&mut source, out).map(drop),
+        Some(tag) => {
+            let mut tagger = LineTagger::new(tag);
+            let mut buffer = vec![0u8; 64 * 1024];
+            let mut writer = io::BufWriter::with_capacity(64 * 1024, out);
+            loop {
+                let n = source.read(&mut buffer)?;
+                if n == 0 {
+                    break;
+                }
+                tagger.write(&mut writer, &buffer[..n])?;
+            }
+            writer.flush()
+        }
+    }
+}
+
+/// Prefixes every line of a byte stream with `tag` + TAB.
+pub struct LineTagger<'t> {
+    tag: &'t [u8],
+    is_at_line_start: bool,
+}
+
+impl<'t> LineTagger<'t> {
+    /// A tagger positioned at the start of a line.
+    pub fn new(tag: &'t [u8]) -> LineTagger<'t> {
+        LineTagger {
+            tag,
+            is_at_line_start: true,
+        }
+    }
+
+    /// Writes `bytes` to `out`, inserting the tag at each line start.
+    pub fn write(&mut self, out: &mut impl Write, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            if self.is_at_line_start {
+                out.write_all(self.tag)?;
+                out.write_all(b"\t")?;
+                self.is_at_line_start = false;
+            }
+            match bytes.iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    out.write_all(&bytes[..=end])?;
+                    bytes = &bytes[end + 1..];
+                    self.is_at_line_start = true;
+                }
+                None => {
+                    out.write_all(bytes)?;
+                    bytes = &[];
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_start_every_line_even_across_writes() {
+        let mut out = Vec::new();
+        let mut tagger = LineTagger::new(b"t");
+        tagger.write(&mut out, b"a\nb").unwrap();
+        tagger.write(&mut out, b"c\n\nd").unwrap();
+        assert_eq!(out, b"t\ta\nt\tbc\nt\t\nt\td");
+    }
+}
