@@ -45,8 +45,7 @@ fn explore(name: &str, model: impl Fn() + Sync + Send + 'static) {
     let bound = builder.preemption_bound;
     let counted = runs.clone();
     let start = Instant::now();
-    let _ = &builder;
-    loom::model(move || {
+    builder.check(move || {
         counted.fetch_add(1, SeqCst);
         model();
     });
@@ -89,16 +88,9 @@ impl Count {
 fn a_task_submitted_while_the_last_worker_parks_always_runs() {
     explore("park vs submit", || {
         let pool = one_thread_pool();
-        eprintln!("A");
-        let first = pool.spawn(|| {
-            eprintln!("run1");
-            1
-        });
-        eprintln!("B");
+        let first = pool.spawn(|| 1);
         assert_eq!(first.join().unwrap(), 1);
-        eprintln!("C {:?}", pool.stats());
         let second = pool.spawn(|| 2);
-        eprintln!("D");
         assert_eq!(second.join().unwrap(), 2);
         pool.shutdown();
         assert_eq!(pool.threads(), 0);
@@ -142,10 +134,7 @@ fn cancel_and_a_starting_worker_agree_on_one_winner() {
         };
         let cancelled = handle.cancel();
         if cancelled {
-            assert!(
-                handle.is_finished(),
-                "a cancelled handle is finished at once"
-            );
+            assert!(handle.is_finished(), "a cancelled handle is finished at once");
         }
         assert!(!handle.cancel(), "a second cancel never succeeds");
         let outcome = handle.join();
@@ -157,10 +146,7 @@ fn cancel_and_a_starting_worker_agree_on_one_winner() {
                 assert_eq!(runs.get(), 1);
             }
             Err(TaskError::Cancelled) => {
-                assert!(
-                    cancelled,
-                    "the handle says cancelled but cancel returned false"
-                );
+                assert!(cancelled, "the handle says cancelled but cancel returned false");
                 assert_eq!(runs.get(), 0, "a cancelled task ran");
             }
             Err(TaskError::Panicked(_)) => panic!("the task cannot panic"),
@@ -282,10 +268,7 @@ impl Wake for CountingWaker {
     }
 }
 
-fn poll_with<T>(
-    handle: &mut TaskHandle<T>,
-    waker: &std::sync::Arc<CountingWaker>,
-) -> Poll<Result<T, TaskError>> {
+fn poll_with<T>(handle: &mut TaskHandle<T>, waker: &std::sync::Arc<CountingWaker>) -> Poll<Result<T, TaskError>> {
     let waker = Waker::from(waker.clone());
     let mut cx = Context::from_waker(&waker);
     Pin::new(handle).poll(&mut cx)
@@ -329,10 +312,7 @@ fn the_future_wakes_its_latest_waker_exactly_once() {
             Some(waker) => assert_eq!(waker.wakes(), 1, "the latest waker must be woken once"),
             None => assert_eq!(first.wakes() + second.wakes(), 0),
         }
-        if last_pending
-            .as_ref()
-            .is_some_and(|w| std::sync::Arc::ptr_eq(w, &second))
-        {
+        if last_pending.as_ref().is_some_and(|w| std::sync::Arc::ptr_eq(w, &second)) {
             assert_eq!(first.wakes(), 0, "a replaced waker was woken");
         }
     });
@@ -385,10 +365,7 @@ fn shutdown_racing_with_submit_loses_no_task() {
             match outcome {
                 Submitted::Accepted(id, handle) => {
                     accepted += 1;
-                    assert!(
-                        handle.is_finished(),
-                        "shutdown returned before an accepted task finished"
-                    );
+                    assert!(handle.is_finished(), "shutdown returned before an accepted task finished");
                     assert_eq!(handle.join().unwrap(), id);
                     assert_eq!(runs[id].get(), 1);
                 }
