@@ -1,15 +1,17 @@
 //! Type-erased references to queued work, and the stack-allocated jobs of
 //! fork-join. This module holds the crate's pointer-level `unsafe` code.
 //!
-//! A [`JobRef`] is what the queues carry: a pointer, a table of functions for
-//! that pointer's type, and a tag. Contract: **every `JobRef` is consumed
-//! exactly once**, by [`JobRef::run`] or [`JobRef::cancel`]. It comes in two
-//! flavours:
+//! A [`JobRef`] is what the queues carry: one pointer to a [`JobHeader`],
+//! the first field of every job type (`#[repr(C)]`), which points to the
+//! type's table of functions. Eight bytes an entry keeps the queues' blocks
+//! small. Contract: **every `JobRef` is consumed exactly once**, by
+//! [`JobRef::run`] or [`JobRef::cancel`]. It comes in two flavours:
 //!
-//! * **Heap jobs** own one `Arc` reference to a [`QueuedJob`] (a task cell or
-//!   a fire-and-forget box). A heap job may outlive the moment its work is
-//!   done: a task taken back by its waiter leaves a *stale* entry behind,
-//!   which finds the task already claimed and only drops its reference.
+//! * **Heap jobs** own one `Arc` reference to a [`QueuedJob`] (a task cell),
+//!   or a [`BoxedJob`] (fire-and-forget). A heap job may outlive the moment
+//!   its work is done: a task taken back by its waiter leaves a *stale*
+//!   entry behind, which finds the task already claimed and only drops its
+//!   reference.
 //! * **Stack jobs** point into the frame of a thread that waits for them
 //!   ([`StackJob`]). Such a `JobRef` is only ever pushed to that thread's own
 //!   deque, and the frame does not return before the entry has been popped
@@ -45,9 +47,27 @@ impl Kind {
     }
 }
 
-/// A heap-allocated job the queues can carry.
+/// The first field of every job the queues carry.
+#[repr(C)]
+pub(crate) struct JobHeader {
+    vtable: &'static VTable,
+}
+
+struct VTable {
+    run: unsafe fn(NonNull<JobHeader>, &Worker),
+    cancel: unsafe fn(NonNull<JobHeader>, &Arc<Shared>) -> bool,
+    kind: unsafe fn(NonNull<JobHeader>) -> Kind,
+    tag: unsafe fn(NonNull<JobHeader>) -> usize,
+}
+
+/// A heap job shared between its queue entry and its handles (a task cell).
+/// The type must be `#[repr(C)]` with its [`JobHeader`] (made by
+/// [`JobHeader::for_arc`]) as first field; `JobRef::from_arc` checks it.
 pub(crate) trait QueuedJob: Send + Sync {
+    fn header(&self) -> &JobHeader;
     fn kind(&self) -> Kind;
+    /// The address of the scope this job belongs to, 0 if none.
+    fn tag(&self) -> usize;
     /// Runs the job on `worker` (or skips it if it was claimed elsewhere).
     fn run(self: Arc<Self>, worker: &Worker);
     /// Cancels the job if it is still queued; true if this call cancelled a
@@ -55,25 +75,14 @@ pub(crate) trait QueuedJob: Send + Sync {
     fn cancel(self: Arc<Self>, pool: &Arc<Shared>) -> bool;
 }
 
-struct VTable {
-    run: unsafe fn(NonNull<()>, &Worker),
-    cancel: unsafe fn(NonNull<()>, &Arc<Shared>) -> bool,
+/// A heap job with exactly one owner, its queue entry (fire-and-forget).
+/// Layout rule as for [`QueuedJob`], with [`JobHeader::for_box`].
+pub(crate) trait BoxedJob: Send {
+    fn header(&self) -> &JobHeader;
+    fn run(self: Box<Self>, worker: &Worker);
+    /// Drops the job unrun; true if it counted as a cancelled task.
+    fn cancel(self: Box<Self>, pool: &Arc<Shared>) -> bool;
 }
-
-/// A type-erased, exactly-once reference to queued work.
-pub(crate) struct JobRef {
-    data: NonNull<()>,
-    vtable: &'static VTable,
-    /// The address of the scope or `map` this job belongs to, 0 if none.
-    tag: usize,
-    kind: Kind,
-}
-
-// SAFETY:
-// 1. Heap jobs point to a `QueuedJob`, which is `Send + Sync`.
-// 2. Stack jobs point to a `StackJob<F, R>` with `F: Send, R: Send`; the frame
-//    that owns it outlives the entry (module contract).
-unsafe impl Send for JobRef {}
 
 struct ArcVTable<J>(PhantomData<J>);
 
@@ -81,31 +90,115 @@ impl<J: QueuedJob> ArcVTable<J> {
     const VTABLE: VTable = VTable {
         run: Self::run,
         cancel: Self::cancel,
+        kind: Self::kind,
+        tag: Self::tag,
     };
 
     /// # Safety
-    /// `data` came from `Arc::<J>::into_raw` in `JobRef::from_arc*` and is
+    /// `header` came from `Arc::<J>::into_raw` in `JobRef::from_arc*` and is
     /// consumed here exactly once.
-    unsafe fn run(data: NonNull<()>, worker: &Worker) {
+    unsafe fn run(header: NonNull<JobHeader>, worker: &Worker) {
         // SAFETY: see the function contract; the reference is reclaimed once.
-        let job = unsafe { Arc::from_raw(data.as_ptr() as *const J) };
+        let job = unsafe { Arc::from_raw(header.as_ptr() as *const J) };
         job.run(worker);
     }
 
     /// # Safety
     /// As for `run`.
-    unsafe fn cancel(data: NonNull<()>, pool: &Arc<Shared>) -> bool {
+    unsafe fn cancel(header: NonNull<JobHeader>, pool: &Arc<Shared>) -> bool {
         // SAFETY: see the function contract; the reference is reclaimed once.
-        let job = unsafe { Arc::from_raw(data.as_ptr() as *const J) };
+        let job = unsafe { Arc::from_raw(header.as_ptr() as *const J) };
+        job.cancel(pool)
+    }
+
+    /// # Safety
+    /// `header` belongs to a live entry made by `JobRef::from_arc*`.
+    unsafe fn kind(header: NonNull<JobHeader>) -> Kind {
+        // SAFETY: the entry keeps its `Arc` reference, so the job is alive.
+        unsafe { header.cast::<J>().as_ref() }.kind()
+    }
+
+    /// # Safety
+    /// As for `kind`.
+    unsafe fn tag(header: NonNull<JobHeader>) -> usize {
+        // SAFETY: as in `kind`.
+        unsafe { header.cast::<J>().as_ref() }.tag()
+    }
+}
+
+struct BoxVTable<J>(PhantomData<J>);
+
+impl<J: BoxedJob> BoxVTable<J> {
+    const VTABLE: VTable = VTable {
+        run: Self::run,
+        cancel: Self::cancel,
+        kind: |_| Kind::Detached,
+        tag: |_| 0,
+    };
+
+    /// # Safety
+    /// `header` came from `Box::<J>::into_raw` in `JobRef::from_box` and is
+    /// consumed here exactly once.
+    unsafe fn run(header: NonNull<JobHeader>, worker: &Worker) {
+        // SAFETY: see the function contract; the box is reclaimed once.
+        let job = unsafe { Box::from_raw(header.as_ptr() as *mut J) };
+        job.run(worker);
+    }
+
+    /// # Safety
+    /// As for `run`.
+    unsafe fn cancel(header: NonNull<JobHeader>, pool: &Arc<Shared>) -> bool {
+        // SAFETY: see the function contract; the box is reclaimed once.
+        let job = unsafe { Box::from_raw(header.as_ptr() as *mut J) };
         job.cancel(pool)
     }
 }
 
+impl JobHeader {
+    /// The header of a [`QueuedJob`] of type `J`.
+    pub(crate) fn for_arc<J: QueuedJob>() -> JobHeader {
+        JobHeader {
+            vtable: &ArcVTable::<J>::VTABLE,
+        }
+    }
+
+    /// The header of a [`BoxedJob`] of type `J`.
+    pub(crate) fn for_box<J: BoxedJob>() -> JobHeader {
+        JobHeader {
+            vtable: &BoxVTable::<J>::VTABLE,
+        }
+    }
+}
+
+/// Checks the layout rule: the job's header is its first field.
+fn header_first<J: ?Sized>(job: *const J, header: &JobHeader) {
+    assert_eq!(
+        job as *const () as usize, header as *const JobHeader as usize,
+        "a job type must be #[repr(C)] with its JobHeader first"
+    );
+}
+
+/// A type-erased, exactly-once reference to queued work.
+pub(crate) struct JobRef(NonNull<JobHeader>);
+
+// SAFETY:
+// 1. Heap jobs point to a `QueuedJob`, which is `Send + Sync`, or own a
+//    `BoxedJob`, which is `Send` and referred to by this entry alone.
+// 2. Stack jobs point to a `StackJob<F, R>` with `F: Send, R: Send`; the frame
+//    that owns it outlives the entry (module contract).
+unsafe impl Send for JobRef {}
+
 impl JobRef {
+    /// Wraps a boxed fire-and-forget job.
+    pub(crate) fn from_box<J: BoxedJob + 'static>(job: Box<J>) -> JobRef {
+        header_first(&*job, job.header());
+        JobRef(NonNull::from(Box::leak(job)).cast())
+    }
+
     /// Wraps one strong reference to a `'static` heap job.
-    pub(crate) fn from_arc<J: QueuedJob + 'static>(job: Arc<J>, tag: usize) -> JobRef {
+    pub(crate) fn from_arc<J: QueuedJob + 'static>(job: Arc<J>) -> JobRef {
         // SAFETY: `J: 'static` borrows nothing that could end early.
-        unsafe { Self::from_arc_unchecked(job, tag) }
+        unsafe { Self::from_arc_unchecked(job) }
     }
 
     /// Wraps one strong reference to a heap job that may borrow.
@@ -115,16 +208,11 @@ impl JobRef {
     /// cancelled. After that the entry may linger (stale); a stale entry only
     /// reads the job's state word and drops a job whose closure and result are
     /// already gone, which touches no borrowed data.
-    pub(crate) unsafe fn from_arc_unchecked<J: QueuedJob>(job: Arc<J>, tag: usize) -> JobRef {
-        let kind = job.kind();
-        let data = Arc::into_raw(job) as *mut ();
-        JobRef {
-            // SAFETY: `Arc::into_raw` never returns null.
-            data: unsafe { NonNull::new_unchecked(data) },
-            vtable: &ArcVTable::<J>::VTABLE,
-            tag,
-            kind,
-        }
+    pub(crate) unsafe fn from_arc_unchecked<J: QueuedJob>(job: Arc<J>) -> JobRef {
+        header_first(Arc::as_ptr(&job), job.header());
+        let raw = Arc::into_raw(job) as *mut JobHeader;
+        // SAFETY: `Arc::into_raw` never returns null.
+        JobRef(unsafe { NonNull::new_unchecked(raw) })
     }
 
     /// Points at a job on the current thread's stack.
@@ -133,50 +221,55 @@ impl JobRef {
     /// `job` must not move or be dropped until this entry has been consumed
     /// (run or cancelled, which sets its latch) or popped back by its owner,
     /// and the entry may only be pushed to the owner's own deque.
-    pub(crate) unsafe fn from_stack<F, R>(job: &StackJob<F, R>, tag: usize) -> JobRef
+    pub(crate) unsafe fn from_stack<F, R>(job: &StackJob<F, R>) -> JobRef
     where
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        JobRef {
-            data: NonNull::from(job).cast(),
-            vtable: &StackJob::<F, R>::VTABLE,
-            tag,
-            kind: Kind::Part,
-        }
+        JobRef(NonNull::from(&job.header))
     }
 
-    /// Consumes the entry of a stack job its owner popped back from its own
-    /// deque; the owner then runs the closure itself or drops the job.
-    pub(crate) fn reclaim(self) {
-        debug_assert_eq!(self.kind, Kind::Part);
-        std::mem::forget(self);
+    fn vtable(&self) -> &'static VTable {
+        // SAFETY: an unconsumed entry points at a live job (module contract),
+        // whose first field is its header.
+        unsafe { self.0.as_ref() }.vtable
     }
 
     pub(crate) fn run(self, worker: &Worker) {
         let this = ManuallyDrop::new(self);
-        // SAFETY: `data` matches `vtable` (both set together above) and
+        // SAFETY: the header's table belongs to the job's type, and
         // `ManuallyDrop` plus `self` by value make this the only consumption.
-        unsafe { (this.vtable.run)(this.data, worker) }
+        unsafe { (this.vtable().run)(this.0, worker) }
     }
 
     pub(crate) fn cancel(self, pool: &Arc<Shared>) -> bool {
         let this = ManuallyDrop::new(self);
         // SAFETY: as in `run`.
-        unsafe { (this.vtable.cancel)(this.data, pool) }
+        unsafe { (this.vtable().cancel)(this.0, pool) }
     }
 
     pub(crate) fn kind(&self) -> Kind {
-        self.kind
+        // SAFETY: the entry is unconsumed, so its job is alive.
+        unsafe { (self.vtable().kind)(self.0) }
     }
 
+    /// The address of the scope or parallel loop this job belongs to, 0 if
+    /// none.
     pub(crate) fn tag(&self) -> usize {
-        self.tag
+        // SAFETY: the entry is unconsumed, so its job is alive.
+        unsafe { (self.vtable().tag)(self.0) }
+    }
+
+    /// Consumes the entry of a stack job its owner popped back from its own
+    /// deque; the owner then runs the closure itself or drops the job.
+    pub(crate) fn reclaim(self) {
+        debug_assert_eq!(self.kind(), Kind::Part);
+        std::mem::forget(self);
     }
 
     /// True if this entry points at `job`.
     pub(crate) fn is<F, R>(&self, job: &StackJob<F, R>) -> bool {
-        self.data == NonNull::from(job).cast()
+        self.0 == NonNull::from(&job.header)
     }
 }
 
@@ -265,8 +358,12 @@ pub(crate) enum Outcome<R> {
 }
 
 /// A job living in its owner's frame: `fork_join`'s second closure, or one of
-/// `map`'s helpers started from inside the pool.
+/// the helpers of a parallel loop.
+#[repr(C)]
 pub(crate) struct StackJob<F, R> {
+    header: JobHeader,
+    /// The address of the parallel loop this helper belongs to, 0 if none.
+    tag: usize,
     func: UnsafeCell<Option<F>>,
     outcome: UnsafeCell<Outcome<R>>,
     latch: Latch,
@@ -292,10 +389,16 @@ where
     const VTABLE: VTable = VTable {
         run: Self::run_erased,
         cancel: Self::cancel_erased,
+        kind: |_| Kind::Part,
+        tag: Self::tag_erased,
     };
 
-    pub(crate) fn new(func: F) -> Self {
+    pub(crate) fn new(func: F, tag: usize) -> Self {
         StackJob {
+            header: JobHeader {
+                vtable: &Self::VTABLE,
+            },
+            tag,
             func: UnsafeCell::new(Some(func)),
             outcome: UnsafeCell::new(Outcome::NotRun),
             latch: Latch::new(),
@@ -340,11 +443,19 @@ where
     }
 
     /// # Safety
-    /// `data` points to a live `StackJob<F, R>` whose entry is being consumed.
-    unsafe fn run_erased(data: NonNull<()>, worker: &Worker) {
+    /// `header` belongs to a live `StackJob<F, R>` with an unconsumed entry.
+    unsafe fn tag_erased(header: NonNull<JobHeader>) -> usize {
+        // SAFETY: the header is the job's first field (`repr(C)`) and the
+        // module contract keeps the job alive while its entry is unconsumed.
+        unsafe { header.cast::<Self>().as_ref() }.tag
+    }
+
+    /// # Safety
+    /// `header` belongs to a live `StackJob<F, R>` whose entry is being consumed.
+    unsafe fn run_erased(header: NonNull<JobHeader>, worker: &Worker) {
         // SAFETY: the module contract keeps the job alive until its latch is
         // set, which is the last thing we do with it.
-        let job = unsafe { data.cast::<Self>().as_ref() };
+        let job = unsafe { header.cast::<Self>().as_ref() };
         let mark = 1 + 2 * worker.index() + usize::from(worker.deque_is_empty());
         job.thief.store(mark, Ordering::Release);
         // SAFETY: the entry was in exactly one queue and we consumed it, so
@@ -360,9 +471,9 @@ where
 
     /// # Safety
     /// As for `run_erased`.
-    unsafe fn cancel_erased(data: NonNull<()>, _pool: &Arc<Shared>) -> bool {
+    unsafe fn cancel_erased(header: NonNull<JobHeader>, _pool: &Arc<Shared>) -> bool {
         // SAFETY: as in `run_erased`.
-        let job = unsafe { data.cast::<Self>().as_ref() };
+        let job = unsafe { header.cast::<Self>().as_ref() };
         // SAFETY: as in `run_erased`.
         let func = job.func.with_mut(|func| unsafe { (*func).take() });
         drop(func);
@@ -372,28 +483,5 @@ where
         job.latch.set();
         // Stack jobs are part of a running task, not counted tasks.
         false
-    }
-}
-
-// ---------------------------------------------------------------- exclusive
-
-/// A value that is only ever reached by ownership, never through `&self`.
-///
-/// Lets a fire-and-forget closure that is `Send` but not `Sync` sit in an
-/// `Arc` whose only reference is the queue entry.
-pub(crate) struct Exclusive<T>(T);
-
-// SAFETY: no method of `Exclusive` takes `&self`, so a shared reference gives
-// no access to the `T`; the value itself only moves between threads by
-// ownership, which `T: Send` allows.
-unsafe impl<T: Send> Sync for Exclusive<T> {}
-
-impl<T> Exclusive<T> {
-    pub(crate) fn new(value: T) -> Self {
-        Exclusive(value)
-    }
-
-    pub(crate) fn into_inner(self) -> T {
-        self.0
     }
 }

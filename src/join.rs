@@ -116,11 +116,11 @@ where
     RA: Send,
     RB: Send,
 {
-    let mut job_b = StackJob::new(b);
+    let mut job_b = StackJob::new(b, 0);
     // SAFETY: `job_b` stays in this frame, unmoved, until its entry is popped
     // back below or its latch is set; the abort guard covers unwinding, and
     // the entry goes only to this worker's own deque.
-    let entry = unsafe { JobRef::from_stack(&job_b, 0) };
+    let entry = unsafe { JobRef::from_stack(&job_b) };
     worker.push_part(entry);
     let guard = AbortOnUnwind;
     let result_a = panic::catch_unwind(AssertUnwindSafe(a));
@@ -161,12 +161,12 @@ pub(crate) fn run_with_helpers(worker: &Worker, extra: usize, work: &(dyn Fn() +
     }
     let tag = work as *const (dyn Fn() + Sync) as *const () as usize;
     let make = || move || work();
-    let helpers: Vec<_> = (0..extra).map(|_| StackJob::new(make())).collect();
+    let helpers: Vec<_> = (0..extra).map(|_| StackJob::new(make(), tag)).collect();
     for helper in &helpers {
         // SAFETY: `helpers` is not touched (so not moved or reallocated) until
         // every entry is reclaimed or its latch set, below; the abort guard
         // covers unwinding; entries go only to this worker's deque.
-        worker.push_part(unsafe { JobRef::from_stack(helper, tag) });
+        worker.push_part(unsafe { JobRef::from_stack(helper) });
     }
     worker.wake_for_parts();
     let guard = AbortOnUnwind;

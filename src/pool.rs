@@ -7,8 +7,8 @@
 //!
 //! # Admission
 //!
-//! Outside submissions pass through one atomic word, `admission`: its two
-//! low bits are `CLOSED` and `ABORTED`, the rest counts admitted tasks. A
+//! Outside submissions pass through one atomic word, `admission`: its low
+//! bit is `CLOSED`, the rest counts admitted tasks. A
 //! submitter adds itself with a compare-exchange that fails if `CLOSED` is
 //! set, and `shutdown` sets `CLOSED` with a read-modify-write on the same
 //! word. So every submission is ordered against the close: it was admitted
@@ -28,18 +28,18 @@ use std::time::{Duration, Instant};
 use crate::builder::{Config, Hook, PoolBuilder};
 use crate::error::SpawnError;
 use crate::handle::{deadline_after, Handle, TaskHandle};
-use crate::job::{Exclusive, JobRef, Kind, QueuedJob};
+use crate::job::{BoxedJob, JobHeader, JobRef};
 use crate::queue::Injector;
 use crate::registry::{Registry, THREAD_LIMIT};
 use crate::stats::{PoolStats, Totals};
-use crate::sync::{fence, lock, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::task::{TaskCell, TaskError};
 use crate::worker::{Run, Worker};
 use crate::Arc;
+use crossbeam_utils::CachePadded;
 
 const CLOSED: u64 = 1;
-const ABORTED: u64 = 2;
-const ONE_ADMITTED: u64 = 4;
+const ONE_ADMITTED: u64 = 2;
 
 pub(crate) const CLOSED_MESSAGE: &str =
     "workcrew: the pool is closed (shut down, or its last Pool handle was dropped); it takes no new work";
@@ -151,12 +151,21 @@ struct Quiet {
 }
 
 /// The state one pool's handles and workers share.
+///
+/// Aligned to a cache-line pair so that the `Arc` reference counts in front
+/// of it (bumped by every `TaskHandle`) never share a line with the fields
+/// workers read for every task.
+#[repr(align(128))]
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) injector: Injector,
     pub(crate) registry: Registry,
-    /// `admitted << 2 | ABORTED | CLOSED`; see the module docs.
+    /// `admitted << 1 | CLOSED`; see the module docs. Written by outside
+    /// submitters; workers read it only when idle.
     admission: AtomicU64,
+    /// Set by `shutdown_now`; read by workers before every job, so it lives
+    /// apart from `admission`, which submitters write for every task.
+    aborted: CachePadded<AtomicBool>,
     cancelled: AtomicU64,
     /// Panics caught in hooks and callbacks (task panics count per worker).
     panics_elsewhere: AtomicU64,
@@ -166,25 +175,27 @@ pub(crate) struct Shared {
     handles: AtomicUsize,
 }
 
-/// A unit of fire-and-forget work from [`Pool::execute`].
-struct ExecJob<F>(Exclusive<F>);
+/// A unit of fire-and-forget work from [`Pool::execute`]: just the closure,
+/// boxed; nobody else ever refers to it.
+#[repr(C)]
+struct ExecJob<F> {
+    header: JobHeader,
+    f: F,
+}
 
-impl<F: FnOnce() + Send> QueuedJob for ExecJob<F> {
-    fn kind(&self) -> Kind {
-        Kind::Detached
+impl<F: FnOnce() + Send> BoxedJob for ExecJob<F> {
+    fn header(&self) -> &JobHeader {
+        &self.header
     }
 
-    fn run(self: Arc<Self>, worker: &crate::worker::Worker) {
-        let Some(ExecJob(f)) = Arc::into_inner(self) else {
-            unreachable!("a fire-and-forget job has exactly one reference")
-        };
-        if let Err(payload) = worker.run_task(Run::Queued, f.into_inner()) {
+    fn run(self: Box<Self>, worker: &Worker) {
+        if let Err(payload) = worker.run_task(Run::Queued, self.f) {
             // Counted by `run_task`; nobody else can receive it.
             worker.pool().hand_to_panic_handler(payload);
         }
     }
 
-    fn cancel(self: Arc<Self>, pool: &Arc<Shared>) -> bool {
+    fn cancel(self: Box<Self>, pool: &Arc<Shared>) -> bool {
         drop(self);
         pool.task_cancelled();
         true
@@ -197,7 +208,7 @@ impl Shared {
     }
 
     pub(crate) fn is_aborted(&self) -> bool {
-        self.admission.load(Ordering::Relaxed) & ABORTED != 0
+        self.aborted.load(Ordering::Relaxed)
     }
 
     /// Counts one outside submission, unless the pool is closed.
@@ -222,8 +233,10 @@ impl Shared {
 
     /// Closes the pool; returns whether this call closed it.
     fn close(&self, abort: bool) -> bool {
-        let bits = if abort { CLOSED | ABORTED } else { CLOSED };
-        let previous = self.admission.fetch_or(bits, Ordering::SeqCst);
+        if abort {
+            self.aborted.store(true, Ordering::SeqCst);
+        }
+        let previous = self.admission.fetch_or(CLOSED, Ordering::SeqCst);
         self.registry.wake_all();
         if let Some(room) = &self.room {
             room.wake_all();
@@ -263,10 +276,10 @@ impl Shared {
                 Ok(value)
             }
             None => {
-                if self.is_closed() {
-                    return Err(SpawnError::Closed(f));
-                }
                 if let Some(room) = &self.room {
+                    if self.is_closed() {
+                        return Err(SpawnError::Closed(f));
+                    }
                     let taken = match when_full {
                         WhenFull::Refuse => {
                             if room.try_take() {
@@ -301,11 +314,7 @@ impl Shared {
     /// The caller must not let anything `f` borrows (or `T` borrows) end
     /// before the returned handle's task is final (see
     /// `JobRef::from_arc_unchecked`), e.g. by joining it.
-    pub(crate) unsafe fn spawn_borrowed<'a, F, T>(
-        self: &Arc<Self>,
-        f: F,
-        tag: usize,
-    ) -> Handle<'a, T>
+    pub(crate) unsafe fn spawn_borrowed<'a, F, T>(self: &Arc<Self>, f: F) -> Handle<'a, T>
     where
         F: FnOnce() -> T + Send + 'a,
         T: Send + 'a,
@@ -316,7 +325,7 @@ impl Shared {
             |f| {
                 let cell = TaskCell::new(f, None);
                 // SAFETY: forwarded to our caller.
-                let job = unsafe { JobRef::from_arc_unchecked(cell.clone(), tag) };
+                let job = unsafe { JobRef::from_arc_unchecked(cell.clone()) };
                 (job, cell)
             },
             |f, worker| {
@@ -501,6 +510,7 @@ impl Pool {
             config,
             injector: Injector::new(),
             admission: AtomicU64::new(0),
+            aborted: CachePadded::new(AtomicBool::new(false)),
             cancelled: AtomicU64::new(0),
             panics_elsewhere: AtomicU64::new(0),
             room,
@@ -583,7 +593,7 @@ impl Pool {
             when_full,
             |f| {
                 let cell = TaskCell::new(f, None);
-                let job = JobRef::from_arc(cell.clone(), 0);
+                let job = JobRef::from_arc(cell.clone());
                 (job, TaskHandle::new(cell, shared.clone()))
             },
             |f, worker| {
@@ -609,8 +619,11 @@ impl Pool {
             f,
             WhenFull::Wait(None),
             |f| {
-                let job = Arc::new(ExecJob(Exclusive::new(f)));
-                (JobRef::from_arc(job, 0), ())
+                let job = Box::new(ExecJob {
+                    header: JobHeader::for_box::<ExecJob<F>>(),
+                    f,
+                });
+                (JobRef::from_box(job), ())
             },
             |f, worker| {
                 if let Err(payload) = worker.run_task(Run::Unqueued, f) {
@@ -651,7 +664,7 @@ impl Pool {
     {
         // SAFETY: we join the handle right here, before anything `f` borrows
         // can go away; `join` returns only once the task is final.
-        let handle = unsafe { self.shared.spawn_borrowed(f, 0) };
+        let handle = unsafe { self.shared.spawn_borrowed(f) };
         match handle.join() {
             Ok(value) => value,
             Err(TaskError::Panicked(payload)) => panic::resume_unwind(payload),

@@ -137,6 +137,20 @@ impl Wake {
             notified: AtomicBool::new(false),
         })
     }
+
+    /// Sets `notified` and unparks the worker; called under the `idle` lock
+    /// by whoever took it off the parked list.
+    fn notify(&self) {
+        // Release: pairs with the acquire swap in `Registry::park`.
+        //
+        // A swap, not a store: loom 0.7 does not order a plain store after a
+        // concurrent read-modify-write of the same atomic (tokio-rs/loom#254),
+        // so it would let the parker's second swap read the `false` of its
+        // first one and report a lost wake-up the memory model rules out.
+        // Between two RMWs loom is exact, and next to an unpark the cost is nil.
+        self.notified.swap(true, Ordering::Release);
+        self.thread.unpark();
+    }
 }
 
 /// A worker's index: its name, its stats slot, its stealer.
@@ -269,8 +283,7 @@ impl Registry {
         if let Some(wake) = idle.parked.pop() {
             self.counts
                 .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_PARKED), Ordering::SeqCst);
-            wake.notified.store(true, Ordering::Release);
-            wake.thread.unpark();
+            wake.notify();
             return;
         }
         if self.may_grow(counts) {
@@ -293,8 +306,7 @@ impl Registry {
         for wake in idle.parked.drain(..) {
             self.counts
                 .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_PARKED), Ordering::SeqCst);
-            wake.notified.store(true, Ordering::Release);
-            wake.thread.unpark();
+            wake.notify();
         }
     }
 

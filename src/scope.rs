@@ -40,6 +40,11 @@ pub(crate) struct ScopeState {
 pub(crate) struct ScopeLink(Arc<ScopeState>);
 
 impl ScopeLink {
+    /// The scope's address, which tags its tasks' queue entries.
+    pub(crate) fn tag(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
     pub(crate) fn record_panic(&self, payload: Box<dyn Any + Send>) {
         let mut first = lock(&self.0.first_panic);
         if first.is_none() {
@@ -121,7 +126,6 @@ impl<'scope> Scope<'scope, '_> {
     {
         self.state.live.fetch_add(1, Ordering::Relaxed);
         let link = ScopeLink(self.state.clone());
-        let tag = Arc::as_ptr(&self.state) as usize;
         let spawned = self.pool.submit(
             (f, link),
             WhenFull::Wait(None),
@@ -130,7 +134,7 @@ impl<'scope> Scope<'scope, '_> {
                 // SAFETY: `Pool::scope` waits until every cell linked to this
                 // scope is dropped (module docs), so what `f` and `T` borrow
                 // outlives every use of the entry.
-                let job = unsafe { JobRef::from_arc_unchecked(cell.clone(), tag) };
+                let job = unsafe { JobRef::from_arc_unchecked(cell.clone()) };
                 (job, cell)
             },
             |(f, link), worker| {

@@ -35,7 +35,7 @@ use std::any::Any;
 use std::fmt;
 use std::task::Waker;
 
-use crate::job::{Kind, QueuedJob};
+use crate::job::{JobHeader, Kind, QueuedJob};
 use crate::pool::Shared;
 use crate::scope::ScopeLink;
 use crate::sync::{lock, AtomicUsize, Mutex, Ordering, UnsafeCell};
@@ -260,7 +260,10 @@ struct Waiters<T> {
 }
 
 /// One submitted task: closure, outcome, state and waiters in one allocation.
+#[repr(C)]
 pub(crate) struct TaskCell<F, T> {
+    /// First, so a queue entry can point at the cell (job.rs).
+    header: JobHeader,
     state: TaskState,
     slot: UnsafeCell<Slot<F, T>>,
     /// Boxed on first use, so a task nobody waits for stays small.
@@ -285,6 +288,7 @@ where
 {
     pub(crate) fn new(f: F, scope: Option<ScopeLink>) -> Arc<Self> {
         Arc::new(TaskCell {
+            header: JobHeader::for_arc::<Self>(),
             state: TaskState::new(),
             slot: UnsafeCell::new(Slot::Pending(f)),
             waiters: Mutex::new(None),
@@ -393,6 +397,14 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
+    fn header(&self) -> &JobHeader {
+        &self.header
+    }
+
+    fn tag(&self) -> usize {
+        self.scope.as_ref().map_or(0, ScopeLink::tag)
+    }
+
     fn kind(&self) -> Kind {
         if self.scope.is_some() {
             Kind::Scoped

@@ -112,7 +112,7 @@ impl<T: Send + 'static> TaskSet<T> {
             WhenFull::Wait(None),
             |f| {
                 let cell = TaskCell::new(f, None);
-                (JobRef::from_arc(cell.clone(), 0), cell)
+                (JobRef::from_arc(cell.clone()), cell)
             },
             |f, worker| {
                 let cell = TaskCell::new(f, None);
