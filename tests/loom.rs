@@ -449,3 +449,27 @@ fn keep_alive_exit_racing_with_submit_loses_no_task() {
         assert_eq!(pool.stats().completed, 2);
     });
 }
+
+#[test]
+fn probe_pool_join_waits_for_handles() {
+    explore("probe: pool.join vs handle", || {
+        let pool = one_thread_pool();
+        let handle = pool.spawn(|| 1);
+        pool.join();
+        assert!(handle.is_finished(), "pool.join returned before the task's handle was finished");
+        pool.shutdown();
+    });
+}
+
+#[test]
+fn probe_pool_join_waits_for_callbacks() {
+    explore("probe: pool.join vs on_complete", || {
+        let pool = one_thread_pool();
+        let calls = Count::new();
+        let c = calls.clone();
+        pool.spawn(|| 1).on_complete(move |_| c.bump());
+        pool.join();
+        assert_eq!(calls.get(), 1, "pool.join returned before the on_complete callback ran");
+        pool.shutdown();
+    });
+}
