@@ -29,7 +29,7 @@ use crate::builder::{Config, Hook, PoolBuilder};
 use crate::error::SpawnError;
 use crate::handle::{deadline_after, Handle, TaskHandle};
 use crate::job::{BoxedJob, JobHeader, JobRef};
-use crate::queue::Injector;
+use crate::queue::{Injector, Steal};
 use crate::registry::{Registry, THREAD_LIMIT};
 use crate::stats::{PoolStats, Totals};
 use crate::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
@@ -740,19 +740,28 @@ impl Pool {
     /// finish in the background: call [`join`](Self::join) or
     /// [`shutdown`](Self::shutdown) to wait for them. Does not block.
     pub fn shutdown_now(&self) -> usize {
-        self.shared.close(true);
         let shared = &self.shared;
-        let mut cancelled = 0;
-        while let Some(job) = crate::queue::Steal::until_settled(|| shared.injector.steal()) {
-            cancelled += usize::from(job.cancel(shared));
-        }
-        for (_, stealer) in shared.registry.stealers() {
-            while let Some(job) = crate::queue::Steal::until_settled(|| stealer.steal()) {
-                cancelled += usize::from(job.cancel(shared));
+        let before = shared.cancelled.load(Ordering::SeqCst);
+        shared.close(true);
+        // Workers cancel what they pop from now on, and a task admitted just
+        // before the close may still be on its way into a queue: drain until
+        // no counted task is left queued, so the count below is exact.
+        loop {
+            while let Some(job) = Steal::until_settled(|| shared.injector.steal()) {
+                job.cancel(shared);
             }
+            for (_, stealer) in shared.registry.stealers() {
+                while let Some(job) = Steal::until_settled(|| stealer.steal()) {
+                    job.cancel(shared);
+                }
+            }
+            if shared.totals().queued() == 0 {
+                break;
+            }
+            std::thread::yield_now();
         }
         shared.signal_if_quiet();
-        cancelled
+        (shared.cancelled.load(Ordering::SeqCst) - before) as usize
     }
 
     /// Like [`shutdown`](Self::shutdown), but gives up waiting after

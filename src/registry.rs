@@ -170,6 +170,8 @@ pub(crate) struct Idle {
     /// OS threads that have not finished `worker::main` (includes workers
     /// already subtracted from `threads` but still running `on_thread_stop`).
     alive: usize,
+    /// Set by `shutdown` once every thread is gone: no thread starts again.
+    stopped: bool,
 }
 
 /// What woke a parked worker.
@@ -207,6 +209,7 @@ impl Registry {
                 slots: Vec::new(),
                 joins: Vec::new(),
                 alive: 0,
+                stopped: false,
             }),
             exited: Condvar::new(),
             stealers_epoch: AtomicUsize::new(0),
@@ -315,6 +318,12 @@ impl Registry {
     /// Starts one worker thread; must be called with `idle` locked. The new
     /// thread is counted as searching from the start.
     fn start_thread(&self, idle: &mut Idle, pool: &Arc<Shared>) -> std::io::Result<()> {
+        if idle.stopped {
+            // `[late-grow-vs-shutdown]`: a submission admitted just before
+            // `shutdown` may try to start a thread after its task already ran
+            // and `shutdown` returned; the pool is finished, nothing can need it.
+            return Ok(());
+        }
         idle.joins.retain(|join| !crate::sync::is_finished(join));
         let index = match idle.slots.iter().position(|slot| !slot.in_use) {
             Some(index) => index,
@@ -418,6 +427,8 @@ impl Registry {
                 }
             };
         }
+        // Under the same lock as `start_thread`: see [late-grow-vs-shutdown].
+        idle.stopped = true;
         let joins = std::mem::take(&mut idle.joins);
         drop(idle);
         for join in joins {

@@ -275,7 +275,7 @@ impl Worker {
         let mut round = 0;
         loop {
             if let Some(job) = self.find_job() {
-                if registry.stop_searching() {
+                if registry.stop_searching() && self.sees_work() {
                     // [last-searcher]
                     registry.notify_work(&self.pool);
                 }
@@ -358,6 +358,19 @@ impl Worker {
                 return None;
             }
         }
+    }
+
+    /// Whether any queue holds a job, looked at without taking a lock.
+    fn sees_work(&self) -> bool {
+        if !self.local.is_empty() || !self.pool.injector.is_empty() {
+            return true;
+        }
+        self.refresh_peers();
+        let peers = self.peers.borrow();
+        peers
+            .stealers
+            .iter()
+            .any(|(_, stealer)| !stealer.is_empty())
     }
 
     /// The stealer of worker `index`, if it is alive.
