@@ -85,6 +85,7 @@ mod queue;
 mod registry;
 mod scope;
 mod seed;
+mod shared;
 mod stats;
 mod sync;
 mod task;

@@ -1,0 +1,456 @@
+//! [`Shared`]: the state every handle and worker of one pool points to, and
+//! the bookkeeping around it: admission and closing, the bounded queue,
+//! `join`'s quiescence, task counts and caught panics.
+//!
+//! # Admission
+//!
+//! Outside submissions pass through one atomic word, `admission`: its low
+//! bit is `CLOSED`, the rest counts admitted tasks. A submitter adds itself
+//! with a compare-exchange that fails if `CLOSED` is set, and `shutdown` sets
+//! `CLOSED` with a read-modify-write on the same word. So every submission is
+//! ordered against the close: it was admitted before (and `shutdown` waits
+//! for it, because it is counted), or it is refused with its closure handed
+//! back. Nothing falls in between (`[shutdown-vs-submit]`).
+//!
+//! Submissions from a worker of the pool (a task spawning more work) are still
+//! accepted while the pool drains after `shutdown`, because shutdown promised
+//! to finish the running tasks and they may need that work; after
+//! `shutdown_now` they are refused too.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Instant;
+
+use crossbeam_utils::CachePadded;
+
+use crate::builder::{Config, Hook};
+use crate::error::SpawnError;
+use crate::handle::Handle;
+use crate::job::JobRef;
+use crate::queue::Injector;
+use crate::registry::Registry;
+use crate::stats::Totals;
+use crate::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::task::TaskCell;
+use crate::worker::Worker;
+use crate::Arc;
+
+const CLOSED: u64 = 1;
+const ONE_ADMITTED: u64 = 2;
+
+pub(crate) const CLOSED_MESSAGE: &str =
+    "workcrew: the pool is closed (shut down, or its last Pool handle was dropped); it takes no new work";
+
+/// What to do when the bounded queue is full.
+#[derive(Clone, Copy)]
+pub(crate) enum WhenFull {
+    /// Refuse at once (`try_spawn`).
+    Refuse,
+    /// Wait for room until the deadline, if any. From a worker of the pool,
+    /// run the task inline instead of waiting (waiting could deadlock).
+    Wait(Option<Instant>),
+}
+
+/// The bounded queue's free slots (`queue_capacity`).
+struct Room {
+    capacity: usize,
+    queued: AtomicUsize,
+    waiting: AtomicUsize,
+    lock: Mutex<()>,
+    freed: Condvar,
+}
+
+enum NoRoom {
+    Full,
+    Closed,
+}
+
+impl Room {
+    fn try_take(&self) -> bool {
+        let mut queued = self.queued.load(Ordering::Relaxed);
+        while queued < self.capacity {
+            match self.queued.compare_exchange_weak(
+                queued,
+                queued + 1,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => queued = actual,
+            }
+        }
+        false
+    }
+
+    fn take(&self, deadline: Option<Instant>, is_closed: impl Fn() -> bool) -> Result<(), NoRoom> {
+        loop {
+            if is_closed() {
+                return Err(NoRoom::Closed);
+            }
+            if self.try_take() {
+                return Ok(());
+            }
+            // A releaser decrements `queued` before it reads `waiting`; we
+            // raise `waiting` before trying again, so one of us sees the other.
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            let guard = lock(&self.lock);
+            let outcome = if is_closed() {
+                Some(Err(NoRoom::Closed))
+            } else if self.try_take() {
+                Some(Ok(()))
+            } else {
+                match deadline {
+                    None => {
+                        drop(crate::sync::wait(&self.freed, guard));
+                        None
+                    }
+                    Some(deadline) => {
+                        let now = Instant::now();
+                        if now >= deadline {
+                            Some(Err(NoRoom::Full))
+                        } else {
+                            drop(crate::sync::wait_timeout(
+                                &self.freed,
+                                guard,
+                                deadline - now,
+                            ));
+                            None
+                        }
+                    }
+                }
+            };
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            if let Some(outcome) = outcome {
+                return outcome;
+            }
+        }
+    }
+
+    fn release(&self) {
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            let _guard = lock(&self.lock);
+            self.freed.notify_one();
+        }
+    }
+
+    fn wake_all(&self) {
+        let _guard = lock(&self.lock);
+        self.freed.notify_all();
+    }
+}
+
+/// Threads blocked in `join` until the pool is quiet.
+struct Quiet {
+    waiting: AtomicUsize,
+    lock: Mutex<()>,
+    reached: Condvar,
+}
+
+/// The state one pool's handles and workers share.
+///
+/// Aligned to a cache-line pair so that the `Arc` reference counts in front
+/// of it (bumped by every `TaskHandle`) never share a line with the fields
+/// workers read for every task.
+#[repr(align(128))]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) injector: Injector,
+    pub(crate) registry: Registry,
+    /// `admitted << 1 | CLOSED`; see the module docs. Written by outside
+    /// submitters; workers read it only when idle.
+    admission: AtomicU64,
+    /// Set by `shutdown_now`; read by workers before every job, so it lives
+    /// apart from `admission`, which submitters write for every task.
+    aborted: CachePadded<AtomicBool>,
+    pub(crate) cancelled: AtomicU64,
+    /// Panics caught in hooks and callbacks (task panics count per worker).
+    panics_elsewhere: AtomicU64,
+    room: Option<Room>,
+    quiet: Quiet,
+    /// Live `Pool` values.
+    pub(crate) handles: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Self {
+        let room = config.queue_capacity.map(|capacity| Room {
+            capacity,
+            queued: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            freed: Condvar::new(),
+        });
+        Shared {
+            registry: Registry::new(config.core_threads, config.max_threads),
+            config,
+            injector: Injector::new(),
+            admission: AtomicU64::new(0),
+            aborted: CachePadded::new(AtomicBool::new(false)),
+            cancelled: AtomicU64::new(0),
+            panics_elsewhere: AtomicU64::new(0),
+            room,
+            quiet: Quiet {
+                waiting: AtomicUsize::new(0),
+                lock: Mutex::new(()),
+                reached: Condvar::new(),
+            },
+            handles: AtomicUsize::new(1),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.admission.load(Ordering::SeqCst) & CLOSED != 0
+    }
+
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::Relaxed)
+    }
+
+    /// Counts one outside submission, unless the pool is closed.
+    /// `[shutdown-vs-submit]`
+    fn admit(&self) -> bool {
+        let mut word = self.admission.load(Ordering::Relaxed);
+        loop {
+            if word & CLOSED != 0 {
+                return false;
+            }
+            match self.admission.compare_exchange_weak(
+                word,
+                word + ONE_ADMITTED,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// Closes the pool; returns whether this call closed it.
+    pub(crate) fn close(&self, abort: bool) -> bool {
+        if abort {
+            self.aborted.store(true, Ordering::SeqCst);
+        }
+        let previous = self.admission.fetch_or(CLOSED, Ordering::SeqCst);
+        self.registry.wake_all();
+        if let Some(room) = &self.room {
+            room.wake_all();
+        }
+        previous & CLOSED == 0
+    }
+
+    // ------------------------------------------------------------ submitting
+
+    /// Queues one counted task built from `f` by `queue` once it is admitted,
+    /// following the rules in the module docs; `inline` runs it at once on a
+    /// worker when the bounded queue is full and `when_full` says to wait.
+    /// On refusal `f` comes back in the error.
+    pub(crate) fn submit<F, R>(
+        self: &Arc<Self>,
+        f: F,
+        when_full: WhenFull,
+        queue: impl FnOnce(F) -> (JobRef, R),
+        inline: impl FnOnce(F, &Worker) -> R,
+    ) -> Result<R, SpawnError<F>> {
+        Worker::with_current_in(self, |worker| match worker {
+            Some(worker) => {
+                if self.is_aborted() {
+                    return Err(SpawnError::Closed(f));
+                }
+                if let Some(room) = &self.room {
+                    if !room.try_take() {
+                        return match when_full {
+                            WhenFull::Refuse => Err(SpawnError::Full(f)),
+                            WhenFull::Wait(_) => Ok(inline(f, worker)),
+                        };
+                    }
+                }
+                let (job, value) = queue(f);
+                worker.stats().spawned.bump();
+                worker.push(job);
+                Ok(value)
+            }
+            None => {
+                if let Some(room) = &self.room {
+                    if self.is_closed() {
+                        return Err(SpawnError::Closed(f));
+                    }
+                    let taken = match when_full {
+                        WhenFull::Refuse => {
+                            if room.try_take() {
+                                Ok(())
+                            } else {
+                                Err(NoRoom::Full)
+                            }
+                        }
+                        WhenFull::Wait(deadline) => room.take(deadline, || self.is_closed()),
+                    };
+                    match taken {
+                        Ok(()) => {}
+                        Err(NoRoom::Full) => return Err(SpawnError::Full(f)),
+                        Err(NoRoom::Closed) => return Err(SpawnError::Closed(f)),
+                    }
+                }
+                if !self.admit() {
+                    self.release_queue_slot();
+                    return Err(SpawnError::Closed(f));
+                }
+                let (job, value) = queue(f);
+                self.injector.push(job);
+                self.registry.notify_work(self);
+                Ok(value)
+            }
+        })
+    }
+
+    /// Spawns a task that may borrow, waiting for room; panics if closed.
+    ///
+    /// # Safety
+    /// The caller must not let anything `f` borrows (or `T` borrows) end
+    /// before the returned handle's task is final (see
+    /// `JobRef::from_arc_unchecked`), e.g. by joining it.
+    pub(crate) unsafe fn spawn_borrowed<'a, F, T>(self: &Arc<Self>, f: F) -> Handle<'a, T>
+    where
+        F: FnOnce() -> T + Send + 'a,
+        T: Send + 'a,
+    {
+        let spawned = self.submit(
+            f,
+            WhenFull::Wait(None),
+            |f| {
+                let cell = TaskCell::new(f, None);
+                // SAFETY: forwarded to our caller.
+                let job = unsafe { JobRef::from_arc_unchecked(cell.clone()) };
+                (job, cell)
+            },
+            |f, worker| {
+                let cell = TaskCell::new(f, None);
+                cell.run_unqueued(worker);
+                cell
+            },
+        );
+        match spawned {
+            Ok(cell) => Handle {
+                task: cell,
+                pool: self.clone(),
+            },
+            Err(_) => panic!("{CLOSED_MESSAGE}"),
+        }
+    }
+
+    // ------------------------------------------------------------ accounting
+
+    /// A counted task left the queue (started or cancelled): free its slot.
+    pub(crate) fn release_queue_slot(&self) {
+        if let Some(room) = &self.room {
+            room.release();
+        }
+    }
+
+    pub(crate) fn task_cancelled(&self) {
+        self.cancelled.fetch_add(1, Ordering::SeqCst);
+        self.release_queue_slot();
+    }
+
+    /// Reads every counter in the order `stats.rs` requires.
+    pub(crate) fn totals(&self) -> Totals {
+        let idle = self.registry.idle_lock();
+        let slots = &idle.slots;
+        let finished = slots.iter().map(|s| s.stats.finished.get()).sum();
+        let panicked: u64 = slots.iter().map(|s| s.stats.panicked.get()).sum();
+        let started = slots.iter().map(|s| s.stats.started.get()).sum();
+        let cancelled = self.cancelled.load(Ordering::SeqCst);
+        let spawned: u64 = slots.iter().map(|s| s.stats.spawned.get()).sum();
+        let admitted = self.admission.load(Ordering::SeqCst) / ONE_ADMITTED;
+        Totals {
+            submitted: admitted + spawned,
+            started,
+            finished,
+            cancelled,
+            panicked: panicked + self.panics_elsewhere.load(Ordering::SeqCst),
+        }
+    }
+
+    pub(crate) fn pending(&self) -> usize {
+        let totals = self.totals();
+        totals.queued() + totals.running()
+    }
+
+    /// Closed and nothing left queued: idle workers may exit.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.is_closed() && self.totals().queued() == 0
+    }
+
+    /// Whether any queue holds a job (possibly a stale one).
+    pub(crate) fn has_visible_work(&self) -> bool {
+        !self.injector.is_empty() || self.registry.any_stealer_has_work()
+    }
+
+    /// Wakes `join` waiters if nothing is queued or running.
+    pub(crate) fn signal_if_quiet(&self) {
+        // Pairs with the fence in `wait_quiet`: either we see its waiter, or
+        // it sees the counters we updated before getting here.
+        fence(Ordering::SeqCst);
+        if self.quiet.waiting.load(Ordering::SeqCst) > 0 && self.pending() == 0 {
+            let _guard = lock(&self.quiet.lock);
+            self.quiet.reached.notify_all();
+        }
+    }
+
+    /// Waits until nothing is queued or running; false on timeout.
+    pub(crate) fn wait_quiet(&self, deadline: Option<Instant>) -> bool {
+        self.quiet.waiting.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let mut guard = lock(&self.quiet.lock);
+        let reached = loop {
+            if self.pending() == 0 {
+                break true;
+            }
+            guard = match deadline {
+                None => crate::sync::wait(&self.quiet.reached, guard),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break false;
+                    }
+                    crate::sync::wait_timeout(&self.quiet.reached, guard, deadline - now)
+                }
+            };
+        };
+        drop(guard);
+        self.quiet.waiting.fetch_sub(1, Ordering::SeqCst);
+        reached
+    }
+
+    // ------------------------------------------------------------ panics
+
+    /// Gives a panic nobody else can receive to the `panic_handler`.
+    pub(crate) fn hand_to_panic_handler(&self, payload: Box<dyn std::any::Any + Send>) {
+        if let Some(handler) = &self.config.panic_handler {
+            // A panicking handler has nowhere left to go: drop its panic.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| handler(payload)));
+        }
+    }
+
+    /// Runs `f`, catching, counting and handing on a panic.
+    fn run_guarded(&self, f: impl FnOnce()) {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+            self.panics_elsewhere.fetch_add(1, Ordering::SeqCst);
+            self.hand_to_panic_handler(payload);
+        }
+    }
+
+    pub(crate) fn run_hook(&self, hook: &Hook) {
+        self.run_guarded(|| hook());
+    }
+
+    pub(crate) fn run_callback(&self, callback: impl FnOnce()) {
+        self.run_guarded(callback);
+    }
+
+    pub(crate) fn assert_not_own_worker(&self, self_arc: &Arc<Shared>, what: &str) {
+        if Worker::with_current_in(self_arc, |worker| worker.is_some()) {
+            panic!("workcrew: {what} called from a task of the same pool would wait for that task itself");
+        }
+    }
+}
