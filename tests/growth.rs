@@ -78,7 +78,6 @@ fn a_queued_task_starts_a_new_thread_when_none_is_idle() {
 }
 
 #[test]
-#[ignore = "BUG: a worker that was the last searcher starts a new thread on finding a job, even with nothing else queued"]
 fn an_idle_thread_is_used_before_a_new_one_starts() {
     with_deadline(LIMIT, || {
         let pool = elastic(1, 4, Duration::from_secs(10));

@@ -51,11 +51,7 @@ fn tasks_run_on_the_pools_worker_threads() {
 fn a_task_may_move_in_and_return_owned_values() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(1);
-        let words = vec![
-            String::from("nothing"),
-            String::from("is"),
-            String::from("lost"),
-        ];
+        let words: Vec<String> = ["nothing", "is", "lost"].map(String::from).into();
         let joined = pool.spawn(move || words.join(" ")).join().unwrap();
         assert_eq!(joined, "nothing is lost");
         let unit: () = pool.spawn(|| ()).join().unwrap();
