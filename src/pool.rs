@@ -17,7 +17,7 @@ use crate::queue::Steal;
 use crate::registry::THREAD_LIMIT;
 pub(crate) use crate::shared::{Shared, WhenFull, CLOSED_MESSAGE};
 use crate::stats::PoolStats;
-use crate::sync::Ordering;
+use crate::sync::{thread, Ordering};
 use crate::task::{TaskCell, TaskError};
 use crate::worker::{Run, Worker};
 use crate::Arc;
@@ -324,7 +324,9 @@ impl Pool {
             if shared.totals().queued() == 0 {
                 break;
             }
-            std::thread::yield_now();
+            // The sync shim's yield: loom must see it to schedule the
+            // submitter this loop waits for.
+            thread::yield_now();
         }
         shared.signal_if_quiet();
         (shared.cancelled.load(Ordering::SeqCst) - before) as usize
