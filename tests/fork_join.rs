@@ -322,7 +322,7 @@ fn nest(pool: &Pool, depth: usize) -> usize {
     if depth == 0 {
         return 0;
     }
-    let (x, y) = if depth % 2 == 0 {
+    let (x, y) = if depth.is_multiple_of(2) {
         pool.fork_join(|| nest(pool, depth - 1), || 1)
     } else {
         pool.fork_join(|| 1, || nest(pool, depth - 1))

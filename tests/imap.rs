@@ -414,11 +414,10 @@ fn a_panic_in_f_of_imap_unordered_resumes_when_it_completes_then_imap_ends() {
 fn a_panic_in_the_input_resumes_after_the_items_before_it() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(2);
-        let input = (0..20u32).map(|i| {
+        let input = (0..20u32).inspect(|&i| {
             if i == 5 {
                 panic!("input broke at 5");
             }
-            i
         });
         let mut results = pool.imap(input, |i| i * 2);
         let mut seen = Vec::new();
@@ -433,11 +432,10 @@ fn a_panic_in_the_input_resumes_after_the_items_before_it() {
         assert_eq!(seen, [0, 2, 4, 6, 8]);
         assert_eq!(results.next(), None);
 
-        let input = (0..20u32).map(|i| {
+        let input = (0..20u32).inspect(|&i| {
             if i == 5 {
                 panic!("input broke at 5");
             }
-            i
         });
         let mut results = pool.imap_unordered(input, |i| i * 2);
         let mut seen = Vec::new();

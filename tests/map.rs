@@ -253,11 +253,10 @@ fn a_panicking_input_iterator_resumes_in_the_caller_after_handed_out_items_finis
         let pool = Pool::new(3);
         let started = AtomicUsize::new(0);
         let finished = AtomicUsize::new(0);
-        let input = (0..1000).map(|i| {
+        let input = (0..1000).inspect(|&i| {
             if i == 500 {
                 panic!("input broke at 500");
             }
-            i
         });
         let text = panic_text_of(|| {
             pool.map(input, |i| {

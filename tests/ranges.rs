@@ -31,7 +31,10 @@ fn assert_exact_cover(len: usize, threads: usize, mut pieces: Vec<Range<usize>>)
         );
         next = piece.end;
     }
-    assert_eq!(next, len, "len {len}, {threads} threads: cover ends at {next}");
+    assert_eq!(
+        next, len,
+        "len {len}, {threads} threads: cover ends at {next}"
+    );
 }
 
 // ---------------------------------------------------------------- coverage
@@ -88,7 +91,10 @@ fn for_each_chunk_mut_computes_squares_in_place() {
                 *slot = x * x;
             }
         });
-        assert!(squares.iter().enumerate().all(|(i, &s)| s == (i * i) as u64));
+        assert!(squares
+            .iter()
+            .enumerate()
+            .all(|(i, &s)| s == (i * i) as u64));
     });
 }
 
@@ -131,7 +137,8 @@ fn pieces_are_spread_over_the_pools_threads() {
         let used = threads_taking_pieces(|piece| pool.for_each_range(1000, |_| piece()));
         assert_eq!(used, 2, "for_each_range used one thread");
         let mut data = vec![0u8; 1000];
-        let used = threads_taking_pieces(|piece| pool.for_each_chunk_mut(&mut data, |_, _| piece()));
+        let used =
+            threads_taking_pieces(|piece| pool.for_each_chunk_mut(&mut data, |_, _| piece()));
         assert_eq!(used, 2, "for_each_chunk_mut used one thread");
     });
 }

@@ -66,7 +66,10 @@ fn scoped_handles_join_with_their_values() {
         let pool = Pool::new(2);
         let data: Vec<u64> = (1..=100).collect();
         let sum = pool.scope(|s| {
-            let handles: Vec<_> = data.chunks(10).map(|c| s.spawn(move || c.iter().sum::<u64>())).collect();
+            let handles: Vec<_> = data
+                .chunks(10)
+                .map(|c| s.spawn(move || c.iter().sum::<u64>()))
+                .collect();
             handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
         });
         assert_eq!(sum, 5050);
@@ -110,7 +113,10 @@ fn scope_returns_only_after_all_its_tasks_finished() {
         });
         let finished_at_return = finished.load(Ordering::SeqCst);
         returned.store(true, Ordering::SeqCst);
-        assert!(!opener.join().unwrap(), "scope returned while its tasks were held");
+        assert!(
+            !opener.join().unwrap(),
+            "scope returned while its tasks were held"
+        );
         assert_eq!(finished_at_return, TASKS);
     });
 }
@@ -159,7 +165,10 @@ fn an_unjoined_panic_resumes_after_all_tasks_finished() {
         });
         let finished_at_resume = finished.load(Ordering::SeqCst);
         returned.store(true, Ordering::SeqCst);
-        assert!(!opener.join().unwrap(), "the panic resumed while other tasks were held");
+        assert!(
+            !opener.join().unwrap(),
+            "the panic resumed while other tasks were held"
+        );
         assert_eq!(text, "a scoped task failed");
         assert_eq!(finished_at_resume, OTHERS);
         // The pool survives.
@@ -204,7 +213,10 @@ fn a_panic_in_the_body_resumes_after_all_tasks_finished() {
         });
         let finished_at_resume = finished.load(Ordering::SeqCst);
         returned.store(true, Ordering::SeqCst);
-        assert!(!opener.join().unwrap(), "the body's panic resumed while a task was held");
+        assert!(
+            !opener.join().unwrap(),
+            "the body's panic resumed while a task was held"
+        );
         assert_eq!(text, "the body failed");
         assert!(finished_at_resume);
     });
