@@ -17,7 +17,7 @@ use workcrew::Pool;
 
 use crate::batch::{BatchRule, Batches};
 use crate::error::{CrewError, EXIT_CREW_ERROR};
-use crate::exec::RunningJobs;
+use crate::exec::{ProgramCache, RunningJobs};
 use crate::input::{count_records, Inputs};
 use crate::job::{self, Context, Job};
 use crate::joblog::{JobLog, SkipList};
@@ -115,6 +115,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     }
     let window = plan.keep_order.then(|| (plan.slots as u64) * 2 + 16);
     let mut pacing = Pacing::new(plan.delay, plan.max_load, plan.min_free_memory);
+    let mut programs = ProgramCache::default();
     let mut seq = 0u64;
     let mut order = 0u64;
     let mut input_error = false;
@@ -151,7 +152,10 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
                 Err(_) => break,
             }
         };
-        let job = build_job(&plan, item, seq, order, slot);
+        let mut job = build_job(&plan, item, seq, order, slot);
+        if let CommandLine::Direct(argv) = &job.command {
+            job.program = programs.resolve(&argv[0]);
+        }
         if plan.dry_run {
             let mut line = job.display;
             line.push(b'\n');
@@ -217,6 +221,7 @@ fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job 
         order,
         slot,
         command,
+        program: None,
         display,
         tag,
         block,

@@ -16,12 +16,15 @@
 //!   deadline: TERM to the group, KILL to the group 200 ms later if the
 //!   leader is still alive, and KILL to any stragglers once it is gone.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
@@ -98,10 +101,51 @@ impl Sink<'_> {
     }
 }
 
+/// Finds programs in `PATH` once per name instead of once per job.
+///
+/// `posix_spawnp` tries every `PATH` directory in turn, one failed `execve`
+/// each; with a long `PATH` that is a good part of a short job's cost. The
+/// cache resolves a name the way `execvp` does (first executable regular
+/// file on `PATH`) and the job runs that path with `argv[0]` unchanged. A
+/// name not found stays unresolved, so the spawn reports it as usual.
+#[derive(Debug, Default)]
+pub struct ProgramCache {
+    found: HashMap<Vec<u8>, Option<PathBuf>>,
+    path: Option<Vec<PathBuf>>,
+}
+
+impl ProgramCache {
+    /// The full path for `name`, if it is a bare name found on `PATH`.
+    pub fn resolve(&mut self, name: &[u8]) -> Option<PathBuf> {
+        if name.is_empty() || name.contains(&b'/') {
+            return None;
+        }
+        if let Some(found) = self.found.get(name) {
+            return found.clone();
+        }
+        let dirs = self.path.get_or_insert_with(|| {
+            std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).collect())
+                .unwrap_or_default()
+        });
+        let found = dirs
+            .iter()
+            .map(|dir| dir.join(OsStr::from_bytes(name)))
+            .find(|candidate| {
+                std::fs::metadata(candidate)
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            });
+        self.found.insert(name.to_vec(), found.clone());
+        found
+    }
+}
+
 /// Everything needed to start one attempt of a job.
 pub struct Launch<'a> {
     /// What to run.
     pub command: &'a CommandLine,
+    /// `argv[0]` found on `PATH` by [`ProgramCache`], for direct commands.
+    pub program: Option<&'a Path>,
     /// The shell for [`CommandLine::Shell`].
     pub shell: &'a OsStr,
     /// `CREW_SEQ`.
@@ -131,7 +175,14 @@ pub struct Running {
 pub fn spawn(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
     let mut command = match launch.command {
         CommandLine::Direct(argv) => {
-            let mut command = Command::new(OsStr::from_bytes(&argv[0]));
+            let mut command = match launch.program {
+                Some(path) => {
+                    let mut command = Command::new(path);
+                    command.arg0(OsStr::from_bytes(&argv[0]));
+                    command
+                }
+                None => Command::new(OsStr::from_bytes(&argv[0])),
+            };
             command.args(argv[1..].iter().map(|a| OsStr::from_bytes(a)));
             command
         }

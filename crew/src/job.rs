@@ -20,7 +20,7 @@ use crate::exec::{spawn, Ending, Launch, RunningJobs, Sink};
 use crate::joblog::{Entry, JobLog};
 use crate::linebuf::relay_lines;
 use crate::order::Reorder;
-use crate::output::{Emitter, Stream};
+use crate::output::{written_len, Emitter, Stream};
 use crate::pipe::Block;
 use crate::progress::Progress;
 use crate::results::ResultsDir;
@@ -82,6 +82,8 @@ pub struct Job {
     pub slot: usize,
     /// What to run.
     pub command: CommandLine,
+    /// The program's full path when found on `PATH` (direct commands).
+    pub program: Option<std::path::PathBuf>,
     /// The command as a shell line (joblog, `-v`).
     pub display: Vec<u8>,
     /// `--tag`/`--tagstring` prefix.
@@ -159,6 +161,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         };
         let launch = Launch {
             command: &job.command,
+            program: job.program.as_deref(),
             shell: &context.shell,
             seq: job.seq,
             slot: job.slot,
@@ -205,8 +208,8 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         }
     };
 
-    let received = match &captured {
-        Some(files) => files.stdout.metadata().map(|m| m.len()).unwrap_or(0),
+    let received = match &mut captured {
+        Some(files) => written_len(&mut files.stdout),
         None => relayed,
     };
     conclude(context, &job, &ending, wall_start, runtime, received);

@@ -94,8 +94,8 @@ impl Emitter {
     /// Writes a job's captured stdout then stderr as one unit; each line is
     /// prefixed by `tag` and a TAB when given. Returns the stdout size.
     pub fn write_job(&self, stdout: &mut File, stderr: &mut File, tag: Option<&[u8]>) -> u64 {
-        let out_len = stdout.metadata().map(|m| m.len()).unwrap_or(0);
-        let err_len = stderr.metadata().map(|m| m.len()).unwrap_or(0);
+        let out_len = written_len(stdout);
+        let err_len = written_len(stderr);
         if out_len == 0 && err_len == 0 {
             return 0;
         }
@@ -113,6 +113,13 @@ impl Emitter {
         });
         out_len
     }
+}
+
+/// How much a job wrote to a spool file: its offset, which the job's
+/// duplicate of the descriptor shares and advanced (one `lseek`, cheaper
+/// than `fstat`).
+pub fn written_len(file: &mut File) -> u64 {
+    file.stream_position().unwrap_or(0)
 }
 
 /// Copies the first `len` bytes of `file` to `out`, tagging lines if asked.

@@ -110,10 +110,7 @@ impl Plan {
         if replace.is_empty() {
             return Err(CrewError::usage("-I needs a non-empty replacement string"));
         }
-        let batching = cli.max_args.is_some()
-            || cli.max_replace_args.is_some()
-            || cli.context_replace
-            || cli.multiple;
+        let batching = cli.max_args.is_some() || cli.context_replace || cli.multiple;
         if cli.pipe && batching {
             return Err(CrewError::usage("--pipe feeds blocks to stdin; it cannot be combined with -n, -X or -m (-N sets records per block)"));
         }

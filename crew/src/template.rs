@@ -462,12 +462,15 @@ fn for_each_value(
 fn expand_direct_word(word: &Word, expansion: &Expansion<'_>, argv: &mut Vec<Vec<u8>>) {
     let first = argv.len();
     argv.push(Vec::new());
+    let mut has_content = false;
     for segment in &word.segments {
         match segment {
-            Segment::Text(text) => argv
-                .last_mut()
-                .expect("a word is open")
-                .extend_from_slice(text),
+            Segment::Text(text) => {
+                has_content = true;
+                argv.last_mut()
+                    .expect("a word is open")
+                    .extend_from_slice(text);
+            }
             Segment::Hole(placeholder, _) => {
                 let mut count = 0;
                 for_each_value(*placeholder, expansion, |value| {
@@ -479,10 +482,15 @@ fn expand_direct_word(word: &Word, expansion: &Expansion<'_>, argv: &mut Vec<Vec
                         .extend_from_slice(value);
                     count += 1;
                 });
+                has_content |= count > 0;
             }
         }
     }
-    debug_assert!(argv.len() > first);
+    // A word made only of placeholders without values (a `--pipe` job has
+    // no inputs) vanishes, as an empty unquoted expansion does in `sh`.
+    if !has_content {
+        argv.truncate(first);
+    }
 }
 
 fn expand_shell_word(word: &Word, expansion: &Expansion<'_>, script: &mut Vec<u8>) {

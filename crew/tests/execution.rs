@@ -1,0 +1,245 @@
+//! Running commands: direct execution vs the shell, quoting of awkward
+//! file names, job counts, and clear errors for bad invocations.
+
+mod common;
+
+use common::{crew, scratch, sorted_lines, stdout_of};
+
+/// File names built to break naive quoting.
+const TORTURE: &[&str] = &[
+    "plain",
+    "with space",
+    "it's",
+    "say \"hi\"",
+    "new\nline",
+    "$HOME",
+    "star*",
+    "back\\slash",
+    "semi;colon",
+    "  leading and trailing  ",
+    "tab\there",
+    "`tick`",
+];
+
+fn torture_dir() -> tempfile::TempDir {
+    let dir = scratch();
+    for name in TORTURE {
+        std::fs::write(dir.path().join(name), format!("<{name}>")).unwrap();
+    }
+    dir
+}
+
+fn null_list(dir: &std::path::Path) -> Vec<u8> {
+    let mut list = Vec::new();
+    for name in TORTURE {
+        list.extend_from_slice(dir.join(name).to_str().unwrap().as_bytes());
+        list.push(0);
+    }
+    list
+}
+
+fn expected_contents() -> String {
+    TORTURE.iter().map(|name| format!("<{name}>")).collect()
+}
+
+#[test]
+fn awkward_file_names_survive_direct_execution() {
+    let dir = torture_dir();
+    let output = crew(["-0", "-k", "cat"])
+        .write_stdin(null_list(dir.path()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        expected_contents()
+    );
+}
+
+#[test]
+fn awkward_file_names_survive_the_shell_in_every_quoting_context() {
+    let dir = torture_dir();
+    for template in [
+        "cat {} | cat",
+        "cat \"{}\" | cat",
+        "cat '{}' | cat",
+        "cat -- {//}/{/} && true",
+    ] {
+        let output = crew(["-0", "-k", template])
+            .write_stdin(null_list(dir.path()))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{template}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(output.stdout).unwrap(),
+            expected_contents(),
+            "{template}"
+        );
+    }
+}
+
+#[test]
+fn awkward_names_from_argument_lists_reach_the_command_intact() {
+    let mut args = vec!["-k", "printf", "'[%s]\\n'", ":::"];
+    args.extend(TORTURE);
+    let expected: String = TORTURE.iter().map(|n| format!("[{n}]\n")).collect();
+    assert_eq!(stdout_of(&args), expected);
+    let mut args = vec!["-k", "--shell", "printf", "'[%s]\\n'", ":::"];
+    args.extend(TORTURE);
+    assert_eq!(stdout_of(&args), expected);
+}
+
+#[test]
+fn pipes_redirections_and_lists_run_through_the_shell() {
+    let dir = scratch();
+    let target = dir.path().join("out.txt");
+    let template = format!(
+        "echo {{}} | tr a-z A-Z > {}.{{#}} && cat {}.{{#}}",
+        target.display(),
+        target.display()
+    );
+    let out = stdout_of(["-k", &template, ":::", "ab", "cd"]);
+    assert_eq!(out, "AB\nCD\n");
+}
+
+#[test]
+fn plain_commands_run_without_a_shell() {
+    let output = crew(["-v", "true", ":::", "x"]).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("directly"), "{stderr}");
+    let output = crew(["-v", "true | true", ":::", "x"]).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("pipe"), "{stderr}");
+}
+
+#[test]
+fn crew_shell_picks_the_shell() {
+    let output = crew(["--shell", "echo", "$0", ":::", "x"])
+        .env("CREW_SHELL", "bash")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "bash x\n");
+}
+
+/// A job command that returns once `n` jobs are running at the same time:
+/// a barrier built from files, so it proves real concurrency.
+fn barrier(dir: &std::path::Path, n: usize) -> String {
+    format!(
+        "touch {d}/{{}}; while [ $(ls {d} | wc -l) -lt {n} ]; do sleep 0.01; done",
+        d = dir.display()
+    )
+}
+
+#[test]
+fn dash_j_n_runs_n_jobs_at_once_and_no_more() {
+    let dir = scratch();
+    let inputs: Vec<String> = (1..=3).map(|i| i.to_string()).collect();
+    let mut args = vec![
+        "-j3".to_string(),
+        "--timeout".into(),
+        "20".into(),
+        barrier(dir.path(), 3),
+        ":::".into(),
+    ];
+    args.extend(inputs);
+    stdout_of(&args);
+
+    let locks = scratch();
+    let template = format!(
+        "mkdir {d}/$CREW_SLOT && sleep 0.02 && rmdir {d}/$CREW_SLOT && echo {{}}",
+        d = locks.path().display()
+    );
+    let mut args = vec!["-j2".to_string(), template, ":::".into()];
+    args.extend((1..=10).map(|i| i.to_string()));
+    stdout_of(&args);
+}
+
+#[test]
+fn dash_j_zero_runs_everything_at_once() {
+    let dir = scratch();
+    let mut args = vec![
+        "-j0".to_string(),
+        "--timeout".into(),
+        "20".into(),
+        barrier(dir.path(), 30),
+        ":::".into(),
+    ];
+    args.extend((1..=30).map(|i| i.to_string()));
+    stdout_of(&args);
+}
+
+#[test]
+fn dash_j_percent_scales_with_the_cores() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let dir = scratch();
+    let mut args = vec![
+        "-j200%".to_string(),
+        "--timeout".into(),
+        "20".into(),
+        barrier(dir.path(), cores * 2),
+        ":::".into(),
+    ];
+    args.extend((1..=cores * 2).map(|i| i.to_string()));
+    stdout_of(&args);
+}
+
+#[test]
+fn a_command_that_does_not_exist_fails_each_job_with_one_line() {
+    let dir = scratch();
+    let log = dir.path().join("log");
+    let output = crew([
+        "--joblog".as_ref(),
+        log.as_os_str(),
+        "no-such-command-xyz".as_ref(),
+        ":::".as_ref(),
+        "a".as_ref(),
+        "b".as_ref(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        sorted_lines(&stderr),
+        ["crew: no-such-command-xyz: command not found"; 2]
+    );
+    let logged = std::fs::read_to_string(log).unwrap();
+    assert_eq!(
+        logged.lines().filter(|l| l.contains("\t127\t0\t")).count(),
+        2,
+        "{logged}"
+    );
+}
+
+#[test]
+fn unknown_options_are_one_line_errors() {
+    for args in [
+        vec!["--bogus", "echo"],
+        vec!["-j", "lots", "echo"],
+        vec!["--timeout", "soon", "echo"],
+        vec!["--halt", "later", "echo"],
+    ] {
+        let output = crew(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(255), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("crew: "), "{stderr}");
+    }
+}
+
+#[test]
+fn unbalanced_quotes_are_one_line_errors() {
+    let output = crew(["echo 'oops", ":::", "a"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("unbalanced '"), "{stderr}");
+}

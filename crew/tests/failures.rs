@@ -1,0 +1,201 @@
+//! Failure handling: the exit status, `--retries`, `--timeout`, `--halt`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{crew, scratch, stdout_of};
+
+#[test]
+fn the_exit_status_counts_failed_jobs() {
+    let output = crew(["exit {}", ":::", "0", "1", "2", "0", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+}
+
+#[test]
+fn the_exit_status_is_capped_at_101() {
+    let mut args = vec!["-j4", "false", ":::"];
+    let inputs: Vec<String> = (0..120).map(|i| i.to_string()).collect();
+    args.extend(inputs.iter().map(String::as_str));
+    assert_eq!(crew(&args).output().unwrap().status.code(), Some(101));
+}
+
+fn counting_job(dir: &std::path::Path, succeed_on: u32) -> String {
+    format!(
+        ": {{}}; n=$(cat {d}/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > {d}/count; echo attempt $n; [ $n -ge {succeed_on} ]",
+        d = dir.display()
+    )
+}
+
+#[test]
+fn retries_run_a_failing_job_again_and_keep_the_last_output() {
+    let dir = scratch();
+    let out = stdout_of(["--retries", "3", &counting_job(dir.path(), 3), ":::", "x"]);
+    assert_eq!(out, "attempt 3\n");
+}
+
+#[test]
+fn a_job_that_fails_every_retry_counts_once() {
+    let dir = scratch();
+    let output = crew(["--retries", "2", &counting_job(dir.path(), 3), ":::", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "attempt 2\n");
+}
+
+#[test]
+fn timeout_kills_the_whole_process_group_promptly() {
+    let dir = scratch();
+    let log = dir.path().join("log");
+    let started = Instant::now();
+    let output = crew([
+        "--timeout".as_ref(),
+        "0.2".as_ref(),
+        "--joblog".as_ref(),
+        log.as_os_str(),
+        "sleep 30 | sleep 30; echo {}".as_ref(),
+        ":::".as_ref(),
+        "x".as_ref(),
+    ])
+    .output()
+    .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    let logged = std::fs::read_to_string(log).unwrap();
+    let fields: Vec<&str> = logged.lines().nth(1).unwrap().split('\t').collect();
+    let runtime: f64 = fields[3].trim().parse().unwrap();
+    assert!((0.2..0.35).contains(&runtime), "job ran {runtime} s");
+    assert_eq!((fields[6], fields[7]), ("-1", "15"), "{logged}");
+}
+
+#[test]
+fn timeout_leaves_fast_jobs_alone() {
+    assert_eq!(
+        stdout_of(["--timeout", "10", "echo", ":::", "quick"]),
+        "quick\n"
+    );
+}
+
+#[test]
+fn halt_now_on_failure_stops_at_once_with_the_jobs_status() {
+    let dir = scratch();
+    let log = dir.path().join("log");
+    let started = Instant::now();
+    let output = crew([
+        "-j2".as_ref(),
+        "--halt".as_ref(),
+        "now,fail=1".as_ref(),
+        "--joblog".as_ref(),
+        log.as_os_str(),
+        "sleep {}; exit 7".as_ref(),
+        ":::".as_ref(),
+        "30".as_ref(),
+        "0".as_ref(),
+        "0".as_ref(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(7));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let logged = std::fs::read_to_string(log).unwrap();
+    assert_eq!(
+        logged.lines().count(),
+        3,
+        "the sleeper is killed and logged; job 3 never starts: {logged}"
+    );
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.ends_with("sleep 30; exit 7") && l.contains("\t-1\t15\t")),
+        "{logged}"
+    );
+}
+
+#[test]
+fn halt_soon_lets_running_jobs_finish() {
+    let out = crew([
+        "-j2",
+        "--halt",
+        "soon,fail=1",
+        "sleep {}; echo done {}; exit 3",
+        ":::",
+        "0.3",
+        "0",
+        "0",
+        "0",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("done 0.3"),
+        "the running job finished: {stdout}"
+    );
+    assert!(
+        stdout.lines().count() <= 2,
+        "no job started after the failure: {stdout}"
+    );
+}
+
+#[test]
+fn halt_on_success_stops_with_status_zero() {
+    let output = crew([
+        "-j1",
+        "--halt",
+        "now,success=1",
+        "echo {}; exit {}",
+        ":::",
+        "1",
+        "0",
+        "1",
+        "1",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "1\n0\n");
+}
+
+#[test]
+fn halt_on_a_failure_percentage_waits_for_three_jobs() {
+    let output = crew([
+        "-j1",
+        "--halt",
+        "soon,fail=50%",
+        "echo {}; exit {}",
+        ":::",
+        "1",
+        "0",
+        "1",
+        "0",
+        "0",
+        "0",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "1\n0\n1\n");
+}
+
+#[test]
+fn legacy_halt_numbers_still_work() {
+    let output = crew([
+        "-j1",
+        "--halt",
+        "2",
+        "echo {}; exit {}",
+        ":::",
+        "0",
+        "4",
+        "0",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "0\n4\n");
+}

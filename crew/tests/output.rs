@@ -1,0 +1,186 @@
+//! Output: grouped by job, `-k` order under random delays, `--line-buffer`,
+//! `-u`, `--tag`/`--tagstring`, `--results`, and flat memory for 100 MB.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use common::{crew, crew_path, measure, scratch, sorted_lines, stdout_of};
+
+/// Deterministic pseudo-random delays (0 to 49 ms) for job `i`.
+fn delay_ms(i: u64) -> u64 {
+    (i.wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        >> 33)
+        % 50
+}
+
+fn delayed_inputs(n: u64) -> Vec<String> {
+    (1..=n)
+        .map(|i| format!("{i} 0.{:03}", delay_ms(i)))
+        .collect()
+}
+
+#[test]
+fn keep_order_prints_in_input_order_whatever_the_delays() {
+    let mut args = vec!["-k", "-j8", "--colsep", " ", "sleep {2}; echo {1}", ":::"];
+    let inputs = delayed_inputs(40);
+    args.extend(inputs.iter().map(String::as_str));
+    let expected: String = (1..=40).map(|i| format!("{i}\n")).collect();
+    assert_eq!(stdout_of(&args), expected);
+}
+
+#[test]
+fn grouped_output_never_interleaves_jobs() {
+    let mut args = vec![
+        "-j8",
+        "--colsep",
+        " ",
+        "echo {1}a; sleep {2}; echo {1}b >&2; echo {1}c",
+        ":::",
+    ];
+    let inputs = delayed_inputs(24);
+    args.extend(inputs.iter().map(String::as_str));
+    let output = crew(&args).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 48);
+    for pair in lines.chunks(2) {
+        let job = pair[0].trim_end_matches('a');
+        assert_eq!(pair, [format!("{job}a"), format!("{job}c")], "{stdout}");
+    }
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap().lines().count(),
+        24
+    );
+}
+
+#[test]
+fn without_keep_order_output_comes_in_completion_order() {
+    let out = stdout_of(["-j2", "sleep {}; echo {}", ":::", "0.5", "0"]);
+    assert_eq!(out, "0\n0.5\n");
+}
+
+/// Runs crew with stdout piped; proves a job's first line reaches crew's
+/// stdout while the job is still running (blocked on a FIFO the test
+/// controls).
+fn assert_output_is_live(mode: &str) {
+    let dir = scratch();
+    let fifo = dir.path().join("gate");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let template = format!(
+        "echo first-{{}}; read x < {}; echo second-{{}}",
+        fifo.display()
+    );
+    let mut child = std::process::Command::new(crew_path())
+        .args([mode, &template, ":::", "job"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "first-job");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .unwrap()
+        .write_all(b"go\n")
+        .unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "second-job");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn line_buffer_relays_lines_while_the_job_runs() {
+    assert_output_is_live("--line-buffer");
+}
+
+#[test]
+fn ungroup_lets_jobs_write_straight_through() {
+    assert_output_is_live("-u");
+}
+
+#[test]
+fn line_buffer_keeps_lines_whole_and_tags_them() {
+    let out = stdout_of([
+        "--line-buffer",
+        "--tag",
+        "-j4",
+        "printf 'x%s\\ny%s\\n' {} {}",
+        ":::",
+        "1",
+        "2",
+        "3",
+    ]);
+    let mut expected: Vec<String> = ["1", "2", "3"]
+        .iter()
+        .flat_map(|i| [format!("{i}\tx{i}"), format!("{i}\ty{i}")])
+        .collect();
+    expected.sort();
+    assert_eq!(sorted_lines(&out), expected);
+}
+
+#[test]
+fn tag_prefixes_each_line_with_the_input() {
+    let out = stdout_of(["-k", "--tag", "printf 'a\\nb\\n'", ":::", "x", "y z"]);
+    assert_eq!(out, "x\ta\nx\tb\ny z\ta\ny z\tb\n");
+}
+
+#[test]
+fn tagstring_expands_placeholders() {
+    let out = stdout_of([
+        "-k",
+        "--tagstring",
+        "job{#}:{/.}",
+        "echo",
+        "hi",
+        ":::",
+        "d/f.txt",
+    ]);
+    assert_eq!(out, "job1:f\thi d/f.txt\n");
+}
+
+#[test]
+fn results_keep_each_jobs_output_and_status() {
+    let dir = scratch();
+    let root = dir.path().join("res");
+    let output = crew([
+        "-k".as_ref(),
+        "--results".as_ref(),
+        root.as_os_str(),
+        "echo out-{}; echo err-{} >&2; exit {}".as_ref(),
+        ":::".as_ref(),
+        "0".as_ref(),
+        "3".as_ref(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "out-0\nout-3\n");
+    let read = |job: &str, file: &str| std::fs::read_to_string(root.join(job).join(file)).unwrap();
+    assert_eq!(read("1", "stdout"), "out-0\n");
+    assert_eq!(read("2", "stderr"), "err-3\n");
+    assert_eq!(read("1", "exitval"), "0\n");
+    assert_eq!(read("2", "exitval"), "3\n");
+    assert_eq!(read("2", "signal"), "0\n");
+    assert!(read("2", "cmd").contains("exit 3"));
+}
+
+#[test]
+fn a_hundred_megabytes_of_output_pass_through_in_flat_memory() {
+    for order in ["-j4", "-k"] {
+        // 20 jobs of 5 MB each.
+        let mut args = vec![order, "head", "-c", "{}", "/dev/zero", ":::"];
+        args.extend(std::iter::repeat_n("5000000", 20));
+        let measured = measure(&args, None);
+        assert_eq!(measured.code, Some(0), "{}", measured.stderr);
+        assert_eq!(measured.stdout_bytes, 100_000_000);
+        if let Some(peak) = measured.peak_rss_kib {
+            assert!(peak <= 8 * 1024, "{order}: peak RSS {peak} KiB");
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Progress displays, `--dry-run`, `--verbose`, pacing (`--delay`,
+//! `--load`, `--memfree`) and `--help`.
+
+mod common;
+
+use std::time::Instant;
+
+use common::{crew, has_program, scratch, stdout_of};
+
+#[test]
+fn progress_displays_stay_off_a_non_terminal_stderr() {
+    for flag in ["--bar", "--eta", "--progress"] {
+        let output = crew([flag, "true", ":::", "a", "b"]).output().unwrap();
+        assert!(output.status.success());
+        assert!(
+            output.stderr.is_empty(),
+            "{flag}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn progress_displays_draw_on_a_terminal() {
+    if !has_program("script") {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    for (flag, marker) in [("--bar", "2/2"), ("--eta", "ETA"), ("--progress", "jobs")] {
+        let command = format!(
+            "{} {flag} 'sleep 0.3' ::: a b",
+            common::crew_path().display()
+        );
+        let output = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .unwrap();
+        let screen = String::from_utf8_lossy(&output.stdout);
+        assert!(screen.contains(marker), "{flag}: {screen:?}");
+    }
+}
+
+#[test]
+fn dry_run_prints_commands_without_running_them() {
+    let dir = scratch();
+    let marker = dir.path().join("ran");
+    let out = stdout_of([
+        "--dry-run",
+        "-k",
+        "touch",
+        &marker.display().to_string(),
+        "{}",
+        ":::",
+        "it's",
+        "b",
+    ]);
+    assert_eq!(
+        out,
+        format!(
+            "touch {} 'it'\\''s'\ntouch {} b\n",
+            marker.display(),
+            marker.display()
+        )
+    );
+    assert!(!marker.exists());
+}
+
+#[test]
+fn verbose_prints_each_command_on_stderr() {
+    let output = crew(["-v", "-j1", "echo", ":::", "a b"]).output().unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "a b\n");
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .contains("echo 'a b'\n"));
+}
+
+#[test]
+fn delay_spaces_out_job_starts() {
+    let started = Instant::now();
+    let out = stdout_of([
+        "-j4",
+        "-k",
+        "--delay",
+        "0.15",
+        ": {}; date +%s.%N",
+        ":::",
+        "1",
+        "2",
+        "3",
+    ]);
+    assert!(started.elapsed().as_secs_f64() >= 0.3);
+    let times: Vec<f64> = out.lines().map(|l| l.parse().unwrap()).collect();
+    for pair in times.windows(2) {
+        assert!(pair[1] - pair[0] >= 0.14, "{times:?}");
+    }
+}
+
+/// A job that fails if any other job holding the same lock runs with it.
+fn exclusive_job(lock: &std::path::Path) -> String {
+    format!(
+        "mkdir {l} && sleep 0.05 && rmdir {l} && echo {{}}",
+        l = lock.display()
+    )
+}
+
+#[test]
+fn load_and_memfree_limits_run_one_job_at_a_time_when_exceeded() {
+    for (option, value) in [("--load", "0"), ("--memfree", "1000T")] {
+        let dir = scratch();
+        let job = exclusive_job(&dir.path().join("lock"));
+        let output = crew(["-j4", option, value, &job, ":::", "1", "2", "3", "4", "5"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{option}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn load_and_memfree_let_jobs_run_together_when_satisfied() {
+    for (option, value) in [("--load", "100000"), ("--memfree", "1k")] {
+        let dir = scratch();
+        let barrier = format!(
+            "touch {d}/{{}}; while [ $(ls {d} | wc -l) -lt 3 ]; do sleep 0.01; done",
+            d = dir.path().display()
+        );
+        let output = crew([
+            "-j3",
+            "--timeout",
+            "20",
+            option,
+            value,
+            &barrier,
+            ":::",
+            "1",
+            "2",
+            "3",
+        ])
+        .output()
+        .unwrap();
+        assert!(output.status.success(), "{option}");
+    }
+}
+
+#[test]
+fn help_documents_every_option_with_an_example() {
+    let help = stdout_of(["--help"]);
+    let options: Vec<&str> = help
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('-'))
+        .collect();
+    assert!(options.len() >= 35, "{help}");
+    // Each option's block runs until the next option line; all but --help
+    // and --version carry an example.
+    let blocks: Vec<&str> = help.split("\n  -").skip(1).collect();
+    for block in blocks {
+        let name = block.lines().next().unwrap();
+        if name.contains("--help") || name.contains("--version") {
+            continue;
+        }
+        assert!(
+            block.contains("Example: crew")
+                || block.contains("Example: ls | crew")
+                || block.contains("Example: find")
+                || block.contains("Example: cat")
+                || block.contains("Example: seq"),
+            "no example for -{name}"
+        );
+    }
+}
