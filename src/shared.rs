@@ -89,9 +89,16 @@ impl Room {
             if self.try_take() {
                 return Ok(());
             }
-            // A releaser decrements `queued` before it reads `waiting`; we
-            // raise `waiting` before trying again, so one of us sees the other.
+            // [room-vs-release]: a releaser decrements `queued`, then (fence)
+            // reads `waiting`; we raise `waiting`, then (fence) read `queued`
+            // again in `try_take`. The two SeqCst fences make one of us see
+            // the other: either our retry finds the room, or the releaser
+            // sees us waiting and notifies under the lock we hold until we
+            // wait. (Without the fences the C11 model lets both reads be
+            // stale, store-buffering style, and this waiter sleeps on a free
+            // slot; loom finds that interleaving.)
             self.waiting.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
             let guard = lock(&self.lock);
             let outcome = if is_closed() {
                 Some(Err(NoRoom::Closed))
@@ -127,6 +134,8 @@ impl Room {
 
     fn release(&self) {
         self.queued.fetch_sub(1, Ordering::SeqCst);
+        // [room-vs-release]: pairs with the fence in `take`.
+        fence(Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) > 0 {
             let _guard = lock(&self.lock);
             self.freed.notify_one();
