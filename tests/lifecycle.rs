@@ -111,11 +111,35 @@ fn shutdown_runs_all_queued_work_then_stops_every_thread() {
 }
 
 #[test]
+fn a_running_task_may_still_spawn_and_join_children_while_the_pool_shuts_down() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(1);
+        let gate = Gate::new();
+        let (held, inner) = (gate.clone(), pool.clone());
+        let parent = pool.spawn(move || {
+            held.wait();
+            // The pool is closed by now; the work this task was accepted
+            // for still needs its children.
+            assert!(inner.is_closed());
+            let children: Vec<_> = (1..=3).map(|i| inner.spawn(move || i)).collect();
+            children.into_iter().map(|c| c.join().unwrap()).sum::<i32>()
+        });
+        let closer = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.shutdown())
+        };
+        wait_until("shutdown to close the pool", || pool.is_closed());
+        gate.open();
+        closer.join().unwrap();
+        assert_eq!(parent.join().unwrap(), 6);
+        assert_eq!(pool.threads(), 0);
+    });
+}
+
+#[test]
 fn shutdown_of_an_idle_pool_stops_its_threads() {
     with_deadline(LIMIT, || {
         let (pool, started, stopped) = counted_pool(2);
-        let gate = Gate::new();
-        gate.open();
         pool.spawn(|| ()).join().unwrap();
         pool.shutdown();
         assert_eq!(pool.threads(), 0);
@@ -194,12 +218,9 @@ fn shutdown_now_counts_exactly_the_tasks_that_never_ran() {
             let handles = spawn_counted(&pool, 300, &ran);
             let cancelled = pool.shutdown_now();
             pool.shutdown();
+            assert!(handles.iter().all(|h| h.is_finished()));
             let joined_cancelled = handles
                 .into_iter()
-                .filter(|h| {
-                    assert!(h.is_finished());
-                    true
-                })
                 .map(|h| h.join())
                 .filter(|outcome| matches!(outcome, Err(TaskError::Cancelled)))
                 .count();

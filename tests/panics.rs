@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::{payload_text, with_deadline, Counter, LIMIT};
 use workcrew::{Pool, TaskError};
 
-/// A pool with one thread whose `panic_handler` forwards each payload's text
+/// Builds `builder` with a `panic_handler` that forwards each payload's text
 /// to the returned receiver.
 fn pool_reporting_panics(builder: workcrew::PoolBuilder) -> (Pool, mpsc::Receiver<String>) {
     let (caught_tx, caught_rx) = mpsc::channel();
