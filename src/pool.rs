@@ -265,7 +265,8 @@ impl Pool {
 
     // ------------------------------------------------------------ waiting
 
-    /// Waits until nothing is queued or running.
+    /// Waits until nothing is queued or running, including the
+    /// `on_complete` callbacks of tasks that have finished.
     ///
     /// # Panics
     ///

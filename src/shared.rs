@@ -174,6 +174,9 @@ pub(crate) struct Shared {
     pub(crate) cancelled: AtomicU64,
     /// Panics caught in hooks and callbacks (task panics count per worker).
     panics_elsewhere: AtomicU64,
+    /// `on_complete` callbacks of finished tasks that have not returned yet;
+    /// `join` waits for them too.
+    callbacks_running: AtomicUsize,
     room: Option<Room>,
     quiet: Quiet,
     /// Live `Pool` values.
@@ -197,6 +200,7 @@ impl Shared {
             aborted: CachePadded::new(AtomicBool::new(false)),
             cancelled: AtomicU64::new(0),
             panics_elsewhere: AtomicU64::new(0),
+            callbacks_running: AtomicUsize::new(0),
             room,
             quiet: Quiet {
                 waiting: AtomicUsize::new(0),
@@ -380,6 +384,23 @@ impl Shared {
         }
     }
 
+    pub(crate) fn callback_started(&self) {
+        self.callbacks_running.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn callback_done(&self) {
+        self.callbacks_running.fetch_sub(1, Ordering::SeqCst);
+        self.signal_if_quiet();
+    }
+
+    /// Nothing queued or running, and no `on_complete` callback running.
+    fn is_quiet(&self) -> bool {
+        // In this order: a callback is counted before its task stops counting
+        // as running, so seeing no running task first means its callback (if
+        // any) is already counted or done.
+        self.pending() == 0 && self.callbacks_running.load(Ordering::SeqCst) == 0
+    }
+
     pub(crate) fn pending(&self) -> usize {
         let totals = self.totals();
         totals.queued() + totals.running()
@@ -400,7 +421,7 @@ impl Shared {
         // Pairs with the fence in `wait_quiet`: either we see its waiter, or
         // it sees the counters we updated before getting here.
         fence(Ordering::SeqCst);
-        if self.quiet.waiting.load(Ordering::SeqCst) > 0 && self.pending() == 0 {
+        if self.quiet.waiting.load(Ordering::SeqCst) > 0 && self.is_quiet() {
             let _guard = lock(&self.quiet.lock);
             self.quiet.reached.notify_all();
         }
@@ -412,7 +433,7 @@ impl Shared {
         fence(Ordering::SeqCst);
         let mut guard = lock(&self.quiet.lock);
         let reached = loop {
-            if self.pending() == 0 {
+            if self.is_quiet() {
                 break true;
             }
             guard = match deadline {

@@ -207,6 +207,17 @@ impl Worker {
     /// Runs `f` as one piece of work on this worker: counters, the
     /// `before_task`/`after_task` hooks and panic capture.
     pub(crate) fn run_task<R>(&self, how: Run, f: impl FnOnce() -> R) -> std::thread::Result<R> {
+        self.run_task_then(how, f, || {})
+    }
+
+    /// Like [`Self::run_task`], calling `before_finished` just before the
+    /// task is counted as finished.
+    pub(crate) fn run_task_then<R>(
+        &self,
+        how: Run,
+        f: impl FnOnce() -> R,
+        before_finished: impl FnOnce(),
+    ) -> std::thread::Result<R> {
         match how {
             Run::Queued => {
                 self.stats.started.bump();
@@ -226,6 +237,7 @@ impl Worker {
         if let Some(hook) = &config.after_task {
             self.pool.run_hook(hook);
         }
+        before_finished();
         if how != Run::Part {
             if outcome.is_err() {
                 self.stats.panicked.bump();

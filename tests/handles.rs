@@ -372,3 +372,26 @@ fn futures_can_be_awaited_from_another_thread_than_the_submitter() {
         assert_eq!(total, (0..20).sum());
     });
 }
+
+#[test]
+fn pool_join_waits_for_the_on_complete_callbacks_of_finished_tasks() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        let gate = Arc::new(Gate::new());
+        let reported = Arc::new(AtomicUsize::new(0));
+        for _ in 0..20 {
+            let (gate, reported) = (gate.clone(), reported.clone());
+            let handle = pool.spawn(move || gate.wait());
+            let reported_later = reported.clone();
+            handle.on_complete(move |_| {
+                // A slow callback: join must not return while it runs.
+                thread::sleep(Duration::from_millis(2));
+                reported_later.fetch_add(1, Ordering::SeqCst);
+            });
+            drop(reported);
+        }
+        gate.open();
+        pool.join();
+        assert_eq!(reported.load(Ordering::SeqCst), 20);
+    });
+}
