@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex, TryLockError};
 use std::thread;
 use std::time::Duration;
 
-use common::{panic_text_of, thread_name, with_deadline, Counter, Gate, LIMIT};
+use common::{
+    occupy, panic_text_of, shutdown_now_once_queued, thread_name, with_deadline, Counter, Gate,
+    LIMIT,
+};
 use workcrew::Pool;
 
 /// How long a helper thread watches for a call that returned too early
@@ -307,12 +310,44 @@ fn fork_join_works_from_outside_the_pool_and_on_a_one_thread_pool() {
 }
 
 #[test]
-fn fork_join_halves_run_on_the_pools_threads() {
+fn inside_a_task_a_runs_on_the_calling_worker_and_b_on_the_same_pool() {
     with_deadline(LIMIT, || {
-        let pool = named_pool("fj-own", 2);
-        let (a, b) = pool.fork_join(thread_name, thread_name);
-        assert!(a.starts_with("fj-own-"), "a ran on {a:?}");
-        assert!(b.starts_with("fj-own-"), "b ran on {b:?}");
+        for threads in [1, 2] {
+            let pool = named_pool("fj-own", threads);
+            let inner = pool.clone();
+            let handle = pool.spawn(move || {
+                let caller = thread::current().id();
+                let (a, b) = inner.fork_join(|| thread::current().id(), thread_name);
+                (caller, a, b)
+            });
+            let (caller, a, b) = handle.join().unwrap();
+            assert_eq!(a, caller, "a did not run on the calling worker");
+            assert!(b.starts_with("fj-own-"), "b ran on {b:?}");
+        }
+    });
+}
+
+#[test]
+fn from_outside_the_pool_a_stolen_b_runs_on_the_pools_threads() {
+    with_deadline(LIMIT, || {
+        let pool = named_pool("fj-outside", 2);
+        let (b_started_tx, b_started_rx) = mpsc::channel();
+        let b_started_rx = Mutex::new(b_started_rx);
+        let ((), b) = pool.fork_join(
+            // Wait for b to start elsewhere (or give up and let the caller
+            // run it after a).
+            || {
+                let _ = b_started_rx
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(5));
+            },
+            move || {
+                let _ = b_started_tx.send(());
+                thread_name()
+            },
+        );
+        assert!(b.starts_with("fj-outside-"), "b ran on {b:?}");
     });
 }
 
@@ -363,11 +398,26 @@ fn free_fork_join_uses_the_current_pool_inside_a_task() {
 #[test]
 fn free_fork_join_uses_the_global_pool_outside_any_pool() {
     with_deadline(LIMIT, || {
-        let (a, b) = workcrew::fork_join(thread_name, thread_name);
-        // The global pool keeps the default names; this binary's own pools
-        // all use custom ones.
-        assert!(a.starts_with("workcrew-"), "a ran on {a:?}");
-        assert!(b.starts_with("workcrew-"), "b ran on {b:?}");
+        // As above: a waits for b to start, so b runs on a global thread
+        // (default names; the global pool is the only pool in this call).
+        let (b_started_tx, b_started_rx) = mpsc::channel();
+        let b_started_rx = Mutex::new(b_started_rx);
+        let ((), b) = workcrew::fork_join(
+            || {
+                let _ = b_started_rx
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(5));
+            },
+            move || {
+                let _ = b_started_tx.send(());
+                thread_name()
+            },
+        );
+        let global_names: Vec<String> = (0..workcrew::global().max_threads())
+            .map(|i| format!("workcrew-{i}"))
+            .collect();
+        assert!(global_names.contains(&b), "b ran on {b:?}");
         // And it nests there too.
         fn sum(values: &[u64]) -> u64 {
             if values.len() <= 64 {
@@ -508,5 +558,29 @@ fn fork_join_on_a_closed_pool_panics_with_a_clear_message() {
         pool.shutdown();
         let text = panic_text_of(|| pool.fork_join(|| 1, || 2));
         assert!(text.contains("closed"), "unclear message: {text}");
+    });
+}
+
+#[test]
+fn a_fork_join_whose_task_shutdown_now_cancels_panics_with_a_clear_message() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(1);
+        let gate = Gate::new();
+        let busy = occupy(&pool, 1, &gate);
+        let shutter = shutdown_now_once_queued(&pool, 1, &gate);
+        let ran = AtomicUsize::new(0);
+        let text = panic_text_of(|| {
+            pool.fork_join(
+                || ran.fetch_add(1, Ordering::SeqCst),
+                || ran.fetch_add(1, Ordering::SeqCst),
+            )
+        });
+        assert_eq!(shutter.join().unwrap(), 1);
+        assert!(
+            text.contains("fork_join") && text.contains("shutdown_now"),
+            "unclear message: {text}"
+        );
+        assert_eq!(ran.into_inner(), 0);
+        busy.into_iter().for_each(|h| h.join().unwrap());
     });
 }

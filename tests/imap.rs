@@ -9,7 +9,10 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{panic_text_of, payload_text, wait_until, with_deadline, Counter, Gate, LIMIT};
+use common::{
+    occupy, panic_text_of, payload_text, shutdown_now_once_queued, wait_until, with_deadline,
+    Counter, Gate, LIMIT,
+};
 use workcrew::{Imap, Pool, Timeout};
 
 /// A short wait that is expected to time out.
@@ -586,5 +589,35 @@ fn next_timeout_inside_a_task_of_a_one_thread_pool_returns_the_item() {
             out
         });
         assert_eq!(handle.join().unwrap(), [0, 1, 2]);
+    });
+}
+
+#[test]
+fn an_imap_whose_chunk_shutdown_now_cancels_panics_at_next_then_ends() {
+    with_deadline(LIMIT, || {
+        for unordered in [false, true] {
+            let pool = Pool::new(1);
+            let gate = Gate::new();
+            let busy = occupy(&pool, 1, &gate);
+            let shutter = shutdown_now_once_queued(&pool, 1, &gate);
+            let results = if unordered {
+                pool.imap_unordered(0..5u32, |x| x)
+            } else {
+                pool.imap(0..5u32, |x| x)
+            };
+            // One chunk in flight, so the pool closes only after it was spawned.
+            let mut results = results.buffer(1);
+            let text = match next_or_panic(&mut results) {
+                Err(text) => text,
+                Ok(value) => panic!("next() returned {value:?} for a cancelled chunk"),
+            };
+            assert_eq!(shutter.join().unwrap(), 1);
+            assert!(
+                text.contains("Imap") && text.contains("shutdown_now"),
+                "unclear message: {text}"
+            );
+            assert_eq!(results.next(), None);
+            busy.into_iter().for_each(|h| h.join().unwrap());
+        }
     });
 }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{panic_text_of, with_deadline, Counter, Gate, LIMIT};
+use common::{
+    occupy, panic_text_of, shutdown_now_once_queued, with_deadline, Counter, Gate, LIMIT,
+};
 use workcrew::Pool;
 
 /// How long a helper thread watches for a call that returned too early
@@ -383,19 +385,20 @@ fn try_map_stops_handing_out_work_after_the_first_error() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(4);
         let calls = AtomicUsize::new(0);
-        let out: Result<Vec<usize>, String> = pool.try_map(0..1_000_000, |i| {
+        // The error comes late enough that every thread is busy mapping.
+        let out: Result<Vec<usize>, String> = pool.try_map(0..2_000_000, |i| {
             calls.fetch_add(1, Ordering::Relaxed);
-            if i == 10 {
+            if i == 300_000 {
                 Err(format!("item {i} is bad"))
             } else {
                 Ok(i)
             }
         });
-        assert_eq!(out, Err(String::from("item 10 is bad")));
+        assert_eq!(out, Err(String::from("item 300000 is bad")));
         let calls = calls.load(Ordering::Relaxed);
         assert!(
-            calls < 100_000,
-            "f was called {calls} times after an error at item 10"
+            calls < 1_000_000,
+            "f was called {calls} times for 2,000,000 items after an error at item 300,000"
         );
     });
 }
@@ -407,15 +410,16 @@ fn try_map_with_slow_items_stops_soon_after_an_error() {
         let calls = AtomicUsize::new(0);
         let out: Result<Vec<()>, &str> = pool.try_map(0..200, |i| {
             calls.fetch_add(1, Ordering::SeqCst);
-            if i == 0 {
-                return Err("first item fails");
+            if i == 20 {
+                return Err("item 20 fails");
             }
+            // Slow items, so that both threads are mapping when 20 fails.
             thread::sleep(Duration::from_millis(1));
             Ok(())
         });
-        assert_eq!(out, Err("first item fails"));
+        assert_eq!(out, Err("item 20 fails"));
         let calls = calls.load(Ordering::SeqCst);
-        assert!(calls < 50, "{calls} slow items were still started");
+        assert!(calls < 60, "{calls} of 200 slow items were started");
     });
 }
 
@@ -464,5 +468,61 @@ fn map_and_try_map_on_a_closed_pool_panic_with_a_clear_message() {
         assert!(text.contains("closed"), "unclear message: {text}");
         let text = panic_text_of(|| pool.try_map(0..10, Ok::<i32, ()>));
         assert!(text.contains("closed"), "unclear message: {text}");
+    });
+}
+
+#[test]
+fn a_map_whose_task_shutdown_now_cancels_panics_with_a_clear_message() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        let gate = Gate::new();
+        let busy = occupy(&pool, 2, &gate);
+        // From outside the pool, map waits in the queue behind the busy
+        // threads; shutdown_now cancels it there.
+        let shutter = shutdown_now_once_queued(&pool, 1, &gate);
+        let text = panic_text_of(|| pool.map(0..100, |x| x));
+        assert!(shutter.join().unwrap() >= 1);
+        assert!(
+            text.contains("map") && text.contains("shutdown_now"),
+            "unclear message: {text}"
+        );
+        busy.into_iter().for_each(|h| h.join().unwrap());
+    });
+}
+
+#[test]
+fn a_map_already_running_when_shutdown_now_comes_never_returns_partial_results() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        let gate = Gate::new();
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        let shutter = {
+            let (pool, gate) = (pool.clone(), gate.clone());
+            thread::spawn(move || {
+                started_rx.recv().unwrap();
+                pool.shutdown_now();
+                gate.open();
+            })
+        };
+        let started_tx = std::sync::Mutex::new(started_tx);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.map(0..1000u32, |x| {
+                if x == 0 {
+                    started_tx.lock().unwrap().send(()).unwrap();
+                    gate.wait();
+                }
+                x * 3
+            })
+        }));
+        shutter.join().unwrap();
+        match outcome {
+            // Running work finishes: every result, in order...
+            Ok(results) => assert_eq!(results, (0..1000).map(|x| x * 3).collect::<Vec<_>>()),
+            // ...or, if part of it was cancelled, a clear panic.
+            Err(payload) => {
+                let text = common::payload_text(payload.as_ref());
+                assert!(text.contains("shutdown_now"), "unclear message: {text}");
+            }
+        }
     });
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::{panic_text_of, wait_until, with_deadline, Counter, Gate, LIMIT};
+use common::{occupy, panic_text_of, wait_until, with_deadline, Counter, Gate, LIMIT};
 use workcrew::{Pool, Scope};
 
 /// How long a helper thread watches for a scope that returned too early
@@ -373,6 +373,12 @@ fn dropping_a_scoped_handle_still_waits_for_its_task() {
     });
 }
 
+#[test]
+fn scope_is_sync_so_tasks_can_share_it() {
+    fn assert_sync<T: Sync>() {}
+    assert_sync::<Scope<'_, '_>>();
+}
+
 // ---------------------------------------------------------------- closed pool
 
 #[test]
@@ -382,5 +388,56 @@ fn scope_on_a_closed_pool_panics_with_a_clear_message() {
         pool.shutdown();
         let text = panic_text_of(|| pool.scope(|s| s.spawn(|| 1).join().unwrap()));
         assert!(text.contains("closed"), "unclear message: {text}");
+    });
+}
+
+#[test]
+fn a_scope_whose_unjoined_task_shutdown_now_cancels_panics_with_a_clear_message() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(1);
+        let gate = Gate::new();
+        let busy = occupy(&pool, 1, &gate);
+        let ran = AtomicBool::new(false);
+        let text = panic_text_of(|| {
+            pool.scope(|s| {
+                s.spawn(|| ran.store(true, Ordering::SeqCst));
+                assert_eq!(pool.shutdown_now(), 1);
+                gate.open();
+            })
+        });
+        assert!(
+            text.contains("scope") && text.contains("shutdown_now"),
+            "unclear message: {text}"
+        );
+        assert!(!ran.load(Ordering::SeqCst));
+        busy.into_iter().for_each(|h| h.join().unwrap());
+    });
+}
+
+#[test]
+fn a_joined_scoped_task_that_shutdown_now_cancelled_joins_as_cancelled() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(1);
+        let gate = Gate::new();
+        let busy = occupy(&pool, 1, &gate);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.scope(|s| {
+                let handle = s.spawn(|| 1);
+                assert_eq!(pool.shutdown_now(), 1);
+                assert!(handle.is_finished(), "a cancelled task is finished at once");
+                gate.open();
+                handle.join().unwrap_err().is_cancelled()
+            })
+        }));
+        // Whether the scope then returns or panics about the cancel is left
+        // open by the contract; the join itself must report it.
+        match outcome {
+            Ok(cancelled) => assert!(cancelled),
+            Err(payload) => {
+                let text = common::payload_text(payload.as_ref());
+                assert!(text.contains("shutdown_now"), "unclear message: {text}");
+            }
+        }
+        busy.into_iter().for_each(|h| h.join().unwrap());
     });
 }

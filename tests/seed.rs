@@ -194,6 +194,21 @@ fn more_subjobs_than_cores_still_run_at_the_same_time() {
     });
 }
 
+#[test]
+fn thread_job_and_thread_map_nest_inside_a_subjob() {
+    with_deadline(LIMIT, || {
+        let total = AtomicUsize::new(0);
+        thread_job(4, 2, |start, count| {
+            thread_job(100, 2, |_, inner| {
+                total.fetch_add(inner, Ordering::SeqCst);
+            });
+            let squares = thread_map(&[start, count], 2, |x| x * x);
+            assert_eq!(squares, [start * start, count * count]);
+        });
+        assert_eq!(total.into_inner(), 200);
+    });
+}
+
 // ---------------------------------------------------------------- panics
 
 /// Runs a `thread_job` in which the subjob starting at 0 panics; returns

@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
@@ -21,11 +21,15 @@ const SHORT: Duration = Duration::from_millis(20);
 fn join_next_returns_results_in_completion_order_under_varied_sleeps() {
     with_deadline(LIMIT, || {
         // The subject is timing: tasks sleep for different times and must
-        // come out shortest first. Gaps of 80 ms keep it robust under load.
+        // come out shortest first. They all start sleeping together (the
+        // barrier), and gaps of 100 ms keep the order robust under load.
         let pool = Pool::new(5);
+        let start = Arc::new(Barrier::new(5));
         let mut set = pool.task_set();
-        for ms in [320u64, 80, 240, 0, 160] {
+        for ms in [400u64, 100, 300, 0, 200] {
+            let start = start.clone();
             set.spawn(move || {
+                start.wait();
                 thread::sleep(Duration::from_millis(ms));
                 ms
             });
@@ -34,7 +38,7 @@ fn join_next_returns_results_in_completion_order_under_varied_sleeps() {
         while let Some(result) = set.join_next() {
             order.push(result.unwrap());
         }
-        assert_eq!(order, [0, 80, 160, 240, 320]);
+        assert_eq!(order, [0, 100, 200, 300, 400]);
         assert!(set.is_empty());
     });
 }

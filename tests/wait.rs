@@ -8,7 +8,9 @@ mod common;
 use std::thread;
 use std::time::Duration;
 
-use common::{occupy, panic_text_of, with_deadline, Counter, Gate, LIMIT};
+use common::{
+    occupy, panic_text_of, shutdown_now_once_queued, with_deadline, Counter, Gate, LIMIT,
+};
 use workcrew::{
     wait_all, wait_all_timeout, wait_any, wait_any_timeout, Pool, TaskError, TaskHandle,
 };
@@ -370,5 +372,46 @@ fn handles_of_two_pools_can_be_waited_on_together() {
         wait_all(&handles);
         let values: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         assert_eq!(values, [1, 2]);
+    });
+}
+
+#[test]
+fn a_race_whose_candidates_shutdown_now_cancels_panics_with_a_clear_message() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(1);
+        let gate = Gate::new();
+        let busy = occupy(&pool, 1, &gate);
+        let shutter = shutdown_now_once_queued(&pool, 3, &gate);
+        let text = panic_text_of(|| pool.race((0..3).map(|i| move || Ok::<i32, ()>(i))));
+        assert_eq!(shutter.join().unwrap(), 3);
+        assert!(
+            text.contains("race") && text.contains("shutdown_now"),
+            "unclear message: {text}"
+        );
+        busy.into_iter().for_each(|h| h.join().unwrap());
+    });
+}
+
+#[test]
+fn a_timeout_too_large_for_the_clock_waits_like_no_timeout() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        let gate = Gate::new();
+        let handles = vec![held(&pool, &gate, 1), held(&pool, &gate, 2)];
+        gate.open();
+        assert!(wait_any_timeout(&handles, Duration::MAX).is_some());
+        assert!(wait_all_timeout(&handles, Duration::MAX));
+        let mut set = pool.task_set();
+        set.spawn(|| 3);
+        assert_eq!(
+            set.join_next_timeout(Duration::MAX)
+                .unwrap()
+                .unwrap()
+                .unwrap(),
+            3
+        );
+        let mut results = pool.imap(0..1, |x: i32| x);
+        assert_eq!(results.next_timeout(Duration::MAX), Ok(Some(0)));
+        assert_eq!(results.next_timeout(Duration::MAX), Ok(None));
     });
 }

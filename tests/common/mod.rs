@@ -9,6 +9,8 @@
 //! * [`occupy`] fills a pool's threads with tasks parked on a gate.
 //! * [`wait_until`] polls pool state that has no event to wait on (for
 //!   example `threads()` after a keep-alive ran out), with a deadline.
+//! * [`shutdown_now_once_queued`] cancels a blocked caller's queued tasks
+//!   from another thread, for tests of what the caller then reports.
 //!
 //! Each test binary uses a different subset of these, hence the
 //! `dead_code` allowance.
@@ -206,6 +208,30 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         );
         thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Starts a thread that waits until `pool` has at least `queued` tasks
+/// queued, calls `shutdown_now`, then opens `gate` (which should be holding
+/// the pool's threads, see [`occupy`]). Joining the thread gives what
+/// `shutdown_now` returned.
+///
+/// For tests of a call that blocks the test thread while its tasks wait in
+/// the queue (`map`, `fork_join`, `race`, an `Imap`'s `next`): the call's
+/// tasks are cancelled under it, then the pool's threads are let go.
+pub fn shutdown_now_once_queued(
+    pool: &Pool,
+    queued: usize,
+    gate: &Gate,
+) -> thread::JoinHandle<usize> {
+    let (pool, gate) = (pool.clone(), gate.clone());
+    thread::spawn(move || {
+        wait_until(&format!("{queued} queued tasks"), || {
+            pool.stats().queued >= queued
+        });
+        let cancelled = pool.shutdown_now();
+        gate.open();
+        cancelled
+    })
 }
 
 /// `base` scaled by the `WORKCREW_STRESS` environment variable (default 1),
