@@ -229,8 +229,10 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             shared
                 .emitter
                 .write_job(&mut stdout, &mut stderr, tag.as_deref());
-            if shared.emitter.is_broken() {
+            if shared.emitter.is_broken() && !shared.scheduler.is_stopping() {
+                // Nobody reads the output any more: stop like `yes | head`.
                 shared.scheduler.stop(Stop::BrokenPipe);
+                shared.running.signal_all(libc::SIGTERM, true);
             }
             if is_spool {
                 shared.files.give_back(stdout);
@@ -248,10 +250,11 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         context.scheduler.nudge();
     }
     context.scheduler.release(job.slot);
-    let tally = context.scheduler.tally();
-    context
-        .progress
-        .update(tally.done, tally.failed, context.scheduler.running());
+    if context.progress.is_shown() {
+        let tally = context.scheduler.tally();
+        let running = context.scheduler.running();
+        context.progress.update(tally.done, tally.failed, running);
+    }
 }
 
 /// Tallies, halts, logs and stores the results of a finished job.

@@ -81,6 +81,11 @@ impl Progress {
         }
     }
 
+    /// Whether a status line is drawn.
+    pub fn is_shown(&self) -> bool {
+        self.bar.is_some()
+    }
+
     /// Runs `f` with the status line hidden.
     pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
         match &self.bar {

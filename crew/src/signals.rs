@@ -4,8 +4,9 @@
 //! terminal's Ctrl-C reaches only crew; crew forwards it. The first signal
 //! stops new starts and is forwarded to every running job's group (and to
 //! any job that manages to start afterwards); a second one sends SIGKILL.
-//! crew then exits with 128 + the signal once the jobs are gone, its joblog
-//! complete, so `--resume` picks up where it stopped.
+//! crew then exits with 128 + the signal once the jobs are gone (even if it
+//! was waiting for more input), its joblog complete, so `--resume` picks up
+//! where it stopped.
 //!
 //! Protocol (self-pipe): the handler only writes the signal number into a
 //! pipe, the one async-signal-safe thing it needs; a watcher thread reads
@@ -66,6 +67,16 @@ pub fn watch(scheduler: Arc<Scheduler>, jobs: Arc<RunningJobs>) {
                 if received == 1 {
                     scheduler.stop(Stop::Signal(signal));
                     jobs.signal_all(signal, true);
+                    // The dispatcher may be blocked reading input that never
+                    // comes (`tail -f | crew`): once the jobs are gone,
+                    // nothing is left to do, so exit from here.
+                    let watched = Arc::clone(&scheduler);
+                    let _ = std::thread::Builder::new()
+                        .stack_size(64 * 1024)
+                        .spawn(move || {
+                            watched.wait_idle();
+                            std::process::exit(128 + signal);
+                        });
                 } else {
                     jobs.signal_all(libc::SIGKILL, true);
                 }

@@ -184,3 +184,29 @@ fn a_hundred_megabytes_of_output_pass_through_in_flat_memory() {
         }
     }
 }
+
+#[test]
+fn a_closed_stdout_stops_crew_early() {
+    let started = std::time::Instant::now();
+    let mut args = vec!["-j1", "echo {}; sleep 0.2", ":::"];
+    let inputs: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    args.extend(inputs.iter().map(String::as_str));
+    let mut child = std::process::Command::new(crew_path())
+        .args(&args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "1");
+    drop(lines);
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(128 + 13),
+        "like a process killed by SIGPIPE"
+    );
+    assert!(
+        started.elapsed().as_secs_f64() < 3.0,
+        "20 jobs of 0.2 s did not all run"
+    );
+}
