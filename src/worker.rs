@@ -323,6 +323,12 @@ impl Worker {
 
     /// Hands anything left in the own deque to the others before exiting.
     fn leave(&self) {
+        // A worker that retires right after a task (surplus after
+        // `set_threads` shrank the pool) never passes through `search`,
+        // whose `signal_if_quiet` would tell `Pool::join` and `shutdown`
+        // that its task was the last one: signal here, or they sleep for
+        // ever on a quiet pool (`[retire-vs-join]`, tests/loom.rs).
+        self.pool.signal_if_quiet();
         let mut moved = false;
         while let Some(job) = self.local.pop() {
             self.pool.injector.push(job);
