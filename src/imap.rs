@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Timeout;
 use crate::handle::{deadline_after, TaskHandle};
-use crate::pool::{Pool, CLOSED_MESSAGE};
+use crate::pool::{panic_closed, Pool};
 use crate::task::TaskError;
 use crate::task_set::TaskSet;
 use crate::Arc;
@@ -153,8 +153,10 @@ pub struct Imap<R> {
 }
 
 impl<R: Send + 'static> Imap<R> {
-    fn new(pool: &Pool, source: Box<dyn Source<R>>, sink: Sink<R>) -> Self {
-        assert!(!pool.is_closed(), "{CLOSED_MESSAGE}");
+    fn new(pool: &Pool, what: &str, source: Box<dyn Source<R>>, sink: Sink<R>) -> Self {
+        if pool.shared.refuses_submissions() {
+            panic_closed(what);
+        }
         Imap {
             buffer: 2 * pool.max_threads(),
             pool: pool.clone(),
@@ -334,7 +336,12 @@ impl Pool {
             items: items.into_iter(),
             f: Arc::new(f),
         };
-        Imap::new(self, Box::new(source), Sink::Ordered(VecDeque::new()))
+        Imap::new(
+            self,
+            "Pool::imap",
+            Box::new(source),
+            Sink::Ordered(VecDeque::new()),
+        )
     }
 
     /// Like [`imap`](Self::imap), but yields results as they complete
@@ -367,6 +374,11 @@ impl Pool {
             items: items.into_iter(),
             f: Arc::new(f),
         };
-        Imap::new(self, Box::new(source), Sink::Unordered(self.task_set()))
+        Imap::new(
+            self,
+            "Pool::imap_unordered",
+            Box::new(source),
+            Sink::Unordered(self.task_set()),
+        )
     }
 }

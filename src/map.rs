@@ -438,6 +438,9 @@ impl Pool {
         F: Fn(Range<usize>) + Sync,
     {
         if len == 0 {
+            if self.shared.refuses_submissions() {
+                crate::pool::panic_closed("Pool::for_each_range");
+            }
             return;
         }
         self.on_worker("for_each_range", |worker| {
@@ -473,6 +476,9 @@ impl Pool {
         F: Fn(usize, &mut [T]) + Sync,
     {
         if data.is_empty() {
+            if self.shared.refuses_submissions() {
+                crate::pool::panic_closed("Pool::for_each_chunk_mut");
+            }
             return;
         }
         let shared = SharedSlice {

@@ -15,7 +15,7 @@ use crate::handle::{deadline_after, TaskHandle};
 use crate::job::{BoxedJob, JobHeader, JobRef};
 use crate::queue::Steal;
 use crate::registry::THREAD_LIMIT;
-pub(crate) use crate::shared::{Shared, WhenFull, CLOSED_MESSAGE};
+pub(crate) use crate::shared::{panic_closed, Shared, WhenFull};
 use crate::stats::PoolStats;
 use crate::sync::{thread, Ordering};
 use crate::task::{TaskCell, TaskError};
@@ -36,10 +36,12 @@ impl<F: FnOnce() + Send> BoxedJob for ExecJob<F> {
     }
 
     fn run(self: Box<Self>, worker: &Worker) {
-        if let Err(payload) = worker.run_task(Run::Queued, self.f) {
-            // Counted by `run_task`; nobody else can receive it.
-            worker.pool().hand_to_panic_handler(payload);
-        }
+        worker.run_task_then(Run::Queued, self.f, |outcome| {
+            if let Err(payload) = outcome {
+                // Counted by `run_task_then`; nobody else can receive it.
+                worker.pool().hand_to_panic_handler(payload);
+            }
+        });
     }
 
     fn cancel(self: Box<Self>, pool: &Arc<Shared>) -> bool {
@@ -111,7 +113,7 @@ impl Pool {
     {
         match self.spawn_with(f, WhenFull::Wait(None)) {
             Ok(handle) => handle,
-            Err(_) => panic!("{CLOSED_MESSAGE}"),
+            Err(_) => panic_closed("Pool::spawn"),
         }
     }
 
@@ -192,13 +194,15 @@ impl Pool {
                 (JobRef::from_box(job), ())
             },
             |f, worker| {
-                if let Err(payload) = worker.run_task(Run::Unqueued, f) {
-                    worker.pool().hand_to_panic_handler(payload);
-                }
+                worker.run_task_then(Run::Unqueued, f, |outcome| {
+                    if let Err(payload) = outcome {
+                        worker.pool().hand_to_panic_handler(payload);
+                    }
+                });
             },
         );
         if executed.is_err() {
-            panic!("{CLOSED_MESSAGE}");
+            panic_closed("Pool::execute");
         }
     }
 
@@ -230,7 +234,7 @@ impl Pool {
     {
         // SAFETY: we join the handle right here, before anything `f` borrows
         // can go away; `join` returns only once the task is final.
-        let handle = unsafe { self.shared.spawn_borrowed(f) };
+        let handle = unsafe { self.shared.spawn_borrowed(&format!("Pool::{what}"), f) };
         match handle.join() {
             Ok(value) => value,
             Err(TaskError::Panicked(payload)) => panic::resume_unwind(payload),

@@ -18,7 +18,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::handle::{spin_until, Handle};
 use crate::job::JobRef;
-use crate::pool::{Pool, Shared, WhenFull, CLOSED_MESSAGE};
+use crate::pool::{panic_closed, Pool, Shared, WhenFull};
 use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::task::{TaskCell, TaskError};
 use crate::worker::{Blocked, Worker};
@@ -150,7 +150,7 @@ impl<'scope> Scope<'scope, '_> {
                     pool: self.pool.clone(),
                 },
             },
-            Err(_) => panic!("{CLOSED_MESSAGE}"),
+            Err(_) => panic_closed("Scope::spawn"),
         }
     }
 
@@ -210,12 +210,8 @@ impl Pool {
     where
         F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
     {
-        let refused = Worker::with_current_in(&self.shared, |worker| match worker {
-            Some(_) => self.shared.is_aborted(),
-            None => self.shared.is_closed(),
-        });
-        if refused {
-            panic!("{CLOSED_MESSAGE}");
+        if self.shared.refuses_submissions() {
+            panic_closed("Pool::scope");
         }
         let scope = Scope {
             state: Arc::new(ScopeState {

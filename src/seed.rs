@@ -70,8 +70,10 @@ pub fn split_evenly(
 }
 
 /// The subjobs of spacepy's `thread_job`: subjob `i` starts at
-/// `int(i * job_size / count + 0.5)` (computed exactly), so sizes differ by
-/// at most one.
+/// `int(i * job_size / count + 0.5)`, so sizes differ by at most one.
+/// Computed exactly in integers; spacepy's floating point can move a
+/// boundary that falls exactly on `.5` down by one (15 on 22: subjob 11
+/// starts at 7 there, at 8 here).
 fn subjobs(job_size: usize, count: usize) -> impl Iterator<Item = (usize, usize)> {
     let start = move |i: usize| -> usize {
         if i == count {
@@ -109,11 +111,21 @@ fn run_subjobs(job_size: usize, thread_count: isize, run: &(dyn Fn(usize, usize,
     } else {
         // More subjobs than the global pool has threads: give each its own
         // thread, as spacepy does, so that blocking targets still overlap.
-        std::thread::scope(|scope| {
-            for (index, (start, size)) in jobs.enumerate() {
-                scope.spawn(move || run(index, start, size));
-            }
+        // Join them all here: an unjoined scoped thread's panic would reach
+        // us as std's generic message instead of the target's own.
+        let first_panic = std::thread::scope(|scope| {
+            let threads: Vec<_> = jobs
+                .enumerate()
+                .map(|(index, (start, size))| scope.spawn(move || run(index, start, size)))
+                .collect();
+            threads
+                .into_iter()
+                .filter_map(|thread| thread.join().err())
+                .next()
         });
+        if let Some(payload) = first_panic {
+            std::panic::resume_unwind(payload);
+        }
     }
 }
 

@@ -37,8 +37,15 @@ use crate::Arc;
 const CLOSED: u64 = 1;
 const ONE_ADMITTED: u64 = 2;
 
-pub(crate) const CLOSED_MESSAGE: &str =
-    "workcrew: the pool is closed (shut down, or its last Pool handle was dropped); it takes no new work";
+/// Panics for a submission to a closed pool, naming the call.
+#[cold]
+#[track_caller]
+pub(crate) fn panic_closed(what: &str) -> ! {
+    panic!("workcrew: {what}: {CLOSED_MESSAGE}")
+}
+
+const CLOSED_MESSAGE: &str =
+    "the pool is closed (shut down, or its last Pool handle was dropped) and takes no new work";
 
 /// What to do when the bounded queue is full.
 #[derive(Clone, Copy)]
@@ -174,9 +181,6 @@ pub(crate) struct Shared {
     pub(crate) cancelled: AtomicU64,
     /// Panics caught in hooks and callbacks (task panics count per worker).
     panics_elsewhere: AtomicU64,
-    /// `on_complete` callbacks of finished tasks that have not returned yet;
-    /// `join` waits for them too.
-    callbacks_running: AtomicUsize,
     room: Option<Room>,
     quiet: Quiet,
     /// Live `Pool` values.
@@ -200,7 +204,6 @@ impl Shared {
             aborted: CachePadded::new(AtomicBool::new(false)),
             cancelled: AtomicU64::new(0),
             panics_elsewhere: AtomicU64::new(0),
-            callbacks_running: AtomicUsize::new(0),
             room,
             quiet: Quiet {
                 waiting: AtomicUsize::new(0),
@@ -322,7 +325,11 @@ impl Shared {
     /// The caller must not let anything `f` borrows (or `T` borrows) end
     /// before the returned handle's task is final (see
     /// `JobRef::from_arc_unchecked`), e.g. by joining it.
-    pub(crate) unsafe fn spawn_borrowed<'a, F, T>(self: &Arc<Self>, f: F) -> Handle<'a, T>
+    pub(crate) unsafe fn spawn_borrowed<'a, F, T>(
+        self: &Arc<Self>,
+        what: &str,
+        f: F,
+    ) -> Handle<'a, T>
     where
         F: FnOnce() -> T + Send + 'a,
         T: Send + 'a,
@@ -347,7 +354,7 @@ impl Shared {
                 task: cell,
                 pool: self.clone(),
             },
-            Err(_) => panic!("{CLOSED_MESSAGE}"),
+            Err(_) => panic_closed(what),
         }
     }
 
@@ -384,21 +391,10 @@ impl Shared {
         }
     }
 
-    pub(crate) fn callback_started(&self) {
-        self.callbacks_running.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn callback_done(&self) {
-        self.callbacks_running.fetch_sub(1, Ordering::SeqCst);
-        self.signal_if_quiet();
-    }
-
-    /// Nothing queued or running, and no `on_complete` callback running.
+    /// Nothing queued or running. A task counts as running until its result
+    /// is published and its `on_complete` callback has returned.
     fn is_quiet(&self) -> bool {
-        // In this order: a callback is counted before its task stops counting
-        // as running, so seeing no running task first means its callback (if
-        // any) is already counted or done.
-        self.pending() == 0 && self.callbacks_running.load(Ordering::SeqCst) == 0
+        self.pending() == 0
     }
 
     pub(crate) fn pending(&self) -> usize {
@@ -476,6 +472,16 @@ impl Shared {
 
     pub(crate) fn run_callback(&self, callback: impl FnOnce()) {
         self.run_guarded(callback);
+    }
+
+    /// Whether a submission from the current thread would be refused: from
+    /// outside once the pool is closed, from one of its workers only after
+    /// `shutdown_now` (see the module docs).
+    pub(crate) fn refuses_submissions(self: &Arc<Self>) -> bool {
+        Worker::with_current_in(self, |worker| match worker {
+            Some(_) => self.is_aborted(),
+            None => self.is_closed(),
+        })
     }
 
     pub(crate) fn assert_not_own_worker(&self, self_arc: &Arc<Shared>, what: &str) {

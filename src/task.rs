@@ -145,12 +145,6 @@ impl TaskState {
         previous & WAITING != 0
     }
 
-    /// Whether someone registered in the waiter list (a hint: it may be set
-    /// concurrently).
-    fn may_have_waiters(&self) -> bool {
-        self.0.load(Ordering::Acquire) & WAITING != 0
-    }
-
     /// Sets the `WAITING` bit; must be called with the waiter list locked.
     fn mark_waiting(&self) -> Stage {
         Stage::of(self.0.fetch_or(WAITING, Ordering::AcqRel))
@@ -318,36 +312,17 @@ where
     /// Runs a task the caller has claimed, then publishes the outcome.
     fn run_claimed(&self, worker: &Worker, how: Run) {
         let f = self.take_closure();
-        let pool = worker.pool();
-        // An `on_complete` callback is part of the task for `Pool::join`: it
-        // is counted before the task stops counting as running.
-        let mut holds_callback = false;
-        let outcome = worker.run_task_then(how, f, || holds_callback = self.hold_callback(pool));
-        // SAFETY: we still own the slot (claim above); the release in
-        // `publish` hands the write to the consumer.
-        self.slot
-            .with_mut(|slot| unsafe { *slot = Slot::Finished(outcome) });
-        if self.state.publish(Stage::Complete) {
-            self.wake_all(pool);
-        }
-        if holds_callback {
-            pool.callback_done();
-        }
-    }
-
-    /// If an `on_complete` callback is registered, counts it as running (see
-    /// `Shared::callback_started`) and returns true.
-    fn hold_callback(&self, pool: &Shared) -> bool {
-        if !self.state.may_have_waiters() {
-            return false;
-        }
-        let registered = lock(&self.waiters)
-            .as_ref()
-            .is_some_and(|waiters| waiters.callback.is_some());
-        if registered {
-            pool.callback_started();
-        }
-        registered
+        // Publish (and run `on_complete`) before the task stops counting as
+        // running, so `Pool::join` returning means every handle is final.
+        worker.run_task_then(how, f, |outcome| {
+            // SAFETY: we still own the slot (claim above); the release in
+            // `publish` hands the write to the consumer.
+            self.slot
+                .with_mut(|slot| unsafe { *slot = Slot::Finished(outcome) });
+            if self.state.publish(Stage::Complete) {
+                self.wake_all(worker.pool());
+            }
+        });
     }
 
     /// Claims the task and runs it at once on `worker`, without it ever
@@ -505,14 +480,11 @@ where
         // Drop the closure before publishing, so that a waiter who sees
         // `Cancelled` knows nothing it borrowed is still in use.
         drop(self.take_closure());
-        let holds_callback = self.hold_callback(pool);
-        pool.task_cancelled();
         if self.state.publish(Stage::Cancelled) {
             self.wake_all(pool);
         }
-        if holds_callback {
-            pool.callback_done();
-        }
+        // Counted last, as `run_claimed` does: see there.
+        pool.task_cancelled();
         true
     }
 

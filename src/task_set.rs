@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::error::Timeout;
 use crate::handle::{current_thread_waker, deadline_after, Handle, TaskHandle};
 use crate::job::JobRef;
-use crate::pool::{Pool, Shared, WhenFull, CLOSED_MESSAGE};
+use crate::pool::{panic_closed, Pool, Shared, WhenFull};
 use crate::sync::{lock, Condvar, Mutex};
 use crate::task::{Registered, Stage, TaskCell, TaskError, TaskRef};
 use crate::worker::{park_until, Worker};
@@ -122,7 +122,7 @@ impl<T: Send + 'static> TaskSet<T> {
         );
         let task: Arc<dyn TaskRef<T>> = match spawned {
             Ok(cell) => cell,
-            Err(_) => panic!("{CLOSED_MESSAGE}"),
+            Err(_) => panic_closed("TaskSet::spawn"),
         };
         let id = self.next_id;
         self.next_id += 1;
@@ -391,6 +391,9 @@ impl Pool {
         T: Send + 'static,
         E: Send + 'static,
     {
+        if self.shared.refuses_submissions() {
+            panic_closed("Pool::race");
+        }
         let mut set = self.task_set();
         for candidate in candidates {
             set.spawn(candidate);

@@ -207,17 +207,19 @@ impl Worker {
     /// Runs `f` as one piece of work on this worker: counters, the
     /// `before_task`/`after_task` hooks and panic capture.
     pub(crate) fn run_task<R>(&self, how: Run, f: impl FnOnce() -> R) -> std::thread::Result<R> {
-        self.run_task_then(how, f, || {})
+        self.run_task_then(how, f, |outcome| outcome)
     }
 
-    /// Like [`Self::run_task`], calling `before_finished` just before the
-    /// task is counted as finished.
-    pub(crate) fn run_task_then<R>(
+    /// Like [`Self::run_task`], handing the outcome to `finish` before the
+    /// task stops counting as running: whatever `finish` does (publish the
+    /// result, wake waiters, run `on_complete`) happens before `Pool::join`
+    /// can see the pool quiet.
+    pub(crate) fn run_task_then<R, X>(
         &self,
         how: Run,
         f: impl FnOnce() -> R,
-        before_finished: impl FnOnce(),
-    ) -> std::thread::Result<R> {
+        finish: impl FnOnce(std::thread::Result<R>) -> X,
+    ) -> X {
         match how {
             Run::Queued => {
                 self.stats.started.bump();
@@ -237,14 +239,15 @@ impl Worker {
         if let Some(hook) = &config.after_task {
             self.pool.run_hook(hook);
         }
-        before_finished();
+        let panicked = outcome.is_err();
+        let finished = finish(outcome);
         if how != Run::Part {
-            if outcome.is_err() {
+            if panicked {
                 self.stats.panicked.bump();
             }
             self.stats.finished.bump();
         }
-        outcome
+        finished
     }
 
     // ------------------------------------------------------------ the loop

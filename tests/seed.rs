@@ -238,7 +238,6 @@ fn a_panic_in_a_parallel_subjob_reaches_the_caller_after_the_others_finished() {
 }
 
 #[test]
-#[ignore = "BUG: with more subjobs than global threads, thread_job loses the panic's message (\"a scoped thread panicked\")"]
 fn a_panic_in_one_of_many_subjobs_reaches_the_caller_with_its_message() {
     with_deadline(LIMIT, || {
         let subjobs = workcrew::global().max_threads() as isize + 3;
