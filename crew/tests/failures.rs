@@ -123,7 +123,7 @@ fn halt_soon_lets_running_jobs_finish() {
         "soon,fail=1",
         "sleep {}; echo done {}; exit 3",
         ":::",
-        "0.3",
+        "1",
         "0",
         "0",
         "0",
@@ -133,7 +133,7 @@ fn halt_soon_lets_running_jobs_finish() {
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("done 0.3"),
+        stdout.contains("done 1"),
         "the running job finished: {stdout}"
     );
     assert!(

@@ -58,8 +58,34 @@ fn grouped_output_never_interleaves_jobs() {
 
 #[test]
 fn without_keep_order_output_comes_in_completion_order() {
-    let out = stdout_of(["-j2", "sleep {}; echo {}", ":::", "0.5", "0"]);
-    assert_eq!(out, "0\n0.5\n");
+    // Job 1 cannot finish before the test has seen job 2's output and
+    // opened the gate, so completion order is 2, 1 by construction.
+    let dir = scratch();
+    let fifo = dir.path().join("gate");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let template = format!(
+        "if [ {{}} = first ]; then read x < {}; fi; echo {{}}",
+        fifo.display()
+    );
+    let mut child = std::process::Command::new(crew_path())
+        .args(["-j2", &template, ":::", "first", "second"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "second");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .unwrap()
+        .write_all(b"go\n")
+        .unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "first");
+    assert!(child.wait().unwrap().success());
 }
 
 /// Runs crew with stdout piped; proves a job's first line reaches crew's
