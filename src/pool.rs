@@ -89,9 +89,13 @@ impl Pool {
     }
 
     pub(crate) fn from_config(config: Config) -> Pool {
-        Pool {
-            shared: Arc::new(Shared::new(config)),
-        }
+        let core = config.core_threads;
+        let shared = Arc::new(Shared::new(config));
+        // Core threads start now, so the first burst of work does not wait
+        // for threads to be created one after another; extra threads up to
+        // `max_threads` still start on demand.
+        shared.registry.grow_for(core, &shared);
+        Pool { shared }
     }
 
     // ------------------------------------------------------------ submitting

@@ -39,9 +39,10 @@
 //!   `searching` before its search rounds, so a job pushed meanwhile is either
 //!   seen by those rounds or sees the searcher. `[busy-to-idle]`
 //!
-//! Only one worker is woken per notification (no thundering herd); a woken
-//! worker that finds more work than it can run wakes the next one through
-//! `[last-searcher]`.
+//! Only one worker is woken per notification (no thundering herd). A worker
+//! that finds a job and still sees queued work wakes one more parked worker
+//! (`[fan-out]`), so a burst wakes parked workers in a tree, not a chain of
+//! one wake-up after another.
 //!
 //! # Growth, keep-alive and shrinking
 //!
@@ -283,10 +284,7 @@ impl Registry {
         if counts.searching() > 0 {
             return;
         }
-        if let Some(wake) = idle.parked.pop() {
-            self.counts
-                .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_PARKED), Ordering::SeqCst);
-            wake.notify();
+        if self.wake_parked(&mut idle) {
             return;
         }
         if self.may_grow(counts) {
@@ -302,15 +300,32 @@ impl Registry {
         }
     }
 
+    /// Wakes one parked worker, if any, without starting threads. Used by a
+    /// worker that found a job and still sees more ([fan-out]).
+    pub(crate) fn wake_one_parked(&self) {
+        if self.counts_relaxed().parked() == 0 {
+            return;
+        }
+        self.wake_parked(&mut self.idle_lock());
+    }
+
+    /// Takes the most recently parked worker off the list, counts it as
+    /// searching and wakes it; false if none is parked. `idle` is locked.
+    fn wake_parked(&self, idle: &mut Idle) -> bool {
+        let Some(wake) = idle.parked.pop() else {
+            return false;
+        };
+        self.counts
+            .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_PARKED), Ordering::SeqCst);
+        wake.notify();
+        true
+    }
+
     /// Wakes every parked worker (close, resize): each re-reads the pool's
     /// state and decides to work, park again or exit.
     pub(crate) fn wake_all(&self) {
         let mut idle = self.idle_lock();
-        for wake in idle.parked.drain(..) {
-            self.counts
-                .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_PARKED), Ordering::SeqCst);
-            wake.notify();
-        }
+        while self.wake_parked(&mut idle) {}
     }
 
     // ------------------------------------------------------------ growth

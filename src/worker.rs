@@ -290,9 +290,14 @@ impl Worker {
         let mut round = 0;
         loop {
             if let Some(job) = self.find_job() {
-                if registry.stop_searching() && self.sees_work() {
-                    // [last-searcher]
-                    registry.notify_work(&self.pool);
+                let was_last = registry.stop_searching();
+                if self.sees_work() {
+                    if was_last {
+                        // [last-searcher]
+                        registry.notify_work(&self.pool);
+                    }
+                    // [fan-out]
+                    registry.wake_one_parked();
                 }
                 return Some(job);
             }
