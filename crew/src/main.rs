@@ -67,8 +67,18 @@ fn fail(error: &CrewError) -> ! {
     std::process::exit(EXIT_CREW_ERROR);
 }
 
-/// clap's first line, without its `error: ` prefix.
+/// clap's message on one line: its lines before the usage, without the
+/// `error: ` prefix and the tips.
 fn one_line(message: &str) -> String {
-    let first = message.lines().next().unwrap_or(message);
-    first.strip_prefix("error: ").unwrap_or(first).to_string()
+    let text: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty() && !line.starts_with("tip:"))
+        .collect();
+    let joined = text.join(" ");
+    joined
+        .strip_prefix("error: ")
+        .unwrap_or(&joined)
+        .to_string()
 }

@@ -177,3 +177,28 @@ fn help_documents_every_option_with_an_example() {
         );
     }
 }
+
+#[test]
+fn sigterm_ends_crew_even_while_it_waits_for_more_input() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(common::crew_path())
+        .args(["echo"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"first\n").unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Once the first job's output is out, crew is running and waits for
+    // the next line that never comes (stdin stays open).
+    assert_eq!(lines.next().unwrap().unwrap(), "first");
+    // SAFETY: 1. kill has no memory-safety preconditions; 2. the pid is our
+    // running child's.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
+    drop(stdin);
+}
