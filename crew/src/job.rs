@@ -126,6 +126,11 @@ impl Captured {
 
 /// Runs `job` to the end. Called on a pool thread.
 pub fn run(context: &Arc<Context>, mut job: Job) {
+    let slot = SlotGuard {
+        context,
+        slot: job.slot,
+        order: job.order,
+    };
     let mut captured = match context.capture {
         Capture::Group => match Captured::open(context, job.seq) {
             Ok(captured) => Some(captured),
@@ -138,7 +143,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 context.scheduler.stop(Stop::Fatal);
                 let ending = Ending::NotStarted(error);
                 conclude(context, &job, &ending, SystemTime::now(), Duration::ZERO, 0);
-                context.scheduler.release(job.slot);
+                slot.release();
                 return;
             }
         },
@@ -249,7 +254,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     } else if context.keep_order && context.reorder.complete(job.order, Box::new(|| {})) {
         context.scheduler.nudge();
     }
-    context.scheduler.release(job.slot);
+    slot.release();
     if context.progress.is_shown() {
         let tally = context.scheduler.tally();
         let running = context.scheduler.running();
@@ -314,5 +319,35 @@ fn not_started_message(
         let reason = error.to_string();
         let reason = reason.split(" (os error").next().unwrap_or(&reason);
         format!("crew: cannot start {program}: {reason}\n")
+    }
+}
+
+/// Gives a job's slot back exactly once: explicitly when the job is done,
+/// or on unwind if crew itself panicked mid-job. Then crew stops and the
+/// job's `-k` turn is passed, rather than waiting forever for a slot or an
+/// output that never comes.
+struct SlotGuard<'a> {
+    context: &'a Context,
+    slot: usize,
+    order: u64,
+}
+
+impl SlotGuard<'_> {
+    fn release(self) {
+        self.context.scheduler.release(self.slot);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        let context = self.context;
+        context.scheduler.stop(Stop::Fatal);
+        if context.keep_order {
+            // A no-op if this turn was already taken: it then sits below
+            // the released mark and is never run.
+            context.reorder.complete(self.order, Box::new(|| {}));
+        }
+        context.scheduler.release(self.slot);
     }
 }
