@@ -784,13 +784,10 @@ fn a_worker_retiring_after_the_last_task_wakes_pool_join() {
 // ---------------------------------------------------------------- pool.join vs finishing
 
 /// `Pool::join` waits until nothing is queued or running: afterwards every
-/// task's handle is finished and its `on_complete` callback has run.
-///
-/// Fails today: a worker counts a task as finished (`run_task`) before it
-/// publishes the outcome and runs the callback (`TaskCell::run_claimed`), so
-/// `join` can return in between. See the issue 6 report for the fix.
+/// task's handle is finished and its `on_complete` callback has run (a task
+/// counts as running until its outcome is published and its callback
+/// returned).
 #[test]
-#[ignore = "pool.join can return before the last handle is final (issue 6 report)"]
 fn after_pool_join_every_handle_is_finished_and_every_callback_ran() {
     explore("pool.join vs publish", 3, &[], |_| {
         let pool = one_thread_pool();
