@@ -21,9 +21,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use crate::pool::Shared;
-use crate::sync::{thread, WAIT_SPINS};
+use crate::sync::{thread, WAIT_ROUNDS};
 use crate::task::{Registered, Stage, TaskError, TaskRef};
-use crate::worker::{park_until, Worker};
+use crate::worker::{backoff, park_until, Worker};
 use crate::Arc;
 
 /// Wakes a parked thread.
@@ -44,13 +44,15 @@ pub(crate) fn current_thread_waker() -> Waker {
     Waker::from(Arc::new(ThreadWaker(thread::current())))
 }
 
-/// Spins a little while `done()` is false; returns `done()`.
+/// Spins a little, then yields a few times, while `done()` is false;
+/// returns `done()`. Yielding matters when the pool's threads and the waiter
+/// share the CPUs: the thread we wait for may need this very core.
 pub(crate) fn spin_until(done: impl Fn() -> bool) -> bool {
-    for _ in 0..WAIT_SPINS {
+    for round in 0..WAIT_ROUNDS {
         if done() {
             return true;
         }
-        std::hint::spin_loop();
+        backoff(round);
     }
     done()
 }

@@ -49,8 +49,9 @@ mod imp {
     /// rounds of growing spins (about a microsecond in all), then a few
     /// `yield`s. More yields cost idle CPU for little gain (benchmark W7).
     pub(crate) const SEARCH_ROUNDS: u32 = 12;
-    /// How many rounds a waiter polls before it blocks.
-    pub(crate) const WAIT_SPINS: u32 = 200;
+    /// How many `backoff` rounds a waiter polls before it blocks: growing
+    /// spins, then a few yields.
+    pub(crate) const WAIT_ROUNDS: u32 = 11;
 }
 
 #[cfg(loom)]
@@ -74,7 +75,7 @@ mod imp {
 
     // Spinning only multiplies the interleavings loom has to explore.
     pub(crate) const SEARCH_ROUNDS: u32 = 1;
-    pub(crate) const WAIT_SPINS: u32 = 1;
+    pub(crate) const WAIT_ROUNDS: u32 = 1;
 }
 
 pub(crate) use imp::*;
