@@ -215,8 +215,25 @@ impl Running {
     }
 
     /// Waits for the job to end, killing its group at `timeout` after its
-    /// start, and reaps it.
-    pub fn wait(mut self, timeout: Option<Duration>, slot: usize, jobs: &RunningJobs) -> Ending {
+    /// start, and reaps it. Also tells whether processes the job started are
+    /// still alive in its group (a `cmd &` left behind): they may still
+    /// write to the job's stdout/stderr files.
+    pub fn wait(
+        self,
+        timeout: Option<Duration>,
+        slot: usize,
+        jobs: &RunningJobs,
+    ) -> (Ending, bool) {
+        let pid = self.child.id() as i32;
+        let ending = self.wait_leader(timeout, slot, jobs);
+        // SAFETY: 1. kill with signal 0 only checks for existence; 2. the
+        // leader is reaped, so the group exists only if members remain (a
+        // recycled pid can only make this answer "yes", the safe side).
+        let has_stragglers = unsafe { libc::kill(-pid, 0) } == 0;
+        (ending, has_stragglers)
+    }
+
+    fn wait_leader(mut self, timeout: Option<Duration>, slot: usize, jobs: &RunningJobs) -> Ending {
         let pid = self.child.id() as i32;
         let is_timed_out = match timeout {
             None => {

@@ -96,6 +96,8 @@ pub struct Job {
 struct Captured {
     stdout: File,
     stderr: File,
+    /// Whether the files go back to the spool for reuse afterwards: only
+    /// spool files that no leftover process of the job can still write to.
     is_spool: bool,
 }
 
@@ -184,10 +186,16 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                     relayed = relay_lines(&mut running.child, deadline, &context.emitter, tag).0;
                 }
                 let started = running.started();
-                (
-                    running.wait(context.timeout, job.slot, &context.running),
-                    started,
-                )
+                let (ending, has_stragglers) =
+                    running.wait(context.timeout, job.slot, &context.running);
+                if has_stragglers {
+                    if let Some(files) = &mut captured {
+                        // A leftover `cmd &` may still write to these files:
+                        // they must never be handed to another job.
+                        files.is_spool = false;
+                    }
+                }
+                (ending, started)
             }
         };
         let runtime = started.elapsed();

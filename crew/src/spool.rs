@@ -4,7 +4,9 @@
 //! Invariants:
 //! - A file handed out by [`TempFiles::take`] is empty and positioned at 0;
 //!   [`TempFiles::give_back`] restores that before reuse, so no job ever
-//!   sees another's bytes.
+//!   sees another's bytes. Callers give back only files nobody else can
+//!   still write to: a job that leaves processes behind in its process
+//!   group (`cmd &`) keeps its files, which are closed instead.
 //! - The files are unlinked at creation (`O_TMPFILE` or create-and-unlink),
 //!   so nothing is left behind in the spool directory, even after SIGKILL.
 //! - At most [`KEEP_SPARE`] idle files are kept; the rest are closed.

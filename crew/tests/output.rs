@@ -236,3 +236,19 @@ fn a_closed_stdout_stops_crew_early() {
         "20 jobs of 0.2 s did not all run"
     );
 }
+
+#[test]
+fn a_process_left_behind_by_a_job_never_writes_into_another_jobs_output() {
+    // Job a leaves a writer behind that prints 0.2 s later, while job b
+    // runs; job b must not get a's recycled output files.
+    let template = "if [ {} = a ]; then (sleep 0.2; echo late-{}; echo late-{} >&2) & fi; \
+                    echo now-{}; if [ {} = b ]; then sleep 0.5; fi";
+    let output = crew(["-j1", "-k", template, ":::", "a", "b", "c"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "now-a\nnow-b\nnow-c\n"
+    );
+    assert_eq!(String::from_utf8(output.stderr).unwrap(), "");
+}
