@@ -55,7 +55,7 @@ pub(crate) struct JobHeader {
 
 struct VTable {
     run: unsafe fn(NonNull<JobHeader>, &Worker),
-    cancel: unsafe fn(NonNull<JobHeader>, &Arc<Shared>) -> bool,
+    cancel: unsafe fn(NonNull<JobHeader>, &Shared) -> bool,
     kind: unsafe fn(NonNull<JobHeader>) -> Kind,
     tag: unsafe fn(NonNull<JobHeader>) -> usize,
 }
@@ -72,7 +72,7 @@ pub(crate) trait QueuedJob: Send + Sync {
     fn run(self: Arc<Self>, worker: &Worker);
     /// Cancels the job if it is still queued; true if this call cancelled a
     /// task the pool counts (see `Shared::task_cancelled`).
-    fn cancel(self: Arc<Self>, pool: &Arc<Shared>) -> bool;
+    fn cancel(self: Arc<Self>, pool: &Shared) -> bool;
 }
 
 /// A heap job with exactly one owner, its queue entry (fire-and-forget).
@@ -81,7 +81,7 @@ pub(crate) trait BoxedJob: Send {
     fn header(&self) -> &JobHeader;
     fn run(self: Box<Self>, worker: &Worker);
     /// Drops the job unrun; true if it counted as a cancelled task.
-    fn cancel(self: Box<Self>, pool: &Arc<Shared>) -> bool;
+    fn cancel(self: Box<Self>, pool: &Shared) -> bool;
 }
 
 struct ArcVTable<J>(PhantomData<J>);
@@ -105,7 +105,7 @@ impl<J: QueuedJob> ArcVTable<J> {
 
     /// # Safety
     /// As for `run`.
-    unsafe fn cancel(header: NonNull<JobHeader>, pool: &Arc<Shared>) -> bool {
+    unsafe fn cancel(header: NonNull<JobHeader>, pool: &Shared) -> bool {
         // SAFETY: see the function contract; the reference is reclaimed once.
         let job = unsafe { Arc::from_raw(header.as_ptr() as *const J) };
         job.cancel(pool)
@@ -147,7 +147,7 @@ impl<J: BoxedJob> BoxVTable<J> {
 
     /// # Safety
     /// As for `run`.
-    unsafe fn cancel(header: NonNull<JobHeader>, pool: &Arc<Shared>) -> bool {
+    unsafe fn cancel(header: NonNull<JobHeader>, pool: &Shared) -> bool {
         // SAFETY: see the function contract; the box is reclaimed once.
         let job = unsafe { Box::from_raw(header.as_ptr() as *mut J) };
         job.cancel(pool)
@@ -242,7 +242,7 @@ impl JobRef {
         unsafe { (this.vtable().run)(this.0, worker) }
     }
 
-    pub(crate) fn cancel(self, pool: &Arc<Shared>) -> bool {
+    pub(crate) fn cancel(self, pool: &Shared) -> bool {
         let this = ManuallyDrop::new(self);
         // SAFETY: as in `run`.
         unsafe { (this.vtable().cancel)(this.0, pool) }
@@ -471,7 +471,7 @@ where
 
     /// # Safety
     /// As for `run_erased`.
-    unsafe fn cancel_erased(header: NonNull<JobHeader>, _pool: &Arc<Shared>) -> bool {
+    unsafe fn cancel_erased(header: NonNull<JobHeader>, _pool: &Shared) -> bool {
         // SAFETY: as in `run_erased`.
         let job = unsafe { header.cast::<Self>().as_ref() };
         // SAFETY: as in `run_erased`.

@@ -44,7 +44,7 @@ impl<F: FnOnce() + Send> BoxedJob for ExecJob<F> {
         });
     }
 
-    fn cancel(self: Box<Self>, pool: &Arc<Shared>) -> bool {
+    fn cancel(self: Box<Self>, pool: &Shared) -> bool {
         drop(self);
         pool.task_cancelled();
         true

@@ -26,7 +26,7 @@ use crate::builder::{Config, Hook};
 use crate::error::SpawnError;
 use crate::handle::Handle;
 use crate::job::JobRef;
-use crate::queue::Injector;
+use crate::queue::{Injector, Steal};
 use crate::registry::Registry;
 use crate::stats::Totals;
 use crate::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
@@ -36,6 +36,17 @@ use crate::Arc;
 
 const CLOSED: u64 = 1;
 const ONE_ADMITTED: u64 = 2;
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Workers consume every entry (stale ones included) before they
+        // exit, so the injector is empty here; should anything remain, cancel
+        // it rather than drop it unconsumed, so no handle waits forever.
+        while let Some(job) = Steal::until_settled(|| self.injector.steal()) {
+            job.cancel(self);
+        }
+    }
+}
 
 /// Panics for a submission to a closed pool, naming the call.
 #[cold]

@@ -334,7 +334,7 @@ where
     }
 
     /// Wakes every waiter and runs the callback; the task is final.
-    fn wake_all(&self, pool: &Arc<Shared>) {
+    fn wake_all(&self, pool: &Shared) {
         let Some(waiters) = lock(&self.waiters).take() else {
             return;
         };
@@ -423,7 +423,7 @@ where
         }
     }
 
-    fn cancel(self: Arc<Self>, pool: &Arc<Shared>) -> bool {
+    fn cancel(self: Arc<Self>, pool: &Shared) -> bool {
         self.cancel_queued(pool)
     }
 }
@@ -439,7 +439,7 @@ pub(crate) trait TaskRef<T>: Send + Sync {
     fn run_inline(&self, worker: &Worker) -> bool;
 
     /// Queued → Cancelled, waking waiters. True if this call cancelled it.
-    fn cancel_queued(&self, pool: &Arc<Shared>) -> bool;
+    fn cancel_queued(&self, pool: &Shared) -> bool;
 
     /// # Safety
     /// The task must be final and the caller its only consumer.
@@ -473,7 +473,7 @@ where
         true
     }
 
-    fn cancel_queued(&self, pool: &Arc<Shared>) -> bool {
+    fn cancel_queued(&self, pool: &Shared) -> bool {
         if self.state.try_claim() == Claim::Lost {
             return false;
         }
