@@ -43,7 +43,7 @@ use workcrew::{Pool, SpawnError, TaskError, TaskHandle};
 
 /// Rounds in a default run (about 20 s on two cores, most of it idle time
 /// of oversubscribed threads), multiplied by `WORKCREW_STRESS_SCALE`.
-const ROUNDS: usize = 8_000;
+const ROUNDS: usize = 12_000;
 /// How long one round may take before it counts as hung.
 const ROUND_LIMIT: Duration = Duration::from_secs(60);
 /// Upper bound on task ids in one round (submitters × operations × children).
