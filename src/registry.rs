@@ -68,6 +68,8 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crossbeam_utils::CachePadded;
+
 use crate::pool::Shared;
 use crate::queue::Stealer;
 use crate::stats::SlotStats;
@@ -186,12 +188,16 @@ pub(crate) enum Woken {
 }
 
 pub(crate) struct Registry {
-    counts: AtomicU64,
+    /// Padded: workers write it on every search transition; it must not
+    /// share a cache line with fields submitters write.
+    counts: CachePadded<AtomicU64>,
     core: AtomicUsize,
     max: AtomicUsize,
     /// Threads may exceed the limit; see the module docs. Written under `idle`.
     surplus: AtomicBool,
-    idle: Mutex<Idle>,
+    /// Padded: locked on every park and wake-up, away from the read-mostly
+    /// limits and flags next to it.
+    idle: CachePadded<Mutex<Idle>>,
     /// Signalled when `Idle::alive` drops.
     exited: Condvar,
     /// Bumped (under `idle`) whenever a stealer is added or removed.
@@ -201,17 +207,17 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn new(core: usize, max: usize) -> Self {
         Registry {
-            counts: AtomicU64::new(0),
+            counts: CachePadded::new(AtomicU64::new(0)),
             core: AtomicUsize::new(core),
             max: AtomicUsize::new(max),
             surplus: AtomicBool::new(false),
-            idle: Mutex::new(Idle {
+            idle: CachePadded::new(Mutex::new(Idle {
                 parked: Vec::new(),
                 slots: Vec::new(),
                 joins: Vec::new(),
                 alive: 0,
                 stopped: false,
-            }),
+            })),
             exited: Condvar::new(),
             stealers_epoch: AtomicUsize::new(0),
         }

@@ -185,7 +185,9 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// `admitted << 1 | CLOSED`; see the module docs. Written by outside
     /// submitters; workers read it only when idle.
-    admission: AtomicU64,
+    /// Padded: submitters write it for every task and must not share a
+    /// cache line with what workers write (the registry's counts).
+    admission: CachePadded<AtomicU64>,
     /// Set by `shutdown_now`; read by workers before every job, so it lives
     /// apart from `admission`, which submitters write for every task.
     aborted: CachePadded<AtomicBool>,
@@ -211,7 +213,7 @@ impl Shared {
             registry: Registry::new(config.core_threads, config.max_threads),
             config,
             injector: Injector::new(),
-            admission: AtomicU64::new(0),
+            admission: CachePadded::new(AtomicU64::new(0)),
             aborted: CachePadded::new(AtomicBool::new(false)),
             cancelled: AtomicU64::new(0),
             panics_elsewhere: AtomicU64::new(0),
