@@ -51,7 +51,11 @@ pub(crate) struct SlotStats {
 ///
 /// `queued`, `running` and the totals are exact whenever no task is starting
 /// or finishing at that instant (for example while the running tasks are
-/// blocked), and never negative.
+/// blocked, or after [`Pool::join`](crate::Pool::join)), and never negative.
+/// A task counts as running until its result is published and its
+/// `on_complete` callback has returned, so right after a
+/// [`TaskHandle::join`](crate::TaskHandle::join) returns, `completed` may not
+/// include that task for a moment; after `Pool::join` it does.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Live worker threads.
