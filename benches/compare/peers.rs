@@ -122,6 +122,31 @@ impl TaskPool for Workcrew {
     }
 }
 
+/// workcrew collecting results the way the handle-less peers do: `execute`
+/// plus one shared channel (W2 only). Set against [`Workcrew`] it shows what
+/// a `TaskHandle` per task costs on top of the pool itself.
+pub struct WorkcrewChannel(pub workcrew::Pool);
+
+impl TaskPool for WorkcrewChannel {
+    const NAME: &'static str = "workcrew execute+channel";
+
+    fn build(threads: usize) -> Self {
+        WorkcrewChannel(workcrew::Pool::new(threads))
+    }
+
+    fn execute(&self, task: impl FnOnce() + Send + 'static) {
+        self.0.execute(task);
+    }
+
+    fn collect(&self, inputs: Range<u64>, task: fn(u64) -> u64) -> Vec<u64> {
+        collect_over_channel(self, inputs, task)
+    }
+
+    fn shutdown(self) {
+        self.0.shutdown();
+    }
+}
+
 // ------------------------------------------------------------ rayon
 
 /// `rayon::ThreadPool::spawn` (rayon has no task handles).

@@ -6,7 +6,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::{compare, cores, fresh, Contender, Sample, Table};
-use crate::peers::{every_task_pool, run_tasks, TaskPool, TaskWorkload};
+use crate::peers::{every_task_pool, run_tasks, TaskPool, TaskWorkload, WorkcrewChannel};
 
 // ------------------------------------------------------------ W1
 
@@ -80,7 +80,14 @@ pub fn w2_returning_tasks(reps: usize) {
         note: "workcrew: spawn + TaskHandle::join; tokio: JoinHandles awaited in one block_on; \
                the others send (index, value) over one shared channel",
     };
-    compare(&table, reps, every_task_pool(&ReturningTasks));
+    let mut contenders = every_task_pool(&ReturningTasks);
+    contenders.insert(
+        1,
+        Contender::new(WorkcrewChannel::NAME, || {
+            ReturningTasks.measure::<WorkcrewChannel>()
+        }),
+    );
+    compare(&table, reps, contenders);
 }
 
 // ------------------------------------------------------------ W5
