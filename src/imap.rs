@@ -130,6 +130,21 @@ where
     }
 }
 
+/// The erased source of `imap`/`imap_unordered`.
+fn map_source<I, F, R>(items: I, f: F) -> Box<dyn Source<R>>
+where
+    I: IntoIterator,
+    I::IntoIter: Send + 'static,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> R + Send + Sync + 'static,
+    R: Send + 'static,
+{
+    Box::new(MapSource {
+        items: items.into_iter(),
+        f: Arc::new(f),
+    })
+}
+
 /// A lazy iterator over `f` applied to each input item, computed on a pool.
 /// See [`Pool::imap`] and [`Pool::imap_unordered`].
 ///
@@ -332,14 +347,10 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        let source = MapSource {
-            items: items.into_iter(),
-            f: Arc::new(f),
-        };
         Imap::new(
             self,
             "Pool::imap",
-            Box::new(source),
+            map_source(items, f),
             Sink::Ordered(VecDeque::new()),
         )
     }
@@ -370,15 +381,7 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        let source = MapSource {
-            items: items.into_iter(),
-            f: Arc::new(f),
-        };
-        Imap::new(
-            self,
-            "Pool::imap_unordered",
-            Box::new(source),
-            Sink::Unordered(self.task_set()),
-        )
+        let sink = Sink::Unordered(self.task_set());
+        Imap::new(self, "Pool::imap_unordered", map_source(items, f), sink)
     }
 }
