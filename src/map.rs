@@ -150,16 +150,24 @@ where
             let count = batch.len();
             let mut done = 0;
             let mut extra = Vec::new();
+            // The first `fitting` results go straight to their slots; the rest
+            // (an iterator longer than its size hint) to `extra`.
+            let fitting = self.slots.capacity.saturating_sub(start).min(count);
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-                for item in batch.drain(..) {
-                    let index = start + done;
+                let mut items = batch.drain(..);
+                for (offset, item) in items.by_ref().take(fitting).enumerate() {
                     match (self.f)(item) {
-                        Ok(value) if index < self.slots.capacity => {
-                            // SAFETY: `index` was handed out to this batch only.
-                            unsafe { self.slots.write(index, value) };
-                        }
+                        // SAFETY: `start + offset` was handed out to this batch
+                        // only, and is below the capacity (`fitting`).
+                        Ok(value) => unsafe { self.slots.write(start + offset, value) },
+                        Err(error) => return Err((start + offset, error)),
+                    }
+                    done = offset + 1;
+                }
+                for item in items {
+                    match (self.f)(item) {
                         Ok(value) => extra.push(value),
-                        Err(error) => return Err((index, error)),
+                        Err(error) => return Err((start + done, error)),
                     }
                     done += 1;
                 }
