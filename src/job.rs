@@ -53,6 +53,10 @@ pub(crate) struct JobHeader {
     vtable: &'static VTable,
 }
 
+/// The functions of one job type. Contract of every entry (SAFETY: callers
+/// uphold it): the pointer is the header of a live job of the table's type;
+/// `run` and `cancel` consume the queue entry, so each is called at most once
+/// per entry and never after the other; `kind` and `tag` only read.
 struct VTable {
     run: unsafe fn(NonNull<JobHeader>, &Worker),
     cancel: unsafe fn(NonNull<JobHeader>, &Shared) -> bool,
