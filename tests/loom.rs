@@ -197,6 +197,36 @@ fn a_submitter_waiting_for_queue_room_is_woken() {
     );
 }
 
+/// Checks one race between `cancel` and the task running: either it ran
+/// once with the `expected` value and `cancel` returned false (recorded as
+/// `ran`), or it never ran and `cancel` returned true ("cancel won").
+fn check_one_winner<T: PartialEq + std::fmt::Debug>(
+    seen: &Seen,
+    ran: &'static str,
+    outcome: Result<T, TaskError>,
+    expected: T,
+    cancelled: bool,
+    runs: &Count,
+) {
+    match outcome {
+        Ok(value) => {
+            seen.saw(ran);
+            assert_eq!(value, expected);
+            assert!(!cancelled, "cancel returned true but the task ran");
+            assert_eq!(runs.get(), 1, "the task ran more than once");
+        }
+        Err(TaskError::Cancelled) => {
+            seen.saw("cancel won");
+            assert!(
+                cancelled,
+                "the handle says cancelled but cancel returned false"
+            );
+            assert_eq!(runs.get(), 0, "a cancelled task ran");
+        }
+        Err(TaskError::Panicked(_)) => panic!("the task cannot panic"),
+    }
+}
+
 // ---------------------------------------------------------------- (2) cancel vs start
 
 /// `cancel` races with the worker claiming the same task: exactly one of them
@@ -227,23 +257,7 @@ fn cancel_and_a_starting_worker_agree_on_one_winner() {
             assert!(!handle.cancel(), "a second cancel never succeeds");
             let outcome = handle.join();
             pool.shutdown();
-            match outcome {
-                Ok(value) => {
-                    seen.saw("worker won");
-                    assert_eq!(value, 7);
-                    assert!(!cancelled, "cancel returned true but the task ran");
-                    assert_eq!(runs.get(), 1);
-                }
-                Err(TaskError::Cancelled) => {
-                    seen.saw("cancel won");
-                    assert!(
-                        cancelled,
-                        "the handle says cancelled but cancel returned false"
-                    );
-                    assert_eq!(runs.get(), 0, "a cancelled task ran");
-                }
-                Err(TaskError::Panicked(_)) => panic!("the task cannot panic"),
-            }
+            check_one_winner(seen, "worker won", outcome, 7, cancelled, &runs);
             let stats = pool.stats();
             assert_eq!(stats.completed + stats.cancelled, 1);
             assert_eq!(stats.cancelled, u64::from(cancelled));
@@ -277,19 +291,7 @@ fn cancel_from_another_thread_wakes_the_joiner_with_the_truth() {
             handle.wait();
             let cancelled = canceller.join().unwrap();
             let handle = Arc::try_unwrap(handle).unwrap_or_else(|_| panic!("one owner left"));
-            match handle.join() {
-                Ok(7) => {
-                    seen.saw("worker won");
-                    assert!(!cancelled);
-                    assert_eq!(runs.get(), 1);
-                }
-                Err(TaskError::Cancelled) => {
-                    seen.saw("cancel won");
-                    assert!(cancelled);
-                    assert_eq!(runs.get(), 0);
-                }
-                other => panic!("unexpected outcome {other:?}"),
-            }
+            check_one_winner(seen, "worker won", handle.join(), 7, cancelled, &runs);
             pool.shutdown();
             let stats = pool.stats();
             assert_eq!(stats.completed + stats.cancelled, 1);
@@ -335,19 +337,7 @@ fn take_back_racing_with_cancel_agrees_on_one_winner() {
             let cancelled = inner.cancel();
             outer.join().unwrap();
             let inner = Arc::try_unwrap(inner).unwrap_or_else(|_| panic!("one owner left"));
-            match inner.join() {
-                Ok(11) => {
-                    seen.saw("inner ran");
-                    assert!(!cancelled);
-                    assert_eq!(inner_runs.get(), 1);
-                }
-                Err(TaskError::Cancelled) => {
-                    seen.saw("cancel won");
-                    assert!(cancelled);
-                    assert_eq!(inner_runs.get(), 0);
-                }
-                other => panic!("unexpected outcome {other:?}"),
-            }
+            check_one_winner(seen, "inner ran", inner.join(), 11, cancelled, &inner_runs);
             pool.shutdown();
             let stats = pool.stats();
             assert_eq!(stats.completed + stats.cancelled, 2);
