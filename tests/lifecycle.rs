@@ -236,13 +236,18 @@ fn shutdown_now_counts_exactly_the_tasks_that_never_ran() {
 
 // ---------------------------------------------------------------- closed pools
 
+/// Asserts that `submit` panics with a message saying the pool is closed.
+fn assert_panics_saying_closed<R>(submit: impl FnOnce() -> R) {
+    let message = panic_text_of(submit);
+    assert!(message.contains("closed"), "unclear message: {message:?}");
+}
+
 #[test]
 fn spawn_on_a_closed_pool_panics_saying_it_is_closed() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(1);
         pool.shutdown();
-        let message = panic_text_of(|| pool.spawn(|| 1));
-        assert!(message.contains("closed"), "unclear message: {message:?}");
+        assert_panics_saying_closed(|| pool.spawn(|| 1));
     });
 }
 
@@ -251,10 +256,8 @@ fn execute_and_apply_on_a_closed_pool_panic_saying_it_is_closed() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(1);
         pool.shutdown();
-        let message = panic_text_of(|| pool.execute(|| ()));
-        assert!(message.contains("closed"), "unclear message: {message:?}");
-        let message = panic_text_of(|| pool.apply(|| 1));
-        assert!(message.contains("closed"), "unclear message: {message:?}");
+        assert_panics_saying_closed(|| pool.execute(|| ()));
+        assert_panics_saying_closed(|| pool.apply(|| 1));
     });
 }
 
