@@ -142,60 +142,35 @@ fn halt_soon_lets_running_jobs_finish() {
     );
 }
 
+/// Runs `echo CODE; exit CODE` one job at a time for each code, with
+/// `--halt rule`; returns crew's exit status and what the jobs printed.
+fn halt_run(rule: &str, codes: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["-j1", "--halt", rule, "echo {}; exit {}", ":::"];
+    args.extend_from_slice(codes);
+    let output = crew(args).output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
 #[test]
 fn halt_on_success_stops_with_status_zero() {
-    let output = crew([
-        "-j1",
-        "--halt",
-        "now,success=1",
-        "echo {}; exit {}",
-        ":::",
-        "1",
-        "0",
-        "1",
-        "1",
-    ])
-    .output()
-    .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), "1\n0\n");
+    let (status, stdout) = halt_run("now,success=1", &["1", "0", "1", "1"]);
+    assert_eq!(status, Some(0));
+    assert_eq!(stdout, "1\n0\n");
 }
 
 #[test]
 fn halt_on_a_failure_percentage_waits_for_three_jobs() {
-    let output = crew([
-        "-j1",
-        "--halt",
-        "soon,fail=50%",
-        "echo {}; exit {}",
-        ":::",
-        "1",
-        "0",
-        "1",
-        "0",
-        "0",
-        "0",
-    ])
-    .output()
-    .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), "1\n0\n1\n");
+    let (status, stdout) = halt_run("soon,fail=50%", &["1", "0", "1", "0", "0", "0"]);
+    assert_eq!(status, Some(1));
+    assert_eq!(stdout, "1\n0\n1\n");
 }
 
 #[test]
 fn legacy_halt_numbers_still_work() {
-    let output = crew([
-        "-j1",
-        "--halt",
-        "2",
-        "echo {}; exit {}",
-        ":::",
-        "0",
-        "4",
-        "0",
-    ])
-    .output()
-    .unwrap();
-    assert_eq!(output.status.code(), Some(4));
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), "0\n4\n");
+    let (status, stdout) = halt_run("2", &["0", "4", "0"]);
+    assert_eq!(status, Some(4));
+    assert_eq!(stdout, "0\n4\n");
 }
