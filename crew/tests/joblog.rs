@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::Stdio;
 
 use common::{crew, crew_path, scratch, sorted_lines, stdout_of};
+use std::ffi::OsStr;
+use std::process::Output;
 
 fn seqs(log: &Path) -> Vec<u64> {
     let mut seqs: Vec<u64> = std::fs::read_to_string(log)
@@ -161,57 +163,28 @@ fn sigterm_stops_crew_cleanly_and_resume_failed_reruns_the_killed_job() {
     assert_eq!(out, "4\n5\n6\n7\n8\n9\n10\n");
 }
 
+/// Runs `crew --joblog LOG [options] COMMAND ::: 1 2 3 4 5`.
+fn one_to_five_logged(log: &std::path::Path, options: &[&str], command: &str) -> Output {
+    let mut args: Vec<&OsStr> = vec![OsStr::new("--joblog"), log.as_os_str()];
+    args.extend(options.iter().map(OsStr::new));
+    args.push(OsStr::new(command));
+    args.extend([":::", "1", "2", "3", "4", "5"].map(OsStr::new));
+    crew(args).output().unwrap()
+}
+
 #[test]
 fn resume_failed_reruns_only_failed_jobs() {
     let dir = scratch();
     let log = dir.path().join("log");
-    let first = crew([
-        "--joblog".as_ref(),
-        log.as_os_str(),
-        "echo {}; [ {} != 2 ] && [ {} != 5 ]".as_ref(),
-        ":::".as_ref(),
-        "1".as_ref(),
-        "2".as_ref(),
-        "3".as_ref(),
-        "4".as_ref(),
-        "5".as_ref(),
-    ])
-    .output()
-    .unwrap();
+    let first = one_to_five_logged(&log, &[], "echo {}; [ {} != 2 ] && [ {} != 5 ]");
     assert_eq!(first.status.code(), Some(2));
-    let again = crew([
-        "--joblog".as_ref(),
-        log.as_os_str(),
-        "--resume-failed".as_ref(),
-        "echo".as_ref(),
-        ":::".as_ref(),
-        "1".as_ref(),
-        "2".as_ref(),
-        "3".as_ref(),
-        "4".as_ref(),
-        "5".as_ref(),
-    ])
-    .output()
-    .unwrap();
+    let again = one_to_five_logged(&log, &["--resume-failed"], "echo");
     assert!(again.status.success());
     assert_eq!(
         sorted_lines(&String::from_utf8(again.stdout).unwrap()),
         ["2", "5"]
     );
-    let third = crew([
-        "--joblog".as_ref(),
-        log.as_os_str(),
-        "--resume-failed".as_ref(),
-        "echo".as_ref(),
-        ":::".as_ref(),
-        "1".as_ref(),
-        "2".as_ref(),
-        "3".as_ref(),
-        "4".as_ref(),
-        "5".as_ref(),
-    ])
-    .output()
-    .unwrap();
+    let third = one_to_five_logged(&log, &["--resume-failed"], "echo");
     assert!(third.stdout.is_empty(), "the last line for a job wins");
 }
 
