@@ -250,8 +250,7 @@ fn a_submitter_waiting_for_room_is_refused_when_the_pool_closes() {
         pool.shutdown_now();
         assert_eq!(submitter.join().unwrap(), Err((true, 9)));
         assert!(queued.join().unwrap_err().is_cancelled());
-        gate.open();
-        busy.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, busy);
     });
 }
 

@@ -134,8 +134,7 @@ fn names_of_busy_threads(pool: &Pool, count: usize) -> BTreeSet<String> {
                 .expect("a busy task never started")
         })
         .collect();
-    gate.open();
-    handles.into_iter().for_each(|h| h.join().unwrap());
+    common::release(&gate, handles);
     names
 }
 

@@ -21,8 +21,7 @@ fn cancel_of_a_queued_task_succeeds_and_it_never_runs() {
         let seen = ran.clone();
         let queued = pool.spawn(move || seen.inc());
         assert!(queued.cancel());
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
         pool.join();
         assert_eq!(ran.get(), 0, "a cancelled task ran");
         assert!(matches!(queued.join(), Err(TaskError::Cancelled)));
@@ -44,8 +43,7 @@ fn a_cancelled_handle_is_finished_at_once_and_joins_as_cancelled() {
         assert!(error.is_cancelled());
         assert!(!error.is_panic());
         assert_eq!(error.panic_message(), None);
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
     });
 }
 
@@ -58,8 +56,7 @@ fn a_second_cancel_returns_false() {
         let queued = pool.spawn(|| ());
         assert!(queued.cancel());
         assert!(!queued.cancel());
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
         assert!(!queued.cancel());
         assert!(queued.join().unwrap_err().is_cancelled());
     });
@@ -112,8 +109,7 @@ fn cancel_drops_the_closure_at_once() {
             dropped.load(Ordering::SeqCst),
             "the cancelled closure (and what it captured) was not dropped by cancel"
         );
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
     });
 }
 
@@ -146,8 +142,7 @@ fn cancel_wakes_every_thread_waiting_on_the_handle() {
         // cancel, not by the pool draining.
         assert!(!gate.is_open());
         assert!(queued.join().unwrap_err().is_cancelled());
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
     });
 }
 
@@ -165,8 +160,7 @@ fn on_complete_fires_with_cancelled_when_shutdown_now_cancels_the_task() {
         });
         assert_eq!(pool.shutdown_now(), 1);
         assert_eq!(called_rx.recv_timeout(LIMIT), Ok(Err(true)));
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
     });
 }
 
@@ -180,8 +174,7 @@ fn a_cancelled_task_is_counted_in_stats_and_not_as_completed() {
         assert_eq!(pool.pending(), 4);
         assert!(queued[1].cancel());
         assert_eq!(pool.pending(), 3, "a cancelled task is no longer pending");
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
         pool.join();
         let stats = pool.stats();
         assert_eq!(stats.cancelled, 1);
@@ -260,7 +253,6 @@ fn concurrent_cancels_of_one_queued_task_have_exactly_one_winner() {
             assert_eq!(winners, 1);
             assert!(queued.join().unwrap_err().is_cancelled());
         }
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
     });
 }

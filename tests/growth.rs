@@ -100,8 +100,7 @@ fn extra_threads_exit_after_keep_alive_and_core_threads_stay() {
         let pool = elastic(2, 4, keep_alive);
         let gate = Gate::new();
         let busy = common::occupy(&pool, 4, &gate);
-        gate.open();
-        busy.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, busy);
         wait_until("the pool to shrink back to its two core threads", || {
             pool.threads() == 2
         });
@@ -120,8 +119,7 @@ fn a_pool_shrunk_by_keep_alive_grows_again_on_demand() {
         for _ in 0..3 {
             let gate = Gate::new();
             let busy = common::occupy(&pool, 3, &gate);
-            gate.open();
-            busy.into_iter().for_each(|h| h.join().unwrap());
+            common::release(&gate, busy);
             wait_until("the extra threads to exit", || pool.threads() == 1);
         }
     });
@@ -203,8 +201,7 @@ fn set_threads_shrinks_an_idle_pool_promptly() {
         let pool = Pool::new(4);
         let gate = Gate::new();
         let busy = common::occupy(&pool, 4, &gate);
-        gate.open();
-        busy.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, busy);
         pool.set_threads(2);
         wait_until("the idle pool to shrink to two threads", || {
             pool.threads() == 2

@@ -246,8 +246,7 @@ fn on_complete_after_cancel_runs_at_once_with_cancelled() {
                 .unwrap()
         });
         assert_eq!(called_rx.try_recv(), Ok(Err(true)));
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
     });
 }
 
@@ -348,8 +347,7 @@ fn a_pending_future_is_woken_with_cancelled_when_its_task_is_cancelled() {
             Poll::Ready(Err(TaskError::Cancelled)) => {}
             other => panic!("expected Ready(Err(Cancelled)), got {other:?}"),
         }
-        gate.open();
-        running.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, running);
     });
 }
 

@@ -68,8 +68,7 @@ fn stats_are_exact_once_the_pool_is_quiet() {
         let outcomes: Vec<_> = (0..10)
             .map(|i| pool.spawn(move || assert!(i % 4 != 0, "every fourth task fails")))
             .collect();
-        gate.open();
-        busy.into_iter().for_each(|h| h.join().unwrap());
+        common::release(&gate, busy);
         let failures = outcomes
             .into_iter()
             .map(TaskHandle::join)

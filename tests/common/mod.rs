@@ -191,6 +191,12 @@ pub fn occupy(pool: &Pool, count: usize, gate: &Gate) -> Vec<TaskHandle<()>> {
     handles
 }
 
+/// Opens `gate` and joins the tasks [`occupy`] started on it.
+pub fn release(gate: &Gate, occupying: Vec<TaskHandle<()>>) {
+    gate.open();
+    occupying.into_iter().for_each(|h| h.join().unwrap());
+}
+
 /// Polls `condition` until it holds.
 ///
 /// For pool state that changes without an event a test could wait on. Not
