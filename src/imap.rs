@@ -6,8 +6,8 @@
 //! outstanding (spawned but not yet returned to the reader). So:
 //!
 //! * nothing is pulled before the first `next()`, and an infinite input works;
-//! * a reader that stalls holds production at `buffer` items (plus at most
-//!   one chunk);
+//! * a reader that stalls holds production at `buffer` items: a chunk holds
+//!   at most `buffer` items, and a new one starts when it fits;
 //! * results are computed ahead of the reader while it works on earlier ones.
 //!
 //! Ordered results wait in a queue of handles (front first); unordered ones
@@ -28,14 +28,23 @@ use crate::Arc;
 
 type Payload = Box<dyn std::any::Any + Send>;
 
+/// What one chunk's task hands back: the results of the items it mapped,
+/// in input order, and the panic of `f` on the item after the last of them,
+/// if `f` panicked (the rest of the chunk is then skipped, as the `Imap`
+/// finishes at that item).
+struct Chunk<R> {
+    values: Vec<R>,
+    panic: Option<Payload>,
+}
+
 /// Where spawned chunks wait for the reader.
 enum Sink<R> {
-    Ordered(VecDeque<TaskHandle<Vec<R>>>),
-    Unordered(TaskSet<Vec<R>>),
+    Ordered(VecDeque<TaskHandle<Chunk<R>>>),
+    Unordered(TaskSet<Chunk<R>>),
 }
 
 impl<R: Send + 'static> Sink<R> {
-    fn spawn(&mut self, pool: &Pool, chunk: impl FnOnce() -> Vec<R> + Send + 'static) {
+    fn spawn(&mut self, pool: &Pool, chunk: impl FnOnce() -> Chunk<R> + Send + 'static) {
         match self {
             Sink::Ordered(handles) => handles.push_back(pool.spawn(chunk)),
             Sink::Unordered(set) => {
@@ -52,7 +61,7 @@ impl<R: Send + 'static> Sink<R> {
     }
 
     /// The next chunk's outcome, waiting until `deadline`.
-    fn next(&mut self, deadline: Option<Instant>) -> Result<Result<Vec<R>, TaskError>, Timeout> {
+    fn next(&mut self, deadline: Option<Instant>) -> Result<Result<Chunk<R>, TaskError>, Timeout> {
         match self {
             Sink::Ordered(handles) => {
                 let front = handles.front().expect("checked non-empty");
@@ -123,7 +132,14 @@ where
         if count > 0 {
             let f = self.f.clone();
             sink.spawn(pool, move || {
-                chunk.into_iter().map(|item| f(item)).collect()
+                let mut values = Vec::with_capacity(count);
+                // Each item on its own, so that a panic on one keeps the
+                // results before it and resumes at that item's `next()`.
+                let panic = panic::catch_unwind(AssertUnwindSafe(|| {
+                    values.extend(chunk.into_iter().map(|item| f(item)));
+                }))
+                .err();
+                Chunk { values, panic }
             });
         }
         (count, pulled.err())
@@ -162,6 +178,8 @@ pub struct Imap<R> {
     outstanding: usize,
     /// Results of a finished chunk, not yet returned.
     ready: VecDeque<R>,
+    /// The panic of `f` on the item after those in `ready`.
+    item_panic: Option<Payload>,
     /// The input's panic, resumed once the items before it are returned.
     input_panic: Option<Payload>,
     finished: bool,
@@ -180,13 +198,16 @@ impl<R: Send + 'static> Imap<R> {
             chunk_size: 1,
             outstanding: 0,
             ready: VecDeque::new(),
+            item_panic: None,
             input_panic: None,
             finished: false,
         }
     }
 
     /// Items per task (default 1). Larger chunks cut the per-item cost for
-    /// cheap `f`. Takes effect for chunks pulled after the call.
+    /// cheap `f`. Takes effect for chunks pulled after the call. A chunk
+    /// never holds more than [`buffer`](Self::buffer) items, so raise the
+    /// buffer too for chunks larger than `2 × max_threads`.
     ///
     /// # Panics
     ///
@@ -234,15 +255,19 @@ impl<R: Send + 'static> Imap<R> {
         let Some(source) = self.source.as_mut() else {
             return;
         };
-        while self.outstanding < self.buffer {
-            let (count, panicked) = source.spawn_next(self.chunk_size, &self.pool, &mut self.sink);
+        // Chunks never hold more than the buffer, so that a stalled reader
+        // holds production at `buffer` items whatever the chunk size; a new
+        // chunk waits until a whole one fits (fewer, fuller tasks).
+        let wanted = self.chunk_size.min(self.buffer);
+        while self.buffer - self.outstanding >= wanted {
+            let (count, panicked) = source.spawn_next(wanted, &self.pool, &mut self.sink);
             self.outstanding += count;
             if let Some(payload) = panicked {
                 self.input_panic = Some(payload);
                 self.source = None;
                 return;
             }
-            if count < self.chunk_size {
+            if count < wanted {
                 self.source = None;
                 return;
             }
@@ -256,6 +281,10 @@ impl<R: Send + 'static> Imap<R> {
                 self.top_up();
                 return Ok(Some(value));
             }
+            if let Some(payload) = self.item_panic.take() {
+                self.finish();
+                panic::resume_unwind(payload);
+            }
             if self.finished {
                 return Ok(None);
             }
@@ -268,10 +297,14 @@ impl<R: Send + 'static> Imap<R> {
                 };
             }
             match self.sink.next(deadline)? {
-                Ok(values) => self.ready.extend(values),
+                Ok(chunk) => {
+                    // A chunk cut short by a panic still had its items
+                    // counted as outstanding; nothing more is produced.
+                    self.ready.extend(chunk.values);
+                    self.item_panic = chunk.panic;
+                }
                 Err(error) => {
-                    self.finished = true;
-                    self.sink.cancel_all();
+                    self.finish();
                     match error {
                         TaskError::Panicked(payload) => panic::resume_unwind(payload),
                         TaskError::Cancelled => panic!(
@@ -281,6 +314,17 @@ impl<R: Send + 'static> Imap<R> {
                 }
             }
         }
+    }
+}
+
+impl<R> Imap<R> {
+    /// Ends the iteration after a panic: no more input is pulled and the
+    /// chunks not started yet are cancelled.
+    fn finish(&mut self) {
+        self.finished = true;
+        self.source = None;
+        self.ready.clear();
+        self.sink.cancel_all();
     }
 }
 

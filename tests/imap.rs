@@ -111,7 +111,11 @@ fn chunk_size_groups_items_into_fewer_tasks() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(2);
         let before = pool.stats().completed;
-        let out: Vec<u32> = pool.imap(0..1000u32, |x| x + 1).chunk_size(100).collect();
+        let out: Vec<u32> = pool
+            .imap(0..1000u32, |x| x + 1)
+            .chunk_size(100)
+            .buffer(200)
+            .collect();
         assert_eq!(out, (1..=1000).collect::<Vec<_>>());
         pool.join();
         let tasks = pool.stats().completed - before;
@@ -119,6 +123,18 @@ fn chunk_size_groups_items_into_fewer_tasks() {
             tasks <= 20,
             "1000 items in chunks of 100 took {tasks} tasks"
         );
+
+        // A chunk larger than the buffer is cut to the buffer's size.
+        let before = pool.stats().completed;
+        let out: Vec<u32> = pool
+            .imap(0..1000u32, |x| x + 1)
+            .chunk_size(100)
+            .buffer(50)
+            .collect();
+        assert_eq!(out, (1..=1000).collect::<Vec<_>>());
+        pool.join();
+        let tasks = pool.stats().completed - before;
+        assert_eq!(tasks, 20, "1000 items in chunks of 100 cut to 50");
     });
 }
 
@@ -167,8 +183,8 @@ fn chunk_size_and_buffer_set_after_imap_apply() {
 // ---------------------------------------------------------------- backpressure
 
 /// Reads `read` items from an infinite imap, stalls, and checks that the
-/// input and `f` stay within `read + buffer + threads` (+ one chunk beyond
-/// it when chunks are bigger than one item).
+/// input and `f` stay within `read + buffer + threads`, whatever the chunk
+/// size (chunks are cut short to fit the buffer).
 fn check_stalled_reader(unordered: bool, threads: usize, buffer: Option<usize>, chunk: usize) {
     let pool = Pool::new(threads);
     let pulled = Counter::new();
@@ -191,8 +207,7 @@ fn check_stalled_reader(unordered: bool, threads: usize, buffer: Option<usize>, 
         None => results,
     };
     let buffer = buffer.unwrap_or(2 * threads);
-    let slack = if chunk > 1 { chunk } else { 0 };
-    let bound = buffer + threads + slack;
+    let bound = buffer + threads;
     let what = format!(
         "unordered: {unordered}, threads: {threads}, buffer: {buffer}, chunk_size: {chunk}"
     );
@@ -227,6 +242,8 @@ fn a_stalled_reader_holds_ordered_production_at_buffer_plus_threads() {
         check_stalled_reader(false, 2, None, 1);
         check_stalled_reader(false, 1, Some(1), 1);
         check_stalled_reader(false, 3, Some(10), 4);
+        check_stalled_reader(false, 2, None, 100);
+        check_stalled_reader(false, 2, Some(5), 3);
     });
 }
 
@@ -237,6 +254,8 @@ fn a_stalled_reader_holds_unordered_production_at_buffer_plus_threads() {
         check_stalled_reader(true, 2, None, 1);
         check_stalled_reader(true, 1, Some(1), 1);
         check_stalled_reader(true, 3, Some(10), 4);
+        check_stalled_reader(true, 2, None, 100);
+        check_stalled_reader(true, 2, Some(5), 3);
     });
 }
 
@@ -355,7 +374,7 @@ fn imap_on_a_closed_pool_panics_with_a_clear_message() {
 fn a_panic_in_f_resumes_at_the_next_that_would_return_its_item_then_imap_ends() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(2);
-        for chunk in [1, 3] {
+        for chunk in [1, 3, 8] {
             let mut results = pool
                 .imap(0..20u32, |i| {
                     if i == 5 {
@@ -373,13 +392,9 @@ fn a_panic_in_f_resumes_at_the_next_that_would_return_its_item_then_imap_ends() 
                 }
             };
             assert_eq!(text, "f failed on 5");
-            if chunk == 1 {
-                assert_eq!(seen, [0, 1, 2, 3, 4], "chunk_size {chunk}");
-            } else {
-                // Item 5 shares its chunk with 3 and 4; the chunk's panic
-                // takes them along, but nothing after it comes out.
-                assert!(seen == [0, 1, 2] || seen == [0, 1, 2, 3, 4], "{seen:?}");
-            }
+            // With chunks of 3, item 5 shares its chunk with 3 and 4: they
+            // still come out, and nothing after 5 does.
+            assert_eq!(seen, [0, 1, 2, 3, 4], "chunk_size {chunk}");
             assert_eq!(results.next(), None);
             assert_eq!(results.next_timeout(LIMIT), Ok(None));
         }
