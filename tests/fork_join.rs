@@ -327,27 +327,93 @@ fn inside_a_task_a_runs_on_the_calling_worker_and_b_on_the_same_pool() {
     });
 }
 
-#[test]
-fn from_outside_the_pool_a_stolen_b_runs_on_the_pools_threads() {
-    with_deadline(LIMIT, || {
-        let pool = named_pool("fj-outside", 2);
-        let (b_started_tx, b_started_rx) = mpsc::channel();
-        let b_started_rx = Mutex::new(b_started_rx);
-        let ((), b) = pool.fork_join(
-            // Wait for b to start elsewhere (or give up and let the caller
-            // run it after a).
-            || {
-                let _ = b_started_rx
-                    .lock()
-                    .unwrap()
-                    .recv_timeout(Duration::from_secs(5));
+/// How long `a` waits for the signal that `b` started on another thread.
+/// Far above what a steal takes; reaching it fails the test.
+const STOLEN_WITHIN: Duration = Duration::from_secs(5);
+
+/// Where each half of a fork_join ran.
+struct Halves {
+    a: (thread::ThreadId, String),
+    b: (thread::ThreadId, String),
+}
+
+fn here() -> (thread::ThreadId, String) {
+    (thread::current().id(), thread_name())
+}
+
+/// Calls `pool.fork_join(a, b)` where `a` returns only once `b` has started,
+/// so it returns at all only if another thread stole `b` while `a` was
+/// still running.
+///
+/// # Panics
+///
+/// In `a`, if `b` did not start within [`STOLEN_WITHIN`]: the caller then
+/// runs `b` itself after `a`, and the panic resumes from `fork_join`.
+fn fork_join_with_b_stolen(pool: &Pool) -> Halves {
+    let (b_started_tx, b_started_rx) = mpsc::channel();
+    let (a, b) =
+        pool.fork_join(
+            move || {
+                b_started_rx.recv_timeout(STOLEN_WITHIN).unwrap_or_else(|_| {
+                panic!("b did not start on another thread within {STOLEN_WITHIN:?} while a ran")
+            });
+                here()
             },
             move || {
+                // Fails only if `a` gave up already; `a`'s panic tells why.
                 let _ = b_started_tx.send(());
-                thread_name()
+                here()
             },
         );
-        assert!(b.starts_with("fj-outside-"), "b ran on {b:?}");
+    Halves { a, b }
+}
+
+#[test]
+fn inside_the_pool_b_is_stolen_and_runs_while_a_is_still_running() {
+    with_deadline(LIMIT, || {
+        let pool = named_pool("fj-steal-in", 2);
+        let inner = pool.clone();
+        let (caller, halves) = pool.apply(move || (here(), fork_join_with_b_stolen(&inner)));
+        assert!(
+            caller.1.starts_with("fj-steal-in-"),
+            "apply ran on {:?}",
+            caller.1
+        );
+        assert_eq!(halves.a.0, caller.0, "a did not run on the calling worker");
+        assert_ne!(halves.b.0, halves.a.0, "b ran on a's thread");
+        assert!(
+            halves.b.1.starts_with("fj-steal-in-"),
+            "b ran on {:?}",
+            halves.b.1
+        );
+    });
+}
+
+#[test]
+fn from_outside_the_pool_b_is_stolen_and_runs_beside_a_on_the_pools_threads() {
+    with_deadline(LIMIT, || {
+        // From outside, the whole call is one task on a worker (src/join.rs:
+        // `Pool::fork_join`), so a runs on that worker and b may be stolen by
+        // the other one.
+        let pool = named_pool("fj-steal-out", 2);
+        let caller = thread::current().id();
+        let halves = fork_join_with_b_stolen(&pool);
+        assert_ne!(
+            halves.a.0, caller,
+            "a ran on the calling thread, outside the pool"
+        );
+        assert!(
+            halves.a.1.starts_with("fj-steal-out-"),
+            "a ran on {:?}",
+            halves.a.1
+        );
+        assert_ne!(halves.b.0, halves.a.0, "b ran on a's thread");
+        assert_ne!(halves.b.0, caller, "b ran on the calling thread");
+        assert!(
+            halves.b.1.starts_with("fj-steal-out-"),
+            "b ran on {:?}",
+            halves.b.1
+        );
     });
 }
 
