@@ -105,8 +105,17 @@ impl PoolBuilder {
         self
     }
 
-    /// The most threads the pool runs at once (default: `threads`). Threads
-    /// above the core count start on demand and exit after `keep_alive` idle.
+    /// The most threads the pool runs tasks on at once (default: `threads`).
+    /// Threads above the core count start on demand and exit after
+    /// `keep_alive` idle.
+    ///
+    /// One allowance: a task that waits inside the pool (`join`, `scope`,
+    /// `map`, ...) for work that is running elsewhere does not occupy a
+    /// thread while it waits, so the pool may start a compensating thread
+    /// for queued work in its place. At most `max_threads` threads are ever
+    /// compensating, so [`Pool::threads`](crate::Pool::threads) stays below
+    /// `2 × max_threads`; once the waits end, threads above the limit exit
+    /// instead of taking another task.
     pub fn max_threads(mut self, max_threads: usize) -> Self {
         self.max_threads = Some(max_threads);
         self

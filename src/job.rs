@@ -358,7 +358,10 @@ impl Latch {
 pub(crate) enum Outcome<R> {
     NotRun,
     Done(std::thread::Result<R>),
-    Cancelled,
+    /// `shutdown_now` took the entry off its deque: the closure was not run
+    /// and is still in the job, for its owner to run inline. A stack job is a
+    /// piece of a running task, and running tasks finish.
+    HandedBack,
 }
 
 /// A job living in its owner's frame: `fork_join`'s second closure, or one of
@@ -425,23 +428,27 @@ where
     }
 
     /// Takes the closure back to run it inline. Only the owner calls this,
-    /// after popping the job's entry back from its own deque (`&mut self`
-    /// proves no entry is left to race with).
+    /// after popping the job's entry back from its own deque, or once the
+    /// latch says [`Outcome::HandedBack`] (`&mut self` proves no entry is
+    /// left to race with).
     pub(crate) fn take_func(&mut self) -> F {
         self.func
             .with_mut(|func| {
-                // SAFETY: `&mut self` and the entry is no longer in any queue.
+                // SAFETY: `&mut self`, and the entry is no longer in any
+                // queue (popped back, or consumed before the latch was set).
                 unsafe { (*func).take() }
             })
             .expect("a stack job ran twice")
     }
 
-    /// Moves the outcome out once the latch is set.
-    pub(crate) fn into_outcome(self) -> Outcome<R> {
+    /// Moves the outcome out once the latch is set. Only the owner calls
+    /// this (`&mut self`), after the entry was consumed.
+    pub(crate) fn take_outcome(&mut self) -> Outcome<R> {
         debug_assert!(self.latch.is_set());
         self.outcome.with_mut(|outcome| {
-            // SAFETY: we own `self`; the latch was set (acquire), so the
-            // runner's write is visible and it no longer touches the job.
+            // SAFETY: the latch was set (acquire), so the runner's write is
+            // visible and it no longer touches the job; `&mut self` excludes
+            // every other reference from this side.
             unsafe { std::mem::replace(&mut *outcome, Outcome::NotRun) }
         })
     }
@@ -478,12 +485,10 @@ where
     unsafe fn cancel_erased(header: NonNull<JobHeader>, _pool: &Shared) -> bool {
         // SAFETY: as in `run_erased`.
         let job = unsafe { header.cast::<Self>().as_ref() };
-        // SAFETY: as in `run_erased`.
-        let func = job.func.with_mut(|func| unsafe { (*func).take() });
-        drop(func);
+        // The closure stays in the job: the owner runs it (`HandedBack`).
         // SAFETY: as in `run_erased`.
         job.outcome
-            .with_mut(|slot| unsafe { *slot = Outcome::Cancelled });
+            .with_mut(|slot| unsafe { *slot = Outcome::HandedBack });
         job.latch.set();
         // Stack jobs are part of a running task, not counted tasks.
         false

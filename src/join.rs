@@ -56,7 +56,7 @@ impl Drop for AbortOnUnwind {
 }
 
 /// Waits for a stack job of the current task that another worker took (or
-/// that `shutdown_now` cancelled), helping as the module docs describe.
+/// that `shutdown_now` handed back), helping as the module docs describe.
 pub(crate) fn wait_for_part<F, R>(worker: &Worker, job: &StackJob<F, R>)
 where
     F: FnOnce() -> R + Send,
@@ -132,12 +132,11 @@ where
         }
         None => {
             wait_for_part(worker, &job_b);
-            match job_b.into_outcome() {
+            match job_b.take_outcome() {
                 Outcome::Done(result) => result,
-                Outcome::Cancelled => {
-                    mem::forget(guard);
-                    panic!("workcrew: fork_join: the second closure was cancelled by shutdown_now before it ran");
-                }
+                // `shutdown_now` emptied the deque; this task is running, so
+                // it finishes: `b` runs here.
+                Outcome::HandedBack => panic::catch_unwind(AssertUnwindSafe(job_b.take_func())),
                 Outcome::NotRun => unreachable!("a stack job's latch was set without running it"),
             }
         }
@@ -152,7 +151,7 @@ where
 /// Runs `work` on the calling worker and on up to `extra` helper jobs that
 /// idle workers may steal. `work` must loop until its shared input is used
 /// up and must not unwind. Helpers nobody took are reclaimed unrun; a helper
-/// cancelled by `shutdown_now` loses nothing, since the caller's own `work`
+/// handed back by `shutdown_now` loses nothing, since the caller's own `work`
 /// drains whatever is left.
 pub(crate) fn run_with_helpers(worker: &Worker, extra: usize, work: &(dyn Fn() + Sync)) {
     if extra == 0 {
@@ -202,10 +201,15 @@ impl Pool {
     /// `b` itself spawned, never with unrelated tasks, so holding a lock
     /// across `fork_join` cannot deadlock the way rayon's `join` can.
     ///
+    /// A `fork_join` inside a running task is part of that task: if
+    /// [`shutdown_now`](Self::shutdown_now) empties the deques while `b`
+    /// waits there, `b` is handed back and runs on the caller.
+    ///
     /// # Panics
     ///
     /// If `a` or `b` panics, the panic resumes here after both have ended.
-    /// Also if the pool is closed (from outside the pool).
+    /// Also if the pool is closed (from outside the pool), or if
+    /// `shutdown_now` cancels the task that runs the call from outside.
     ///
     /// # Examples
     ///

@@ -314,7 +314,18 @@ impl Pool {
     /// [`TaskError::Cancelled`]); returns how many it cancelled. Running tasks
     /// finish in the background: call [`join`](Self::join) or
     /// [`shutdown`](Self::shutdown) to wait for them. Does not block.
+    ///
+    /// A running task's own pieces (a `fork_join` half, a parallel loop's
+    /// helpers) are not tasks: they are handed back to that task, which
+    /// finishes them itself.
+    ///
+    /// # Panics
+    ///
+    /// If called from a task of this pool, like every `shutdown*` call: stop
+    /// the pool from the thread that owns it.
     pub fn shutdown_now(&self) -> usize {
+        self.shared
+            .assert_not_own_worker(&self.shared, "Pool::shutdown_now");
         let shared = &self.shared;
         let before = shared.cancelled.load(Ordering::SeqCst);
         shared.close(true);

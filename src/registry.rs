@@ -517,7 +517,7 @@ impl Registry {
     pub(crate) fn park(&self, wake: &Arc<Wake>, keep_alive: Duration) -> Woken {
         loop {
             let timed = self.counts().threads() > self.core_threads();
-            let deadline = Instant::now() + keep_alive;
+            let deadline = crate::handle::deadline_after(keep_alive);
             loop {
                 if wake.notified.swap(false, Ordering::Acquire) {
                     return Woken::Notified;

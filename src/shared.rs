@@ -499,7 +499,7 @@ impl Shared {
 
     pub(crate) fn assert_not_own_worker(&self, self_arc: &Arc<Shared>, what: &str) {
         if Worker::with_current_in(self_arc, |worker| worker.is_some()) {
-            panic!("workcrew: {what} called from a task of the same pool would wait for that task itself");
+            panic!("workcrew: {what} called from a task of the same pool: it waits for or stops that pool's tasks, the caller included; call it from a thread outside the pool");
         }
     }
 }

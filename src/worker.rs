@@ -289,6 +289,12 @@ impl Worker {
         self.pool.signal_if_quiet();
         let mut round = 0;
         loop {
+            // Before looking for work, not after: a thread above the limit
+            // that `set_threads` woke must not take a new task (module docs of
+            // `registry`: "every worker checks it before taking a new job").
+            if registry.may_have_surplus() && registry.try_retire(true) {
+                return None;
+            }
             if let Some(job) = self.find_job() {
                 let was_last = registry.stop_searching();
                 if self.sees_work() {
@@ -305,9 +311,6 @@ impl Worker {
             if round < SEARCH_ROUNDS {
                 backoff(round);
                 continue;
-            }
-            if registry.may_have_surplus() && registry.try_retire(true) {
-                return None;
             }
             if self.pool.is_drained() {
                 registry.retire_searcher();

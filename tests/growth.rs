@@ -196,6 +196,34 @@ fn after_shrinking_a_thread_above_the_limit_takes_no_new_task() {
 }
 
 #[test]
+fn after_shrinking_an_idle_pool_its_woken_threads_take_no_new_task() {
+    with_deadline(LIMIT, || {
+        for _ in 0..20 {
+            let pool = Pool::new(4);
+            // All four threads exist and are idle.
+            let gate = Gate::new();
+            common::release(&gate, common::occupy(&pool, 4, &gate));
+            // Shrinking wakes the idle threads so that the surplus can exit;
+            // work arriving meanwhile must not be taken by them.
+            pool.set_threads(1);
+            let peak = Peak::new();
+            let tasks: Vec<_> = (0..8)
+                .map(|_| {
+                    let peak = peak.clone();
+                    pool.spawn(move || {
+                        let _inside = peak.enter();
+                        thread::sleep(Duration::from_millis(1));
+                    })
+                })
+                .collect();
+            tasks.into_iter().for_each(|h| h.join().unwrap());
+            assert_eq!(peak.max(), 1, "tasks ran in parallel after set_threads(1)");
+            wait_until("the pool to shrink to one thread", || pool.threads() == 1);
+        }
+    });
+}
+
+#[test]
 fn set_threads_shrinks_an_idle_pool_promptly() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(4);

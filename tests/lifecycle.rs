@@ -493,5 +493,44 @@ fn shutdown_and_shutdown_timeout_from_inside_a_task_panic_with_a_clear_message()
             pool.shutdown_timeout(LIMIT);
         });
         assert!(message.contains("shutdown"), "unclear message: {message:?}");
+        let message = message_of_call_from_a_task(&pool, |pool| {
+            pool.shutdown_now();
+        });
+        assert!(
+            message.contains("shutdown_now"),
+            "unclear message: {message:?}"
+        );
+        // None of them closed the pool on the way to panicking.
+        assert!(!pool.is_closed());
+        assert_eq!(pool.spawn(|| 1).join().unwrap(), 1);
+    });
+}
+
+#[test]
+fn a_running_fork_join_finishes_when_shutdown_now_empties_its_deque() {
+    with_deadline(LIMIT, || {
+        // One thread: nobody can steal `b`, so it sits on the worker's deque
+        // while `a` waits for shutdown_now to have emptied that deque.
+        let pool = Pool::new(1);
+        let inner = pool.clone();
+        let gate = Gate::new();
+        let (a_started, a_is_running) = mpsc::channel();
+        let a_gate = gate.clone();
+        let task = pool.spawn(move || {
+            inner.fork_join(
+                move || {
+                    a_started.send(()).unwrap();
+                    a_gate.wait();
+                    "a"
+                },
+                || "b",
+            )
+        });
+        a_is_running.recv_timeout(LIMIT).expect("a never started");
+        assert_eq!(pool.shutdown_now(), 0, "a fork_join half is not a task");
+        gate.open();
+        assert_eq!(task.join().expect("the running task failed"), ("a", "b"));
+        pool.shutdown();
+        assert_eq!(pool.stats().cancelled, 0);
     });
 }
