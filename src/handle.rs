@@ -8,7 +8,10 @@
 //! 1. **Take back.** If the waiter is a worker of the task's pool and the task
 //!    is still queued, the waiter claims it and runs it inline. This is what
 //!    makes `spawn` + `join` inside a task work on a one-thread pool. It only
-//!    ever runs the task being waited for, never unrelated work.
+//!    ever runs the task being waited for, never unrelated work. Timed waits
+//!    (`wait_timeout` and the other `*_timeout` calls) skip this step: the
+//!    task could run far past the deadline; they block instead, and the
+//!    compensation of step 3 gives the task a thread.
 //! 2. **Spin** briefly, for tasks about to finish.
 //! 3. **Block.** The waiter registers a waker and parks. A worker that parks
 //!    here is counted as *blocked*, so its pool may start a compensating
@@ -75,7 +78,7 @@ impl<T> Handle<'_, T> {
         if self.is_finished() {
             return true;
         }
-        if self.task.stage() == Stage::Queued {
+        if deadline.is_none() && self.task.stage() == Stage::Queued {
             let ran = Worker::with_current_in(&self.pool, |worker| {
                 worker.is_some_and(|worker| self.task.run_inline(worker))
             });

@@ -203,8 +203,9 @@ impl<T: Send + 'static> TaskSet<T> {
                 return Ok(Some(self.take(id)));
             }
             // From a worker of the pool: run a queued task of ours instead of
-            // waiting for a thread that may never come.
-            if take_back_one(&self.pool, self.tasks.values()) {
+            // waiting for a thread that may never come (untimed waits only:
+            // handle.rs, "Take back").
+            if deadline.is_none() && take_back_one(&self.pool, self.tasks.values()) {
                 continue;
             }
             let mut ids = lock(&self.ready.ids);
@@ -309,9 +310,12 @@ fn wait_any_until<T>(handles: &[TaskHandle<T>], deadline: Option<Instant>) -> Op
         if let Some(index) = first_finished(handles) {
             return Some(index);
         }
-        let took_back = handles
-            .iter()
-            .any(|handle| take_back_one(&handle.inner().pool, [handle.inner()]));
+        // Timed waits never run a task inline: it could overrun the deadline
+        // (handle.rs, "Take back").
+        let took_back = deadline.is_none()
+            && handles
+                .iter()
+                .any(|handle| take_back_one(&handle.inner().pool, [handle.inner()]));
         if !took_back {
             break;
         }

@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 use common::{panic_text_of, with_deadline, Counter, Gate, LIMIT};
 use workcrew::Pool;
@@ -285,5 +286,82 @@ fn a_task_blocked_under_a_lock_on_a_running_child_never_runs_unrelated_work() {
             0,
             "unrelated work ran inside a waiting task"
         );
+    });
+}
+
+/// Runs `timed_wait` inside a task of a one-thread pool; it gets a child
+/// task blocked on a gate that opens only after `timed_wait` returned, and
+/// must report (true) whether the child finished within a short timeout.
+/// Run inline, the child would hold the only thread until the gate opens:
+/// the report would never come.
+fn timed_wait_from_a_task_returns_at_its_deadline(
+    timed_wait: impl FnOnce(&Pool, Gate, Duration) -> bool + Send + 'static,
+) {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(1);
+        let inner = pool.clone();
+        let gate = Gate::new();
+        let child_gate = gate.clone();
+        let (report, reported) = mpsc::channel();
+        let outer = pool.spawn(move || {
+            let finished = timed_wait(&inner, child_gate, Duration::from_millis(20));
+            report.send(finished).unwrap();
+        });
+        let finished = reported.recv_timeout(LIMIT);
+        gate.open();
+        assert_eq!(
+            finished,
+            Ok(false),
+            "the timed wait did not return at its deadline"
+        );
+        outer.join().unwrap();
+        pool.join();
+    });
+}
+
+#[test]
+fn wait_timeout_inside_a_task_keeps_its_deadline_instead_of_running_the_child_inline() {
+    timed_wait_from_a_task_returns_at_its_deadline(|pool, gate, timeout| {
+        let child = pool.spawn(move || gate.wait());
+        child.wait_timeout(timeout)
+    });
+}
+
+#[test]
+fn wait_any_and_wait_all_timeout_inside_a_task_keep_their_deadline() {
+    timed_wait_from_a_task_returns_at_its_deadline(|pool, gate, timeout| {
+        let child = pool.spawn(move || gate.wait());
+        let children = [child];
+        let any = workcrew::wait_any_timeout(&children, timeout).is_some();
+        let all = workcrew::wait_all_timeout(&children, timeout);
+        any || all
+    });
+}
+
+#[test]
+fn join_next_timeout_inside_a_task_keeps_its_deadline() {
+    timed_wait_from_a_task_returns_at_its_deadline(|pool, gate, timeout| {
+        let mut set = pool.task_set();
+        set.spawn(move || gate.wait());
+        let next = set.join_next_timeout(timeout);
+        // The set is dropped with its task still queued or running: it
+        // detaches and runs once the gate opens.
+        next.is_ok()
+    });
+}
+
+#[test]
+fn a_timed_wait_inside_a_task_of_a_one_thread_pool_sees_its_queued_child_finish() {
+    with_deadline(LIMIT, || {
+        // The waiter does not run the child itself, but it is counted as
+        // blocked, so the pool starts a compensating thread for the child.
+        let pool = Pool::new(1);
+        let inner = pool.clone();
+        let outer = pool.spawn(move || {
+            let child = inner.spawn(|| 7);
+            let finished = child.wait_timeout(LIMIT);
+            (finished, child.join().unwrap())
+        });
+        assert_eq!(outer.join().unwrap(), (true, 7));
     });
 }
