@@ -12,9 +12,9 @@
 //!   cheap ones in batches of up to `MAX_BATCH`; with a known length it never
 //!   exceeds a fair share of what is left. Results are written straight to
 //!   their index in the output vector.
-//! * The range loops hand out `[start, end)` pieces from one atomic counter,
-//!   largest first (guided self-scheduling): about `2 × threads × ln(len)`
-//!   claims in all, and the last pieces are small so threads finish together.
+//! * The range loops cut `0..len` into `4 × threads` pieces whose sizes
+//!   differ by at most one (as `split_evenly`) and hand them out in order
+//!   from one atomic counter: a thread that finishes early takes another.
 //!
 //! Invariant: every index of the input is claimed exactly once (the mutex or
 //! the atomic counter hands it out), so the writes to the output never
@@ -271,42 +271,45 @@ where
     Ok(output)
 }
 
-/// Hands out disjoint pieces of `0..len`, largest first.
+/// How many pieces a range loop cuts per thread: enough that a thread that
+/// finishes early takes more, so uneven work still spreads.
+const PIECES_PER_THREAD: usize = 4;
+
+/// Hands out `0..len` as `split_evenly(len, parts)` does, one piece per
+/// claim, in order: disjoint, covering every index once, sizes differing by
+/// at most one.
 struct Pieces {
     next: AtomicUsize,
     len: usize,
-    threads: usize,
+    parts: usize,
 }
 
 impl Pieces {
-    fn claim(&self) -> Option<Range<usize>> {
-        let mut start = self.next.load(Ordering::Relaxed);
-        loop {
-            if start >= self.len {
-                return None;
-            }
-            let piece = ((self.len - start) / (2 * self.threads)).max(1);
-            match self.next.compare_exchange_weak(
-                start,
-                start + piece,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Some(start..start + piece),
-                Err(actual) => start = actual,
-            }
+    fn new(len: usize, threads: usize) -> Self {
+        Pieces {
+            next: AtomicUsize::new(0),
+            len,
+            parts: len.min(PIECES_PER_THREAD * threads).max(1),
         }
+    }
+
+    fn claim(&self) -> Option<Range<usize>> {
+        // Relaxed: the counter only has to hand each piece out once; the
+        // pieces' data is published by the join of the loop's helpers.
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i >= self.parts || self.len == 0 {
+            return None;
+        }
+        let (base, longer) = (self.len / self.parts, self.len % self.parts);
+        let start = i * base + i.min(longer);
+        Some(start..start + base + usize::from(i < longer))
     }
 }
 
 /// Calls `f` on disjoint pieces covering `0..len` on the pool's threads.
 fn for_each_piece_on(worker: &Worker, len: usize, f: &(dyn Fn(Range<usize>) + Sync)) {
     let threads = worker.pool().registry.max_threads().max(1);
-    let pieces = Pieces {
-        next: AtomicUsize::new(0),
-        len,
-        threads,
-    };
+    let pieces = Pieces::new(len, threads);
     let failure = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let work = || {
@@ -422,8 +425,9 @@ impl Pool {
     }
 
     /// Calls `f` with disjoint ranges that together cover `0..len` exactly
-    /// once, on all the pool's threads. Pieces shrink towards the end so the
-    /// threads finish together.
+    /// once, on all the pool's threads: `4 × max_threads` ranges (fewer if
+    /// `len` is smaller) whose lengths differ by at most one, handed out in
+    /// order, so a thread that finishes early takes another.
     ///
     /// # Panics
     ///

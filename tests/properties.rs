@@ -115,7 +115,7 @@ fn split_evenly_tiles_the_range_with_sizes_differing_by_at_most_one() {
 // ---------------------------------------------------------------- for_each_range
 
 #[test]
-fn for_each_range_covers_every_index_exactly_once() {
+fn for_each_range_covers_every_index_exactly_once_in_pieces_differing_by_at_most_one() {
     check(500, (0usize..5_000, 1usize..6), |(len, threads)| {
         let pool = pool(threads);
         let pieces = Mutex::new(Vec::new());
@@ -132,6 +132,23 @@ fn for_each_range_covers_every_index_exactly_once() {
             pieces.iter().all(|piece| !piece.is_empty()),
             "an empty range was handed out: {:?}",
             pieces
+        );
+        if let (Some(smallest), Some(largest)) = (
+            pieces.iter().map(|piece| piece.len()).min(),
+            pieces.iter().map(|piece| piece.len()).max(),
+        ) {
+            prop_assert!(
+                largest - smallest <= 1,
+                "sizes differ by more than one: {:?}",
+                pieces
+            );
+        }
+        // Sized for all threads: at least one piece each while len allows.
+        prop_assert!(
+            pieces.len() >= len.min(threads),
+            "{} pieces for {} threads",
+            pieces.len(),
+            threads
         );
         for (index, count) in touched.iter().enumerate() {
             prop_assert_eq!(
