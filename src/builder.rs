@@ -31,9 +31,14 @@ impl Config {
     pub(crate) fn thread_name(&self, index: usize) -> String {
         match &self.thread_name {
             Some(name) => name(index),
-            None => format!("workcrew-{index}"),
+            None => default_thread_name(index),
         }
     }
+}
+
+/// `workcrew-{index}`, the name of a worker without a `thread_name` closure.
+pub(crate) fn default_thread_name(index: usize) -> String {
+    format!("workcrew-{index}")
 }
 
 /// Builds a [`Pool`]; start with [`Pool::builder`].
@@ -139,6 +144,12 @@ impl PoolBuilder {
 
     /// Names worker threads; gets the lowest index not used by a live thread
     /// of this pool. Default: `workcrew-{index}`.
+    ///
+    /// It runs while the pool starts a thread, with the pool's thread list
+    /// locked: it must not call into the pool (`stats`, `spawn`, ...). A
+    /// panic in it is caught like a hook's (counted in
+    /// [`PoolStats::panicked`](crate::PoolStats::panicked), handed to the
+    /// `panic_handler`) and the thread gets the default name.
     pub fn thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
         self.thread_name = Some(Box::new(name));
         self

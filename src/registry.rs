@@ -361,7 +361,7 @@ impl Registry {
         let stats = idle.slots[index].stats.clone();
         self.counts
             .fetch_add(ONE_THREAD + ONE_SEARCHING, Ordering::SeqCst);
-        let mut builder = thread::Builder::new().name(pool.config.thread_name(index));
+        let mut builder = thread::Builder::new().name(pool.thread_name(index));
         if let Some(size) = pool.config.stack_size {
             builder = builder.stack_size(size);
         }

@@ -479,6 +479,20 @@ impl Shared {
         }
     }
 
+    /// The name of worker `index`. A panicking `thread_name` closure is
+    /// counted and handed on like a hook's panic, and the thread gets the
+    /// default name: a thread must still start for the queued work.
+    pub(crate) fn thread_name(&self, index: usize) -> String {
+        match panic::catch_unwind(AssertUnwindSafe(|| self.config.thread_name(index))) {
+            Ok(name) => name,
+            Err(payload) => {
+                self.panics_elsewhere.fetch_add(1, Ordering::SeqCst);
+                self.hand_to_panic_handler(payload);
+                crate::builder::default_thread_name(index)
+            }
+        }
+    }
+
     pub(crate) fn run_hook(&self, hook: &Hook) {
         self.run_guarded(|| hook());
     }

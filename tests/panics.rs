@@ -207,6 +207,22 @@ fn a_panic_in_on_thread_start_is_handed_on_and_the_thread_still_works() {
 }
 
 #[test]
+fn a_panic_in_thread_name_is_handed_on_and_the_thread_starts_with_the_default_name() {
+    with_deadline(LIMIT, || {
+        let (pool, caught) = pool_reporting_panics(
+            Pool::builder()
+                .threads(1)
+                .thread_name(|_| panic!("thread_name fails")),
+        );
+        let name = pool.spawn(common::thread_name).join().unwrap();
+        assert_eq!(name, "workcrew-0");
+        assert_eq!(caught.recv_timeout(LIMIT).unwrap(), "thread_name fails");
+        assert_eq!(pool.stats().panicked, 1);
+        pool.shutdown();
+    });
+}
+
+#[test]
 fn a_panic_in_on_thread_stop_is_handed_on_and_shutdown_completes() {
     with_deadline(LIMIT, || {
         let (pool, caught) = pool_reporting_panics(
