@@ -110,6 +110,13 @@ impl Pool {
     ///
     /// If the pool is closed. Use [`try_spawn`](Self::try_spawn) to get the
     /// closure back instead.
+    ///
+    /// One exception to "closed": after [`shutdown`](Self::shutdown) (not
+    /// [`shutdown_now`](Self::shutdown_now)), the tasks still draining may go
+    /// on spawning from their own worker threads, so that a queued task that
+    /// spawns and joins children (or uses `scope`) still completes; shutdown
+    /// waits for those children too. The same holds for every submitting
+    /// call made from a worker of the pool.
     pub fn spawn<F, T>(&self, f: F) -> TaskHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -375,7 +382,8 @@ impl Pool {
         self.shared.registry.join_threads(deadline)
     }
 
-    /// True once the pool takes no new work.
+    /// True once the pool takes no new work from outside (after `shutdown*`;
+    /// see [`spawn`](Self::spawn) for what its own draining tasks may still do).
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
     }

@@ -125,38 +125,76 @@ impl Count {
 /// [park-vs-submit], [busy-to-idle]: the second task is submitted while the
 /// only worker finishes the first and goes to sleep. A lost wake-up leaves
 /// the worker parked and `join` waiting: loom reports the deadlock.
+///
+/// The outcomes say where the worker was when the submit came, from the
+/// pool's thread counts read just before it: still counted busy with the
+/// first task ([busy-to-idle]), or idle. The public counts do not tell a
+/// searching worker from a parked one (`idle_threads` is their sum), so
+/// "idle" covers both a worker still looking and one that had committed to
+/// parking ([park-vs-submit]).
 #[test]
 fn a_task_submitted_while_the_last_worker_parks_always_runs() {
-    explore("park vs submit", 3, &[], |_| {
-        let pool = one_thread_pool();
-        let first = pool.spawn(|| 1);
-        assert_eq!(first.join().unwrap(), 1);
-        let second = pool.spawn(|| 2);
-        assert_eq!(second.join().unwrap(), 2);
-        pool.shutdown();
-        assert_eq!(pool.threads(), 0);
-        assert_eq!(pool.stats().completed, 2);
-    });
+    explore(
+        "park vs submit",
+        3,
+        &[
+            "the worker was still busy at the submit",
+            "the worker was idle at the submit",
+        ],
+        |seen| {
+            let pool = one_thread_pool();
+            let first = pool.spawn(|| 1);
+            assert_eq!(first.join().unwrap(), 1);
+            let at_submit = pool.stats();
+            assert_eq!(at_submit.threads, 1);
+            seen.saw(match at_submit.idle_threads {
+                0 => "the worker was still busy at the submit",
+                _ => "the worker was idle at the submit",
+            });
+            let second = pool.spawn(|| 2);
+            assert_eq!(second.join().unwrap(), 2);
+            pool.shutdown();
+            assert_eq!(pool.threads(), 0);
+            assert_eq!(pool.stats().completed, 2);
+        },
+    );
 }
 
 /// The same race with fire-and-forget tasks and `Pool::join` as the waiter,
 /// which exercises the pool's "quiet" signal instead of a task's waiters.
+///
+/// The outcomes say how many of the tasks had run when `join` began: it
+/// must wait for both, for the last one, or return at once.
 #[test]
 fn executed_tasks_run_before_pool_join_returns() {
-    explore("execute + pool.join", 3, &[], |_| {
-        let pool = one_thread_pool();
-        let ran = Count::new();
-        for _ in 0..2 {
-            let ran = ran.clone();
-            pool.execute(move || ran.bump());
-        }
-        pool.join();
-        assert_eq!(ran.get(), 2);
-        let stats = pool.stats();
-        assert_eq!((stats.completed, stats.queued, stats.running), (2, 0, 0));
-        pool.shutdown();
-        assert_eq!(pool.threads(), 0);
-    });
+    explore(
+        "execute + pool.join",
+        3,
+        &[
+            "join began before either task ran",
+            "join began after one task ran",
+            "join began after both tasks ran",
+        ],
+        |seen| {
+            let pool = one_thread_pool();
+            let ran = Count::new();
+            for _ in 0..2 {
+                let ran = ran.clone();
+                pool.execute(move || ran.bump());
+            }
+            seen.saw(match ran.get() {
+                0 => "join began before either task ran",
+                1 => "join began after one task ran",
+                _ => "join began after both tasks ran",
+            });
+            pool.join();
+            assert_eq!(ran.get(), 2);
+            let stats = pool.stats();
+            assert_eq!((stats.completed, stats.queued, stats.running), (2, 0, 0));
+            pool.shutdown();
+            assert_eq!(pool.threads(), 0);
+        },
+    );
 }
 
 /// A submitter blocked in `spawn` on a full bounded queue is woken when the
@@ -428,27 +466,47 @@ fn on_complete_after_a_racing_cancel_reports_the_winner() {
     );
 }
 
+/// Waits on `handle` and returns whether the task was still unfinished when
+/// the wait began.
+fn wait_from_before_completion(handle: &TaskHandle<u32>) -> bool {
+    let early = !handle.is_finished();
+    handle.wait();
+    assert!(handle.is_finished());
+    early
+}
+
 /// Two threads wait for the same task (`wait` on both) while it completes:
-/// both wake.
+/// both wake. The outcomes say how many waiters came while the task was
+/// still unfinished (so had to be woken by its completion).
 #[test]
 fn every_waiter_wakes_when_the_task_completes() {
-    explore("two waiters vs completion", 2, &[], |_| {
-        let pool = one_thread_pool();
-        let handle = Arc::new(pool.spawn(|| 3));
-        let waiter = {
-            let handle = handle.clone();
-            thread::spawn(move || {
-                handle.wait();
-                assert!(handle.is_finished());
-            })
-        };
-        handle.wait();
-        assert!(handle.is_finished());
-        waiter.join().unwrap();
-        let handle = Arc::try_unwrap(handle).unwrap_or_else(|_| panic!("one owner left"));
-        assert_eq!(handle.join().unwrap(), 3);
-        pool.shutdown();
-    });
+    explore(
+        "two waiters vs completion",
+        2,
+        &[
+            "both waiters came before completion",
+            "one waiter came before completion",
+            "both waiters came after completion",
+        ],
+        |seen| {
+            let pool = one_thread_pool();
+            let handle = Arc::new(pool.spawn(|| 3));
+            let waiter = {
+                let handle = handle.clone();
+                thread::spawn(move || wait_from_before_completion(&handle))
+            };
+            let early = wait_from_before_completion(&handle);
+            let other_early = waiter.join().unwrap();
+            seen.saw(match (early, other_early) {
+                (true, true) => "both waiters came before completion",
+                (false, false) => "both waiters came after completion",
+                _ => "one waiter came before completion",
+            });
+            let handle = Arc::try_unwrap(handle).unwrap_or_else(|_| panic!("one owner left"));
+            assert_eq!(handle.join().unwrap(), 3);
+            pool.shutdown();
+        },
+    );
 }
 
 /// A waker that counts its wake-ups and unparks the thread that made it.
@@ -683,6 +741,12 @@ fn shutdown_now_racing_with_submit_loses_no_task() {
 /// Its exit races with a new submission: the task runs, the pool never
 /// exceeds `max_threads`, and shutdown leaves no thread (thread start and
 /// stop hooks balance).
+///
+/// The outcomes describe the pool at the late submit, from `threads()` read
+/// just before it (the count the submit's growth decision reads; an extra
+/// thread leaves it under the `idle` lock, before its stop hook runs), and
+/// when the extra thread was still there, which thread then ran the task:
+/// the extra one (it stayed for the submit) or the core one.
 #[test]
 fn keep_alive_exit_racing_with_submit_loses_no_task() {
     // Three threads and two pool-growth decisions: bound 1 explores ~11,000
@@ -693,8 +757,9 @@ fn keep_alive_exit_racing_with_submit_loses_no_task() {
         1,
         &[
             "one thread sufficed",
-            "the extra thread left before the submit",
-            "the extra thread was still there at the submit",
+            "the extra thread had left before the submit",
+            "the extra thread was there at the submit and ran the late task",
+            "the extra thread was there at the submit; the core thread ran the late task",
         ],
         |seen| {
             let starts = Count::new();
@@ -710,19 +775,26 @@ fn keep_alive_exit_racing_with_submit_loses_no_task() {
                     .build()
                     .expect("valid settings")
             };
-            let first = pool.spawn(|| 1);
+            let first = pool.spawn(|| thread::current().id());
             let second = pool.spawn(|| 2);
-            assert_eq!(first.join().unwrap(), 1);
+            let core = first.join().unwrap();
             assert_eq!(second.join().unwrap(), 2);
-            seen.saw(match (starts.get(), stops.get()) {
-                (1, _) => "one thread sufficed",
-                (_, 0) => "the extra thread was still there at the submit",
-                _ => "the extra thread left before the submit",
+            // A thread runs its start hook before it can leave, so with one
+            // thread counted, `starts` tells whether an extra one ever ran.
+            let threads_at_submit = pool.threads();
+            let started_at_submit = starts.get();
+            let late = pool.spawn(|| thread::current().id());
+            assert!(threads_at_submit <= 2);
+            assert!(pool.threads() <= 2);
+            let late_on_core = late.join().unwrap() == core;
+            seen.saw(match (threads_at_submit, started_at_submit, late_on_core) {
+                (2, _, false) => "the extra thread was there at the submit and ran the late task",
+                (2, _, true) => {
+                    "the extra thread was there at the submit; the core thread ran the late task"
+                }
+                (_, 1, _) => "one thread sufficed",
+                _ => "the extra thread had left before the submit",
             });
-            assert!(pool.threads() <= 2);
-            let late = pool.spawn(|| 3);
-            assert!(pool.threads() <= 2);
-            assert_eq!(late.join().unwrap(), 3);
             assert!(pool.threads() <= 2);
             pool.shutdown();
             assert_eq!(pool.threads(), 0);
@@ -777,26 +849,47 @@ fn a_worker_retiring_after_the_last_task_wakes_pool_join() {
 /// task's handle is finished and its `on_complete` callback has run (a task
 /// counts as running until its outcome is published and its callback
 /// returned).
+///
+/// The outcomes say where the tasks were when `join` began; the one that
+/// matters is the second task's body done but its outcome or callback not
+/// yet through (`join` must still wait for it).
 #[test]
 fn after_pool_join_every_handle_is_finished_and_every_callback_ran() {
-    explore("pool.join vs publish", 3, &[], |_| {
-        let pool = one_thread_pool();
-        let calls = Count::new();
-        let watched = pool.spawn(|| 1);
-        {
-            let calls = calls.clone();
-            pool.spawn(|| 2).on_complete(move |_| calls.bump());
-        }
-        pool.join();
-        assert!(
-            watched.is_finished(),
-            "pool.join returned before a task's handle was finished"
-        );
-        assert_eq!(
-            calls.get(),
-            1,
-            "pool.join returned before an on_complete callback ran"
-        );
-        pool.shutdown();
-    });
+    explore(
+        "pool.join vs publish",
+        3,
+        &[
+            "join began before the second task ran",
+            "join began between the second task's body and its callback",
+            "join began after the callback ran",
+        ],
+        |seen| {
+            let pool = one_thread_pool();
+            let calls = Count::new();
+            let second_ran = Count::new();
+            let watched = pool.spawn(|| 1);
+            {
+                let calls = calls.clone();
+                let second_ran = second_ran.clone();
+                pool.spawn(move || second_ran.bump())
+                    .on_complete(move |_| calls.bump());
+            }
+            seen.saw(match (second_ran.get(), calls.get()) {
+                (0, _) => "join began before the second task ran",
+                (_, 0) => "join began between the second task's body and its callback",
+                _ => "join began after the callback ran",
+            });
+            pool.join();
+            assert!(
+                watched.is_finished(),
+                "pool.join returned before a task's handle was finished"
+            );
+            assert_eq!(
+                calls.get(),
+                1,
+                "pool.join returned before an on_complete callback ran"
+            );
+            pool.shutdown();
+        },
+    );
 }

@@ -25,8 +25,9 @@ use crate::template::{Record, Value};
 pub enum ColumnSeparator {
     /// A fixed separator string (no regex metacharacters in the pattern).
     Literal(Vec<u8>),
-    /// A regular expression.
-    Regex(regex_lite::Regex),
+    /// A regular expression, matched on bytes: a field that is not UTF-8
+    /// is split without being altered.
+    Regex(regex::bytes::Regex),
 }
 
 impl ColumnSeparator {
@@ -42,7 +43,7 @@ impl ColumnSeparator {
         if !pattern.contains(|c: char| "\\.+*?()|[]{}^$".contains(c)) {
             return Ok(ColumnSeparator::Literal(pattern.as_bytes().to_vec()));
         }
-        regex_lite::Regex::new(pattern)
+        regex::bytes::Regex::new(pattern)
             .map(ColumnSeparator::Regex)
             .map_err(|e| {
                 CrewError::usage(format!("--colsep `{pattern}` is not a valid regex: {e}"))
@@ -60,8 +61,7 @@ impl ColumnSeparator {
                 out.push(rest.to_vec());
             }
             ColumnSeparator::Regex(regex) => {
-                let text = String::from_utf8_lossy(value);
-                out.extend(regex.split(&text).map(|column| column.as_bytes().to_vec()));
+                out.extend(regex.split(value).map(<[u8]>::to_vec));
             }
         }
     }
@@ -390,6 +390,14 @@ mod tests {
         let mut out = Vec::new();
         regex.split_into(b"a  b\tc", &mut out);
         assert_eq!(out, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+    }
+
+    #[test]
+    fn a_regex_colsep_keeps_bytes_that_are_not_utf8() {
+        let regex = ColumnSeparator::new(",+").unwrap();
+        let mut out = Vec::new();
+        regex.split_into(b"a\xff,,b\xfe", &mut out);
+        assert_eq!(out, [b"a\xff".to_vec(), b"b\xfe".to_vec()]);
     }
 
     #[test]

@@ -3,43 +3,57 @@
 
 mod common;
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
 use common::{crew, scratch, sorted_lines, stdout_of};
 
-/// File names built to break naive quoting.
-const TORTURE: &[&str] = &[
-    "plain",
-    "with space",
-    "it's",
-    "say \"hi\"",
-    "new\nline",
-    "$HOME",
-    "star*",
-    "back\\slash",
-    "semi;colon",
-    "  leading and trailing  ",
-    "tab\there",
-    "`tick`",
+/// File names built to break naive quoting; the last is not UTF-8.
+const TORTURE: &[&[u8]] = &[
+    b"plain",
+    b"with space",
+    b"it's",
+    b"say \"hi\"",
+    b"new\nline",
+    b"$HOME",
+    b"star*",
+    b"back\\slash",
+    b"semi;colon",
+    b"  leading and trailing  ",
+    b"tab\there",
+    b"`tick`",
+    b"latin1 caf\xe9 \xff",
 ];
+
+fn os(name: &[u8]) -> &OsStr {
+    OsStr::from_bytes(name)
+}
+
+/// What the file `name` holds: its name between angle brackets.
+fn contents_of(name: &[u8]) -> Vec<u8> {
+    [b"<", name, b">"].concat()
+}
 
 fn torture_dir() -> tempfile::TempDir {
     let dir = scratch();
     for name in TORTURE {
-        std::fs::write(dir.path().join(name), format!("<{name}>")).unwrap();
+        std::fs::write(dir.path().join(os(name)), contents_of(name)).unwrap();
     }
     dir
 }
 
-fn null_list(dir: &std::path::Path) -> Vec<u8> {
+fn null_list(dir: &Path) -> Vec<u8> {
     let mut list = Vec::new();
     for name in TORTURE {
-        list.extend_from_slice(dir.join(name).to_str().unwrap().as_bytes());
+        list.extend_from_slice(dir.join(os(name)).as_os_str().as_bytes());
         list.push(0);
     }
     list
 }
 
-fn expected_contents() -> String {
-    TORTURE.iter().map(|name| format!("<{name}>")).collect()
+fn expected_contents() -> Vec<u8> {
+    TORTURE.iter().flat_map(|name| contents_of(name)).collect()
 }
 
 #[test]
@@ -54,10 +68,7 @@ fn awkward_file_names_survive_direct_execution() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
-        expected_contents()
-    );
+    assert_eq!(output.stdout, expected_contents());
 }
 
 #[test]
@@ -78,23 +89,24 @@ fn awkward_file_names_survive_the_shell_in_every_quoting_context() {
             "{template}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_eq!(
-            String::from_utf8(output.stdout).unwrap(),
-            expected_contents(),
-            "{template}"
-        );
+        assert_eq!(output.stdout, expected_contents(), "{template}");
     }
 }
 
 #[test]
 fn awkward_names_from_argument_lists_reach_the_command_intact() {
-    let mut args = vec!["-k", "printf", "'[%s]\\n'", ":::"];
-    args.extend(TORTURE);
-    let expected: String = TORTURE.iter().map(|n| format!("[{n}]\n")).collect();
-    assert_eq!(stdout_of(&args), expected);
-    let mut args = vec!["-k", "--shell", "printf", "'[%s]\\n'", ":::"];
-    args.extend(TORTURE);
-    assert_eq!(stdout_of(&args), expected);
+    let expected: Vec<u8> = TORTURE
+        .iter()
+        .flat_map(|name| [b"[", *name, b"]\n"].concat())
+        .collect();
+    for options in [&["-k"][..], &["-k", "--shell"]] {
+        let mut args: Vec<&OsStr> = options.iter().map(OsStr::new).collect();
+        args.extend([OsStr::new("printf"), OsStr::new("'[%s]\\n'"), OsStr::new(":::")]);
+        args.extend(TORTURE.iter().map(|name| os(name)));
+        let output = crew(&args).output().unwrap();
+        assert!(output.status.success(), "{options:?}");
+        assert_eq!(output.stdout, expected, "{options:?}");
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{crew, scratch, stdout_of};
+use common::{assert_gone_within, crew, pid_in, scratch, stdout_of};
 
 #[test]
 fn the_exit_status_counts_failed_jobs() {
@@ -46,17 +46,27 @@ fn a_job_that_fails_every_retry_counts_once() {
     assert_eq!(String::from_utf8(output.stdout).unwrap(), "attempt 2\n");
 }
 
+/// How long a job's killed background child may outlive crew's return.
+const REAP_LIMIT: Duration = Duration::from_secs(2);
+
 #[test]
 fn timeout_kills_the_whole_process_group_promptly() {
     let dir = scratch();
     let log = dir.path().join("log");
+    let child_pid = dir.path().join("child");
+    // The background sleep is not the job's leader: only a signal to the
+    // whole group reaches it.
+    let job = format!(
+        "sleep 30 & echo $! > {}; sleep 30 | sleep 30; echo {{}}",
+        child_pid.display()
+    );
     let started = Instant::now();
     let output = crew([
         "--timeout".as_ref(),
         "0.2".as_ref(),
         "--joblog".as_ref(),
         log.as_os_str(),
-        "sleep 30 | sleep 30; echo {}".as_ref(),
+        job.as_ref(),
         ":::".as_ref(),
         "x".as_ref(),
     ])
@@ -65,11 +75,48 @@ fn timeout_kills_the_whole_process_group_promptly() {
     let elapsed = started.elapsed();
     assert_eq!(output.status.code(), Some(1));
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert_gone_within(pid_in(&child_pid), REAP_LIMIT, "the background child");
     let logged = std::fs::read_to_string(log).unwrap();
     let fields: Vec<&str> = logged.lines().nth(1).unwrap().split('\t').collect();
     let runtime: f64 = fields[3].trim().parse().unwrap();
     assert!((0.2..0.35).contains(&runtime), "job ran {runtime} s");
     assert_eq!((fields[6], fields[7]), ("-1", "15"), "{logged}");
+}
+
+#[test]
+fn timeout_escalates_to_sigkill_for_a_job_that_ignores_sigterm() {
+    let dir = scratch();
+    let log = dir.path().join("log");
+    let child_pid = dir.path().join("child");
+    // `trap '' TERM` is inherited: the sleep ignores SIGTERM too.
+    let job = format!(
+        "trap '' TERM; sleep 30 & echo $! > {}; wait; echo {{}}",
+        child_pid.display()
+    );
+    let started = Instant::now();
+    let output = crew([
+        "--timeout".as_ref(),
+        "0.2".as_ref(),
+        "--joblog".as_ref(),
+        log.as_os_str(),
+        job.as_ref(),
+        ":::".as_ref(),
+        "x".as_ref(),
+    ])
+    .output()
+    .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    assert_gone_within(pid_in(&child_pid), REAP_LIMIT, "the sleep ignoring TERM");
+    let logged = std::fs::read_to_string(log).unwrap();
+    let fields: Vec<&str> = logged.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!((fields[6], fields[7]), ("-1", "9"), "{logged}");
+    let runtime: f64 = fields[3].trim().parse().unwrap();
+    assert!(
+        (0.4..1.0).contains(&runtime),
+        "TERM at 0.2 s, KILL 0.2 s later; ran {runtime} s"
+    );
 }
 
 #[test]
@@ -84,6 +131,14 @@ fn timeout_leaves_fast_jobs_alone() {
 fn halt_now_on_failure_stops_at_once_with_the_jobs_status() {
     let dir = scratch();
     let log = dir.path().join("log");
+    let child_pid = dir.path().join("child");
+    // Job 1 leaves a background sleep in its group and waits for it; job 2
+    // fails once job 1's child exists, so the halt has a group to kill.
+    let job = format!(
+        "if [ {{#}} = 1 ]; then sleep {{}} & echo $! > {p}; wait; \
+         else until [ -s {p} ]; do sleep 0.01; done; fi; exit 7",
+        p = child_pid.display()
+    );
     let started = Instant::now();
     let output = crew([
         "-j2".as_ref(),
@@ -91,7 +146,9 @@ fn halt_now_on_failure_stops_at_once_with_the_jobs_status() {
         "now,fail=1".as_ref(),
         "--joblog".as_ref(),
         log.as_os_str(),
-        "sleep {}; exit 7".as_ref(),
+        "--timeout".as_ref(),
+        "20".as_ref(),
+        job.as_ref(),
         ":::".as_ref(),
         "30".as_ref(),
         "0".as_ref(),
@@ -101,6 +158,7 @@ fn halt_now_on_failure_stops_at_once_with_the_jobs_status() {
     .unwrap();
     assert_eq!(output.status.code(), Some(7));
     assert!(started.elapsed() < Duration::from_secs(10));
+    assert_gone_within(pid_in(&child_pid), REAP_LIMIT, "job 1's background sleep");
     let logged = std::fs::read_to_string(log).unwrap();
     assert_eq!(
         logged.lines().count(),
@@ -110,7 +168,7 @@ fn halt_now_on_failure_stops_at_once_with_the_jobs_status() {
     assert!(
         logged
             .lines()
-            .any(|l| l.ends_with("sleep 30; exit 7") && l.contains("\t-1\t15\t")),
+            .any(|l| l.starts_with("1\t") && l.contains("\t-1\t15\t")),
         "{logged}"
     );
 }

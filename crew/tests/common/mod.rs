@@ -56,50 +56,59 @@ pub fn sorted_lines(text: &str) -> Vec<String> {
 
 /// What a measured run produced.
 pub struct Measured {
-    /// Exit code.
+    /// Exit code (`None` if crew died of a signal).
     pub code: Option<i32>,
     /// Bytes crew wrote to stdout.
     pub stdout_bytes: u64,
-    /// Peak resident memory of crew (or of its largest job, if larger), KiB,
-    /// when `/usr/bin/time` is there to measure it.
-    pub peak_rss_kib: Option<u64>,
+    /// crew's peak resident memory (`VmHWM`), KiB.
+    pub peak_rss_kib: u64,
     /// What crew wrote to stderr.
     pub stderr: String,
 }
 
-/// The marker `/usr/bin/time` prints before the peak RSS.
-const RSS_MARKER: &str = "crew-peak-rss-kib:";
-
 /// Runs crew with `stdin` (a file, or none), counting its stdout bytes
-/// without keeping them.
+/// without keeping them, and measures crew's peak resident memory.
 ///
-/// The peak RSS comes from `/usr/bin/time`, a small process that forks
-/// crew: measuring from the test process itself would count the test's own
-/// memory, which a `posix_spawn`ed child inherits as its high-water mark
-/// until it execs.
+/// The peak is crew's own `VmHWM`, read from `/proc` at the moment it exits:
+/// crew runs under `ptrace` with `PTRACE_O_TRACEEXIT`, which stops it just
+/// before its memory is torn down. The rusage a parent gets from `wait4` or
+/// `getrusage(RUSAGE_CHILDREN)` would not do: a `posix_spawn`ed (vfork)
+/// child inherits the test process's own high-water mark when it execs, and
+/// a forked one starts from the test's current size, other tests' buffers
+/// included. Panics if the peak cannot be measured: a memory check never
+/// passes by being skipped.
 pub fn measure(args: &[&str], stdin: Option<PathBuf>) -> Measured {
     use std::io::Read;
-    let time = Path::new("/usr/bin/time");
-    let mut command = if time.is_file() {
-        let mut command = std::process::Command::new(time);
-        command
-            .args(["-f", &format!("{RSS_MARKER}%M")])
-            .arg(crew_path());
-        command
-    } else {
-        eprintln!("note: /usr/bin/time is missing; peak memory is not checked");
-        std::process::Command::new(crew_path())
-    };
-    let mut child = command
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(crew_path());
+    command
         .args(args)
+        .env_remove("CREW_SHELL")
         .stdin(match &stdin {
             Some(path) => Stdio::from(std::fs::File::open(path).expect("stdin file")),
             None => Stdio::null(),
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("crew starts");
+        .stderr(Stdio::piped());
+    // SAFETY: 1. the closure runs in the forked child before exec and only
+    // makes one raw system call, which is async-signal-safe; 2. the null
+    // pointers are the arguments PTRACE_TRACEME ignores.
+    unsafe {
+        command.pre_exec(|| {
+            let traced = libc::ptrace(
+                libc::PTRACE_TRACEME,
+                0,
+                std::ptr::null_mut::<libc::c_void>(),
+                std::ptr::null_mut::<libc::c_void>(),
+            );
+            if traced == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("crew starts");
+    let pid = child.id() as i32;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let counter = std::thread::spawn(move || {
@@ -112,24 +121,111 @@ pub fn measure(args: &[&str], stdin: Option<PathBuf>) -> Measured {
             }
         }
     });
-    let mut errors = String::new();
-    let _ = stderr.read_to_string(&mut errors);
-    let status = child.wait().expect("crew ends");
-    let mut peak_rss_kib = None;
-    let mut stderr_lines = Vec::new();
-    for line in errors.lines() {
-        match line.strip_prefix(RSS_MARKER) {
-            Some(kib) => peak_rss_kib = kib.trim().parse().ok(),
-            None if line.starts_with("Command exited with non-zero status") => {}
-            None => stderr_lines.push(line),
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let (done, watchdog) = kill_after(pid, LIMIT);
+    let (code, peak) = trace_until_exit(pid);
+    drop(done);
+    let _ = watchdog.join();
+    Measured {
+        code,
+        stdout_bytes: counter.join().expect("counter"),
+        peak_rss_kib: peak.expect("crew's peak memory is read when it exits"),
+        stderr: errors.join().expect("stderr reader"),
+    }
+}
+
+/// A watchdog: SIGKILLs `pid` after `limit` unless the returned sender is
+/// dropped first.
+fn kill_after(
+    pid: i32,
+    limit: Duration,
+) -> (
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+            // SAFETY: 1. kill has no memory-safety preconditions; 2. `pid`
+            // is our traced child, not reaped while this thread waits.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    });
+    (done, watchdog)
+}
+
+/// Runs the traced child `pid` to its end, passing on every signal it gets;
+/// returns its exit code and its `VmHWM` (KiB) read at the exit stop.
+fn trace_until_exit(pid: i32) -> (Option<i32>, Option<u64>) {
+    let mut peak = None;
+    let mut has_options = false;
+    loop {
+        let mut status = 0;
+        // SAFETY: 1. `status` is a valid, writable int for the call.
+        if unsafe { libc::waitpid(pid, &mut status, libc::__WALL) } == -1 {
+            let error = std::io::Error::last_os_error();
+            assert_eq!(error.kind(), std::io::ErrorKind::Interrupted, "waitpid: {error}");
+            continue;
+        }
+        if libc::WIFEXITED(status) {
+            return (Some(libc::WEXITSTATUS(status)), peak);
+        }
+        if libc::WIFSIGNALED(status) {
+            return (None, peak);
+        }
+        assert!(libc::WIFSTOPPED(status), "unexpected wait status {status:#x}");
+        let signal = libc::WSTOPSIG(status);
+        let event = status >> 16;
+        let mut pass_on = 0;
+        if event == libc::PTRACE_EVENT_EXIT {
+            peak = peak_rss_kib(pid);
+        } else if signal == libc::SIGTRAP && !has_options {
+            // The stop after exec: from now on, stop again at the exit.
+            let options = libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL;
+            // SAFETY: 1. `pid` is our stopped tracee; 2. the address is
+            // ignored and the data is the options word.
+            let set = unsafe {
+                libc::ptrace(
+                    libc::PTRACE_SETOPTIONS,
+                    pid,
+                    std::ptr::null_mut::<libc::c_void>(),
+                    options as usize as *mut libc::c_void,
+                )
+            };
+            assert_eq!(set, 0, "PTRACE_SETOPTIONS: {}", std::io::Error::last_os_error());
+            has_options = true;
+        } else {
+            pass_on = signal;
+        }
+        // SAFETY: 1. `pid` is our stopped tracee; 2. the data is the signal
+        // to deliver (0: none).
+        unsafe {
+            libc::ptrace(
+                libc::PTRACE_CONT,
+                pid,
+                std::ptr::null_mut::<libc::c_void>(),
+                pass_on as usize as *mut libc::c_void,
+            );
         }
     }
-    Measured {
-        code: status.code(),
-        stdout_bytes: counter.join().expect("counter"),
-        peak_rss_kib,
-        stderr: stderr_lines.join("\n"),
-    }
+}
+
+/// `VmHWM` of a live (or exit-stopped) process, KiB.
+fn peak_rss_kib(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Whether a program is on PATH.
@@ -137,4 +233,42 @@ pub fn has_program(name: &str) -> bool {
     std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
         .unwrap_or(false)
+}
+
+/// The pid a job wrote into `file` (`echo $! > file`).
+pub fn pid_in(file: &Path) -> i32 {
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("the job wrote no pid to {}: {e}", file.display()));
+    text.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: `{text}` is not a pid: {e}", file.display()))
+}
+
+/// Whether process `pid` is gone: no such process, or a zombie that only
+/// waits for its new parent to reap it.
+pub fn is_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state is the first field after the parenthesised name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+/// Asserts that `pid` is gone within `within` (polling /proc), and kills it
+/// if it is not, so a failing test leaves no process behind.
+pub fn assert_gone_within(pid: i32, within: Duration, what: &str) {
+    let deadline = std::time::Instant::now() + within;
+    while !is_gone(pid) {
+        if std::time::Instant::now() >= deadline {
+            // SAFETY: 1. kill has no memory-safety preconditions; 2. the pid
+            // is the job's straggler, still alive a moment ago.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            panic!("{what} (pid {pid}) is still alive {within:?} after crew returned");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
