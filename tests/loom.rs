@@ -749,9 +749,9 @@ fn shutdown_now_racing_with_submit_loses_no_task() {
 /// the extra one (it stayed for the submit) or the core one.
 #[test]
 fn keep_alive_exit_racing_with_submit_loses_no_task() {
-    // Three threads and two pool-growth decisions: bound 1 explores ~11,000
-    // interleavings in seconds; bound 2 (`LOOM_MAX_PREEMPTIONS=2`) ~1.3
-    // million in about four minutes.
+    // Three threads and two pool-growth decisions: bound 1 explores ~8,000
+    // interleavings in seconds; bound 2 (`LOOM_MAX_PREEMPTIONS=2`) over a
+    // million, for minutes.
     explore(
         "keep-alive exit vs submit",
         1,
