@@ -101,7 +101,11 @@ fn awkward_names_from_argument_lists_reach_the_command_intact() {
         .collect();
     for options in [&["-k"][..], &["-k", "--shell"]] {
         let mut args: Vec<&OsStr> = options.iter().map(OsStr::new).collect();
-        args.extend([OsStr::new("printf"), OsStr::new("'[%s]\\n'"), OsStr::new(":::")]);
+        args.extend([
+            OsStr::new("printf"),
+            OsStr::new("'[%s]\\n'"),
+            OsStr::new(":::"),
+        ]);
         args.extend(TORTURE.iter().map(|name| os(name)));
         let output = crew(&args).output().unwrap();
         assert!(output.status.success(), "{options:?}");

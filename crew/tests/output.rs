@@ -206,7 +206,6 @@ fn a_hundred_megabytes_of_output_pass_through_in_flat_memory() {
         assert_eq!(measured.code, Some(0), "{}", measured.stderr);
         assert_eq!(measured.stdout_bytes, 100_000_000);
         let peak = measured.peak_rss_kib;
-        eprintln!("MEASURE 100MB {order}: {peak} KiB");
         assert!(peak <= 8 * 1024, "{order}: peak RSS {peak} KiB");
     }
 }

@@ -185,7 +185,13 @@ fn help_documents_every_option_with_an_example() {
     let help = stdout_of(["--help"]);
     let options = help_options(&help);
     assert!(options.len() >= 35, "{options:?}");
-    for long_only in ["--line-buffer", "--tag", "--tmpdir", "--retries", "--dry-run"] {
+    for long_only in [
+        "--line-buffer",
+        "--tag",
+        "--tmpdir",
+        "--retries",
+        "--dry-run",
+    ] {
         assert!(
             options.iter().any(|(name, _)| name.starts_with(long_only)),
             "{long_only} is not among the parsed options"

@@ -107,6 +107,8 @@ pub fn measure(args: &[&str], stdin: Option<PathBuf>) -> Measured {
             Ok(())
         });
     }
+    // Reaped by `trace_until_exit`: a tracee is waited for with waitpid.
+    #[allow(clippy::zombie_processes)]
     let mut child = command.spawn().expect("crew starts");
     let pid = child.id() as i32;
     let mut stdout = child.stdout.take().expect("piped");
@@ -143,10 +145,7 @@ pub fn measure(args: &[&str], stdin: Option<PathBuf>) -> Measured {
 fn kill_after(
     pid: i32,
     limit: Duration,
-) -> (
-    std::sync::mpsc::Sender<()>,
-    std::thread::JoinHandle<()>,
-) {
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
     let (done, wait) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
         if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
@@ -170,7 +169,11 @@ fn trace_until_exit(pid: i32) -> (Option<i32>, Option<u64>) {
         // SAFETY: 1. `status` is a valid, writable int for the call.
         if unsafe { libc::waitpid(pid, &mut status, libc::__WALL) } == -1 {
             let error = std::io::Error::last_os_error();
-            assert_eq!(error.kind(), std::io::ErrorKind::Interrupted, "waitpid: {error}");
+            assert_eq!(
+                error.kind(),
+                std::io::ErrorKind::Interrupted,
+                "waitpid: {error}"
+            );
             continue;
         }
         if libc::WIFEXITED(status) {
@@ -179,7 +182,10 @@ fn trace_until_exit(pid: i32) -> (Option<i32>, Option<u64>) {
         if libc::WIFSIGNALED(status) {
             return (None, peak);
         }
-        assert!(libc::WIFSTOPPED(status), "unexpected wait status {status:#x}");
+        assert!(
+            libc::WIFSTOPPED(status),
+            "unexpected wait status {status:#x}"
+        );
         let signal = libc::WSTOPSIG(status);
         let event = status >> 16;
         let mut pass_on = 0;
@@ -198,7 +204,12 @@ fn trace_until_exit(pid: i32) -> (Option<i32>, Option<u64>) {
                     options as usize as *mut libc::c_void,
                 )
             };
-            assert_eq!(set, 0, "PTRACE_SETOPTIONS: {}", std::io::Error::last_os_error());
+            assert_eq!(
+                set,
+                0,
+                "PTRACE_SETOPTIONS: {}",
+                std::io::Error::last_os_error()
+            );
             has_options = true;
         } else {
             pass_on = signal;
