@@ -288,6 +288,9 @@ fn a_pending_future_is_woken_when_the_task_completes() {
     });
 }
 
+/// `Future::poll` keeps only the latest waker ("until then the latest waker
+/// is woken on completion", src/handle.rs): a waker replaced by a later
+/// poll is never woken, the latest exactly once.
 #[test]
 fn the_latest_waker_is_the_one_woken() {
     with_deadline(LIMIT, || {
@@ -303,6 +306,15 @@ fn the_latest_waker_is_the_one_woken() {
         while second.wakes() == 0 {
             thread::park();
         }
+        // A task counts as running until its waiters were woken, so after
+        // `Pool::join` every wake-up it would ever make has been made.
+        pool.join();
+        assert_eq!(first.wakes(), 0, "the replaced waker was woken");
+        assert_eq!(
+            second.wakes(),
+            1,
+            "the latest waker was not woken exactly once"
+        );
         assert!(poll_once(&mut handle, &second).is_ready());
     });
 }

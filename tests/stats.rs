@@ -4,12 +4,14 @@
 
 mod common;
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::error::Error;
 use std::fmt::{Debug, Display};
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 use common::{with_deadline, Gate, LIMIT};
-use workcrew::{BuildError, Pool, PoolStats, SpawnError, TaskError, TaskHandle, Timeout};
+use workcrew::{BuildError, Pool, PoolStats, SpawnError, TaskError, TaskHandle, TaskId, Timeout};
 
 // ---------------------------------------------------------------- traits
 
@@ -17,6 +19,7 @@ fn is_clone_debug_send_sync<T: Clone + Debug + Send + Sync>() {}
 fn is_send_sync<T: Send + Sync>() {}
 fn is_error<T: Debug + Display + Error>() {}
 fn is_clone_debug_default_eq<T: Clone + Debug + Default + PartialEq>() {}
+fn is_copy_eq_hash_ord_debug<T: Copy + Eq + Hash + Ord + Debug>() {}
 
 #[test]
 fn the_public_types_have_the_promised_traits() {
@@ -29,6 +32,53 @@ fn the_public_types_have_the_promised_traits() {
     is_error::<BuildError>();
     is_error::<Timeout>();
     is_clone_debug_default_eq::<PoolStats>();
+    is_copy_eq_hash_ord_debug::<TaskId>();
+}
+
+#[test]
+fn task_ids_are_distinct_ordered_by_spawn_and_work_as_set_and_map_keys() {
+    with_deadline(LIMIT, || {
+        const TASKS: usize = 50;
+        let pool = Pool::new(2);
+        let mut set = pool.task_set();
+        let spawned: Vec<TaskId> = (0..TASKS).map(|i| set.spawn(move || i)).collect();
+
+        // Copy: an id stays usable after being passed by value.
+        let first = spawned[0];
+        let moved = first;
+        assert_eq!(first, moved);
+
+        // Eq + Hash: every id is distinct.
+        let distinct: HashSet<TaskId> = spawned.iter().copied().collect();
+        assert_eq!(distinct.len(), TASKS, "two tasks of one set share an id");
+
+        // Ord: ids grow in spawn order.
+        let ordered: BTreeSet<TaskId> = spawned.iter().rev().copied().collect();
+        assert!(
+            ordered.iter().copied().eq(spawned.iter().copied()),
+            "ids are not ordered by spawn: {spawned:?}"
+        );
+        assert!(spawned.windows(2).all(|pair| pair[0] < pair[1]));
+
+        // Debug: readable, and different for different ids.
+        let (a, b) = (format!("{:?}", spawned[0]), format!("{:?}", spawned[1]));
+        assert!(a.contains("TaskId"), "{a}");
+        assert_ne!(a, b);
+
+        // The ids `join_next_with_id` hands back are the spawned ones, each
+        // once, with the spawning task's result.
+        let by_id: HashMap<TaskId, usize> = spawned.iter().copied().zip(0..TASKS).collect();
+        let mut joined = HashSet::new();
+        while let Some((id, result)) = set.join_next_with_id() {
+            assert_eq!(
+                result.unwrap(),
+                by_id[&id],
+                "{id:?} came back with another task's result"
+            );
+            assert!(joined.insert(id), "{id:?} came back twice");
+        }
+        assert_eq!(joined, distinct);
+    });
 }
 
 #[test]
