@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::thread;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{
@@ -25,6 +25,34 @@ fn held<T: Send + 'static>(pool: &Pool, gate: &Gate, value: T) -> TaskHandle<T> 
         gate.wait();
         value
     })
+}
+
+/// Runs `wait` as the only task of a new one-thread pool and returns once
+/// that thread is parked inside it (with the pool, which must outlive it).
+///
+/// How it knows: a probe task submitted to the full pool can only run on a
+/// compensating thread, and the pool starts one only for a worker counted
+/// as blocked, which a waiter becomes just before it parks, after it
+/// registered its wake-ups (src/registry.rs, "Growth"; `park_until` in
+/// src/worker.rs). No sleep: if it never blocks, this fails after [`LIMIT`].
+///
+/// The waited-for handles must belong to another pool, so the waiter cannot
+/// take one back and run it inline instead of parking.
+fn parked_waiter<R: Send + 'static>(
+    wait: impl FnOnce() -> R + Send + 'static,
+) -> (Pool, TaskHandle<R>) {
+    let waiters = Pool::builder().threads(1).build().unwrap();
+    let waiter = waiters.spawn(wait);
+    let (probe_ran_tx, probe_ran_rx) = mpsc::channel();
+    waiters.execute(move || probe_ran_tx.send(()).unwrap());
+    probe_ran_rx.recv_timeout(LIMIT).unwrap_or_else(|_| {
+        panic!("the waiter never blocked within {LIMIT:?} (no compensating thread ran the probe)")
+    });
+    assert!(
+        !waiter.is_finished(),
+        "the waiter returned before anything finished"
+    );
+    (waiters, waiter)
 }
 
 // ---------------------------------------------------------------- wait_any
@@ -48,7 +76,7 @@ fn wait_any_returns_the_lowest_index_among_finished_handles() {
 }
 
 #[test]
-fn wait_any_wakes_when_one_handle_finishes() {
+fn a_parked_wait_any_wakes_when_one_handle_finishes() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(3);
         let gates = [Gate::new(), Gate::new(), Gate::new()];
@@ -57,19 +85,41 @@ fn wait_any_wakes_when_one_handle_finishes() {
             .enumerate()
             .map(|(i, g)| held(&pool, g, i))
             .collect();
-        // Opened from another thread while (most likely) wait_any sleeps;
-        // the answer is the same if it opens first.
-        let opener = {
-            let gate = gates[2].clone();
-            thread::spawn(move || {
-                thread::sleep(SHORT);
-                gate.open();
-            })
-        };
-        assert_eq!(wait_any(&handles), 2);
-        opener.join().unwrap();
+        let (_waiters, waiter) = parked_waiter(move || (wait_any(&handles), handles));
+        gates[2].open();
+        let (first, handles) = waiter.join().unwrap();
+        assert_eq!(first, 2);
+        assert!(!handles[0].is_finished() && !handles[1].is_finished());
         gates.iter().for_each(Gate::open);
-        workcrew::wait_all(&handles);
+        let values: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(values, [0, 1, 2]);
+    });
+}
+
+/// The same from a thread outside any pool. Nothing public shows that such
+/// a thread has parked, so the gate opens as the waiter is about to call
+/// `wait_any`: the two race, and either order must give the same answer.
+#[test]
+fn wait_any_from_outside_the_pool_wakes_when_one_handle_finishes_meanwhile() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(3);
+        let gates = [Gate::new(), Gate::new(), Gate::new()];
+        let handles: Vec<_> = gates
+            .iter()
+            .enumerate()
+            .map(|(i, g)| held(&pool, g, i))
+            .collect();
+        let (about_to_wait_tx, about_to_wait_rx) = mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            about_to_wait_tx.send(()).unwrap();
+            (wait_any(&handles), handles)
+        });
+        about_to_wait_rx.recv_timeout(LIMIT).unwrap();
+        gates[2].open();
+        let (first, handles) = waiter.join().unwrap();
+        assert_eq!(first, 2);
+        gates.iter().for_each(Gate::open);
+        wait_all(&handles);
     });
 }
 
@@ -189,19 +239,14 @@ fn waiting_on_ten_thousand_handles() {
         let handles: Vec<_> = (0..HANDLES).map(|i| held(&pool, &gate, i)).collect();
         assert_eq!(wait_any_timeout(&handles, SHORT), None);
         assert!(!wait_all_timeout(&handles, SHORT));
-        let opener = {
-            let gate = gate.clone();
-            thread::spawn(move || {
-                thread::sleep(SHORT);
-                gate.open();
-            })
-        };
-        let first = wait_any(&handles);
+        // Parked with a wake-up registered on every one of them.
+        let (_waiters, waiter) = parked_waiter(move || (wait_any(&handles), handles));
+        gate.open();
+        let (first, handles) = waiter.join().unwrap();
         assert!(handles[first].is_finished());
         wait_all(&handles);
         assert!(handles.iter().all(TaskHandle::is_finished));
         assert_eq!(wait_any(&handles), 0);
-        opener.join().unwrap();
         let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
         assert_eq!(total, HANDLES * (HANDLES - 1) / 2);
     });
