@@ -11,6 +11,7 @@
 //! - The pool has exactly `slots` threads and each job occupies one thread
 //!   from spawn to reap; no thread is created per job.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use workcrew::Pool;
@@ -19,7 +20,7 @@ use crate::batch::{BatchRule, Batches};
 use crate::error::{CrewError, EXIT_CREW_ERROR};
 use crate::exec::{ProgramCache, RunningJobs};
 use crate::input::{count_records, Inputs};
-use crate::job::{self, Context, Job};
+use crate::job::{self, Capture, Context, Job};
 use crate::joblog::{JobLog, SkipList};
 use crate::order::Reorder;
 use crate::output::{Emitter, Stream};
@@ -51,6 +52,14 @@ enum Work {
 /// printed as they happen and give status 255.
 pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let files = Arc::new(TempFiles::new(plan.tmpdir.clone()));
+    let uses_spool =
+        plan.pipe.is_some() || (plan.capture == Capture::Group && plan.results.is_none());
+    if uses_spool && !plan.dry_run {
+        files.check().map_err(|source| CrewError::Spool {
+            dir: files.dir().to_path_buf(),
+            source,
+        })?;
+    }
     let mut work: Box<dyn Iterator<Item = Result<Work, CrewError>>> = match plan.pipe {
         Some(rule) => Box::new(Blocks::new(rule, Arc::clone(&files)).map(|b| b.map(Work::Block))),
         None => {
@@ -96,6 +105,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         joblog,
         results: plan.results.clone().map(ResultsDir::new),
         files: Arc::clone(&files),
+        is_capture_failure_reported: AtomicBool::new(false),
         emitter: Emitter::new(progress.clone()),
         reorder: Reorder::new(),
         scheduler: Arc::clone(&scheduler),

@@ -24,6 +24,9 @@ pub enum CrewError {
     Stdin(io::Error),
     /// A file crew must write (joblog, results, temporary spool) failed.
     Output { what: String, source: io::Error },
+    /// The spool directory (`--tmpdir`, else `$TMPDIR` or `/tmp`) cannot
+    /// hold crew's temporary files.
+    Spool { dir: PathBuf, source: io::Error },
     /// The worker pool could not be built.
     Pool(String),
 }
@@ -52,6 +55,11 @@ impl fmt::Display for CrewError {
             }
             CrewError::Stdin(source) => write!(f, "cannot read standard input: {source}"),
             CrewError::Output { what, source } => write!(f, "cannot write {what}: {source}"),
+            CrewError::Spool { dir, source } => write!(
+                f,
+                "cannot create spool files in {}: {source} (pick a writable directory with --tmpdir)",
+                dir.display()
+            ),
             CrewError::Pool(text) => write!(f, "cannot start the worker pool: {text}"),
         }
     }
@@ -62,7 +70,8 @@ impl std::error::Error for CrewError {
         match self {
             CrewError::InputFile { source, .. }
             | CrewError::Stdin(source)
-            | CrewError::Output { source, .. } => Some(source),
+            | CrewError::Output { source, .. }
+            | CrewError::Spool { source, .. } => Some(source),
             CrewError::Usage(_) | CrewError::Pool(_) => None,
         }
     }

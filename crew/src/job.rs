@@ -13,6 +13,7 @@
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -60,6 +61,10 @@ pub struct Context {
     pub results: Option<ResultsDir>,
     /// Spool files for captured output.
     pub files: Arc<TempFiles>,
+    /// Whether a job's capture failure was printed: crew stops at the
+    /// first, so the jobs already running into the same problem (one per
+    /// slot) only count as failed instead of repeating it.
+    pub is_capture_failure_reported: AtomicBool,
     /// crew's stdout and stderr.
     pub emitter: Emitter,
     /// The `-k` window.
@@ -137,11 +142,18 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         Capture::Group => match Captured::open(context, job.seq) {
             Ok(captured) => Some(captured),
             Err(error) => {
-                let message = format!(
-                    "crew: cannot capture the output of job {}: {error}\n",
-                    job.seq
-                );
-                context.emitter.write(Stream::Stderr, message.as_bytes());
+                // Relaxed: only which job prints is decided here; the swap
+                // itself is atomic, so exactly one does.
+                if !context
+                    .is_capture_failure_reported
+                    .swap(true, Ordering::Relaxed)
+                {
+                    let message = format!(
+                        "crew: cannot capture the output of job {}: {error}\n",
+                        job.seq
+                    );
+                    context.emitter.write(Stream::Stderr, message.as_bytes());
+                }
                 context.scheduler.stop(Stop::Fatal);
                 let ending = Ending::NotStarted(error);
                 conclude(context, &job, &ending, SystemTime::now(), Duration::ZERO, 0);

@@ -18,7 +18,7 @@
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// How many idle spool files are kept for reuse.
@@ -38,6 +38,24 @@ impl TempFiles {
             dir: dir.unwrap_or_else(std::env::temp_dir),
             spare: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The directory the files live in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Creates one file now (kept as a spare), so a missing or read-only
+    /// spool directory is reported once, before any job starts, rather than
+    /// by every job slot.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be created, with the system's reason.
+    pub fn check(&self) -> io::Result<()> {
+        let file = tempfile::tempfile_in(&self.dir)?;
+        self.give_back(file);
+        Ok(())
     }
 
     /// An empty file positioned at 0.
@@ -90,5 +108,15 @@ mod tests {
         again.read_to_string(&mut contents).unwrap();
         assert_eq!(contents, "");
         assert_eq!(again.metadata().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_missing_directory_fails_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = TempFiles::new(Some(dir.path().join("missing")));
+        assert!(files.check().is_err());
+        assert!(TempFiles::new(Some(dir.path().to_path_buf()))
+            .check()
+            .is_ok());
     }
 }

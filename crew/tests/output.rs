@@ -211,6 +211,108 @@ fn a_hundred_megabytes_of_output_pass_through_in_flat_memory() {
 }
 
 #[test]
+fn keep_order_holds_thousands_of_fast_jobs_behind_a_slow_first_one_in_bounded_memory() {
+    const JOBS: usize = 2000;
+    let dir = scratch();
+    let log = dir.path().join("log");
+    let inputs = dir.path().join("inputs");
+    std::fs::write(
+        &inputs,
+        (1..=JOBS).map(|i| format!("{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    // Job 1 finishes only after ten later jobs have finished (and been
+    // logged), so their output must wait for it.
+    let job = format!(
+        "if [ {{}} = 1 ]; then until [ $(wc -l < {log}) -gt 10 ]; do sleep 0.01; done; fi; echo {{}}",
+        log = log.display()
+    );
+    let log_arg = log.display().to_string();
+    let args = ["-k", "-j2", "--timeout", "20", "--joblog", &log_arg, &job];
+    let measured = measure(&args, Some(inputs));
+    assert_eq!(measured.code, Some(0), "{}", measured.stderr);
+    let expected: String = (1..=JOBS).map(|i| format!("{i}\n")).collect();
+    assert!(
+        measured.stdout_start == expected.as_bytes(),
+        "output is in input order"
+    );
+    let peak = measured.peak_rss_kib;
+    assert!(peak <= 8 * 1024, "peak RSS {peak} KiB");
+}
+
+#[test]
+fn tmpdir_holds_the_spool_files_and_nothing_is_left_there() {
+    let spool = scratch();
+    let spool_arg = spool.path().display().to_string();
+    // A job's stdout is its spool file (unlinked, so it reads `(deleted)`).
+    let out = stdout_of([
+        "--tmpdir",
+        &spool_arg,
+        "-k",
+        "readlink /proc/self/fd/1 # {}",
+        ":::",
+        "a",
+        "b",
+    ]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    for line in out.lines() {
+        assert!(line.starts_with(&format!("{spool_arg}/")), "{line}");
+    }
+    // A --pipe block is spooled there too: it is the job's stdin.
+    let output = crew([
+        "--tmpdir",
+        &spool_arg,
+        "--pipe",
+        "readlink",
+        "/proc/self/fd/0",
+    ])
+    .write_stdin("x\n")
+    .output()
+    .unwrap();
+    let out = String::from_utf8(output.stdout).unwrap();
+    assert!(out.starts_with(&format!("{spool_arg}/")), "{out}");
+    let left: Vec<_> = std::fs::read_dir(spool.path()).unwrap().collect();
+    assert!(left.is_empty(), "spool files left behind: {left:?}");
+}
+
+#[test]
+fn a_missing_tmpdir_is_one_error_line_not_one_per_job_slot() {
+    let dir = scratch();
+    let missing = dir.path().join("missing");
+    let missing_arg = missing.display().to_string();
+    for (args, stdin) in [
+        (
+            vec![
+                "-j4",
+                "--tmpdir",
+                &missing_arg,
+                "echo",
+                ":::",
+                "a",
+                "b",
+                "c",
+                "d",
+                "e",
+            ],
+            "",
+        ),
+        (
+            vec!["-j4", "--tmpdir", &missing_arg, "--pipe", "-N1", "cat"],
+            "1\n2\n3\n4\n",
+        ),
+    ] {
+        let output = crew(&args).write_stdin(stdin).output().unwrap();
+        assert_eq!(output.status.code(), Some(255), "{args:?}");
+        assert!(output.stdout.is_empty(), "no job ran: {args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("crew: "), "{stderr}");
+        assert!(stderr.contains(&missing_arg), "{stderr}");
+        assert!(stderr.contains("--tmpdir"), "{stderr}");
+    }
+}
+
+#[test]
 fn a_closed_stdout_stops_crew_early() {
     let started = std::time::Instant::now();
     let mut args = vec!["-j1", "echo {}; sleep 0.2", ":::"];

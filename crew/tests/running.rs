@@ -211,6 +211,36 @@ fn help_documents_every_option_with_an_example() {
 }
 
 #[test]
+fn crew_writes_nothing_to_home_and_prints_no_citation_notice() {
+    let home = scratch();
+    let runs: [(&[&str], &str); 4] = [
+        (&["-k", "echo", ":::", "a", "b"], ""),
+        (&["--bar", "--eta", "true", ":::", "a"], ""),
+        (&["--pipe", "wc", "-l"], "1\n2\n"),
+        (&["-v", "--dry-run", "echo", ":::", "a"], ""),
+    ];
+    for (args, stdin) in runs {
+        let output = crew(args)
+            .env("HOME", home.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_STATE_HOME")
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.is_empty() || (args.contains(&"-v") && !stderr.contains("cit")),
+            "{args:?} printed on stderr: {stderr}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+    assert!(left.is_empty(), "crew wrote into $HOME: {left:?}");
+}
+
+#[test]
 fn sigterm_ends_crew_even_while_it_waits_for_more_input() {
     use std::io::{BufRead, BufReader, Write};
     use std::process::Stdio;

@@ -60,14 +60,19 @@ pub struct Measured {
     pub code: Option<i32>,
     /// Bytes crew wrote to stdout.
     pub stdout_bytes: u64,
+    /// The first [`KEPT_STDOUT`] bytes of crew's stdout.
+    pub stdout_start: Vec<u8>,
     /// crew's peak resident memory (`VmHWM`), KiB.
     pub peak_rss_kib: u64,
     /// What crew wrote to stderr.
     pub stderr: String,
 }
 
+/// How much of crew's stdout [`measure`] keeps.
+pub const KEPT_STDOUT: usize = 1 << 20;
+
 /// Runs crew with `stdin` (a file, or none), counting its stdout bytes
-/// without keeping them, and measures crew's peak resident memory.
+/// and keeping only the first [`KEPT_STDOUT`], and measures crew's peak resident memory.
 ///
 /// The peak is crew's own `VmHWM`, read from `/proc` at the moment it exits:
 /// crew runs under `ptrace` with `PTRACE_O_TRACEEXIT`, which stops it just
@@ -115,11 +120,15 @@ pub fn measure(args: &[&str], stdin: Option<PathBuf>) -> Measured {
     let mut stderr = child.stderr.take().expect("piped");
     let counter = std::thread::spawn(move || {
         let mut buffer = vec![0u8; 1 << 16];
-        let mut total = 0u64;
+        let (mut total, mut kept) = (0u64, Vec::new());
         loop {
             match stdout.read(&mut buffer) {
-                Ok(0) | Err(_) => return total,
-                Ok(n) => total += n as u64,
+                Ok(0) | Err(_) => return (total, kept),
+                Ok(n) => {
+                    total += n as u64;
+                    let room = KEPT_STDOUT - kept.len();
+                    kept.extend_from_slice(&buffer[..n.min(room)]);
+                }
             }
         }
     });
@@ -132,9 +141,11 @@ pub fn measure(args: &[&str], stdin: Option<PathBuf>) -> Measured {
     let (code, peak) = trace_until_exit(pid);
     drop(done);
     let _ = watchdog.join();
+    let (stdout_bytes, stdout_start) = counter.join().expect("counter");
     Measured {
         code,
-        stdout_bytes: counter.join().expect("counter"),
+        stdout_bytes,
+        stdout_start,
         peak_rss_kib: peak.expect("crew's peak memory is read when it exits"),
         stderr: errors.join().expect("stderr reader"),
     }
