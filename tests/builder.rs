@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::{thread_name, wait_until, with_deadline, Counter, Gate, LIMIT};
+use common::{panic_text_of, thread_name, wait_until, with_deadline, Counter, Gate, LIMIT};
 use workcrew::{BuildError, Pool, PoolBuilder};
 
 fn build_error(builder: PoolBuilder) -> BuildError {
@@ -56,6 +56,95 @@ fn a_build_error_is_a_std_error_with_a_debug_form() {
     assert!(!format!("{error:?}").is_empty());
 }
 
+/// The most threads a pool may have (src/registry.rs, `THREAD_LIMIT`): its
+/// thread counts are 16-bit fields with room for compensating threads.
+const THREAD_LIMIT: usize = 32_767;
+
+#[test]
+fn a_thread_count_above_the_limit_is_refused_naming_threads() {
+    for threads in [usize::MAX, -1i64 as usize, THREAD_LIMIT + 1, 1 << 16] {
+        let error = build_error(Pool::builder().threads(threads));
+        assert_eq!(error.field(), "threads", "{error}");
+        let text = error.to_string();
+        assert!(text.contains("`threads`"), "{text}");
+        assert!(text.contains(&threads.to_string()), "{text}");
+        assert!(text.contains("32767") && text.contains("limit"), "{text}");
+    }
+}
+
+#[test]
+fn a_max_thread_count_above_the_limit_is_refused_naming_max_threads() {
+    for max in [usize::MAX, -1i64 as usize, THREAD_LIMIT + 1] {
+        let error = build_error(Pool::builder().threads(1).max_threads(max));
+        assert_eq!(error.field(), "max_threads", "{error}");
+        let text = error.to_string();
+        assert!(text.contains("`max_threads`"), "{text}");
+        assert!(text.contains("32767") && text.contains("limit"), "{text}");
+    }
+}
+
+#[test]
+fn max_threads_at_the_limit_is_accepted() {
+    // Extra threads start on demand, so this starts one thread, not 32,767.
+    let pool = Pool::builder()
+        .threads(1)
+        .max_threads(THREAD_LIMIT)
+        .build()
+        .unwrap();
+    assert_eq!(pool.max_threads(), THREAD_LIMIT);
+    assert_eq!(pool.spawn(|| 7).join().unwrap(), 7);
+    pool.shutdown();
+}
+
+#[test]
+fn a_build_errors_field_is_the_builder_method_its_display_names() {
+    let cases = [
+        (Pool::builder().threads(4).max_threads(2), "max_threads"),
+        (Pool::builder().threads(1).max_threads(0), "max_threads"),
+        (Pool::builder().threads(1).stack_size(0), "stack_size"),
+        (
+            Pool::builder().threads(1).queue_capacity(0),
+            "queue_capacity",
+        ),
+        (Pool::builder().threads(usize::MAX), "threads"),
+    ];
+    for (builder, field) in cases {
+        let error = build_error(builder);
+        assert_eq!(error.field(), field);
+        let text = error.to_string();
+        assert!(text.contains(&format!("`{field}`")), "{text}");
+        assert!(text.len() > field.len() + 30, "says too little: {text}");
+    }
+}
+
+#[test]
+fn pool_new_with_a_thread_count_above_the_limit_panics_with_a_clear_message() {
+    for threads in [usize::MAX, THREAD_LIMIT + 1] {
+        let text = panic_text_of(|| Pool::new(threads));
+        assert!(
+            text.contains("Pool::new") && text.contains("threads") && text.contains("limit"),
+            "unclear message: {text}"
+        );
+    }
+}
+
+#[test]
+fn set_threads_above_the_limit_panics_with_a_clear_message_and_changes_nothing() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        for threads in [usize::MAX, -1i64 as usize, THREAD_LIMIT + 1] {
+            let text = panic_text_of(|| pool.set_threads(threads));
+            assert!(
+                text.contains("set_threads") && text.contains("limit"),
+                "unclear message: {text}"
+            );
+        }
+        assert_eq!(pool.max_threads(), 2);
+        assert_eq!(pool.spawn(|| 5).join().unwrap(), 5);
+        pool.shutdown();
+    });
+}
+
 #[test]
 fn max_threads_equal_to_threads_is_fine() {
     let pool = Pool::builder().threads(3).max_threads(3).build().unwrap();
@@ -86,6 +175,52 @@ fn every_option_is_accepted_and_the_pool_works() {
         assert!(name.starts_with("every-option-"), "{name}");
         pool.shutdown();
         assert_eq!(pool.threads(), 0);
+    });
+}
+
+/// `keep_alive(Duration::MAX)`: an idle extra thread waits "for ever", which
+/// must not overflow the deadline (`now + keep_alive`) and kill the thread
+/// as it parks. Both threads go idle after the burst (with two threads
+/// above one core, both park with the keep-alive deadline), so later work
+/// only runs if they survived parking.
+#[test]
+fn an_endless_keep_alive_keeps_the_extra_thread_and_the_pool_working() {
+    with_deadline(LIMIT, || {
+        let (starts, stops) = (Counter::new(), Counter::new());
+        let pool = {
+            let (starts, stops) = (starts.clone(), stops.clone());
+            Pool::builder()
+                .threads(1)
+                .max_threads(2)
+                .keep_alive(Duration::MAX)
+                .on_thread_start(move || starts.inc())
+                .on_thread_stop(move || stops.inc())
+                .build()
+                .unwrap()
+        };
+        for round in 0..3 {
+            // A burst that needs the extra thread (started in round 0, kept
+            // since).
+            let gate = Gate::new();
+            common::release(&gate, common::occupy(&pool, 2, &gate));
+            assert_eq!(
+                starts.get(),
+                2,
+                "round {round}: the extra thread was replaced"
+            );
+            wait_until("both threads to be idle", || pool.stats().idle_threads == 2);
+            // Later tasks, one at a time and from outside, after both
+            // threads went idle.
+            for i in 0..10 {
+                assert_eq!(pool.spawn(move || i * 2).join().unwrap(), i * 2);
+            }
+            assert_eq!(pool.threads(), 2, "round {round}: a thread was lost");
+            assert_eq!(stops.get(), 0, "round {round}: a thread exited");
+        }
+        pool.shutdown();
+        assert_eq!(pool.threads(), 0);
+        assert_eq!(pool.stats().completed, 3 * (2 + 10));
+        assert_eq!(stops.get(), 2, "both threads stopped cleanly at shutdown");
     });
 }
 
