@@ -1,11 +1,13 @@
 //! `TaskSet`: results in completion order, ids, non-blocking and timed
 //! takes, `join_all`, `cancel_all` racing with tasks that start, `len`,
-//! detaching on drop, and waiting inside a one-thread pool.
+//! detaching on drop, and waiting inside a one-thread pool; and the parts
+//! of `Pool::race` that rest on it: a panic when nobody succeeds, and the
+//! losers' results dropped once they finish.
 
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Barrier};
+use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
@@ -367,6 +369,144 @@ fn join_next_inside_a_task_of_a_one_thread_pool_does_not_deadlock() {
             (sum, seven, all)
         });
         assert_eq!(handle.join().unwrap(), (285, 7, 10));
+    });
+}
+
+// ---------------------------------------------------------------- race
+
+type Fallible = Box<dyn FnOnce() -> Result<u8, &'static str> + Send>;
+
+/// A race candidate that counts itself in `failed` and returns `Err(what)`.
+fn failing(failed: &Counter, what: &'static str) -> Fallible {
+    let failed = failed.clone();
+    Box::new(move || {
+        failed.inc();
+        Err(what)
+    })
+}
+
+/// A race candidate that panics with `message`.
+fn panicking(message: &'static str) -> Fallible {
+    Box::new(move || panic!("{message}"))
+}
+
+#[test]
+fn a_race_where_every_candidate_fails_and_one_panics_resumes_that_panic() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(3);
+        let failed = Counter::new();
+        let candidates = vec![
+            failing(&failed, "a is down"),
+            panicking("b broke"),
+            failing(&failed, "c is down"),
+        ];
+        // "if none succeeds, the first panic resumes here instead of
+        // returning the errors" (`Pool::race`), after every candidate ended.
+        let text = panic_text_of(|| pool.race(candidates));
+        assert_eq!(text, "b broke");
+        assert_eq!(failed.get(), 2, "race resumed before every candidate ended");
+        pool.join();
+        assert_eq!(pool.stats().panicked, 1);
+    });
+}
+
+#[test]
+fn a_race_where_every_candidate_fails_and_several_panic_resumes_the_first_to_arrive() {
+    with_deadline(LIMIT, || {
+        // One thread: outside tasks start in submission order, so the first
+        // panic submitted is the first to arrive.
+        let pool = Pool::new(1);
+        let failed = Counter::new();
+        let candidates = vec![
+            failing(&failed, "a is down"),
+            panicking("b broke"),
+            failing(&failed, "c is down"),
+            panicking("d broke"),
+            failing(&failed, "e is down"),
+        ];
+        assert_eq!(panic_text_of(|| pool.race(candidates)), "b broke");
+        assert_eq!(failed.get(), 3, "race resumed before every candidate ended");
+    });
+}
+
+/// A race result that counts its drops and holds a reference the test
+/// can count, to see whether anyone still keeps it.
+struct Tracked {
+    from: &'static str,
+    drops: Counter,
+    _witness: Arc<()>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops.inc();
+    }
+}
+
+#[test]
+fn a_races_losers_have_their_results_dropped_once_they_finish() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(3);
+        let losers_go = Gate::new();
+        let drops = Counter::new();
+        let witness = Arc::new(());
+        let (started_tx, started_rx) = mpsc::channel();
+        type Candidate = Box<dyn FnOnce() -> Result<Tracked, Tracked> + Send>;
+        let candidate = |from: &'static str, held: bool, ok: bool| -> Candidate {
+            let (gate, drops, witness) = (losers_go.clone(), drops.clone(), witness.clone());
+            let started = started_tx.clone();
+            Box::new(move || {
+                if held {
+                    started.send(()).unwrap();
+                    gate.wait();
+                }
+                let value = Tracked {
+                    from,
+                    drops,
+                    _witness: witness,
+                };
+                if ok {
+                    Ok(value)
+                } else {
+                    Err(value)
+                }
+            })
+        };
+        let candidates = vec![
+            candidate("slow ok", true, true),
+            candidate("fast ok", false, true),
+            candidate("slow error", true, false),
+        ];
+        drop(started_tx);
+        let winner = pool
+            .race(candidates)
+            .unwrap_or_else(|_| panic!("a candidate succeeded"));
+        assert_eq!(winner.from, "fast ok");
+        // Both losers are running, held by the gate.
+        for _ in 0..2 {
+            started_rx
+                .recv_timeout(LIMIT)
+                .expect("a loser never started");
+        }
+        assert_eq!(
+            drops.get(),
+            0,
+            "a result was dropped before its candidate finished"
+        );
+        losers_go.open();
+        pool.join();
+        assert_eq!(
+            drops.get(),
+            2,
+            "the losers' results were not dropped when they finished"
+        );
+        drop(winner);
+        assert_eq!(drops.get(), 3);
+        assert_eq!(
+            Arc::strong_count(&witness),
+            1,
+            "the pool still holds something of a finished candidate"
+        );
     });
 }
 
