@@ -46,7 +46,10 @@ impl ColumnSeparator {
         regex::bytes::Regex::new(pattern)
             .map(ColumnSeparator::Regex)
             .map_err(|e| {
-                CrewError::usage(format!("--colsep `{pattern}` is not a valid regex: {e}"))
+                CrewError::usage(format!(
+                    "--colsep `{pattern}` is not a valid regex: {}",
+                    regex_problem(&e)
+                ))
             })
     }
 
@@ -64,6 +67,20 @@ impl ColumnSeparator {
                 out.extend(regex.split(value).map(<[u8]>::to_vec));
             }
         }
+    }
+}
+
+/// The regex crate's reason on one line: its syntax errors draw the pattern
+/// with a caret over several lines, ending with `error: <what is wrong>`.
+fn regex_problem(error: &regex::Error) -> String {
+    let text = error.to_string();
+    match text
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+    {
+        Some(problem) => problem.to_string(),
+        None => text.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
 
@@ -390,6 +407,13 @@ mod tests {
         let mut out = Vec::new();
         regex.split_into(b"a  b\tc", &mut out);
         assert_eq!(out, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+    }
+
+    #[test]
+    fn a_bad_regex_is_explained_on_one_line() {
+        let error = ColumnSeparator::new("[a").unwrap_err().to_string();
+        assert_eq!(error.lines().count(), 1, "{error}");
+        assert!(error.contains("unclosed character class"), "{error}");
     }
 
     #[test]

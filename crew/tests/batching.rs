@@ -81,6 +81,34 @@ fn pipe_with_records_of_several_lines_keeps_records_whole() {
 }
 
 #[test]
+fn pipe_with_null_records_cuts_at_nuls_and_keeps_newlines_inside() {
+    let output = crew(["--pipe", "-0", "-N1", "-k", "tr '\\0' '|'; echo"])
+        .write_stdin("a\nb\0c\0")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "a\nb|\nc|\n");
+}
+
+#[test]
+fn pipe_with_multi_line_records_and_a_block_size_never_splits_a_record() {
+    // 30 lines of 3 bytes; records of 3 lines (9 bytes); a block ends with
+    // the record that reaches 10 bytes, so it holds 2 records, 6 lines.
+    let text: String = (10..40).map(|i| format!("{i}\n")).collect();
+    let output = crew(["--pipe", "-L", "3", "--block-size", "10", "-k", "wc", "-l"])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let counts: Vec<u64> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(counts, [6, 6, 6, 6, 6]);
+}
+
+#[test]
 fn pipe_records_bytes_sent_in_the_joblog() {
     let dir = common::scratch();
     let log = dir.path().join("log");

@@ -207,6 +207,45 @@ fn dash_j_percent_scales_with_the_cores() {
     stdout_of(&args);
 }
 
+/// Runs `2 * slots` jobs with `-j spec` that each print their slot and
+/// return once `slots` of them run at the same time; asserts no slot number
+/// exceeds `slots`, so exactly `slots` jobs ran at once.
+fn assert_dash_j_gives_slots(spec: &str, slots: usize) {
+    let dir = scratch();
+    let job = format!("{}; echo $CREW_SLOT", barrier(dir.path(), slots));
+    let mut args = vec![
+        format!("-j{spec}"),
+        "--timeout".into(),
+        "20".into(),
+        job,
+        ":::".into(),
+    ];
+    // The first `slots` jobs can only finish together; later ones find
+    // the barrier already full.
+    args.extend((1..=slots * 2).map(|i| i.to_string()));
+    let out = stdout_of(&args);
+    let used: Vec<usize> = out.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(used.len(), slots * 2, "{spec}: {out}");
+    assert!(
+        used.iter().all(|&slot| (1..=slots).contains(&slot)),
+        "{spec}: {used:?}"
+    );
+    assert!(used.contains(&slots), "{spec}: {used:?}");
+}
+
+#[test]
+fn dash_j_plus_n_adds_n_slots_to_the_cores() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_dash_j_gives_slots("+1", cores + 1);
+}
+
+#[test]
+fn dash_j_minus_n_takes_n_slots_from_the_cores_but_leaves_one() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_dash_j_gives_slots("-1", (cores - 1).max(1));
+    assert_dash_j_gives_slots("-1000", 1);
+}
+
 #[test]
 fn a_command_that_does_not_exist_fails_each_job_with_one_line() {
     let dir = scratch();

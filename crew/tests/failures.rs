@@ -46,8 +46,111 @@ fn a_job_that_fails_every_retry_counts_once() {
     assert_eq!(String::from_utf8(output.stdout).unwrap(), "attempt 2\n");
 }
 
+#[test]
+fn retries_feed_a_pipe_block_again_from_its_start() {
+    let dir = scratch();
+    // The first attempt reads the whole block, then fails; the retry must
+    // get the whole block again, not an exhausted stdin.
+    let job = format!(
+        "n=$(cat {d}/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > {d}/count; \
+         echo attempt $n; cat; [ $n -ge 2 ]",
+        d = dir.path().display()
+    );
+    let output = crew(["--pipe", "--retries", "2", &job])
+        .write_stdin("a\nb\nc\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "attempt 2\na\nb\nc\n"
+    );
+}
+
+#[test]
+fn retries_log_one_joblog_line_per_job_not_per_attempt() {
+    let dir = scratch();
+    let log = dir.path().join("log");
+    let succeeds = scratch();
+    let fails = scratch();
+    for (job_dir, status) in [(&succeeds, 0), (&fails, 1)] {
+        let output = crew([
+            "--retries".as_ref(),
+            "3".as_ref(),
+            "--joblog".as_ref(),
+            log.as_os_str(),
+            counting_job(job_dir.path(), if status == 0 { 3 } else { 4 }).as_ref(),
+            ":::".as_ref(),
+            "x".as_ref(),
+        ])
+        .output()
+        .unwrap();
+        assert_eq!(output.status.code(), Some(status));
+        let logged = std::fs::read_to_string(&log).unwrap();
+        let rows: Vec<&str> = logged.lines().skip(1).collect();
+        assert_eq!(rows.len(), 1, "three attempts, one line: {logged}");
+        let fields: Vec<&str> = rows[0].split('\t').collect();
+        assert_eq!(
+            (fields[0], fields[6]),
+            ("1", &*status.to_string()),
+            "{logged}"
+        );
+        assert_eq!(fields[5], "10", "the last attempt's output: {logged}");
+    }
+}
+
 /// How long a job's killed background child may outlive crew's return.
 const REAP_LIMIT: Duration = Duration::from_secs(2);
+
+/// Runs one job that prints a line, leaves a background sleep, and blocks,
+/// under `--timeout 0.2` and the given output `mode`; asserts crew stops it
+/// promptly, kills its group, and keeps the line printed before.
+fn assert_timeout_stops_a_job_in_mode(mode: &str) {
+    let dir = scratch();
+    let log = dir.path().join("log");
+    let child_pid = dir.path().join("child");
+    let job = format!(
+        "echo before-{{}}; sleep 30 & echo $! > {}; wait; echo after-{{}}",
+        child_pid.display()
+    );
+    let started = Instant::now();
+    let output = crew([
+        mode.as_ref(),
+        "--timeout".as_ref(),
+        "0.2".as_ref(),
+        "--joblog".as_ref(),
+        log.as_os_str(),
+        job.as_ref(),
+        ":::".as_ref(),
+        "x".as_ref(),
+    ])
+    .output()
+    .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(output.status.code(), Some(1), "{mode}");
+    assert!(elapsed < Duration::from_secs(3), "{mode}: took {elapsed:?}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "before-x\n",
+        "{mode}"
+    );
+    assert_gone_within(pid_in(&child_pid), REAP_LIMIT, "the background sleep");
+    let logged = std::fs::read_to_string(log).unwrap();
+    let fields: Vec<&str> = logged.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!((fields[6], fields[7]), ("-1", "15"), "{mode}: {logged}");
+    let runtime: f64 = fields[3].trim().parse().unwrap();
+    assert!((0.2..0.5).contains(&runtime), "{mode}: job ran {runtime} s");
+}
+
+#[test]
+fn timeout_stops_an_ungrouped_job() {
+    assert_timeout_stops_a_job_in_mode("-u");
+}
+
+#[test]
+fn timeout_stops_a_line_buffered_job() {
+    assert_timeout_stops_a_job_in_mode("--line-buffer");
+}
 
 #[test]
 fn timeout_kills_the_whole_process_group_promptly() {
@@ -224,6 +327,22 @@ fn halt_on_a_failure_percentage_waits_for_three_jobs() {
     let (status, stdout) = halt_run("soon,fail=50%", &["1", "0", "1", "0", "0", "0"]);
     assert_eq!(status, Some(1));
     assert_eq!(stdout, "1\n0\n1\n");
+}
+
+#[test]
+fn halt_when_n_jobs_are_done_stops_with_the_failure_count() {
+    let (status, stdout) = halt_run("now,done=2", &["0", "3", "0", "0"]);
+    assert_eq!(status, Some(1));
+    assert_eq!(stdout, "0\n3\n");
+}
+
+#[test]
+fn halt_on_a_success_percentage_waits_for_three_jobs() {
+    // Job 2 makes 1 success of 2 (50 %), but percentages wait for three
+    // finished jobs: job 3 makes 2 of 3.
+    let (status, stdout) = halt_run("soon,success=50%", &["1", "0", "0", "1", "1"]);
+    assert_eq!(status, Some(0));
+    assert_eq!(stdout, "1\n0\n0\n");
 }
 
 #[test]

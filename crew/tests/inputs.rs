@@ -111,6 +111,30 @@ fn a_missing_input_file_is_a_one_line_error() {
 }
 
 #[test]
+fn a_missing_dash_a_file_is_a_one_line_error() {
+    let output = crew(["-a", "/no/such/file", "echo"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("/no/such/file"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_bad_colsep_regex_is_a_one_line_error() {
+    for pattern in ["(", "[a", "a{2,1}"] {
+        let output = crew(["--colsep", pattern, "echo", ":::", "a"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(255), "{pattern}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{pattern}: {stderr}");
+        assert!(stderr.starts_with("crew: --colsep"), "{stderr}");
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
 fn an_empty_input_runs_nothing_and_succeeds() {
     let output = crew(["echo", "never"]).write_stdin("").output().unwrap();
     assert!(output.status.success());

@@ -194,3 +194,50 @@ fn resume_requires_a_joblog() {
     assert_eq!(output.status.code(), Some(255));
     assert_eq!(String::from_utf8(output.stderr).unwrap().lines().count(), 1);
 }
+
+#[test]
+fn an_unwritable_joblog_is_a_one_line_error_before_any_job_runs() {
+    let dir = scratch();
+    let marker = dir.path().join("ran");
+    let job = format!("touch {}", marker.display());
+    for log in [
+        dir.path().join("missing").join("log"),
+        dir.path().to_path_buf(),
+    ] {
+        let output = crew([
+            "--joblog".as_ref(),
+            log.as_os_str(),
+            job.as_ref(),
+            ":::".as_ref(),
+            "a".as_ref(),
+        ])
+        .output()
+        .unwrap();
+        assert_eq!(output.status.code(), Some(255), "{}", log.display());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&*log.to_string_lossy()), "{stderr}");
+        assert!(!marker.exists(), "no job ran");
+    }
+}
+
+#[test]
+fn dry_run_leaves_the_joblog_alone_and_shows_only_what_resume_would_run() {
+    let dir = scratch();
+    let log = dir.path().join("log");
+    let first = one_to_five_logged(&log, &[], "[ {} != 2 ] && [ {} != 4 ]");
+    assert_eq!(first.status.code(), Some(2));
+    let before = std::fs::read(&log).unwrap();
+    let dry = one_to_five_logged(&log, &["--dry-run", "-k", "--resume-failed"], "echo");
+    assert!(dry.status.success());
+    assert_eq!(String::from_utf8(dry.stdout).unwrap(), "echo 2\necho 4\n");
+    assert_eq!(
+        std::fs::read(&log).unwrap(),
+        before,
+        "the joblog is unchanged"
+    );
+    let fresh = dir.path().join("fresh");
+    let dry = one_to_five_logged(&fresh, &["--dry-run"], "echo");
+    assert!(dry.status.success());
+    assert!(!fresh.exists(), "a dry run creates no joblog");
+}
