@@ -17,11 +17,13 @@
 //!   deque, and the frame does not return before the entry has been popped
 //!   back or the job's [`Latch`] has been set by whoever ran or cancelled it.
 
+use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
 use crate::pool::Shared;
+use crate::spare::{self, Spares};
 use crate::sync::{thread, AtomicUsize, Ordering, UnsafeCell};
 use crate::worker::{Run, Worker};
 use crate::Arc;
@@ -80,12 +82,14 @@ pub(crate) trait QueuedJob: Send + Sync {
 }
 
 /// A heap job with exactly one owner, its queue entry (fire-and-forget).
-/// Layout rule as for [`QueuedJob`], with [`JobHeader::for_box`].
-pub(crate) trait BoxedJob: Send {
+/// Layout rule as for [`QueuedJob`], with [`JobHeader::for_box`]. Small ones
+/// live in the pool's spare blocks (spare.rs), the others in a `Box`; the
+/// entry moves the job out of its memory before calling these.
+pub(crate) trait BoxedJob: Send + Sized {
     fn header(&self) -> &JobHeader;
-    fn run(self: Box<Self>, worker: &Worker);
+    fn run(self, worker: &Worker);
     /// Drops the job unrun; true if it counted as a cancelled task.
-    fn cancel(self: Box<Self>, pool: &Shared) -> bool;
+    fn cancel(self, pool: &Shared) -> bool;
 }
 
 struct ArcVTable<J>(PhantomData<J>);
@@ -146,7 +150,7 @@ impl<J: BoxedJob> BoxVTable<J> {
     unsafe fn run(header: NonNull<JobHeader>, worker: &Worker) {
         // SAFETY: see the function contract; the box is reclaimed once.
         let job = unsafe { Box::from_raw(header.as_ptr() as *mut J) };
-        job.run(worker);
+        (*job).run(worker);
     }
 
     /// # Safety
@@ -154,6 +158,49 @@ impl<J: BoxedJob> BoxVTable<J> {
     unsafe fn cancel(header: NonNull<JobHeader>, pool: &Shared) -> bool {
         // SAFETY: see the function contract; the box is reclaimed once.
         let job = unsafe { Box::from_raw(header.as_ptr() as *mut J) };
+        (*job).cancel(pool)
+    }
+}
+
+/// A [`BoxedJob`] in a spare block of its pool (`spare::fits` its layout).
+struct SpareVTable<J>(PhantomData<J>);
+
+impl<J: BoxedJob> SpareVTable<J> {
+    const VTABLE: VTable = VTable {
+        run: Self::run,
+        cancel: Self::cancel,
+        kind: |_| Kind::Detached,
+        tag: |_| 0,
+    };
+
+    /// Moves the job out of its block and gives the block back.
+    ///
+    /// # Safety
+    /// `header` is the start of a spare block of `spares`' pool into which
+    /// `JobRef::from_box` wrote a `J`, and this entry is consumed here once.
+    unsafe fn take(header: NonNull<JobHeader>, spares: &Spares) -> J {
+        // SAFETY: the block holds a `J` (contract); reading it moves it out,
+        // and the block is never read again.
+        let job = unsafe { header.cast::<J>().as_ptr().read() };
+        // SAFETY: the block came from `Spares::take`, its value was just
+        // moved out, and this consumed entry was its only reference.
+        unsafe { spares.give(header.cast()) };
+        job
+    }
+
+    /// # Safety
+    /// As for `take`.
+    unsafe fn run(header: NonNull<JobHeader>, worker: &Worker) {
+        // SAFETY: forwarded.
+        let job = unsafe { Self::take(header, &worker.pool().spares) };
+        job.run(worker);
+    }
+
+    /// # Safety
+    /// As for `take`.
+    unsafe fn cancel(header: NonNull<JobHeader>, pool: &Shared) -> bool {
+        // SAFETY: forwarded.
+        let job = unsafe { Self::take(header, &pool.spares) };
         job.cancel(pool)
     }
 }
@@ -168,9 +215,12 @@ impl JobHeader {
 
     /// The header of a [`BoxedJob`] of type `J`.
     pub(crate) fn for_box<J: BoxedJob>() -> JobHeader {
-        JobHeader {
-            vtable: &BoxVTable::<J>::VTABLE,
-        }
+        let vtable = if spare::fits(Layout::new::<J>()) {
+            &SpareVTable::<J>::VTABLE
+        } else {
+            &BoxVTable::<J>::VTABLE
+        };
+        JobHeader { vtable }
     }
 }
 
@@ -193,10 +243,18 @@ pub(crate) struct JobRef(NonNull<JobHeader>);
 unsafe impl Send for JobRef {}
 
 impl JobRef {
-    /// Wraps a boxed fire-and-forget job.
-    pub(crate) fn from_box<J: BoxedJob + 'static>(job: Box<J>) -> JobRef {
-        header_first(&*job, job.header());
-        JobRef(NonNull::from(Box::leak(job)).cast())
+    /// Wraps a fire-and-forget job, in a spare block of `pool` if it fits
+    /// (the same test `JobHeader::for_box` made), else in a box.
+    pub(crate) fn from_box<J: BoxedJob + 'static>(job: J, pool: &Shared) -> JobRef {
+        header_first(&job, job.header());
+        if !spare::fits(Layout::new::<J>()) {
+            return JobRef(NonNull::from(Box::leak(Box::new(job))).cast());
+        }
+        let block = pool.spares.take().cast::<J>();
+        // SAFETY: the block is empty, unshared, and large and aligned enough
+        // for `J` (`spare::fits`); `SpareVTable::take` moves the job out.
+        unsafe { block.as_ptr().write(job) };
+        JobRef(block.cast())
     }
 
     /// Wraps one strong reference to a `'static` heap job.

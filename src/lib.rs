@@ -86,6 +86,7 @@ mod registry;
 mod scope;
 mod seed;
 mod shared;
+mod spare;
 mod stats;
 mod sync;
 mod task;

@@ -23,7 +23,7 @@ use crate::worker::{Run, Worker};
 use crate::Arc;
 
 /// A unit of fire-and-forget work from [`Pool::execute`]: just the closure,
-/// boxed; nobody else ever refers to it.
+/// in a spare block or a box (job.rs); nobody else ever refers to it.
 #[repr(C)]
 struct ExecJob<F> {
     header: JobHeader,
@@ -35,7 +35,7 @@ impl<F: FnOnce() + Send> BoxedJob for ExecJob<F> {
         &self.header
     }
 
-    fn run(self: Box<Self>, worker: &Worker) {
+    fn run(self, worker: &Worker) {
         worker.run_task_then(Run::Queued, self.f, |outcome| {
             if let Err(payload) = outcome {
                 // Counted by `run_task_then`; nobody else can receive it.
@@ -44,7 +44,7 @@ impl<F: FnOnce() + Send> BoxedJob for ExecJob<F> {
         });
     }
 
-    fn cancel(self: Box<Self>, pool: &Shared) -> bool {
+    fn cancel(self, pool: &Shared) -> bool {
         drop(self);
         pool.task_cancelled();
         true
@@ -198,11 +198,11 @@ impl Pool {
             f,
             WhenFull::Wait(None),
             |f| {
-                let job = Box::new(ExecJob {
+                let job = ExecJob {
                     header: JobHeader::for_box::<ExecJob<F>>(),
                     f,
-                });
-                (JobRef::from_box(job), ())
+                };
+                (JobRef::from_box(job, &self.shared), ())
             },
             |f, worker| {
                 worker.run_task_then(Run::Unqueued, f, |outcome| {

@@ -28,6 +28,7 @@ use crate::handle::Handle;
 use crate::job::JobRef;
 use crate::queue::{Injector, Steal};
 use crate::registry::Registry;
+use crate::spare::Spares;
 use crate::stats::Totals;
 use crate::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::task::TaskCell;
@@ -198,6 +199,8 @@ pub(crate) struct Shared {
     quiet: Quiet,
     /// Live `Pool` values.
     pub(crate) handles: AtomicUsize,
+    /// Memory of finished `execute` jobs, for the next ones (spare.rs).
+    pub(crate) spares: Spares,
 }
 
 impl Shared {
@@ -224,6 +227,7 @@ impl Shared {
                 reached: Condvar::new(),
             },
             handles: AtomicUsize::new(1),
+            spares: Spares::new(),
         }
     }
 
