@@ -94,6 +94,10 @@ pub struct TaskSet<T> {
     tasks: BTreeMap<u64, Handle<'static, T>>,
     ready: Arc<Ready>,
     next_id: u64,
+    /// Tasks with a lower id are past `Queued` (stages only move forward),
+    /// so taking one back never looks at them again: `join_all` from a
+    /// worker stays linear.
+    take_back_from: u64,
 }
 
 impl<T: Send + 'static> TaskSet<T> {
@@ -205,7 +209,7 @@ impl<T: Send + 'static> TaskSet<T> {
             // From a worker of the pool: run a queued task of ours instead of
             // waiting for a thread that may never come (untimed waits only:
             // handle.rs, "Take back").
-            if deadline.is_none() && take_back_one(&self.pool, self.tasks.values()) {
+            if deadline.is_none() && self.take_back_one() {
                 continue;
             }
             let mut ids = lock(&self.ready.ids);
@@ -227,6 +231,22 @@ impl<T: Send + 'static> TaskSet<T> {
 }
 
 impl<T> TaskSet<T> {
+    /// From a worker of the set's pool, runs the oldest still-queued task of
+    /// the set inline; returns whether it ran one.
+    fn take_back_one(&mut self) -> bool {
+        let pool = self.pool.clone();
+        Worker::with_current_in(&pool, |worker| {
+            let Some(worker) = worker else { return false };
+            for (&id, handle) in self.tasks.range(self.take_back_from..) {
+                self.take_back_from = id + 1;
+                if handle.task.stage() == Stage::Queued && handle.task.run_inline(worker) {
+                    return true;
+                }
+            }
+            false
+        })
+    }
+
     /// Cancels every task that has not started; they never run and still come
     /// out of the set as [`TaskError::Cancelled`]. Returns how many it cancelled.
     pub fn cancel_all(&mut self) -> usize {
@@ -358,6 +378,7 @@ impl Pool {
         TaskSet {
             pool: self.shared.clone(),
             tasks: BTreeMap::new(),
+            take_back_from: 0,
             ready: Arc::new(Ready {
                 ids: Mutex::new(VecDeque::new()),
                 changed: Condvar::new(),

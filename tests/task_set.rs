@@ -343,6 +343,27 @@ fn dropping_a_set_detaches_its_tasks_which_still_run() {
 // ---------------------------------------------------------------- nesting
 
 #[test]
+fn join_all_of_many_tasks_inside_a_task_of_a_one_thread_pool_takes_each_back_once() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(1);
+        let inner = pool.clone();
+        let total = pool
+            .spawn(move || {
+                let mut set = inner.task_set();
+                for i in 0..20_000u64 {
+                    set.spawn(move || i);
+                }
+                let results = set.join_all();
+                assert_eq!(results.len(), 20_000);
+                results.into_iter().map(Result::unwrap).sum::<u64>()
+            })
+            .join()
+            .unwrap();
+        assert_eq!(total, (0..20_000u64).sum());
+    });
+}
+
+#[test]
 fn join_next_inside_a_task_of_a_one_thread_pool_does_not_deadlock() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(1);
