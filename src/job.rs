@@ -8,7 +8,8 @@
 //! [`JobRef::run`] or [`JobRef::cancel`]. It comes in two flavours:
 //!
 //! * **Heap jobs** own one `Arc` reference to a [`QueuedJob`] (a task cell),
-//!   or a [`BoxedJob`] (fire-and-forget). A heap job may outlive the moment
+//!   or a [`BoxedJob`] (fire-and-forget), kept in one of the pool's spare
+//!   blocks when it is small (spare.rs), else in a `Box`. A heap job may outlive the moment
 //!   its work is done: a task taken back by its waiter leaves a *stale*
 //!   entry behind, which finds the task already claimed and only drops its
 //!   reference.
@@ -134,9 +135,12 @@ impl<J: QueuedJob> ArcVTable<J> {
     }
 }
 
-struct BoxVTable<J>(PhantomData<J>);
+/// The table of a [`BoxedJob`]: the job lives in a spare block of its pool
+/// if `spare::fits` its layout, else in a `Box` (`JobRef::from_box` makes
+/// the same compile-time choice).
+struct OwnedVTable<J>(PhantomData<J>);
 
-impl<J: BoxedJob> BoxVTable<J> {
+impl<J: BoxedJob> OwnedVTable<J> {
     const VTABLE: VTable = VTable {
         run: Self::run,
         cancel: Self::cancel,
@@ -144,43 +148,19 @@ impl<J: BoxedJob> BoxVTable<J> {
         tag: |_| 0,
     };
 
-    /// # Safety
-    /// `header` came from `Box::<J>::into_raw` in `JobRef::from_box` and is
-    /// consumed here exactly once.
-    unsafe fn run(header: NonNull<JobHeader>, worker: &Worker) {
-        // SAFETY: see the function contract; the box is reclaimed once.
-        let job = unsafe { Box::from_raw(header.as_ptr() as *mut J) };
-        (*job).run(worker);
-    }
-
-    /// # Safety
-    /// As for `run`.
-    unsafe fn cancel(header: NonNull<JobHeader>, pool: &Shared) -> bool {
-        // SAFETY: see the function contract; the box is reclaimed once.
-        let job = unsafe { Box::from_raw(header.as_ptr() as *mut J) };
-        (*job).cancel(pool)
-    }
-}
-
-/// A [`BoxedJob`] in a spare block of its pool (`spare::fits` its layout).
-struct SpareVTable<J>(PhantomData<J>);
-
-impl<J: BoxedJob> SpareVTable<J> {
-    const VTABLE: VTable = VTable {
-        run: Self::run,
-        cancel: Self::cancel,
-        kind: |_| Kind::Detached,
-        tag: |_| 0,
-    };
-
-    /// Moves the job out of its block and gives the block back.
+    /// Moves the job out of its memory and releases that memory (the spare
+    /// block goes back to `spares`).
     ///
     /// # Safety
-    /// `header` is the start of a spare block of `spares`' pool into which
-    /// `JobRef::from_box` wrote a `J`, and this entry is consumed here once.
+    /// `header` is the job written by `JobRef::from_box` for a pool whose
+    /// spare blocks are `spares`, and this entry is consumed here, once.
     unsafe fn take(header: NonNull<JobHeader>, spares: &Spares) -> J {
-        // SAFETY: the block holds a `J` (contract); reading it moves it out,
-        // and the block is never read again.
+        if !spare::fits(Layout::new::<J>()) {
+            // SAFETY: `from_box` leaked a `Box<J>` here (contract).
+            return *unsafe { Box::from_raw(header.as_ptr() as *mut J) };
+        }
+        // SAFETY: the block holds a `J` (contract); reading moves it out, and
+        // the block is never read again.
         let job = unsafe { header.cast::<J>().as_ptr().read() };
         // SAFETY: the block came from `Spares::take`, its value was just
         // moved out, and this consumed entry was its only reference.
@@ -215,12 +195,9 @@ impl JobHeader {
 
     /// The header of a [`BoxedJob`] of type `J`.
     pub(crate) fn for_box<J: BoxedJob>() -> JobHeader {
-        let vtable = if spare::fits(Layout::new::<J>()) {
-            &SpareVTable::<J>::VTABLE
-        } else {
-            &BoxVTable::<J>::VTABLE
-        };
-        JobHeader { vtable }
+        JobHeader {
+            vtable: &OwnedVTable::<J>::VTABLE,
+        }
     }
 }
 

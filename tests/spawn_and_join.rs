@@ -111,6 +111,43 @@ fn execute_runs_fire_and_forget_work() {
 }
 
 #[test]
+fn execute_runs_closures_of_every_size_each_once_and_drops_what_they_own() {
+    with_deadline(LIMIT, || {
+        // Small closures live in the pool's recycled blocks, large ones in
+        // boxes; both must run once and drop their captures once.
+        let pool = Pool::new(2);
+        let owned = Arc::new(());
+        let (done_tx, done_rx) = mpsc::channel();
+        for round in 0..stress(2_000) {
+            let (done, owned) = (done_tx.clone(), owned.clone());
+            if round % 2 == 0 {
+                pool.execute(move || {
+                    let _owned = owned;
+                    done.send(round).unwrap();
+                });
+            } else {
+                let payload = [round; 16]; // 128 bytes: too big for a block
+                pool.execute(move || {
+                    let _owned = owned;
+                    done.send(payload.iter().sum::<usize>() / 16).unwrap();
+                });
+            }
+        }
+        let mut seen: Vec<usize> = (0..stress(2_000))
+            .map(|_| done_rx.recv_timeout(LIMIT).unwrap())
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..stress(2_000)).collect::<Vec<_>>());
+        pool.join();
+        assert_eq!(
+            Arc::strong_count(&owned),
+            1,
+            "a closure's captures were not dropped"
+        );
+    });
+}
+
+#[test]
 fn apply_runs_on_a_worker_and_returns_the_value() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(2);
