@@ -174,6 +174,10 @@ impl<T> TaskHandle<T> {
 
     /// Like [`wait`](Self::wait), but gives up after `timeout`. Returns
     /// whether the task is finished; on `false` nothing changed.
+    ///
+    /// Called from a task of the same pool, it never runs the awaited task
+    /// inline (which could overrun the timeout): it blocks, and the pool may
+    /// start a compensating thread to run it.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.inner.wait(Some(deadline_after(timeout)))
     }

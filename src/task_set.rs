@@ -172,6 +172,8 @@ impl<T: Send + 'static> TaskSet<T> {
     /// # Errors
     ///
     /// [`Timeout`] if no task finished in time; every task stays in the set.
+    /// Like every timed wait, it never runs a queued task inline (see
+    /// [`TaskHandle::wait_timeout`]).
     pub fn join_next_timeout(
         &mut self,
         timeout: Duration,
