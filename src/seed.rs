@@ -103,9 +103,17 @@ fn run_subjobs(job_size: usize, thread_count: isize, run: &(dyn Fn(usize, usize,
             run(index, start, size);
         }
     } else if count <= global().max_threads() {
+        // The caller runs the first subjob itself: it would only wait
+        // otherwise, and two subjobs that wait for each other then need
+        // just one pool thread (so concurrent calls cannot starve each other).
         global().scope(|scope| {
-            for (index, (start, size)) in jobs.enumerate() {
+            let mut jobs = jobs.enumerate();
+            let own = jobs.next();
+            for (index, (start, size)) in jobs {
                 scope.spawn(move || run(index, start, size));
+            }
+            if let Some((index, (start, size))) = own {
+                run(index, start, size);
             }
         });
     } else {
@@ -138,8 +146,14 @@ fn run_subjobs(job_size: usize, thread_count: isize, run: &(dyn Fn(usize, usize,
 /// * `thread_count < 0`: `|thread_count|` subjobs run one after another, in
 ///   order, on the calling thread (the seed's debugging mode).
 ///
-/// Subjobs run on the [`global`] pool; if there are more of them than it has
-/// threads, each gets its own thread instead, so blocking targets overlap.
+/// The calling thread runs the first subjob and the [`global`] pool the
+/// others; if there are more subjobs than the pool has threads, each gets its
+/// own thread instead, as in spacepy, so blocking targets overlap. Subjobs
+/// that wait for one another (a barrier) need their partners running: within
+/// the pool's size that holds for one call at a time; several such calls at
+/// once can fill the pool, so give them more subjobs than it has threads.
+///
+/// Note that `target` thus also runs on the calling thread.
 ///
 /// # Panics
 ///

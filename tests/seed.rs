@@ -182,6 +182,26 @@ fn thread_job_runs_its_subjobs_at_the_same_time() {
 }
 
 #[test]
+fn concurrent_thread_jobs_whose_subjobs_wait_for_each_other_all_complete() {
+    with_deadline(LIMIT, || {
+        // Several callers at once, each with two subjobs that meet at a
+        // barrier: they must not fill the global pool with first halves
+        // waiting for second halves queued behind them.
+        let callers = workcrew::global().max_threads() + 1;
+        thread::scope(|s| {
+            for _ in 0..callers {
+                s.spawn(|| {
+                    let barrier = Barrier::new(2);
+                    thread_job(10, 2, |_, _| {
+                        barrier.wait();
+                    });
+                });
+            }
+        });
+    });
+}
+
+#[test]
 fn more_subjobs_than_cores_still_run_at_the_same_time() {
     with_deadline(LIMIT, || {
         // spacepy starts a thread per subjob, so blocking targets overlap
