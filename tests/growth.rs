@@ -20,6 +20,32 @@ fn elastic(core: usize, max: usize, keep_alive: Duration) -> Pool {
         .unwrap()
 }
 
+/// Spawns `count` tasks that each stay inside `peak` for `pause`, so that
+/// any two the pool runs at once are counted as overlapping.
+fn spawn_counted(
+    pool: &Pool,
+    peak: &Peak,
+    count: usize,
+    pause: Duration,
+) -> Vec<workcrew::TaskHandle<()>> {
+    (0..count)
+        .map(|_| {
+            let peak = peak.clone();
+            pool.spawn(move || {
+                let _inside = peak.enter();
+                thread::sleep(pause);
+            })
+        })
+        .collect()
+}
+
+/// Asserts that the tasks `peak` counted ran one at a time, then waits for
+/// `pool` to shrink to one thread.
+fn assert_one_at_a_time_then_one_thread(pool: &Pool, peak: &Peak) {
+    assert_eq!(peak.max(), 1, "tasks ran in parallel after set_threads(1)");
+    wait_until("the pool to shrink to one thread", || pool.threads() == 1);
+}
+
 /// Spawns `count` tasks that report their start and then wait on `gate`,
 /// without waiting for them to start.
 fn spawn_reporting(
@@ -174,24 +200,14 @@ fn after_shrinking_a_thread_above_the_limit_takes_no_new_task() {
         let gate = Gate::new();
         let busy = common::occupy(&pool, 3, &gate);
         let peak = Peak::new();
-        let queued: Vec<_> = (0..12)
-            .map(|_| {
-                let peak = peak.clone();
-                pool.spawn(move || {
-                    let _inside = peak.enter();
-                    // Long enough for a second thread to overlap, if any
-                    // still took work.
-                    thread::sleep(Duration::from_millis(2));
-                })
-            })
-            .collect();
+        // Long enough for a second thread to overlap, if any still took work.
+        let queued = spawn_counted(&pool, &peak, 12, Duration::from_millis(2));
         pool.set_threads(1);
         gate.open();
         busy.into_iter()
             .chain(queued)
             .for_each(|h| h.join().unwrap());
-        assert_eq!(peak.max(), 1, "tasks ran in parallel after set_threads(1)");
-        wait_until("the pool to shrink to one thread", || pool.threads() == 1);
+        assert_one_at_a_time_then_one_thread(&pool, &peak);
     });
 }
 
@@ -207,18 +223,9 @@ fn after_shrinking_an_idle_pool_its_woken_threads_take_no_new_task() {
             // work arriving meanwhile must not be taken by them.
             pool.set_threads(1);
             let peak = Peak::new();
-            let tasks: Vec<_> = (0..8)
-                .map(|_| {
-                    let peak = peak.clone();
-                    pool.spawn(move || {
-                        let _inside = peak.enter();
-                        thread::sleep(Duration::from_millis(1));
-                    })
-                })
-                .collect();
+            let tasks = spawn_counted(&pool, &peak, 8, Duration::from_millis(1));
             tasks.into_iter().for_each(|h| h.join().unwrap());
-            assert_eq!(peak.max(), 1, "tasks ran in parallel after set_threads(1)");
-            wait_until("the pool to shrink to one thread", || pool.threads() == 1);
+            assert_one_at_a_time_then_one_thread(&pool, &peak);
         }
     });
 }
@@ -254,15 +261,7 @@ fn a_hundred_threads_run_a_thousand_sleeping_tasks_at_once() {
         let pool = Pool::new(100);
         let peak = Peak::new();
         let started = Instant::now();
-        let handles: Vec<_> = (0..1000)
-            .map(|_| {
-                let peak = peak.clone();
-                pool.spawn(move || {
-                    let _inside = peak.enter();
-                    thread::sleep(Duration::from_millis(10));
-                })
-            })
-            .collect();
+        let handles = spawn_counted(&pool, &peak, 1000, Duration::from_millis(10));
         for handle in handles {
             handle.join().unwrap();
         }

@@ -27,6 +27,24 @@ fn held<T: Send + 'static>(pool: &Pool, gate: &Gate, value: T) -> TaskHandle<T> 
     })
 }
 
+/// A three-thread pool running three tasks, each waiting on its own gate
+/// and returning its index.
+fn three_held() -> (Pool, [Gate; 3], Vec<TaskHandle<usize>>) {
+    let pool = Pool::new(3);
+    let gates = [Gate::new(), Gate::new(), Gate::new()];
+    let handles = gates
+        .iter()
+        .enumerate()
+        .map(|(i, g)| held(&pool, g, i))
+        .collect();
+    (pool, gates, handles)
+}
+
+/// Joins every handle in order and returns their values.
+fn joined<T>(handles: Vec<TaskHandle<T>>) -> Vec<T> {
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
 /// Runs `wait` as the only task of a new one-thread pool and returns once
 /// that thread is parked inside it (with the pool, which must outlive it).
 ///
@@ -70,29 +88,21 @@ fn wait_any_returns_the_lowest_index_among_finished_handles() {
         gate.open();
         handles[0].wait();
         assert_eq!(wait_any(&handles), 0);
-        let values: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(values, [0, 1, 2]);
+        assert_eq!(joined(handles), [0, 1, 2]);
     });
 }
 
 #[test]
 fn a_parked_wait_any_wakes_when_one_handle_finishes() {
     with_deadline(LIMIT, || {
-        let pool = Pool::new(3);
-        let gates = [Gate::new(), Gate::new(), Gate::new()];
-        let handles: Vec<_> = gates
-            .iter()
-            .enumerate()
-            .map(|(i, g)| held(&pool, g, i))
-            .collect();
+        let (_pool, gates, handles) = three_held();
         let (_waiters, waiter) = parked_waiter(move || (wait_any(&handles), handles));
         gates[2].open();
         let (first, handles) = waiter.join().unwrap();
         assert_eq!(first, 2);
         assert!(!handles[0].is_finished() && !handles[1].is_finished());
         gates.iter().for_each(Gate::open);
-        let values: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(values, [0, 1, 2]);
+        assert_eq!(joined(handles), [0, 1, 2]);
     });
 }
 
@@ -102,13 +112,7 @@ fn a_parked_wait_any_wakes_when_one_handle_finishes() {
 #[test]
 fn wait_any_from_outside_the_pool_wakes_when_one_handle_finishes_meanwhile() {
     with_deadline(LIMIT, || {
-        let pool = Pool::new(3);
-        let gates = [Gate::new(), Gate::new(), Gate::new()];
-        let handles: Vec<_> = gates
-            .iter()
-            .enumerate()
-            .map(|(i, g)| held(&pool, g, i))
-            .collect();
+        let (_pool, gates, handles) = three_held();
         let (about_to_wait_tx, about_to_wait_rx) = mpsc::channel();
         let waiter = std::thread::spawn(move || {
             about_to_wait_tx.send(()).unwrap();
@@ -161,8 +165,7 @@ fn wait_any_timeout_returns_none_and_consumes_nothing() {
         let first = wait_any_timeout(&handles, LIMIT).expect("a handle finished");
         assert!(first < 2);
         assert!(handles[first].is_finished());
-        let values: Vec<&str> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(values, ["a", "b"]);
+        assert_eq!(joined(handles), ["a", "b"]);
     });
 }
 
@@ -199,8 +202,7 @@ fn wait_all_timeout_is_false_while_one_runs_and_true_after() {
         assert!(!handles[1].is_finished());
         gate.open();
         assert!(wait_all_timeout(&handles, LIMIT));
-        let values: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(values, [1, 2]);
+        assert_eq!(joined(handles), [1, 2]);
     });
 }
 
@@ -415,8 +417,7 @@ fn handles_of_two_pools_can_be_waited_on_together() {
         assert_eq!(wait_any(&handles), 1);
         gate.open();
         wait_all(&handles);
-        let values: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(values, [1, 2]);
+        assert_eq!(joined(handles), [1, 2]);
     });
 }
 

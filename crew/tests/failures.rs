@@ -2,6 +2,9 @@
 
 mod common;
 
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::{assert_gone_within, crew, pid_in, scratch, stdout_of};
@@ -102,43 +105,105 @@ fn retries_log_one_joblog_line_per_job_not_per_attempt() {
 /// How long a job's killed background child may outlive crew's return.
 const REAP_LIMIT: Duration = Duration::from_secs(2);
 
-/// Runs one job that prints a line, leaves a background sleep, and blocks,
-/// under `--timeout 0.2` and the given output `mode`; asserts crew stops it
-/// promptly, kills its group, and keeps the line printed before.
-fn assert_timeout_stops_a_job_in_mode(mode: &str) {
+/// Stands in a job for the file where it writes its background child's pid.
+const PID_FILE: &str = "PID_FILE";
+
+/// One crew run of a job that leaves a background child, and what it left.
+struct ChildLeavingRun {
+    /// Holds the pid file and the joblog until the run is dropped.
+    _dir: tempfile::TempDir,
+    /// The options crew ran with, for failure messages.
+    options: Vec<String>,
+    /// Where the job wrote its background child's pid.
+    pid_file: PathBuf,
+    /// crew's exit status and what it printed.
+    output: Output,
+    /// From starting crew to its return.
+    elapsed: Duration,
+    /// The joblog crew wrote.
+    logged: String,
+}
+
+impl ChildLeavingRun {
+    /// Asserts crew exited with `status` in less than `within`, then that
+    /// the job's background child (`what`) is gone within [`REAP_LIMIT`].
+    fn assert_stopped(&self, status: i32, within: Duration, what: &str) {
+        let (options, elapsed) = (&self.options, self.elapsed);
+        assert_eq!(self.output.status.code(), Some(status), "{options:?}");
+        assert!(elapsed < within, "{options:?}: took {elapsed:?}");
+        assert_gone_within(pid_in(&self.pid_file), REAP_LIMIT, what);
+    }
+
+    /// The joblog fields of the first job logged.
+    fn first_logged_job(&self) -> Vec<&str> {
+        self.logged.lines().nth(1).unwrap().split('\t').collect()
+    }
+
+    /// Asserts the joblog records the first job as killed by `signal`.
+    fn assert_first_killed_by(&self, signal: &str) {
+        let fields = self.first_logged_job();
+        let (options, logged) = (&self.options, &self.logged);
+        assert_eq!(
+            (fields[6], fields[7]),
+            ("-1", signal),
+            "{options:?}: {logged}"
+        );
+    }
+
+    /// The first logged job's runtime, in seconds.
+    fn first_runtime(&self) -> f64 {
+        self.first_logged_job()[3].trim().parse().unwrap()
+    }
+}
+
+/// Runs crew with `options`, a `--joblog`, `job` and `::: inputs`, timing
+/// it; the job writes its background child's pid to [`PID_FILE`].
+fn run_leaving_a_child(options: &[&str], job: &str, inputs: &[&str]) -> ChildLeavingRun {
     let dir = scratch();
     let log = dir.path().join("log");
-    let child_pid = dir.path().join("child");
-    let job = format!(
-        "echo before-{{}}; sleep 30 & echo $! > {}; wait; echo after-{{}}",
-        child_pid.display()
-    );
-    let started = Instant::now();
-    let output = crew([
-        mode.as_ref(),
-        "--timeout".as_ref(),
-        "0.2".as_ref(),
+    let pid_file = dir.path().join("child");
+    let job = job.replace(PID_FILE, &pid_file.display().to_string());
+    let mut args: Vec<&OsStr> = options.iter().map(OsStr::new).collect();
+    args.extend([
         "--joblog".as_ref(),
         log.as_os_str(),
         job.as_ref(),
         ":::".as_ref(),
-        "x".as_ref(),
-    ])
-    .output()
-    .unwrap();
+    ]);
+    args.extend(inputs.iter().map(OsStr::new));
+    let started = Instant::now();
+    let output = crew(args).output().unwrap();
     let elapsed = started.elapsed();
-    assert_eq!(output.status.code(), Some(1), "{mode}");
-    assert!(elapsed < Duration::from_secs(3), "{mode}: took {elapsed:?}");
+    let logged = std::fs::read_to_string(log).unwrap_or_else(|e| {
+        panic!("crew ({:?}) left no joblog: {e}", output.status);
+    });
+    ChildLeavingRun {
+        _dir: dir,
+        options: options.iter().map(|o| o.to_string()).collect(),
+        pid_file,
+        output,
+        elapsed,
+        logged,
+    }
+}
+
+/// Runs one job that prints a line, leaves a background sleep, and blocks,
+/// under `--timeout 0.2` and the given output `mode`; asserts crew stops it
+/// promptly, kills its group, and keeps the line printed before.
+fn assert_timeout_stops_a_job_in_mode(mode: &str) {
+    let run = run_leaving_a_child(
+        &[mode, "--timeout", "0.2"],
+        "echo before-{}; sleep 30 & echo $! > PID_FILE; wait; echo after-{}",
+        &["x"],
+    );
+    run.assert_stopped(1, Duration::from_secs(3), "the background sleep");
     assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
+        std::str::from_utf8(&run.output.stdout).unwrap(),
         "before-x\n",
         "{mode}"
     );
-    assert_gone_within(pid_in(&child_pid), REAP_LIMIT, "the background sleep");
-    let logged = std::fs::read_to_string(log).unwrap();
-    let fields: Vec<&str> = logged.lines().nth(1).unwrap().split('\t').collect();
-    assert_eq!((fields[6], fields[7]), ("-1", "15"), "{mode}: {logged}");
-    let runtime: f64 = fields[3].trim().parse().unwrap();
+    run.assert_first_killed_by("15");
+    let runtime = run.first_runtime();
     assert!((0.2..0.5).contains(&runtime), "{mode}: job ran {runtime} s");
 }
 
@@ -154,68 +219,24 @@ fn timeout_stops_a_line_buffered_job() {
 
 #[test]
 fn timeout_kills_the_whole_process_group_promptly() {
-    let dir = scratch();
-    let log = dir.path().join("log");
-    let child_pid = dir.path().join("child");
     // The background sleep is not the job's leader: only a signal to the
     // whole group reaches it.
-    let job = format!(
-        "sleep 30 & echo $! > {}; sleep 30 | sleep 30; echo {{}}",
-        child_pid.display()
-    );
-    let started = Instant::now();
-    let output = crew([
-        "--timeout".as_ref(),
-        "0.2".as_ref(),
-        "--joblog".as_ref(),
-        log.as_os_str(),
-        job.as_ref(),
-        ":::".as_ref(),
-        "x".as_ref(),
-    ])
-    .output()
-    .unwrap();
-    let elapsed = started.elapsed();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
-    assert_gone_within(pid_in(&child_pid), REAP_LIMIT, "the background child");
-    let logged = std::fs::read_to_string(log).unwrap();
-    let fields: Vec<&str> = logged.lines().nth(1).unwrap().split('\t').collect();
-    let runtime: f64 = fields[3].trim().parse().unwrap();
+    let job = "sleep 30 & echo $! > PID_FILE; sleep 30 | sleep 30; echo {}";
+    let run = run_leaving_a_child(&["--timeout", "0.2"], job, &["x"]);
+    run.assert_stopped(1, Duration::from_secs(5), "the background child");
+    let runtime = run.first_runtime();
     assert!((0.2..0.35).contains(&runtime), "job ran {runtime} s");
-    assert_eq!((fields[6], fields[7]), ("-1", "15"), "{logged}");
+    run.assert_first_killed_by("15");
 }
 
 #[test]
 fn timeout_escalates_to_sigkill_for_a_job_that_ignores_sigterm() {
-    let dir = scratch();
-    let log = dir.path().join("log");
-    let child_pid = dir.path().join("child");
     // `trap '' TERM` is inherited: the sleep ignores SIGTERM too.
-    let job = format!(
-        "trap '' TERM; sleep 30 & echo $! > {}; wait; echo {{}}",
-        child_pid.display()
-    );
-    let started = Instant::now();
-    let output = crew([
-        "--timeout".as_ref(),
-        "0.2".as_ref(),
-        "--joblog".as_ref(),
-        log.as_os_str(),
-        job.as_ref(),
-        ":::".as_ref(),
-        "x".as_ref(),
-    ])
-    .output()
-    .unwrap();
-    let elapsed = started.elapsed();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
-    assert_gone_within(pid_in(&child_pid), REAP_LIMIT, "the sleep ignoring TERM");
-    let logged = std::fs::read_to_string(log).unwrap();
-    let fields: Vec<&str> = logged.lines().nth(1).unwrap().split('\t').collect();
-    assert_eq!((fields[6], fields[7]), ("-1", "9"), "{logged}");
-    let runtime: f64 = fields[3].trim().parse().unwrap();
+    let job = "trap '' TERM; sleep 30 & echo $! > PID_FILE; wait; echo {}";
+    let run = run_leaving_a_child(&["--timeout", "0.2"], job, &["x"]);
+    run.assert_stopped(1, Duration::from_secs(3), "the sleep ignoring TERM");
+    run.assert_first_killed_by("9");
+    let runtime = run.first_runtime();
     assert!(
         (0.4..1.0).contains(&runtime),
         "TERM at 0.2 s, KILL 0.2 s later; ran {runtime} s"
@@ -232,37 +253,16 @@ fn timeout_leaves_fast_jobs_alone() {
 
 #[test]
 fn halt_now_on_failure_stops_at_once_with_the_jobs_status() {
-    let dir = scratch();
-    let log = dir.path().join("log");
-    let child_pid = dir.path().join("child");
     // Job 1 leaves a background sleep in its group and waits for it; job 2
     // fails once job 1's child exists, so the halt has a group to kill.
-    let job = format!(
-        "if [ {{#}} = 1 ]; then sleep {{}} & echo $! > {p}; wait; \
-         else until [ -s {p} ]; do sleep 0.01; done; fi; exit 7",
-        p = child_pid.display()
+    let run = run_leaving_a_child(
+        &["-j2", "--halt", "now,fail=1", "--timeout", "20"],
+        "if [ {#} = 1 ]; then sleep {} & echo $! > PID_FILE; wait; \
+         else until [ -s PID_FILE ]; do sleep 0.01; done; fi; exit 7",
+        &["30", "0", "0"],
     );
-    let started = Instant::now();
-    let output = crew([
-        "-j2".as_ref(),
-        "--halt".as_ref(),
-        "now,fail=1".as_ref(),
-        "--joblog".as_ref(),
-        log.as_os_str(),
-        "--timeout".as_ref(),
-        "20".as_ref(),
-        job.as_ref(),
-        ":::".as_ref(),
-        "30".as_ref(),
-        "0".as_ref(),
-        "0".as_ref(),
-    ])
-    .output()
-    .unwrap();
-    assert_eq!(output.status.code(), Some(7));
-    assert!(started.elapsed() < Duration::from_secs(10));
-    assert_gone_within(pid_in(&child_pid), REAP_LIMIT, "job 1's background sleep");
-    let logged = std::fs::read_to_string(log).unwrap();
+    run.assert_stopped(7, Duration::from_secs(10), "job 1's background sleep");
+    let logged = &run.logged;
     assert_eq!(
         logged.lines().count(),
         3,
@@ -304,50 +304,49 @@ fn halt_soon_lets_running_jobs_finish() {
 }
 
 /// Runs `echo CODE; exit CODE` one job at a time for each code, with
-/// `--halt rule`; returns crew's exit status and what the jobs printed.
-fn halt_run(rule: &str, codes: &[&str]) -> (Option<i32>, String) {
+/// `--halt rule`; asserts crew exits with `status` once the jobs printed
+/// `stdout`.
+fn assert_halt(rule: &str, codes: &[&str], status: i32, stdout: &str) {
     let mut args = vec!["-j1", "--halt", rule, "echo {}; exit {}", ":::"];
     args.extend_from_slice(codes);
     let output = crew(args).output().unwrap();
-    (
-        output.status.code(),
-        String::from_utf8(output.stdout).unwrap(),
-    )
+    assert_eq!(output.status.code(), Some(status));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), stdout);
 }
 
 #[test]
 fn halt_on_success_stops_with_status_zero() {
-    let (status, stdout) = halt_run("now,success=1", &["1", "0", "1", "1"]);
-    assert_eq!(status, Some(0));
-    assert_eq!(stdout, "1\n0\n");
+    assert_halt("now,success=1", &["1", "0", "1", "1"], 0, "1\n0\n");
 }
 
 #[test]
 fn halt_on_a_failure_percentage_waits_for_three_jobs() {
-    let (status, stdout) = halt_run("soon,fail=50%", &["1", "0", "1", "0", "0", "0"]);
-    assert_eq!(status, Some(1));
-    assert_eq!(stdout, "1\n0\n1\n");
+    assert_halt(
+        "soon,fail=50%",
+        &["1", "0", "1", "0", "0", "0"],
+        1,
+        "1\n0\n1\n",
+    );
 }
 
 #[test]
 fn halt_when_n_jobs_are_done_stops_with_the_failure_count() {
-    let (status, stdout) = halt_run("now,done=2", &["0", "3", "0", "0"]);
-    assert_eq!(status, Some(1));
-    assert_eq!(stdout, "0\n3\n");
+    assert_halt("now,done=2", &["0", "3", "0", "0"], 1, "0\n3\n");
 }
 
 #[test]
 fn halt_on_a_success_percentage_waits_for_three_jobs() {
     // Job 2 makes 1 success of 2 (50 %), but percentages wait for three
     // finished jobs: job 3 makes 2 of 3.
-    let (status, stdout) = halt_run("soon,success=50%", &["1", "0", "0", "1", "1"]);
-    assert_eq!(status, Some(0));
-    assert_eq!(stdout, "1\n0\n0\n");
+    assert_halt(
+        "soon,success=50%",
+        &["1", "0", "0", "1", "1"],
+        0,
+        "1\n0\n0\n",
+    );
 }
 
 #[test]
 fn legacy_halt_numbers_still_work() {
-    let (status, stdout) = halt_run("2", &["0", "4", "0"]);
-    assert_eq!(status, Some(4));
-    assert_eq!(stdout, "0\n4\n");
+    assert_halt("2", &["0", "4", "0"], 4, "0\n4\n");
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{crew, measure, scratch, sorted_lines, stdout_of};
+use common::{crew, measure, one_line_error, scratch, sorted_lines, stdout_of};
 
 #[test]
 fn lines_of_stdin_are_the_default_input() {
@@ -103,34 +103,23 @@ fn a_regex_colsep_passes_bytes_that_are_not_utf8_through_unchanged() {
 
 #[test]
 fn a_missing_input_file_is_a_one_line_error() {
-    let output = crew(["echo", "::::", "/no/such/file"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(255));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let (stderr, _) = one_line_error(["echo", "::::", "/no/such/file"]);
     assert!(stderr.contains("/no/such/file"), "{stderr}");
 }
 
 #[test]
 fn a_missing_dash_a_file_is_a_one_line_error() {
-    let output = crew(["-a", "/no/such/file", "echo"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(255));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let (stderr, stdout) = one_line_error(["-a", "/no/such/file", "echo"]);
     assert!(stderr.contains("/no/such/file"), "{stderr}");
-    assert!(output.stdout.is_empty());
+    assert!(stdout.is_empty());
 }
 
 #[test]
 fn a_bad_colsep_regex_is_a_one_line_error() {
     for pattern in ["(", "[a", "a{2,1}"] {
-        let output = crew(["--colsep", pattern, "echo", ":::", "a"])
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(255), "{pattern}");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert_eq!(stderr.lines().count(), 1, "{pattern}: {stderr}");
+        let (stderr, stdout) = one_line_error(["--colsep", pattern, "echo", ":::", "a"]);
         assert!(stderr.starts_with("crew: --colsep"), "{stderr}");
-        assert!(output.stdout.is_empty());
+        assert!(stdout.is_empty());
     }
 }
 

@@ -42,6 +42,21 @@ where
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
+/// Runs crew with `args` and asserts it refuses them: status 255 and a
+/// one-line message on stderr; returns that message and crew's stdout.
+pub fn one_line_error<I, S>(args: I) -> (String, Vec<u8>)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let output = crew(&args).output().expect("crew runs");
+    assert_eq!(output.status.code(), Some(255), "{args:?}");
+    let stderr = String::from_utf8(output.stderr).expect("utf-8 errors");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    (stderr, output.stdout)
+}
+
 /// A scratch directory removed at the end of the test.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary directory")
