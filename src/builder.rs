@@ -149,7 +149,8 @@ impl PoolBuilder {
     /// locked: it must not call into the pool (`stats`, `spawn`, ...). A
     /// panic in it is caught like a hook's (counted in
     /// [`PoolStats::panicked`](crate::PoolStats::panicked), handed to the
-    /// `panic_handler`) and the thread gets the default name.
+    /// `panic_handler`, from the thread once it has started) and the thread
+    /// gets the default name.
     pub fn thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
         self.thread_name = Some(Box::new(name));
         self

@@ -9,9 +9,12 @@
 //!    is still queued, the waiter claims it and runs it inline. This is what
 //!    makes `spawn` + `join` inside a task work on a one-thread pool. It only
 //!    ever runs the task being waited for, never unrelated work. Timed waits
-//!    (`wait_timeout` and the other `*_timeout` calls) skip this step: the
-//!    task could run far past the deadline; they block instead, and the
-//!    compensation of step 3 gives the task a thread.
+//!    (`wait_timeout` and the other `*_timeout` calls) skip this step while
+//!    the pool can still give the task a thread (an idle one, or the
+//!    compensation of step 3), because running it inline could overrun the
+//!    deadline; when it cannot (nested timed waits deeper than
+//!    `max_threads`), they take it back like an untimed wait, so the work
+//!    waited for always has a thread ([`may_take_back`]).
 //! 2. **Spin** briefly, for tasks about to finish.
 //! 3. **Block.** The waiter registers a waker and parks. A worker that parks
 //!    here is counted as *blocked*, so its pool may start a compensating
@@ -60,6 +63,16 @@ pub(crate) fn spin_until(done: impl Fn() -> bool) -> bool {
     done()
 }
 
+/// Whether a wait with `deadline` may run a queued awaited task inline:
+/// always for an untimed wait; for a timed one only when the current
+/// worker's pool could not otherwise run it (see the module docs).
+pub(crate) fn may_take_back(deadline: Option<Instant>) -> bool {
+    deadline.is_none()
+        || Worker::with_current(|worker| {
+            worker.is_some_and(|worker| !worker.pool().registry.can_compensate())
+        })
+}
+
 /// The handle machinery shared by [`TaskHandle`], `ScopedHandle`, `apply`
 /// and the task sets.
 pub(crate) struct Handle<'a, T> {
@@ -78,7 +91,7 @@ impl<T> Handle<'_, T> {
         if self.is_finished() {
             return true;
         }
-        if deadline.is_none() && self.task.stage() == Stage::Queued {
+        if self.task.stage() == Stage::Queued && may_take_back(deadline) {
             let ran = Worker::with_current_in(&self.pool, |worker| {
                 worker.is_some_and(|worker| self.task.run_inline(worker))
             });
@@ -175,9 +188,10 @@ impl<T> TaskHandle<T> {
     /// Like [`wait`](Self::wait), but gives up after `timeout`. Returns
     /// whether the task is finished; on `false` nothing changed.
     ///
-    /// Called from a task of the same pool, it never runs the awaited task
-    /// inline (which could overrun the timeout): it blocks, and the pool may
-    /// start a compensating thread to run it.
+    /// Called from a task of the same pool, it does not run a queued awaited
+    /// task inline (which could overrun the timeout) while the pool has an
+    /// idle thread or may start a compensating one for it; only when neither
+    /// is possible does it run the task itself, so the task always runs.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.inner.wait(Some(deadline_after(timeout)))
     }

@@ -24,6 +24,7 @@ use crate::handle::{deadline_after, TaskHandle};
 use crate::pool::{panic_closed, Pool};
 use crate::task::TaskError;
 use crate::task_set::TaskSet;
+use crate::worker::Worker;
 use crate::Arc;
 
 type Payload = Box<dyn std::any::Any + Send>;
@@ -139,6 +140,14 @@ where
                     values.extend(chunk.into_iter().map(|item| f(item)));
                 }))
                 .err();
+                if panic.is_some() {
+                    // Caught here instead of by the worker: count it the same.
+                    Worker::with_current(|worker| {
+                        if let Some(worker) = worker {
+                            worker.stats().panicked.bump();
+                        }
+                    });
+                }
                 Chunk { values, panic }
             });
         }
@@ -259,7 +268,8 @@ impl<R: Send + 'static> Imap<R> {
         // holds production at `buffer` items whatever the chunk size; a new
         // chunk waits until a whole one fits (fewer, fuller tasks).
         let wanted = self.chunk_size.min(self.buffer);
-        while self.buffer - self.outstanding >= wanted {
+        // `buffer` may have shrunk below what is outstanding since.
+        while self.buffer.saturating_sub(self.outstanding) >= wanted {
             let (count, panicked) = source.spawn_next(wanted, &self.pool, &mut self.sink);
             self.outstanding += count;
             if let Some(payload) = panicked {

@@ -560,6 +560,17 @@ impl Registry {
 
     /// The calling worker is about to block in a wait inside a task.
     /// Returns whether it may need compensation (see `Self::unblock`).
+    /// Whether a worker that blocks now leaves its pool a thread to run
+    /// queued work: an idle one, or a compensating one it may start.
+    pub(crate) fn can_compensate(&self) -> bool {
+        let counts = self.counts();
+        if counts.searching() + counts.parked() > 0 {
+            return true;
+        }
+        let max = self.max_threads();
+        counts.threads() - (counts.blocked() + 1).min(max) < max
+    }
+
     pub(crate) fn block(&self, pool: &Arc<Shared>) {
         self.counts.fetch_add(ONE_BLOCKED, Ordering::SeqCst);
         // Jobs pushed before we raised `blocked` may have found the pool at

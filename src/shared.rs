@@ -199,6 +199,8 @@ pub(crate) struct Shared {
     quiet: Quiet,
     /// Live `Pool` values.
     pub(crate) handles: AtomicUsize,
+    /// Panics of the `thread_name` closure not yet handed on.
+    name_panics: Mutex<Vec<Box<dyn std::any::Any + Send>>>,
     /// Memory of finished `execute` jobs, for the next ones (spare.rs).
     pub(crate) spares: Spares,
 }
@@ -227,6 +229,7 @@ impl Shared {
                 reached: Condvar::new(),
             },
             handles: AtomicUsize::new(1),
+            name_panics: Mutex::new(Vec::new()),
             spares: Spares::new(),
         }
     }
@@ -484,16 +487,28 @@ impl Shared {
     }
 
     /// The name of worker `index`. A panicking `thread_name` closure is
-    /// counted and handed on like a hook's panic, and the thread gets the
-    /// default name: a thread must still start for the queued work.
+    /// counted like a hook's panic and the thread gets the default name: a
+    /// thread must still start for the queued work. This runs under the
+    /// registry's `idle` lock, where a `panic_handler` that calls into the
+    /// pool would deadlock, so the payload waits for the next thread that
+    /// starts, which hands it on ([`Self::hand_on_name_panics`]).
     pub(crate) fn thread_name(&self, index: usize) -> String {
         match panic::catch_unwind(AssertUnwindSafe(|| self.config.thread_name(index))) {
             Ok(name) => name,
             Err(payload) => {
                 self.panics_elsewhere.fetch_add(1, Ordering::SeqCst);
-                self.hand_to_panic_handler(payload);
+                lock(&self.name_panics).push(payload);
                 crate::builder::default_thread_name(index)
             }
+        }
+    }
+
+    /// Hands the panics of `thread_name` to the `panic_handler`; called by a
+    /// starting worker, outside every lock of the pool.
+    pub(crate) fn hand_on_name_panics(&self) {
+        let payloads = std::mem::take(&mut *lock(&self.name_panics));
+        for payload in payloads {
+            self.hand_to_panic_handler(payload);
         }
     }
 

@@ -14,7 +14,7 @@ use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 use crate::error::Timeout;
-use crate::handle::{current_thread_waker, deadline_after, Handle, TaskHandle};
+use crate::handle::{current_thread_waker, deadline_after, may_take_back, Handle, TaskHandle};
 use crate::job::JobRef;
 use crate::pool::{panic_closed, Pool, Shared, WhenFull};
 use crate::sync::{lock, Condvar, Mutex};
@@ -172,8 +172,8 @@ impl<T: Send + 'static> TaskSet<T> {
     /// # Errors
     ///
     /// [`Timeout`] if no task finished in time; every task stays in the set.
-    /// Like every timed wait, it never runs a queued task inline (see
-    /// [`TaskHandle::wait_timeout`]).
+    /// Like every timed wait, it runs a queued task inline only when the
+    /// pool could not run it otherwise (see [`TaskHandle::wait_timeout`]).
     pub fn join_next_timeout(
         &mut self,
         timeout: Duration,
@@ -209,9 +209,9 @@ impl<T: Send + 'static> TaskSet<T> {
                 return Ok(Some(self.take(id)));
             }
             // From a worker of the pool: run a queued task of ours instead of
-            // waiting for a thread that may never come (untimed waits only:
-            // handle.rs, "Take back").
-            if deadline.is_none() && self.take_back_one() {
+            // waiting for a thread that may never come (timed waits only when
+            // the pool could not run it: handle.rs, "Take back").
+            if may_take_back(deadline) && self.take_back_one() {
                 continue;
             }
             let mut ids = lock(&self.ready.ids);
@@ -332,9 +332,9 @@ fn wait_any_until<T>(handles: &[TaskHandle<T>], deadline: Option<Instant>) -> Op
         if let Some(index) = first_finished(handles) {
             return Some(index);
         }
-        // Timed waits never run a task inline: it could overrun the deadline
-        // (handle.rs, "Take back").
-        let took_back = deadline.is_none()
+        // Timed waits run a task inline only when the pool could not give
+        // it a thread (handle.rs, "Take back").
+        let took_back = may_take_back(deadline)
             && handles
                 .iter()
                 .any(|handle| take_back_one(&handle.inner().pool, [handle.inner()]));

@@ -84,6 +84,7 @@ pub(crate) fn main(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) {
         pool,
     };
     CURRENT.with(|current| current.set(&worker));
+    worker.pool.hand_on_name_panics();
     if let Some(hook) = &worker.pool.config.on_thread_start {
         worker.pool.run_hook(hook);
     }

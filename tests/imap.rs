@@ -402,6 +402,50 @@ fn a_panic_in_f_resumes_at_the_next_that_would_return_its_item_then_imap_ends() 
 }
 
 #[test]
+fn a_panic_in_f_is_counted_in_the_pools_stats() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        for chunk in [1, 4] {
+            let before = pool.stats().panicked;
+            let mut results = pool
+                .imap(0..8u32, |i| {
+                    if i == 2 {
+                        panic!("f failed on 2");
+                    }
+                    i
+                })
+                .chunk_size(chunk);
+            let text = loop {
+                match next_or_panic(&mut results) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("imap ended without resuming the panic"),
+                    Err(text) => break text,
+                }
+            };
+            assert_eq!(text, "f failed on 2");
+            drop(results);
+            pool.join();
+            assert_eq!(pool.stats().panicked - before, 1, "chunk_size {chunk}");
+        }
+    });
+}
+
+#[test]
+fn a_buffer_shrunk_below_what_is_in_flight_keeps_the_iterator_working() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        let mut results = pool.imap(0u64.., |x| x);
+        assert_eq!(results.next(), Some(0));
+        // More results are in flight now than the new buffer allows.
+        let mut results = results.buffer(1);
+        assert_eq!(results.next(), Some(1));
+        assert_eq!(results.next(), Some(2));
+        let rest: Vec<u64> = results.take(5).collect();
+        assert_eq!(rest, [3, 4, 5, 6, 7]);
+    });
+}
+
+#[test]
 fn a_panic_in_f_of_imap_unordered_resumes_when_it_completes_then_imap_ends() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(2);

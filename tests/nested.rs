@@ -365,3 +365,29 @@ fn a_timed_wait_inside_a_task_of_a_one_thread_pool_sees_its_queued_child_finish(
         assert_eq!(outer.join().unwrap(), (true, 7));
     });
 }
+
+#[test]
+fn nested_timed_waits_deeper_than_the_pool_can_compensate_still_run_the_work() {
+    with_deadline(LIMIT, || {
+        // One thread, one compensating thread at most: the outer task waits
+        // (timed, in a loop) for a child, which waits the same way for a
+        // grandchild. The grandchild must still run: with no thread left to
+        // start, the child's timed wait runs it inline.
+        fn patiently<T>(handle: &workcrew::TaskHandle<T>) {
+            while !handle.wait_timeout(Duration::from_millis(20)) {}
+        }
+        let pool = Pool::new(1);
+        let inner = pool.clone();
+        let outer = pool.spawn(move || {
+            let deeper = inner.clone();
+            let child = inner.spawn(move || {
+                let grandchild = deeper.spawn(|| 7);
+                patiently(&grandchild);
+                grandchild.join().unwrap() * 6
+            });
+            patiently(&child);
+            child.join().unwrap()
+        });
+        assert_eq!(outer.join().unwrap(), 42);
+    });
+}

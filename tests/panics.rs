@@ -223,6 +223,44 @@ fn a_panic_in_thread_name_is_handed_on_and_the_thread_starts_with_the_default_na
 }
 
 #[test]
+fn a_panic_handler_may_call_into_the_pool_when_thread_name_panics() {
+    with_deadline(LIMIT, || {
+        // thread_name runs while the pool starts a thread, under its thread
+        // list's lock; the handler must not be called there.
+        let seen: Arc<std::sync::OnceLock<Pool>> = Arc::new(std::sync::OnceLock::new());
+        let (caught_tx, caught) = mpsc::channel();
+        let in_handler = seen.clone();
+        let pool = Pool::builder()
+            .threads(1)
+            .max_threads(2)
+            .thread_name(|index| {
+                if index == 1 {
+                    panic!("thread_name fails for 1");
+                }
+                format!("named-{index}")
+            })
+            .panic_handler(move |payload| {
+                let stats = in_handler.get().map(Pool::stats);
+                caught_tx
+                    .send((payload_text(payload.as_ref()), stats))
+                    .unwrap();
+            })
+            .build()
+            .unwrap();
+        seen.set(pool.clone()).unwrap();
+        let gate = common::Gate::new();
+        let busy = common::occupy(&pool, 1, &gate);
+        // The only thread is busy: this starts thread 1, whose name panics.
+        let name = pool.spawn(common::thread_name).join().unwrap();
+        assert_eq!(name, "workcrew-1");
+        let (text, stats) = caught.recv_timeout(LIMIT).unwrap();
+        assert_eq!(text, "thread_name fails for 1");
+        assert!(stats.is_some_and(|stats| stats.panicked == 1));
+        common::release(&gate, busy);
+    });
+}
+
+#[test]
 fn a_panic_in_on_thread_stop_is_handed_on_and_shutdown_completes() {
     with_deadline(LIMIT, || {
         let (pool, caught) = pool_reporting_panics(
