@@ -73,36 +73,29 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
-mod builder;
+// The layers, each importing only from those above it in this list:
+// the base (`sync`, `error`), the scheduler, tasks, the pool's face, data
+// parallelism.
 mod error;
-mod handle;
-mod imap;
-mod job;
-mod join;
-mod map;
-mod pool;
-mod queue;
-mod registry;
-mod scope;
-mod seed;
-mod shared;
-mod spare;
-mod stats;
 mod sync;
+
+mod scheduler;
 mod task;
-mod task_set;
-mod worker;
+
+mod pool;
+
+mod parallel;
 
 pub(crate) use sync::Arc;
 
-pub use builder::{BuildError, PoolBuilder};
 pub use error::{SpawnError, Timeout};
-pub use handle::TaskHandle;
-pub use imap::Imap;
-pub use join::fork_join;
+pub use parallel::imap::Imap;
+pub use parallel::join::fork_join;
+pub use parallel::scope::{Scope, ScopedHandle};
+pub use parallel::seed::{global, spawn, split_evenly, thread_job, thread_map};
+pub use pool::builder::{BuildError, PoolBuilder};
 pub use pool::Pool;
-pub use scope::{Scope, ScopedHandle};
-pub use seed::{global, spawn, split_evenly, thread_job, thread_map};
-pub use stats::PoolStats;
-pub use task::TaskError;
-pub use task_set::{wait_all, wait_all_timeout, wait_any, wait_any_timeout, TaskId, TaskSet};
+pub use scheduler::stats::PoolStats;
+pub use task::error::TaskError;
+pub use task::handle::TaskHandle;
+pub use task::task_set::{wait_all, wait_all_timeout, wait_any, wait_any_timeout, TaskId, TaskSet};

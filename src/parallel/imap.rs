@@ -20,11 +20,12 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::Timeout;
-use crate::handle::{deadline_after, TaskHandle};
 use crate::pool::{panic_closed, Pool};
-use crate::task::TaskError;
-use crate::task_set::TaskSet;
-use crate::worker::Worker;
+use crate::scheduler::deadline_after;
+use crate::scheduler::worker::Worker;
+use crate::task::error::TaskError;
+use crate::task::handle::TaskHandle;
+use crate::task::task_set::TaskSet;
 use crate::Arc;
 
 type Payload = Box<dyn std::any::Any + Send>;

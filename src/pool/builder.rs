@@ -5,41 +5,9 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::pool::Pool;
-use crate::registry::THREAD_LIMIT;
+use crate::scheduler::config::{cores, Config, Hook, NameFn, PanicHandler};
+use crate::scheduler::registry::THREAD_LIMIT;
 use crate::Arc;
-
-pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
-type NameFn = Box<dyn Fn(usize) -> String + Send + Sync + 'static>;
-type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync + 'static>;
-
-/// A pool's settings after `build` checked them.
-pub(crate) struct Config {
-    pub(crate) core_threads: usize,
-    pub(crate) max_threads: usize,
-    pub(crate) keep_alive: Duration,
-    pub(crate) queue_capacity: Option<usize>,
-    thread_name: Option<NameFn>,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) on_thread_start: Option<Hook>,
-    pub(crate) on_thread_stop: Option<Hook>,
-    pub(crate) before_task: Option<Hook>,
-    pub(crate) after_task: Option<Hook>,
-    pub(crate) panic_handler: Option<PanicHandler>,
-}
-
-impl Config {
-    pub(crate) fn thread_name(&self, index: usize) -> String {
-        match &self.thread_name {
-            Some(name) => name(index),
-            None => default_thread_name(index),
-        }
-    }
-}
-
-/// `workcrew-{index}`, the name of a worker without a `thread_name` closure.
-pub(crate) fn default_thread_name(index: usize) -> String {
-    format!("workcrew-{index}")
-}
 
 /// Builds a [`Pool`]; start with [`Pool::builder`].
 ///
@@ -90,11 +58,6 @@ impl Default for PoolBuilder {
             panic_handler: None,
         }
     }
-}
-
-/// The number of CPUs the process may use (at least 1).
-pub(crate) fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl PoolBuilder {

@@ -1,5 +1,5 @@
 //! Waiting for many tasks: [`TaskSet`] (results in completion order),
-//! [`wait_any`] / [`wait_all`], and [`Pool::race`].
+//! [`wait_any`] / [`wait_all`].
 //!
 //! Every wait here costs no CPU: a completing task wakes the waiter through
 //! a waker registered once per task, so waiting on n tasks is O(n) work in
@@ -9,17 +9,18 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::panic;
 use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 use crate::error::Timeout;
-use crate::handle::{current_thread_waker, deadline_after, may_take_back, Handle, TaskHandle};
-use crate::job::JobRef;
-use crate::pool::{panic_closed, Pool, Shared, WhenFull};
+use crate::scheduler::deadline_after;
+use crate::scheduler::job::JobRef;
+use crate::scheduler::shared::{panic_closed, Shared, WhenFull};
+use crate::scheduler::worker::{park_until, Worker};
 use crate::sync::{lock, Condvar, Mutex};
-use crate::task::{Registered, Stage, TaskCell, TaskError, TaskRef};
-use crate::worker::{park_until, Worker};
+use crate::task::cell::{Registered, Stage, TaskCell, TaskRef};
+use crate::task::error::TaskError;
+use crate::task::handle::{current_thread_waker, may_take_back, Handle, TaskHandle};
 use crate::Arc;
 
 /// Identifies a task of a [`TaskSet`]; ids grow in spawn order.
@@ -98,6 +99,22 @@ pub struct TaskSet<T> {
     /// so taking one back never looks at them again: `join_all` from a
     /// worker stays linear.
     take_back_from: u64,
+}
+
+impl<T> TaskSet<T> {
+    /// An empty set spawning on `pool`.
+    pub(crate) fn new(pool: Arc<Shared>) -> Self {
+        TaskSet {
+            pool,
+            tasks: BTreeMap::new(),
+            take_back_from: 0,
+            ready: Arc::new(Ready {
+                ids: Mutex::new(VecDeque::new()),
+                changed: Condvar::new(),
+            }),
+            next_id: 0,
+        }
+    }
 }
 
 impl<T: Send + 'static> TaskSet<T> {
@@ -215,7 +232,7 @@ impl<T: Send + 'static> TaskSet<T> {
                 continue;
             }
             let mut ids = lock(&self.ready.ids);
-            let _blocked = crate::worker::Blocked::current();
+            let _blocked = crate::scheduler::worker::Blocked::current();
             while ids.is_empty() {
                 ids = match deadline {
                     None => crate::sync::wait(&self.ready.changed, ids),
@@ -372,78 +389,4 @@ pub fn wait_all_timeout<T>(handles: &[TaskHandle<T>], timeout: Duration) -> bool
     handles
         .iter()
         .all(|handle| handle.inner().wait(Some(deadline)))
-}
-
-impl Pool {
-    /// A new, empty [`TaskSet`] spawning on this pool.
-    pub fn task_set<T: Send + 'static>(&self) -> TaskSet<T> {
-        TaskSet {
-            pool: self.shared.clone(),
-            tasks: BTreeMap::new(),
-            take_back_from: 0,
-            ready: Arc::new(Ready {
-                ids: Mutex::new(VecDeque::new()),
-                changed: Condvar::new(),
-            }),
-            next_id: 0,
-        }
-    }
-
-    /// Runs every candidate and returns the first `Ok` as soon as it arrives;
-    /// the other candidates keep running detached and their results are
-    /// dropped. If every candidate fails, returns all the errors (in the order
-    /// they arrived). The "ask every mirror, keep the first answer" pattern.
-    ///
-    /// A panicking candidate counts as failed; if none succeeds, the first
-    /// panic resumes here instead of returning the errors.
-    ///
-    /// # Panics
-    ///
-    /// If the pool is closed, if no candidate succeeded and one panicked, or
-    /// if `shutdown_now` cancelled a candidate and none succeeded.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = workcrew::Pool::new(3);
-    /// let mirrors = ["a.example", "b.example", "c.example"].map(|host| {
-    ///     move || if host.starts_with('b') { Ok(host) } else { Err(format!("{host} is down")) }
-    /// });
-    /// assert_eq!(pool.race(mirrors), Ok("b.example"));
-    /// ```
-    pub fn race<I, F, T, E>(&self, candidates: I) -> Result<T, Vec<E>>
-    where
-        I: IntoIterator<Item = F>,
-        F: FnOnce() -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        if self.shared.refuses_submissions() {
-            panic_closed("Pool::race");
-        }
-        let mut set = self.task_set();
-        for candidate in candidates {
-            set.spawn(candidate);
-        }
-        let mut errors = Vec::new();
-        let mut first_panic = None;
-        let mut cancelled = false;
-        while let Some(result) = set.join_next() {
-            match result {
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(error)) => errors.push(error),
-                Err(TaskError::Panicked(payload)) => {
-                    first_panic.get_or_insert(payload);
-                }
-                Err(TaskError::Cancelled) => cancelled = true,
-            }
-        }
-        if let Some(payload) = first_panic {
-            panic::resume_unwind(payload);
-        }
-        if cancelled {
-            panic!("workcrew: Pool::race: a candidate was cancelled by shutdown_now and none succeeded");
-        }
-        Err(errors)
-    }
 }

@@ -12,60 +12,18 @@
 //! it counts as blocked, so the pool may start a compensating thread for the
 //! scope's tasks queued elsewhere.
 
-use std::any::Any;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::handle::{spin_until, Handle};
-use crate::job::JobRef;
-use crate::pool::{panic_closed, Pool, Shared, WhenFull};
-use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
-use crate::task::{TaskCell, TaskError};
-use crate::worker::{Blocked, Worker};
+use crate::pool::Pool;
+use crate::scheduler::job::JobRef;
+use crate::scheduler::shared::{panic_closed, Shared, WhenFull};
+use crate::scheduler::worker::{Blocked, Worker};
+use crate::task::cell::TaskCell;
+use crate::task::error::TaskError;
+use crate::task::handle::{spin_until, Handle};
+use crate::task::scope_link::ScopeState;
 use crate::Arc;
-
-/// What a scope and its task cells share.
-pub(crate) struct ScopeState {
-    /// Task cells spawned into the scope and not yet dropped.
-    live: AtomicUsize,
-    /// The first panic of a task nobody joined.
-    first_panic: Mutex<Option<Box<dyn Any + Send>>>,
-    /// A task nobody joined was cancelled by `shutdown_now`.
-    cancelled: AtomicBool,
-    lock: Mutex<()>,
-    all_dropped: Condvar,
-}
-
-/// Ties a task cell to its scope; see the module docs.
-pub(crate) struct ScopeLink(Arc<ScopeState>);
-
-impl ScopeLink {
-    /// The scope's address, which tags its tasks' queue entries.
-    pub(crate) fn tag(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
-    }
-
-    pub(crate) fn record_panic(&self, payload: Box<dyn Any + Send>) {
-        let mut first = lock(&self.0.first_panic);
-        if first.is_none() {
-            *first = Some(payload);
-        }
-    }
-
-    pub(crate) fn record_cancelled(&self) {
-        self.0.cancelled.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Drop for ScopeLink {
-    fn drop(&mut self) {
-        // AcqRel: the scope's final acquire load sees everything the task did.
-        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let _guard = lock(&self.0.lock);
-            self.0.all_dropped.notify_all();
-        }
-    }
-}
 
 /// A scope to spawn borrowing tasks into; see [`Pool::scope`].
 ///
@@ -124,8 +82,7 @@ impl<'scope> Scope<'scope, '_> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        self.state.live.fetch_add(1, Ordering::Relaxed);
-        let link = ScopeLink(self.state.clone());
+        let link = self.state.link();
         let spawned = self.pool.submit(
             (f, link),
             WhenFull::Wait(None),
@@ -156,8 +113,8 @@ impl<'scope> Scope<'scope, '_> {
 
     /// Blocks until every cell of the scope is dropped.
     fn wait_all(&self) {
-        let tag = Arc::as_ptr(&self.state) as usize;
-        let all_dropped = || self.state.live.load(Ordering::Acquire) == 0;
+        let tag = self.state.tag();
+        let all_dropped = || self.state.all_dropped();
         loop {
             if all_dropped() {
                 return;
@@ -173,10 +130,7 @@ impl<'scope> Scope<'scope, '_> {
             return;
         }
         let _blocked = Blocked::current();
-        let mut guard = lock(&self.state.lock);
-        while !all_dropped() {
-            guard = crate::sync::wait(&self.state.all_dropped, guard);
-        }
+        self.state.wait_all_dropped();
     }
 }
 
@@ -214,27 +168,21 @@ impl Pool {
             panic_closed("Pool::scope");
         }
         let scope = Scope {
-            state: Arc::new(ScopeState {
-                live: AtomicUsize::new(0),
-                first_panic: Mutex::new(None),
-                cancelled: AtomicBool::new(false),
-                lock: Mutex::new(()),
-                all_dropped: Condvar::new(),
-            }),
+            state: ScopeState::new(),
             pool: self.shared.clone(),
             scope: PhantomData,
             env: PhantomData,
         };
         let body = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
         scope.wait_all();
-        let task_panic = lock(&scope.state.first_panic).take();
+        let task_panic = scope.state.take_first_panic();
         match body {
             Err(payload) => panic::resume_unwind(payload),
             Ok(value) => {
                 if let Some(payload) = task_panic {
                     panic::resume_unwind(payload);
                 }
-                if scope.state.cancelled.load(Ordering::Relaxed) {
+                if scope.state.was_cancelled() {
                     panic!("workcrew: Pool::scope: a scoped task was cancelled by shutdown_now before it ran");
                 }
                 value

@@ -70,13 +70,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use crate::pool::Shared;
-use crate::queue::Stealer;
-use crate::stats::SlotStats;
+use crate::scheduler::queue::Stealer;
+use crate::scheduler::shared::Shared;
+use crate::scheduler::stats::SlotStats;
+use crate::scheduler::worker;
 use crate::sync::{
     fence, lock, thread, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
-use crate::worker;
 use crate::Arc;
 
 /// The most threads a pool may have: `max_threads` and the compensating
@@ -517,7 +517,7 @@ impl Registry {
     pub(crate) fn park(&self, wake: &Arc<Wake>, keep_alive: Duration) -> Woken {
         loop {
             let timed = self.counts().threads() > self.core_threads();
-            let deadline = crate::handle::deadline_after(keep_alive);
+            let deadline = crate::scheduler::deadline_after(keep_alive);
             loop {
                 if wake.notified.swap(false, Ordering::Acquire) {
                     return Woken::Notified;

@@ -15,7 +15,7 @@
 //! loom's cooperative scheduler, and the queues are crossbeam's tested code,
 //! not the protocol we model.
 
-use crate::job::JobRef;
+use crate::scheduler::job::JobRef;
 
 /// Outcome of taking a job from a queue another thread may touch.
 pub(crate) enum Steal {
@@ -32,7 +32,7 @@ pub(crate) enum Steal {
 #[cfg(not(loom))]
 mod imp {
     use super::Steal;
-    use crate::job::JobRef;
+    use crate::scheduler::job::JobRef;
     use crossbeam_deque as cb;
 
     fn convert(steal: cb::Steal<JobRef>) -> Steal {
@@ -111,7 +111,7 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     use super::Steal;
-    use crate::job::JobRef;
+    use crate::scheduler::job::JobRef;
     use crate::sync::{lock, Arc, Mutex};
     use std::collections::VecDeque;
 

@@ -26,10 +26,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use crate::pool::Shared;
+use crate::scheduler::deadline_after;
+use crate::scheduler::shared::Shared;
+use crate::scheduler::worker::{backoff, park_until, Worker};
 use crate::sync::{thread, WAIT_ROUNDS};
-use crate::task::{Registered, Stage, TaskError, TaskRef};
-use crate::worker::{backoff, park_until, Worker};
+use crate::task::cell::{Registered, Stage, TaskRef};
+use crate::task::error::TaskError;
 use crate::Arc;
 
 /// Wakes a parked thread.
@@ -252,11 +254,4 @@ impl<T> fmt::Debug for TaskHandle<T> {
             .field("stage", &self.inner.task.stage())
             .finish()
     }
-}
-
-/// `now + timeout`, saturating far in the future instead of overflowing.
-pub(crate) fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(60 * 60 * 24 * 365 * 30))
 }

@@ -23,10 +23,10 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
-use crate::pool::Shared;
-use crate::spare::{self, Spares};
+use crate::scheduler::shared::Shared;
+use crate::scheduler::spare::{self, Spares};
+use crate::scheduler::worker::{Run, Worker};
 use crate::sync::{thread, AtomicUsize, Ordering, UnsafeCell};
-use crate::worker::{Run, Worker};
 use crate::Arc;
 
 /// What a job is to the pool.
@@ -412,7 +412,7 @@ pub(crate) struct StackJob<F, R> {
     /// `1 + 2 * worker index + clean` of the worker that took the job from a
     /// queue, 0 before that. `clean` means that worker's deque was empty when
     /// it took the job, so until the job finishes everything in that deque
-    /// descends from this job (see `join.rs`, "helping").
+    /// descends from this job (see `part.rs`, "helping").
     thief: AtomicUsize,
 }
 

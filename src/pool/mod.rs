@@ -5,21 +5,27 @@
 //! runs, then the threads exit) without blocking the dropping thread. How
 //! submissions are admitted and refused is described in `shared.rs`.
 
+pub(crate) mod builder;
+
 use std::fmt;
 use std::panic;
 use std::time::{Duration, Instant};
 
-use crate::builder::{Config, PoolBuilder};
 use crate::error::SpawnError;
-use crate::handle::{deadline_after, TaskHandle};
-use crate::job::{BoxedJob, JobHeader, JobRef};
-use crate::queue::Steal;
-use crate::registry::THREAD_LIMIT;
-pub(crate) use crate::shared::{panic_closed, Shared, WhenFull};
-use crate::stats::PoolStats;
+use crate::pool::builder::PoolBuilder;
+use crate::scheduler::config::Config;
+use crate::scheduler::deadline_after;
+use crate::scheduler::job::{BoxedJob, JobHeader, JobRef};
+use crate::scheduler::queue::Steal;
+use crate::scheduler::registry::THREAD_LIMIT;
+pub(crate) use crate::scheduler::shared::{panic_closed, Shared, WhenFull};
+use crate::scheduler::stats::PoolStats;
+use crate::scheduler::worker::{Run, Worker};
 use crate::sync::{thread, Ordering};
-use crate::task::{TaskCell, TaskError};
-use crate::worker::{Run, Worker};
+use crate::task::cell::TaskCell;
+use crate::task::error::TaskError;
+use crate::task::handle::{Handle, TaskHandle};
+use crate::task::task_set::TaskSet;
 use crate::Arc;
 
 /// A unit of fire-and-forget work from [`Pool::execute`]: just the closure,
@@ -48,6 +54,41 @@ impl<F: FnOnce() + Send> BoxedJob for ExecJob<F> {
         drop(self);
         pool.task_cancelled();
         true
+    }
+}
+
+/// Spawns a task that may borrow, waiting for room; panics if closed.
+///
+/// # Safety
+/// The caller must not let anything `f` borrows (or `T` borrows) end
+/// before the returned handle's task is final (see
+/// `JobRef::from_arc_unchecked`), e.g. by joining it.
+unsafe fn spawn_borrowed<'a, F, T>(shared: &Arc<Shared>, what: &str, f: F) -> Handle<'a, T>
+where
+    F: FnOnce() -> T + Send + 'a,
+    T: Send + 'a,
+{
+    let spawned = shared.submit(
+        f,
+        WhenFull::Wait(None),
+        |f| {
+            let cell = TaskCell::new(f, None);
+            // SAFETY: forwarded to our caller.
+            let job = unsafe { JobRef::from_arc_unchecked(cell.clone()) };
+            (job, cell)
+        },
+        |f, worker| {
+            let cell = TaskCell::new(f, None);
+            cell.run_unqueued(worker);
+            cell
+        },
+    );
+    match spawned {
+        Ok(cell) => Handle {
+            task: cell,
+            pool: shared.clone(),
+        },
+        Err(_) => panic_closed(what),
     }
 }
 
@@ -245,7 +286,7 @@ impl Pool {
     {
         // SAFETY: we join the handle right here, before anything `f` borrows
         // can go away; `join` returns only once the task is final.
-        let handle = unsafe { self.shared.spawn_borrowed(&format!("Pool::{what}"), f) };
+        let handle = unsafe { spawn_borrowed(&self.shared, &format!("Pool::{what}"), f) };
         match handle.join() {
             Ok(value) => value,
             Err(TaskError::Panicked(payload)) => panic::resume_unwind(payload),
@@ -276,6 +317,11 @@ impl Pool {
         self.run_and_wait(what, move || {
             Worker::with_current(|worker| body(worker.expect("pool tasks run on worker threads")))
         })
+    }
+
+    /// A new, empty [`TaskSet`] spawning on this pool.
+    pub fn task_set<T: Send + 'static>(&self) -> TaskSet<T> {
+        TaskSet::new(self.shared.clone())
     }
 
     // ------------------------------------------------------------ waiting
@@ -400,7 +446,7 @@ impl Pool {
     /// If `threads` exceeds 32,767.
     pub fn set_threads(&self, threads: usize) {
         let threads = if threads == 0 {
-            crate::builder::cores()
+            crate::scheduler::config::cores()
         } else {
             threads
         };

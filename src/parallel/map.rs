@@ -27,10 +27,10 @@ use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use crate::join::run_with_helpers;
 use crate::pool::Pool;
+use crate::scheduler::part::run_with_helpers;
+use crate::scheduler::worker::Worker;
 use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
-use crate::worker::Worker;
 
 const MAX_BATCH: usize = 4096;
 const FAST: Duration = Duration::from_micros(50);
@@ -451,7 +451,7 @@ impl Pool {
     {
         if len == 0 {
             if self.shared.refuses_submissions() {
-                crate::pool::panic_closed("Pool::for_each_range");
+                crate::scheduler::shared::panic_closed("Pool::for_each_range");
             }
             return;
         }
@@ -489,7 +489,7 @@ impl Pool {
     {
         if data.is_empty() {
             if self.shared.refuses_submissions() {
-                crate::pool::panic_closed("Pool::for_each_chunk_mut");
+                crate::scheduler::shared::panic_closed("Pool::for_each_chunk_mut");
             }
             return;
         }

@@ -2,7 +2,7 @@
 //!
 //! Every worker owns a [`SlotStats`] that only its own thread writes (plain
 //! load + store, no read-modify-write), padded to its own cache line. Outside
-//! submissions are counted by the pool's admission word (`pool.rs`), which
+//! submissions are counted by the pool's admission word (`shared.rs`), which
 //! only submitters write. A snapshot sums them.
 //!
 //! Per task the events happen in the order *submitted → started → finished*

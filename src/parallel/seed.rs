@@ -3,9 +3,9 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use crate::handle::TaskHandle;
 use crate::pool::Pool;
 use crate::sync::{lock, Mutex};
+use crate::task::handle::TaskHandle;
 
 /// The process-wide pool, built on first use with one thread per CPU.
 /// It is never shut down.
@@ -88,7 +88,7 @@ fn subjobs(job_size: usize, count: usize) -> impl Iterator<Item = (usize, usize)
 /// How many subjobs, and whether to run them one after another.
 fn plan(thread_count: isize) -> (usize, bool) {
     match thread_count {
-        0 => (crate::builder::cores(), false),
+        0 => (crate::scheduler::config::cores(), false),
         n if n < 0 => (n.unsigned_abs(), true),
         n => (n as usize, false),
     }

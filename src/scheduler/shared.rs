@@ -22,17 +22,15 @@ use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
-use crate::builder::{Config, Hook};
 use crate::error::SpawnError;
-use crate::handle::Handle;
-use crate::job::JobRef;
-use crate::queue::{Injector, Steal};
-use crate::registry::Registry;
-use crate::spare::Spares;
-use crate::stats::Totals;
+use crate::scheduler::config::{Config, Hook};
+use crate::scheduler::job::JobRef;
+use crate::scheduler::queue::{Injector, Steal};
+use crate::scheduler::registry::Registry;
+use crate::scheduler::spare::Spares;
+use crate::scheduler::stats::Totals;
+use crate::scheduler::worker::Worker;
 use crate::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
-use crate::task::TaskCell;
-use crate::worker::Worker;
 use crate::Arc;
 
 const CLOSED: u64 = 1;
@@ -339,45 +337,6 @@ impl Shared {
         })
     }
 
-    /// Spawns a task that may borrow, waiting for room; panics if closed.
-    ///
-    /// # Safety
-    /// The caller must not let anything `f` borrows (or `T` borrows) end
-    /// before the returned handle's task is final (see
-    /// `JobRef::from_arc_unchecked`), e.g. by joining it.
-    pub(crate) unsafe fn spawn_borrowed<'a, F, T>(
-        self: &Arc<Self>,
-        what: &str,
-        f: F,
-    ) -> Handle<'a, T>
-    where
-        F: FnOnce() -> T + Send + 'a,
-        T: Send + 'a,
-    {
-        let spawned = self.submit(
-            f,
-            WhenFull::Wait(None),
-            |f| {
-                let cell = TaskCell::new(f, None);
-                // SAFETY: forwarded to our caller.
-                let job = unsafe { JobRef::from_arc_unchecked(cell.clone()) };
-                (job, cell)
-            },
-            |f, worker| {
-                let cell = TaskCell::new(f, None);
-                cell.run_unqueued(worker);
-                cell
-            },
-        );
-        match spawned {
-            Ok(cell) => Handle {
-                task: cell,
-                pool: self.clone(),
-            },
-            Err(_) => panic_closed(what),
-        }
-    }
-
     // ------------------------------------------------------------ accounting
 
     /// A counted task left the queue (started or cancelled): free its slot.
@@ -498,7 +457,7 @@ impl Shared {
             Err(payload) => {
                 self.panics_elsewhere.fetch_add(1, Ordering::SeqCst);
                 lock(&self.name_panics).push(payload);
-                crate::builder::default_thread_name(index)
+                crate::scheduler::config::default_thread_name(index)
             }
         }
     }

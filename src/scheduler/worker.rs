@@ -19,11 +19,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::time::Instant;
 
-use crate::job::JobRef;
-use crate::pool::Shared;
-use crate::queue::{Local, Steal, Stealer};
-use crate::registry::{Wake, Woken};
-use crate::stats::SlotStats;
+use crate::scheduler::job::JobRef;
+use crate::scheduler::queue::{Local, Steal, Stealer};
+use crate::scheduler::registry::{Wake, Woken};
+use crate::scheduler::shared::Shared;
+use crate::scheduler::stats::SlotStats;
 use crate::sync::{thread, thread_local, SEARCH_ROUNDS};
 use crate::Arc;
 

@@ -1,0 +1,84 @@
+//! [`TaskError`]: why a task produced no value.
+
+use std::any::Any;
+use std::fmt;
+
+/// Why a task produced no value.
+pub enum TaskError {
+    /// The task panicked; this is the panic payload.
+    Panicked(Box<dyn Any + Send + 'static>),
+    /// The task was cancelled before it started (by [`TaskHandle::cancel`](crate::TaskHandle::cancel),
+    /// [`TaskSet::cancel_all`](crate::TaskSet::cancel_all) or
+    /// [`Pool::shutdown_now`](crate::Pool::shutdown_now)); it never ran.
+    Cancelled,
+}
+
+impl TaskError {
+    /// True if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, TaskError::Panicked(_))
+    }
+
+    /// True if the task was cancelled before it ran.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, TaskError::Cancelled)
+    }
+
+    /// The panic payload, to inspect or to pass to
+    /// [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// If the task was cancelled rather than panicking.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self {
+            TaskError::Panicked(payload) => payload,
+            TaskError::Cancelled => {
+                panic!("TaskError::into_panic: the task was cancelled, not panicked")
+            }
+        }
+    }
+
+    /// The panic message, when the payload is a string (as it is for
+    /// `panic!("...")`, with or without format arguments).
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            TaskError::Panicked(payload) => panic_message(payload.as_ref()),
+            TaskError::Cancelled => None,
+        }
+    }
+}
+
+/// The text of a panic payload, if it is a string.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Panicked(_) => match self.panic_message() {
+                Some(message) => f.debug_tuple("Panicked").field(&message).finish(),
+                None => f.write_str("Panicked(..)"),
+            },
+            TaskError::Cancelled => f.write_str("Cancelled"),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Panicked(_) => match self.panic_message() {
+                Some(message) => write!(f, "task panicked: {message}"),
+                None => f.write_str("task panicked (with a non-string payload)"),
+            },
+            TaskError::Cancelled => f.write_str("task was cancelled before it started"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
