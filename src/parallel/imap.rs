@@ -20,8 +20,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::Timeout;
-use crate::pool::{panic_closed, Pool};
+use crate::pool::Pool;
 use crate::scheduler::deadline_after;
+use crate::scheduler::shared::panic_closed;
 use crate::scheduler::worker::Worker;
 use crate::task::error::TaskError;
 use crate::task::handle::TaskHandle;

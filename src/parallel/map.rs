@@ -242,16 +242,28 @@ where
         failure,
         ..
     } = map;
-    let total = lock(&feed).next_index;
+    let feed = feed.into_inner().unwrap_or_else(|e| e.into_inner());
+    let total = feed.next_index;
+    // What is left of the input is the caller's, dropped inside the guard.
+    worker.pool().drop_guarded(feed.items);
     let mut written = written.into_inner().unwrap_or_else(|e| e.into_inner());
     written.sort_by_key(|range| range.start);
     if let Some(failure) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        // The results computed so far are user values: each is dropped
+        // inside the pool's guard, so a panicking `Drop` is counted and
+        // handed on instead of replacing the failure or leaking the rest.
+        let pool = worker.pool();
+        let base = output.as_mut_ptr();
         for range in written {
             for index in range {
                 // SAFETY: written (recorded in `written`) and not yet dropped;
                 // the vector's length is still 0, so this is the only drop.
-                unsafe { output.as_mut_ptr().add(index).drop_in_place() };
+                pool.run_guarded(|| unsafe { base.add(index).drop_in_place() });
             }
+        }
+        let overflow = overflow.into_inner().unwrap_or_else(|e| e.into_inner());
+        for value in overflow.into_iter().flat_map(|(_, values)| values) {
+            pool.drop_guarded(value);
         }
         return match failure {
             Failure::Panicked(payload) => panic::resume_unwind(payload),

@@ -17,7 +17,8 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::pool::Pool;
 use crate::scheduler::job::JobRef;
-use crate::scheduler::shared::{panic_closed, Shared, WhenFull};
+use crate::scheduler::shared::{panic_closed, Shared};
+use crate::scheduler::submit::WhenFull;
 use crate::scheduler::worker::{Blocked, Worker};
 use crate::task::cell::TaskCell;
 use crate::task::error::TaskError;
@@ -102,12 +103,9 @@ impl<'scope> Scope<'scope, '_> {
         );
         match spawned {
             Ok(task) => ScopedHandle {
-                inner: Handle {
-                    task,
-                    pool: self.pool.clone(),
-                },
+                inner: Handle::new(task, self.pool.clone()),
             },
-            Err(_) => panic_closed("Scope::spawn"),
+            Err(refusal) => self.pool.panic_refused("Scope::spawn", refusal),
         }
     }
 

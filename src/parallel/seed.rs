@@ -4,11 +4,18 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::pool::Pool;
-use crate::sync::{lock, Mutex};
+use crate::sync::{lock, Mutex, Ordering};
 use crate::task::handle::TaskHandle;
 
 /// The process-wide pool, built on first use with one thread per CPU.
-/// It is never shut down.
+/// It lives as long as the process: [`Pool::shutdown`],
+/// [`Pool::shutdown_now`] and [`Pool::shutdown_timeout`] on it panic with a
+/// message saying so ([`Pool::join`] waits, as on any pool).
+///
+/// # Panics
+///
+/// If the OS refuses every worker thread when the pool is first built (a
+/// pids limit or `ulimit -u` reached); a later call tries again.
 ///
 /// # Examples
 ///
@@ -18,7 +25,14 @@ use crate::task::handle::TaskHandle;
 /// ```
 pub fn global() -> &'static Pool {
     static GLOBAL: OnceLock<Pool> = OnceLock::new();
-    GLOBAL.get_or_init(|| Pool::new(0))
+    GLOBAL.get_or_init(|| {
+        let pool = match Pool::builder().build() {
+            Ok(pool) => pool,
+            Err(error) => panic!("workcrew::global: could not build the global pool: {error}"),
+        };
+        pool.shared.is_global.store(true, Ordering::Relaxed);
+        pool
+    })
 }
 
 /// Spawns `f` on the [`global`] pool.

@@ -65,9 +65,10 @@ impl PoolBuilder {
         Self::default()
     }
 
-    /// Core threads, kept alive while the pool lives; 0 (the default) means
-    /// one per CPU. Threads start on demand, when work is queued and no
-    /// thread is idle.
+    /// Core threads, started by `build` and kept alive while the pool lives.
+    /// 0 (the default) means one per CPU, but never more than
+    /// [`max_threads`](Self::max_threads) when that is set, so
+    /// `Pool::builder().max_threads(1).build()` works on any machine.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
         self
@@ -96,10 +97,34 @@ impl PoolBuilder {
         self
     }
 
-    /// Bounds the number of queued (not yet running) tasks. When the queue
-    /// is full, `spawn` waits for room, `try_spawn` returns
-    /// [`SpawnError::Full`](crate::SpawnError::Full) and `spawn_timeout`
-    /// waits up to its timeout. Default: unbounded.
+    /// Bounds the number of queued tasks that no thread is free to take.
+    /// Idle threads (and threads the pool may still start, up to
+    /// `max_threads`) take work first: with `t` of them and capacity `n`,
+    /// `t + n` submissions are accepted at once. `0` means hand-off only: a
+    /// task is accepted only when a thread can take it now (as Java's
+    /// `SynchronousQueue`). When there is no room, `spawn` waits for it,
+    /// `try_spawn` returns [`SpawnError::Full`](crate::SpawnError::Full) and
+    /// `spawn_timeout` waits up to its timeout. Default: unbounded.
+    ///
+    /// ```
+    /// use workcrew::Pool;
+    ///
+    /// // Two idle threads and room for one more task: three are accepted at once.
+    /// let pool = Pool::builder().threads(2).queue_capacity(1).build()?;
+    /// let gate = std::sync::Arc::new(std::sync::Barrier::new(3));
+    /// let mut accepted = Vec::new();
+    /// for _ in 0..2 {
+    ///     let gate = gate.clone();
+    ///     accepted.push(pool.try_spawn(move || { gate.wait(); }).expect("a thread is idle"));
+    /// }
+    /// accepted.push(pool.try_spawn(|| {}).expect("room for one queued task"));
+    /// assert!(pool.try_spawn(|| {}).unwrap_err().is_full());
+    /// gate.wait();
+    /// for handle in accepted {
+    ///     handle.join()?;
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = Some(capacity);
         self
@@ -168,13 +193,19 @@ impl PoolBuilder {
     /// # Errors
     ///
     /// A [`BuildError`] naming the setting when `max_threads` is 0 or less
-    /// than `threads`, when a thread count exceeds 32,767, or when
-    /// `stack_size` or `queue_capacity` is 0.
+    /// than `threads` (both set), when a thread count exceeds 32,767, when
+    /// `stack_size` is 0, when `thread_name` gives a thread `build` starts a
+    /// name with a NUL byte, and when the OS refuses every worker thread
+    /// (a pids limit or `ulimit -u` reached: [`BuildError::field`] is then
+    /// `"threads"`). A pool that could start some but not all of its core
+    /// threads is built and runs on those; it starts the others when the OS
+    /// allows.
     pub fn build(self) -> Result<Pool, BuildError> {
-        let threads = if self.threads == 0 {
-            cores()
-        } else {
-            self.threads
+        let threads = match (self.threads, self.max_threads) {
+            // Unset: one per CPU, but never more than max_threads.
+            (0, Some(max)) if max > 0 => cores().min(max),
+            (0, _) => cores(),
+            (threads, _) => threads,
         };
         check_limit("threads", threads)?;
         let max_threads = match self.max_threads {
@@ -200,13 +231,7 @@ impl PoolBuilder {
                 "stack_size is 0 bytes; leave it unset for the platform default".into(),
             ));
         }
-        if self.queue_capacity == Some(0) {
-            return Err(BuildError::new(
-                "queue_capacity",
-                "queue_capacity is 0, so no task could ever be queued; leave it unset for an unbounded queue".into(),
-            ));
-        }
-        Ok(Pool::from_config(Config {
+        Pool::from_config(Config {
             core_threads: threads,
             max_threads,
             keep_alive: self.keep_alive,
@@ -218,7 +243,7 @@ impl PoolBuilder {
             before_task: self.before_task,
             after_task: self.after_task,
             panic_handler: self.panic_handler,
-        }))
+        })
     }
 }
 
@@ -253,7 +278,7 @@ pub struct BuildError {
 }
 
 impl BuildError {
-    fn new(field: &'static str, message: String) -> Self {
+    pub(crate) fn new(field: &'static str, message: String) -> Self {
         BuildError { field, message }
     }
 

@@ -8,18 +8,20 @@
 pub(crate) mod builder;
 
 use std::fmt;
-use std::panic;
+use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::SpawnError;
-use crate::pool::builder::PoolBuilder;
+use crate::pool::builder::{BuildError, PoolBuilder};
 use crate::scheduler::config::Config;
 use crate::scheduler::deadline_after;
 use crate::scheduler::job::{BoxedJob, JobHeader, JobRef};
 use crate::scheduler::queue::Steal;
 use crate::scheduler::registry::THREAD_LIMIT;
-pub(crate) use crate::scheduler::shared::{panic_closed, Shared, WhenFull};
+use crate::scheduler::shared::Shared;
+use crate::scheduler::spawn::StartError;
 use crate::scheduler::stats::PoolStats;
+use crate::scheduler::submit::{Refusal, WhenFull};
 use crate::scheduler::worker::{Run, Worker};
 use crate::sync::{thread, Ordering};
 use crate::task::cell::TaskCell;
@@ -51,8 +53,13 @@ impl<F: FnOnce() + Send> BoxedJob for ExecJob<F> {
     }
 
     fn cancel(self, pool: &Shared) -> bool {
-        drop(self);
+        // Counted first, then a panic in the closure's `Drop` is handed on
+        // (scheduler/guard.rs, "The rule").
+        let dropped = panic::catch_unwind(AssertUnwindSafe(move || drop(self)));
         pool.task_cancelled();
+        if let Err(payload) = dropped {
+            pool.caught(payload);
+        }
         true
     }
 }
@@ -84,11 +91,8 @@ where
         },
     );
     match spawned {
-        Ok(cell) => Handle {
-            task: cell,
-            pool: shared.clone(),
-        },
-        Err(_) => panic_closed(what),
+        Ok(cell) => Handle::new(cell, shared.clone()),
+        Err(refusal) => shared.panic_refused(what, refusal),
     }
 }
 
@@ -129,14 +133,30 @@ impl Pool {
         PoolBuilder::new()
     }
 
-    pub(crate) fn from_config(config: Config) -> Pool {
+    /// Builds the pool and starts its core threads, so the first burst of
+    /// work does not wait for threads to be created one after another;
+    /// extra threads up to `max_threads` still start on demand. Fails if a
+    /// thread name is one the OS cannot take, or if no thread could start.
+    pub(crate) fn from_config(config: Config) -> Result<Pool, BuildError> {
         let core = config.core_threads;
         let shared = Arc::new(Shared::new(config));
-        // Core threads start now, so the first burst of work does not wait
-        // for threads to be created one after another; extra threads up to
-        // `max_threads` still start on demand.
-        shared.registry.grow_for(core, &shared);
-        Pool { shared }
+        let error = match shared.registry.start_core(core, &shared) {
+            Ok(()) => return Ok(Pool { shared }),
+            Err(StartError::BadName(name)) => BuildError::new(
+                "thread_name",
+                format!("it returned {name:?}, and thread names cannot contain a NUL byte"),
+            ),
+            Err(StartError::Os(error)) => BuildError::new(
+                "threads",
+                format!("the OS refused to start any worker thread ({error}); a pids limit or `ulimit -u` may be reached"),
+            ),
+            Err(StartError::Stopped) => unreachable!("a pool being built has not been shut down"),
+        };
+        // Stop the threads that did start before reporting.
+        shared.close(false);
+        shared.registry.wake_all();
+        shared.registry.join_threads(None);
+        Err(error)
     }
 
     // ------------------------------------------------------------ submitting
@@ -165,7 +185,7 @@ impl Pool {
     {
         match self.spawn_with(f, WhenFull::Wait(None)) {
             Ok(handle) => handle,
-            Err(_) => panic_closed("Pool::spawn"),
+            Err(refusal) => self.shared.panic_refused("Pool::spawn", refusal),
         }
     }
 
@@ -181,6 +201,7 @@ impl Pool {
         T: Send + 'static,
     {
         self.spawn_with(f, WhenFull::Refuse)
+            .map_err(SpawnError::from)
     }
 
     /// Like [`spawn`](Self::spawn), but waits at most `timeout` for room in a
@@ -200,9 +221,10 @@ impl Pool {
         T: Send + 'static,
     {
         self.spawn_with(f, WhenFull::Wait(Some(deadline_after(timeout))))
+            .map_err(SpawnError::from)
     }
 
-    fn spawn_with<F, T>(&self, f: F, when_full: WhenFull) -> Result<TaskHandle<T>, SpawnError<F>>
+    fn spawn_with<F, T>(&self, f: F, when_full: WhenFull) -> Result<TaskHandle<T>, Refusal<F>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -253,8 +275,8 @@ impl Pool {
                 });
             },
         );
-        if executed.is_err() {
-            panic_closed("Pool::execute");
+        if let Err(refusal) = executed {
+            self.shared.panic_refused("Pool::execute", refusal);
         }
     }
 
@@ -360,6 +382,7 @@ impl Pool {
     pub fn shutdown(&self) {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown");
+        self.assert_not_global("Pool::shutdown");
         self.finish_shutdown(false, None);
     }
 
@@ -379,6 +402,7 @@ impl Pool {
     pub fn shutdown_now(&self) -> usize {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown_now");
+        self.assert_not_global("Pool::shutdown_now");
         let shared = &self.shared;
         let before = shared.cancelled.load(Ordering::SeqCst);
         shared.close(true);
@@ -415,11 +439,29 @@ impl Pool {
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown_timeout");
+        self.assert_not_global("Pool::shutdown_timeout");
         self.finish_shutdown(false, Some(deadline_after(timeout)))
+    }
+
+    /// `shutdown*` on [`global`](crate::global) panics: it lives as long
+    /// as the process, and every part of the crate relies on it.
+    fn assert_not_global(&self, what: &str) {
+        if self.shared.is_global.load(Ordering::Relaxed) {
+            panic!("workcrew: {what} called on the global pool (workcrew::global()): it lives as long as the process and cannot be shut down; build a Pool of your own to shut it down");
+        }
     }
 
     fn finish_shutdown(&self, abort: bool, deadline: Option<Instant>) -> bool {
         self.shared.close(abort);
+        if !self.shared.registry.ensure_thread(&self.shared) {
+            // No thread exists and none can start, so nothing would ever run
+            // what is queued: cancel it instead of waiting for ever (every
+            // handle finishes as `Cancelled`).
+            while let Some(job) = Steal::until_settled(|| self.shared.injector.steal()) {
+                job.cancel(&self.shared);
+            }
+            self.shared.signal_if_quiet();
+        }
         if !self.shared.wait_quiet(deadline) {
             return false;
         }
@@ -463,9 +505,10 @@ impl Pool {
         }
     }
 
-    /// Live worker threads now.
+    /// Worker threads that exist now (a thread that is retiring counts until
+    /// its `on_thread_stop` hook has returned).
     pub fn threads(&self) -> usize {
-        self.shared.registry.counts().threads()
+        self.shared.registry.live_threads()
     }
 
     /// The most threads the pool runs at once.
@@ -483,7 +526,7 @@ impl Pool {
         let totals = self.shared.totals();
         let counts = self.shared.registry.counts();
         PoolStats {
-            threads: counts.threads(),
+            threads: self.shared.registry.live_threads(),
             idle_threads: counts.searching() + counts.parked(),
             queued: totals.queued(),
             running: totals.running(),

@@ -18,13 +18,17 @@
 use std::time::{Duration, Instant};
 
 pub(crate) mod config;
+pub(crate) mod guard;
 pub(crate) mod job;
 pub(crate) mod part;
 pub(crate) mod queue;
 pub(crate) mod registry;
+pub(crate) mod room;
 pub(crate) mod shared;
 pub(crate) mod spare;
+pub(crate) mod spawn;
 pub(crate) mod stats;
+pub(crate) mod submit;
 pub(crate) mod worker;
 
 /// `now + timeout`, saturating far in the future instead of overflowing.

@@ -89,10 +89,14 @@ pub(crate) fn main(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) {
         worker.pool.run_hook(hook);
     }
     worker.run_loop();
+    // The thread has left the pool: from `on_thread_stop` it is an outside
+    // thread, so what the hook submits is queued for the others or, once the
+    // pool is closed, refused; never pushed to a deque nobody will look at
+    // again (`[stop-hook-submits]`).
+    CURRENT.with(|current| current.set(ptr::null()));
     if let Some(hook) = &worker.pool.config.on_thread_stop {
         worker.pool.run_hook(hook);
     }
-    CURRENT.with(|current| current.set(ptr::null()));
     worker.pool.registry.thread_finished(index);
 }
 
@@ -259,13 +263,21 @@ impl Worker {
         // spawned (registry.rs, "Waking"), so it starts on the IDLE path.
         let mut next = self.search();
         while let Some(job) = next {
-            if self.pool.is_aborted() {
-                // shutdown_now: whatever is still queued is cancelled.
-                if job.cancel(&self.pool) {
-                    self.pool.signal_if_quiet();
+            // Every user value is run or dropped inside a guard deeper down
+            // (scheduler/guard.rs); this one only keeps a bug in that rule from
+            // unwinding the worker out of its loop.
+            let consumed = panic::catch_unwind(AssertUnwindSafe(|| {
+                if self.pool.is_aborted() {
+                    // shutdown_now: whatever is still queued is cancelled.
+                    if job.cancel(&self.pool) {
+                        self.pool.signal_if_quiet();
+                    }
+                } else {
+                    job.run(self);
                 }
-            } else {
-                job.run(self);
+            }));
+            if let Err(payload) = consumed {
+                self.pool.caught(payload);
             }
             // BUSY
             if registry.may_have_surplus() && registry.try_retire(false) {
@@ -276,6 +288,10 @@ impl Worker {
                 None => {
                     // IDLE. [busy-to-idle]
                     registry.start_searching();
+                    // An idle thread is room in a bounded queue (room.rs).
+                    if let Some(room) = &self.pool.room {
+                        room.taker_freed();
+                    }
                     self.search()
                 }
             };
@@ -471,7 +487,16 @@ impl Drop for Blocked {
 /// returns `done()`. Something must unpark this thread when `done` changes.
 /// A worker thread is counted as blocked meanwhile.
 pub(crate) fn park_until(done: impl Fn() -> bool, deadline: Option<Instant>) -> bool {
-    let _blocked = Blocked::current();
+    let blocked = Blocked::current();
+    park_while_blocked(&blocked, done, deadline)
+}
+
+/// [`park_until`] for a caller that already holds its `Blocked` guard.
+pub(crate) fn park_while_blocked(
+    _blocked: &Blocked,
+    done: impl Fn() -> bool,
+    deadline: Option<Instant>,
+) -> bool {
     loop {
         if done() {
             return true;

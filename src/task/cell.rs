@@ -4,7 +4,8 @@
 //! # Life cycle
 //!
 //! A task's life is one atomic word ([`TaskState`]). Its two low bits are the
-//! stage; bit 2 says that someone registered in the waiter list.
+//! stage; bit 2 (`WAITING`) says that someone registered in the waiter list;
+//! bit 3 (`DETACHED`) that the handle is gone without taking the outcome.
 //!
 //! | from     | to          | who                                             |
 //! |----------|-------------|-------------------------------------------------|
@@ -21,6 +22,18 @@
 //! the `on_complete` callback) reads the result only after an acquire load has
 //! seen `Complete`.
 //!
+//! # Detaching
+//!
+//! Dropping a handle that still owns the outcome detaches the task, and the
+//! outcome (a result whose `Drop` may panic, or a panic payload) is dropped
+//! as soon as it exists, by exactly one thread, inside the pool's guard
+//! (scheduler/guard.rs): `[detach-vs-publish]`. The handle sets `DETACHED`
+//! with a read-modify-write; the finisher publishes with one. Whichever comes
+//! second sees the other: a handle that finds the task final discards the
+//! outcome itself; a finisher that finds `DETACHED` discards it after waking
+//! the waiters. A scoped task's panic is not dropped but handed to its scope.
+//! `on_complete` hands the outcome to its callback instead and never detaches.
+//!
 //! # Waking
 //!
 //! Waiters (parked threads, futures, a `TaskSet`, an `on_complete` callback)
@@ -31,6 +44,7 @@
 //! the waiter saw the final state, or the finisher saw the bit and waits for
 //! the waiter's lock to see its entry.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
 use crate::scheduler::job::{JobHeader, Kind, QueuedJob};
@@ -51,6 +65,9 @@ const CANCELLED: usize = 3;
 /// Set once someone has registered in the waiter list; the finisher must then
 /// lock the list and wake what it finds there.
 const WAITING: usize = 0b100;
+/// Set when the handle is dropped without taking the outcome; see
+/// "Detaching" in the module docs.
+const DETACHED: usize = 0b1000;
 
 /// Where a task is in its life; see the module docs for the transitions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,25 +146,45 @@ impl TaskState {
         }
     }
 
-    /// Running → `to` (Complete or Cancelled). Returns whether waiters must
-    /// be woken.
-    #[must_use]
-    fn publish(&self, to: Stage) -> bool {
+    /// Running → `to` (Complete or Cancelled). Says what the finisher must
+    /// do next.
+    fn publish(&self, to: Stage) -> Published {
         let step = match to {
             Stage::Complete => COMPLETE - RUNNING,
             Stage::Cancelled => CANCELLED - RUNNING,
             Stage::Queued | Stage::Running => unreachable!("publish goes to a final stage"),
         };
-        // Release: publishes the slot written before this call.
+        // Release: publishes the slot written before this call. Acquire:
+        // a handle that detached before us is done with the cell.
         let previous = self.0.fetch_add(step, Ordering::AcqRel);
         debug_assert_eq!(previous & STAGE, RUNNING);
-        previous & WAITING != 0
+        Published {
+            wake: previous & WAITING != 0,
+            discard: previous & DETACHED != 0,
+        }
     }
 
     /// Sets the `WAITING` bit; must be called with the waiter list locked.
     fn mark_waiting(&self) -> Stage {
         Stage::of(self.0.fetch_or(WAITING, Ordering::AcqRel))
     }
+
+    /// Sets the `DETACHED` bit ([detach-vs-publish]); returns the stage it
+    /// found. If that stage is final, the caller discards the outcome.
+    fn detach(&self) -> Stage {
+        // AcqRel: pairs with `publish`, whichever of the two comes second
+        // sees the other's writes (the outcome, or that nobody will read it).
+        Stage::of(self.0.fetch_or(DETACHED, Ordering::AcqRel))
+    }
+}
+
+/// What a finisher must do after publishing a final stage.
+#[must_use]
+struct Published {
+    /// Someone registered in the waiter list: wake it.
+    wake: bool,
+    /// The handle detached first: discard the outcome ([detach-vs-publish]).
+    discard: bool,
 }
 
 // ---------------------------------------------------------------- the cell
@@ -236,8 +273,14 @@ where
             // `publish` hands the write to the consumer.
             self.slot
                 .with_mut(|slot| unsafe { *slot = Slot::Finished(outcome) });
-            if self.state.publish(Stage::Complete) {
+            let published = self.state.publish(Stage::Complete);
+            if published.wake {
                 self.wake_all(worker.pool());
+            }
+            if published.discard {
+                // SAFETY: the handle detached before the publish, so nobody
+                // else will consume the outcome ([detach-vs-publish]).
+                unsafe { self.discard_outcome(worker.pool()) };
             }
         });
     }
@@ -261,7 +304,8 @@ where
             callback,
         } = *waiters;
         for waker in wakers.into_iter().chain(handle_waker) {
-            waker.wake();
+            // A waker is user code too (an executor's): guarded.
+            pool.run_guarded(|| waker.wake());
         }
         if let Some(callback) = callback {
             // SAFETY: `on_complete` consumed the handle, so the callback is
@@ -290,6 +334,30 @@ where
             Slot::Finished(Err(payload)) => Err(TaskError::Panicked(payload)),
             Slot::Consumed => panic!("the task's result was already taken (a TaskHandle polled again after it completed)"),
             Slot::Pending(_) | Slot::Taken => unreachable!("outcome read before the task finished"),
+        }
+    }
+}
+
+impl<F, T> TaskCell<F, T> {
+    /// Drops the outcome of a final task nobody will consume, inside the
+    /// pool's guard; a scoped task's panic or cancellation goes to its scope
+    /// instead, which reports it when the scope ends.
+    ///
+    /// # Safety
+    /// The task must be final (seen with acquire) and the caller must be its
+    /// only consumer.
+    unsafe fn discard_outcome(&self, pool: &Shared) {
+        // SAFETY: forwarded from the caller's contract.
+        let slot = self
+            .slot
+            .with_mut(|slot| unsafe { std::mem::replace(&mut *slot, Slot::Consumed) });
+        let cancelled = self.state.stage() == Stage::Cancelled;
+        match (slot, &self.scope) {
+            (Slot::Finished(Err(payload)), Some(scope)) => scope.record_panic(payload),
+            (Slot::Finished(Err(payload)), None) => pool.drop_payload(payload),
+            (Slot::Finished(Ok(value)), _) => pool.drop_guarded(value),
+            (Slot::Taken, Some(scope)) if cancelled => scope.record_cancelled(),
+            _ => {}
         }
     }
 }
@@ -358,6 +426,11 @@ pub(crate) trait TaskRef<T>: Send + Sync {
     /// Queued → Cancelled, waking waiters. True if this call cancelled it.
     fn cancel_queued(&self, pool: &Shared) -> bool;
 
+    /// The handle is gone without taking the outcome: discard it now if the
+    /// task is final, else let the finisher do it ([detach-vs-publish]).
+    /// Called once, by the only consumer.
+    fn detach(&self, pool: &Shared);
+
     /// # Safety
     /// The task must be final and the caller its only consumer.
     unsafe fn take_outcome_erased(&self) -> Result<T, TaskError>;
@@ -395,14 +468,35 @@ where
             return false;
         }
         // Drop the closure before publishing, so that a waiter who sees
-        // `Cancelled` knows nothing it borrowed is still in use.
-        drop(self.take_closure());
-        if self.state.publish(Stage::Cancelled) {
+        // `Cancelled` knows nothing it borrowed is still in use; a panic in
+        // its `Drop` is handed on only after the task is published and
+        // counted (scheduler/guard.rs, "The rule").
+        let closure = self.take_closure();
+        let dropped = panic::catch_unwind(AssertUnwindSafe(move || drop(closure)));
+        let published = self.state.publish(Stage::Cancelled);
+        if published.wake {
             self.wake_all(pool);
+        }
+        if published.discard {
+            // SAFETY: final, and the handle detached before the publish.
+            unsafe { self.discard_outcome(pool) };
         }
         // Counted last, as `run_claimed` does: see there.
         pool.task_cancelled();
+        if let Err(payload) = dropped {
+            pool.caught(payload);
+        }
         true
+    }
+
+    fn detach(&self, pool: &Shared) {
+        // A final stage seen with acquire means the finisher is done with the
+        // slot and saw no `DETACHED`: the outcome is ours to discard.
+        if self.state.stage().is_final() || self.state.detach().is_final() {
+            // SAFETY: final, and the handle was the only consumer; it gives
+            // up that role here ([detach-vs-publish]).
+            unsafe { self.discard_outcome(pool) };
+        }
     }
 
     unsafe fn take_outcome_erased(&self) -> Result<T, TaskError> {

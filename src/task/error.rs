@@ -3,6 +3,8 @@
 use std::any::Any;
 use std::fmt;
 
+use crate::scheduler::guard::panic_message;
+
 /// Why a task produced no value.
 pub enum TaskError {
     /// The task panicked; this is the panic payload.
@@ -47,14 +49,6 @@ impl TaskError {
             TaskError::Cancelled => None,
         }
     }
-}
-
-/// The text of a panic payload, if it is a string.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 impl fmt::Debug for TaskError {

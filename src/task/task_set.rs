@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use crate::error::Timeout;
 use crate::scheduler::deadline_after;
 use crate::scheduler::job::JobRef;
-use crate::scheduler::shared::{panic_closed, Shared, WhenFull};
+use crate::scheduler::shared::Shared;
+use crate::scheduler::submit::WhenFull;
 use crate::scheduler::worker::{park_until, Worker};
 use crate::sync::{lock, Condvar, Mutex};
 use crate::task::cell::{Registered, Stage, TaskCell, TaskRef};
@@ -143,7 +144,7 @@ impl<T: Send + 'static> TaskSet<T> {
         );
         let task: Arc<dyn TaskRef<T>> = match spawned {
             Ok(cell) => cell,
-            Err(_) => panic_closed("TaskSet::spawn"),
+            Err(refusal) => self.pool.panic_refused("TaskSet::spawn", refusal),
         };
         let id = self.next_id;
         self.next_id += 1;
@@ -154,13 +155,7 @@ impl<T: Send + 'static> TaskSet<T> {
         if let Registered::AlreadyFinal = task.register(&waker) {
             self.ready.push(id);
         }
-        self.tasks.insert(
-            id,
-            Handle {
-                task,
-                pool: self.pool.clone(),
-            },
-        );
+        self.tasks.insert(id, Handle::new(task, self.pool.clone()));
         TaskId(id)
     }
 
