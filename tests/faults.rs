@@ -10,6 +10,7 @@
 
 mod common;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -557,4 +558,168 @@ fn lifecycle_calls_on_the_global_pool_panic_naming_the_call() {
         total.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
     });
     assert_eq!(*total.get_mut(), 10);
+}
+
+// ---------------------------------------------------------------- a randomized ledger
+
+/// Keeps the bombs' panic messages off stderr (they are expected by the
+/// thousand); every other panic still prints.
+fn quiet_bombs() {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !common::payload_text(info.payload()).starts_with("bomb") {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Rides in a closure: its `Drop` panics unless the closure ran (so the
+/// pool's canceller, not the body, drops a live one).
+struct Fuse {
+    id: usize,
+    ran: Arc<Vec<std::sync::atomic::AtomicU8>>,
+    defused: bool,
+}
+
+impl Drop for Fuse {
+    fn drop(&mut self) {
+        if !self.defused && !std::thread::panicking() {
+            panic!("bomb: unrun closure {}", self.id);
+        }
+    }
+}
+
+/// A result whose `Drop` panics; the test forgets the ones it joins.
+struct Boom;
+
+impl Drop for Boom {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("bomb: detached result");
+        }
+    }
+}
+
+/// Rounds of random submissions, cancels, detaches and `shutdown_now`, where
+/// every closure the pool drops unrun, every detached result and every
+/// panic payload is a bomb. The ledger: each task ran once, or was
+/// cancelled (its handle said so), or was refused with its closure back;
+/// `stats().panicked` counts exactly the panics that happened in the pool.
+#[test]
+fn randomized_rounds_with_bombs_everywhere_keep_the_ledger() {
+    use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
+    quiet_bombs();
+    with_deadline(LIMIT * 3, || {
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..common::stress(400) {
+            let threads = 1 + (next() % 3) as usize;
+            let mut builder = Pool::builder().threads(threads).max_threads(threads + 1);
+            if next() % 2 == 0 {
+                builder = builder.queue_capacity((next() % 3) as usize);
+            }
+            let pool = builder.build().unwrap();
+            const TASKS: usize = 40;
+            let ran: Arc<Vec<AtomicU8>> = Arc::new((0..TASKS).map(|_| AtomicU8::new(0)).collect());
+            let (mut cancelled, mut refused, mut detached) = (0u64, 0, Vec::new());
+            let mut planned_ids = [false; TASKS];
+            let mut joined = Vec::new();
+            let stop_at = (next() % (TASKS as u64 + 10)) as usize;
+            let mut stopped = 0;
+            for (id, planned) in planned_ids.iter_mut().enumerate() {
+                if id == stop_at {
+                    stopped = pool.shutdown_now() as u64;
+                }
+                let panics = next() % 7 == 0;
+                *planned = panics;
+                let fuse = Fuse {
+                    id,
+                    ran: ran.clone(),
+                    defused: false,
+                };
+                let closure = move || {
+                    let mut fuse = fuse;
+                    fuse.ran[fuse.id].fetch_add(1, SeqCst);
+                    fuse.defused = true;
+                    if panics {
+                        std::panic::panic_any(Boom);
+                    }
+                    Boom
+                };
+                match pool.try_spawn(closure) {
+                    Err(error) => {
+                        refused += 1;
+                        // Defuse the closure that came back: it never runs.
+                        let closure = error.into_inner();
+                        let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(closure)));
+                    }
+                    Ok(handle) => match next() % 4 {
+                        0 if handle.cancel() => {
+                            cancelled += 1;
+                            assert!(matches!(handle.join(), Err(TaskError::Cancelled)));
+                        }
+                        1 => detached.push((id, handle)),
+                        _ => joined.push((id, handle)),
+                    },
+                }
+            }
+            let mut detached_results = 0u64;
+            let mut seen_cancelled = cancelled;
+            for (id, handle) in joined {
+                match handle.join() {
+                    Ok(value) => std::mem::forget(value),
+                    Err(TaskError::Cancelled) => {
+                        seen_cancelled += 1;
+                        assert_eq!(
+                            ran[id].load(SeqCst),
+                            0,
+                            "round {round}: task {id} cancelled but ran"
+                        );
+                    }
+                    Err(TaskError::Panicked(payload)) => std::mem::forget(payload),
+                }
+            }
+            for (id, handle) in detached {
+                handle.wait();
+                // Dropped finished: the pool drops the result (or payload).
+                if ran[id].load(SeqCst) == 1 {
+                    detached_results += 1;
+                }
+                drop(handle);
+            }
+            pool.shutdown();
+            let stats = pool.stats();
+            let ran_total: u64 = ran.iter().map(|r| u64::from(r.load(SeqCst))).sum();
+            assert!(
+                ran.iter().all(|r| r.load(SeqCst) <= 1),
+                "round {round}: a task ran twice"
+            );
+            assert_eq!(
+                ran_total + stats.cancelled + refused,
+                TASKS as u64,
+                "round {round}: a task was lost ({stats:?})"
+            );
+            assert!(stats.cancelled >= seen_cancelled.max(stopped));
+            // Panics in the pool, exactly: each cancelled closure's fuse,
+            // each planned panic that ran, and each detached task that ran
+            // (its result, or its payload, dropped by the pool).
+            let planned_ran = (0..TASKS)
+                .filter(|&id| planned_ids[id] && ran[id].load(SeqCst) == 1)
+                .count() as u64;
+            assert_eq!(
+                stats.panicked,
+                stats.cancelled + planned_ran + detached_results,
+                "round {round}: {stats:?}, {planned_ran} planned panics ran, {detached_results} detached results"
+            );
+            assert_eq!((stats.queued, stats.running, pool.threads()), (0, 0, 0));
+        }
+    });
 }

@@ -190,3 +190,27 @@ fn a_pool_grows_again_once_the_os_allows_threads() {
         drop(limit);
     });
 }
+
+#[test]
+fn thread_job_with_more_subjobs_than_threads_names_itself_when_the_os_refuses_one() {
+    with_deadline(LIMIT, || {
+        // The global pool first, so its threads are not the ones refused.
+        workcrew::global();
+        let limit = ThreadLimit::new(2);
+        let ran = Counter::new();
+        let subjobs = (workcrew::global().max_threads() + 4) as isize;
+        let text = panic_text_of(|| {
+            workcrew::thread_job(100, subjobs, |_, _| ran.inc());
+        });
+        assert!(
+            text.contains("thread_job") && text.contains("OS refused"),
+            "{text}"
+        );
+        assert_eq!(
+            ran.get(),
+            2,
+            "the two subjobs that got a thread ran, the others did not"
+        );
+        drop(limit);
+    });
+}

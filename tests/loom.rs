@@ -920,7 +920,10 @@ fn a_dropped_handle_and_the_finisher_drop_the_result_exactly_once() {
     explore(
         "detach vs publish",
         3,
-        &["the handle dropped the result", "the finisher dropped the result"],
+        &[
+            "the handle dropped the result",
+            "the finisher dropped the result",
+        ],
         |seen| {
             let pool = one_thread_pool();
             let drops = Count::new();
@@ -936,7 +939,11 @@ fn a_dropped_handle_and_the_finisher_drop_the_result_exactly_once() {
             };
             drop(handle);
             pool.shutdown();
-            assert_eq!(drops.get(), 1, "the detached result must be dropped exactly once");
+            assert_eq!(
+                drops.get(),
+                1,
+                "the detached result must be dropped exactly once"
+            );
             seen.saw(match on_model_thread.get() {
                 0 => "the finisher dropped the result",
                 _ => "the handle dropped the result",
@@ -998,7 +1005,11 @@ fn a_cancel_whose_closure_panics_on_drop_still_publishes_cancelled() {
             let stats = pool.stats();
             assert_eq!(stats.cancelled, u64::from(cancelled));
             assert_eq!(stats.panicked, u64::from(cancelled));
-            seen.saw(if cancelled { "cancel won" } else { "worker won" });
+            seen.saw(if cancelled {
+                "cancel won"
+            } else {
+                "worker won"
+            });
         },
     );
 }
