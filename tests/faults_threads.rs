@@ -10,7 +10,7 @@ mod common;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::fault::{os_threads_named, wait_for_threads, ThreadLimit};
+use common::fault::{os_threads_named, refusals_in, wait_for_threads, ThreadLimit};
 use common::{occupy, panic_text_of, release, with_deadline, Counter, Gate, LIMIT};
 use workcrew::Pool;
 
@@ -196,12 +196,32 @@ fn thread_job_with_more_subjobs_than_threads_names_itself_when_the_os_refuses_on
     with_deadline(LIMIT, || {
         // The global pool first, so its threads are not the ones refused.
         workcrew::global();
+        // The subjobs that start wait until the OS has refused the next
+        // thread, so none can exit early and free its slot for another. A
+        // watcher outside the limit opens their gate.
+        let gate = Gate::new();
+        let (dir_tx, dir_rx) = mpsc::channel::<(std::path::PathBuf, usize)>();
+        let watcher = {
+            let gate = gate.clone();
+            std::thread::spawn(move || {
+                let (dir, before) = dir_rx.recv().unwrap();
+                common::wait_until("the OS to refuse a subjob's thread", || {
+                    refusals_in(&dir) > before
+                });
+                gate.open();
+            })
+        };
         let limit = ThreadLimit::new(2);
+        dir_tx.send((limit.dir(), limit.refusals())).unwrap();
         let ran = Counter::new();
         let subjobs = (workcrew::global().max_threads() + 4) as isize;
         let text = panic_text_of(|| {
-            workcrew::thread_job(100, subjobs, |_, _| ran.inc());
+            workcrew::thread_job(100, subjobs, |_, _| {
+                ran.inc();
+                gate.wait();
+            });
         });
+        watcher.join().unwrap();
         assert!(
             text.contains("thread_job") && text.contains("OS refused"),
             "{text}"

@@ -153,6 +153,18 @@ impl ThreadLimit {
         }
     }
 
+    /// How many thread starts the OS has refused under this limit so far
+    /// (the probe in [`ThreadLimit::new`] is the first).
+    pub fn refusals(&self) -> usize {
+        refusals_in(&self.dir)
+    }
+
+    /// The cgroup's directory, for a thread outside it to watch
+    /// ([`refusals_in`]).
+    pub fn dir(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
     /// Lets this thread start `extra` more threads from now on (counting the
     /// threads already in the group).
     pub fn allow(&self, extra: usize) {
@@ -163,6 +175,16 @@ impl ThreadLimit {
             .expect("pids.current is a number");
         self.write("pids.max", &(current + extra).to_string());
     }
+}
+
+/// The refusals counted in the pids cgroup at `dir` (`pids.events`, "max").
+pub fn refusals_in(dir: &std::path::Path) -> usize {
+    let events = fs::read_to_string(dir.join("pids.events")).expect("pids.events is readable");
+    events
+        .lines()
+        .find_map(|line| line.strip_prefix("max "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("pids.events has a max line")
 }
 
 impl Drop for ThreadLimit {
