@@ -96,6 +96,7 @@ pub use parallel::seed::{global, spawn, split_evenly, thread_job, thread_map};
 pub use pool::builder::{BuildError, PoolBuilder};
 pub use pool::Pool;
 pub use scheduler::stats::PoolStats;
+pub use task::control::{checkpoint, is_cancelled, time_left};
 pub use task::error::TaskError;
 pub use task::handle::TaskHandle;
 pub use task::task_set::{wait_all, wait_all_timeout, wait_any, wait_any_timeout, TaskId, TaskSet};

@@ -24,6 +24,7 @@ use crate::pool::Pool;
 use crate::scheduler::deadline_after;
 use crate::scheduler::shared::panic_closed;
 use crate::scheduler::worker::Worker;
+use crate::task::control::stopped_or_panic;
 use crate::task::error::TaskError;
 use crate::task::handle::TaskHandle;
 use crate::task::task_set::TaskSet;
@@ -319,9 +320,7 @@ impl<R: Send + 'static> Imap<R> {
                     self.finish();
                     match error {
                         TaskError::Panicked(payload) => panic::resume_unwind(payload),
-                        TaskError::Cancelled => panic!(
-                            "workcrew: Imap: a chunk was cancelled by shutdown_now before it ran"
-                        ),
+                        error => stopped_or_panic("Imap::next", &error),
                     }
                 }
             }

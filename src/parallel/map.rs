@@ -28,9 +28,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::pool::Pool;
+use crate::scheduler::ambient::Ambient;
 use crate::scheduler::part::run_with_helpers;
 use crate::scheduler::worker::Worker;
 use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::task::control::Control;
 
 const MAX_BATCH: usize = 4096;
 const FAST: Duration = Duration::from_micros(50);
@@ -84,6 +86,8 @@ struct MapLoop<'f, I: Iterator, R, E, F> {
     /// Index ranges written into `slots`.
     written: Mutex<Vec<Range<usize>>>,
     stop: AtomicBool,
+    /// The items' control block, under the caller's (task/control.rs).
+    group: Control,
     failure: Mutex<Option<Failure<E>>>,
     threads: usize,
 }
@@ -98,6 +102,8 @@ where
 {
     fn fail(&self, failure: Failure<E>) {
         self.stop.store(true, Ordering::Relaxed);
+        // Fail fast: items still running elsewhere are asked to stop.
+        self.group.request();
         let mut slot = lock(&self.failure);
         let replace = match (&*slot, &failure) {
             (None, _) => true,
@@ -226,6 +232,7 @@ where
         overflow: Mutex::new(Vec::new()),
         written: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
+        group: Control::new(Ambient::current()),
         failure: Mutex::new(None),
         threads,
     };
@@ -233,7 +240,10 @@ where
         Some(len) => len.saturating_sub(1).min(threads - 1),
         None => threads - 1,
     };
-    run_with_helpers(worker, helpers, &|| map.work());
+    run_with_helpers(worker, helpers, &|| {
+        let _items = map.group.ambient().enter();
+        map.work()
+    });
 
     let MapLoop {
         feed,
@@ -324,11 +334,15 @@ fn for_each_piece_on(worker: &Worker, len: usize, f: &(dyn Fn(Range<usize>) + Sy
     let pieces = Pieces::new(len, threads);
     let failure = Mutex::new(None);
     let stop = AtomicBool::new(false);
+    // The pieces' control block, under the caller's (task/control.rs).
+    let group = Control::new(Ambient::current());
     let work = || {
+        let _pieces = group.ambient().enter();
         while !stop.load(Ordering::Relaxed) {
             let Some(range) = pieces.claim() else { return };
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(range))) {
                 stop.store(true, Ordering::Relaxed);
+                group.request();
                 lock(&failure).get_or_insert(payload);
             }
         }

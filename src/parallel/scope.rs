@@ -16,6 +16,7 @@ use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::pool::Pool;
+use crate::scheduler::ambient::Ambient;
 use crate::scheduler::job::JobRef;
 use crate::scheduler::shared::{panic_closed, Shared};
 use crate::scheduler::submit::WhenFull;
@@ -166,7 +167,7 @@ impl Pool {
             panic_closed("Pool::scope");
         }
         let scope = Scope {
-            state: ScopeState::new(),
+            state: ScopeState::new(Ambient::current()),
             pool: self.shared.clone(),
             scope: PhantomData,
             env: PhantomData,

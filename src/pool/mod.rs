@@ -6,6 +6,7 @@
 //! submissions are admitted and refused is described in `shared.rs`.
 
 pub(crate) mod builder;
+mod control;
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::SpawnError;
 use crate::pool::builder::{BuildError, PoolBuilder};
+use crate::scheduler::ambient::{is_stopped, Ambient};
 use crate::scheduler::config::Config;
 use crate::scheduler::deadline_after;
 use crate::scheduler::job::{BoxedJob, JobHeader, JobRef};
@@ -25,6 +27,7 @@ use crate::scheduler::submit::{Refusal, WhenFull};
 use crate::scheduler::worker::{Run, Worker};
 use crate::sync::{thread, Ordering};
 use crate::task::cell::TaskCell;
+use crate::task::control::{stopped_or_panic, Control};
 use crate::task::error::TaskError;
 use crate::task::handle::{Handle, TaskHandle};
 use crate::task::task_set::TaskSet;
@@ -44,12 +47,7 @@ impl<F: FnOnce() + Send> BoxedJob for ExecJob<F> {
     }
 
     fn run(self, worker: &Worker) {
-        worker.run_task_then(Run::Queued, self.f, |outcome| {
-            if let Err(payload) = outcome {
-                // Counted by `run_task_then`; nobody else can receive it.
-                worker.pool().hand_to_panic_handler(payload);
-            }
-        });
+        run_executed(worker, Run::Queued, self.f);
     }
 
     fn cancel(self, pool: &Shared) -> bool {
@@ -94,6 +92,26 @@ where
         Ok(cell) => Handle::new(cell, shared.clone()),
         Err(refusal) => shared.panic_refused(what, refusal),
     }
+}
+
+/// Runs an `execute` task on `worker`: under a control block of its own on
+/// this stack (so it can be asked to stop, task/control.rs), its panic
+/// handed to the `panic_handler` (a checkpoint's stop is not a panic).
+fn run_executed(worker: &Worker, how: Run, f: impl FnOnce()) {
+    let control = Control::new(Ambient::NONE);
+    let pool = worker.pool();
+    let body = || {
+        let _running = control.enter(pool.cancel_epoch());
+        f()
+    };
+    worker.run_task_then(how, body, |outcome| {
+        if let Err(payload) = outcome {
+            if !is_stopped(payload.as_ref()) {
+                // Counted by `run_task_then`; nobody else can receive it.
+                pool.hand_to_panic_handler(payload);
+            }
+        }
+    });
 }
 
 /// A pool of worker threads. Cheap to clone; clones share one pool.
@@ -268,11 +286,7 @@ impl Pool {
                 (JobRef::from_box(job, &self.shared), ())
             },
             |f, worker| {
-                worker.run_task_then(Run::Unqueued, f, |outcome| {
-                    if let Err(payload) = outcome {
-                        worker.pool().hand_to_panic_handler(payload);
-                    }
-                });
+                run_executed(worker, Run::Unqueued, f);
             },
         );
         if let Err(refusal) = executed {
@@ -312,11 +326,7 @@ impl Pool {
         match handle.join() {
             Ok(value) => value,
             Err(TaskError::Panicked(payload)) => panic::resume_unwind(payload),
-            Err(TaskError::Cancelled) => {
-                panic!(
-                    "workcrew: Pool::{what}: the task was cancelled by shutdown_now before it ran"
-                )
-            }
+            Err(error) => stopped_or_panic(&format!("Pool::{what}"), &error),
         }
     }
 
@@ -403,9 +413,19 @@ impl Pool {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown_now");
         self.assert_not_global("Pool::shutdown_now");
+        self.cancel_everything_queued(false)
+    }
+
+    /// `shutdown_now`'s work: close, optionally ask the running tasks to
+    /// stop, then cancel everything queued; returns how many were cancelled.
+    pub(crate) fn cancel_everything_queued(&self, stop_running: bool) -> usize {
         let shared = &self.shared;
         let before = shared.cancelled.load(Ordering::SeqCst);
         shared.close(true);
+        if stop_running {
+            // After the close no task starts, so "running now" is final.
+            shared.request_cancel_running();
+        }
         // Workers cancel what they pop from now on, and a task admitted just
         // before the close may still be on its way into a queue: drain until
         // no counted task is left queued, so the count below is exact.
@@ -445,7 +465,7 @@ impl Pool {
 
     /// `shutdown*` on [`global`](crate::global) panics: it lives as long
     /// as the process, and every part of the crate relies on it.
-    fn assert_not_global(&self, what: &str) {
+    pub(crate) fn assert_not_global(&self, what: &str) {
         if self.shared.is_global.load(Ordering::Relaxed) {
             panic!("workcrew: {what} called on the global pool (workcrew::global()): it lives as long as the process and cannot be shut down; build a Pool of your own to shut it down");
         }
@@ -525,6 +545,7 @@ impl Pool {
     pub fn stats(&self) -> PoolStats {
         let totals = self.shared.totals();
         let counts = self.shared.registry.counts();
+        let (timed_out, discarded) = self.shared.timeouts();
         PoolStats {
             threads: self.shared.registry.live_threads(),
             idle_threads: counts.searching() + counts.parked(),
@@ -533,6 +554,8 @@ impl Pool {
             completed: totals.finished,
             panicked: totals.panicked,
             cancelled: totals.cancelled,
+            timed_out,
+            discarded,
         }
     }
 }

@@ -17,6 +17,7 @@
 
 use std::time::{Duration, Instant};
 
+pub(crate) mod ambient;
 pub(crate) mod config;
 pub(crate) mod guard;
 pub(crate) mod job;

@@ -99,6 +99,12 @@ pub(crate) struct Shared {
     /// apart from `admission`, which submitters write for every task.
     aborted: CachePadded<AtomicBool>,
     pub(crate) cancelled: AtomicU64,
+    /// Bumped to ask every running task to stop (task/control.rs).
+    cancel_epoch: AtomicU64,
+    /// Tasks whose deadline passed before they finished.
+    timed_out: AtomicU64,
+    /// Results of timed-out tasks dropped when the task finally returned.
+    discarded: AtomicU64,
     /// Panics caught in hooks and callbacks (task panics count per worker).
     pub(crate) panics_elsewhere: AtomicU64,
     pub(crate) room: Option<Room>,
@@ -123,6 +129,9 @@ impl Shared {
             admission: CachePadded::new(AtomicU64::new(0)),
             aborted: CachePadded::new(AtomicBool::new(false)),
             cancelled: AtomicU64::new(0),
+            cancel_epoch: AtomicU64::new(0),
+            timed_out: AtomicU64::new(0),
+            discarded: AtomicU64::new(0),
             panics_elsewhere: AtomicU64::new(0),
             room,
             quiet: Quiet {
@@ -185,6 +194,32 @@ impl Shared {
         if let Some(room) = &self.room {
             room.release();
         }
+    }
+
+    /// The epoch a running task compares its start against.
+    pub(crate) fn cancel_epoch(&self) -> &AtomicU64 {
+        &self.cancel_epoch
+    }
+
+    /// Asks every task running now to stop.
+    pub(crate) fn request_cancel_running(&self) {
+        self.cancel_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn task_timed_out(&self) {
+        self.timed_out.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn discarded_after_timeout(&self) {
+        self.discarded.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// (timed out, discarded) so far.
+    pub(crate) fn timeouts(&self) -> (u64, u64) {
+        (
+            self.timed_out.load(Ordering::SeqCst),
+            self.discarded.load(Ordering::SeqCst),
+        )
     }
 
     pub(crate) fn task_cancelled(&self) {

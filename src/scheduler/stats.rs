@@ -56,7 +56,11 @@ pub(crate) struct SlotStats {
 /// `on_complete` callback has returned, so right after a
 /// [`TaskHandle::join`](crate::TaskHandle::join) returns, `completed` may not
 /// include that task for a moment; after `Pool::join` it does.
+///
+/// Marked `#[non_exhaustive]`: fields are added as the pool learns to
+/// report more; read the ones you need.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolStats {
     /// Live worker threads.
     pub threads: usize,
@@ -70,8 +74,16 @@ pub struct PoolStats {
     pub completed: u64,
     /// Panics the pool caught: in tasks, hooks and `on_complete` callbacks.
     pub panicked: u64,
-    /// Tasks cancelled before they started.
+    /// Tasks cancelled before they started (including queued tasks whose
+    /// deadline passed).
     pub cancelled: u64,
+    /// Tasks whose deadline passed before they finished: queued ones never
+    /// ran, running ones were asked to stop (see
+    /// [`TaskBuilder::timeout`](crate::TaskBuilder::timeout)).
+    pub timed_out: u64,
+    /// Results (or panics) of timed-out tasks that finished anyway, dropped
+    /// by the pool since nobody could receive them.
+    pub discarded: u64,
 }
 
 /// Totals read in the order the module docs require.

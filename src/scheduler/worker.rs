@@ -19,6 +19,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::time::Instant;
 
+use crate::scheduler::ambient::is_stopped;
 use crate::scheduler::job::JobRef;
 use crate::scheduler::queue::{Local, Steal, Stealer};
 use crate::scheduler::registry::{Wake, Woken};
@@ -244,7 +245,10 @@ impl Worker {
         if let Some(hook) = &config.after_task {
             self.pool.run_hook(hook);
         }
-        let panicked = outcome.is_err();
+        // A checkpoint's early end is not a panic (ambient.rs).
+        let panicked = outcome
+            .as_ref()
+            .is_err_and(|payload| !is_stopped(payload.as_ref()));
         let finished = finish(outcome);
         if how != Run::Part {
             if panicked {

@@ -3,24 +3,10 @@
 //!
 //! # Life cycle
 //!
-//! A task's life is one atomic word ([`TaskState`]). Its two low bits are the
-//! stage; bit 2 (`WAITING`) says that someone registered in the waiter list;
-//! bit 3 (`DETACHED`) that the handle is gone without taking the outcome.
-//!
-//! | from     | to          | who                                             |
-//! |----------|-------------|-------------------------------------------------|
-//! | Queued   | Running     | whoever claims the task ([`TaskState::try_claim`]): a worker that took it from a queue, a waiter taking it back to run inline, or a canceller |
-//! | Running  | Complete    | the runner, after storing the result ([`TaskState::publish`]) |
-//! | Running  | Cancelled   | the canceller, after dropping the closure ([`TaskState::publish`]) |
-//!
-//! The claim is a compare-exchange from `Queued`, so between a worker
-//! starting the task and `cancel` exactly one wins; the loser leaves the cell
-//! alone. A canceller holds the claim only while it drops the closure, so
-//! that a waiter who sees `Cancelled` knows nothing borrowed is still in use.
-//! Complete and Cancelled are final. The claimant owns the slot until it
-//! publishes the final state with a release; the one consumer (the handle, or
-//! the `on_complete` callback) reads the result only after an acquire load has
-//! seen `Complete`.
+//! A task's life is one atomic word, [`TaskState`] (task/state.rs, with its
+//! transitions table and who owns the slot when). The cell adds the slot,
+//! the waiters and the control block a running task reads to see whether it
+//! has been asked to stop (task/control.rs).
 //!
 //! # Detaching
 //!
@@ -47,61 +33,16 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
+use crate::scheduler::ambient::{is_stopped, Ambient};
 use crate::scheduler::job::{JobHeader, Kind, QueuedJob};
 use crate::scheduler::shared::Shared;
 use crate::scheduler::worker::{Run, Worker};
-use crate::sync::{lock, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::sync::{lock, Mutex, UnsafeCell};
+use crate::task::control::Control;
 use crate::task::error::TaskError;
 use crate::task::scope_link::ScopeLink;
+use crate::task::state::{Claim, Published, Stage, TaskState};
 use crate::Arc;
-
-// ---------------------------------------------------------------- state word
-
-const STAGE: usize = 0b11;
-const QUEUED: usize = 0;
-const RUNNING: usize = 1;
-const COMPLETE: usize = 2;
-const CANCELLED: usize = 3;
-/// Set once someone has registered in the waiter list; the finisher must then
-/// lock the list and wake what it finds there.
-const WAITING: usize = 0b100;
-/// Set when the handle is dropped without taking the outcome; see
-/// "Detaching" in the module docs.
-const DETACHED: usize = 0b1000;
-
-/// Where a task is in its life; see the module docs for the transitions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Stage {
-    Queued,
-    Running,
-    Complete,
-    Cancelled,
-}
-
-impl Stage {
-    fn of(word: usize) -> Self {
-        match word & STAGE {
-            QUEUED => Stage::Queued,
-            RUNNING => Stage::Running,
-            COMPLETE => Stage::Complete,
-            _ => Stage::Cancelled,
-        }
-    }
-
-    pub(crate) fn is_final(self) -> bool {
-        matches!(self, Stage::Complete | Stage::Cancelled)
-    }
-}
-
-/// Outcome of trying to move a task out of `Queued`.
-#[must_use]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Claim {
-    /// This caller moved the task; it now owns the closure.
-    Won,
-    /// Someone else got there first (it is running, done or cancelled).
-    Lost,
-}
 
 /// Outcome of registering interest in a task's completion.
 #[must_use]
@@ -110,81 +51,6 @@ pub(crate) enum Registered {
     Yes,
     /// The task was already final; nothing was registered.
     AlreadyFinal,
-}
-
-/// The atomic life-cycle word of a task.
-pub(crate) struct TaskState(AtomicUsize);
-
-impl TaskState {
-    pub(crate) fn new() -> Self {
-        Self(AtomicUsize::new(QUEUED))
-    }
-
-    pub(crate) fn stage(&self) -> Stage {
-        // Acquire: pairs with the release in `complete`, so a caller that sees
-        // `Complete` also sees the stored result.
-        Stage::of(self.0.load(Ordering::Acquire))
-    }
-
-    /// Queued → Running.
-    pub(crate) fn try_claim(&self) -> Claim {
-        let mut word = self.0.load(Ordering::Relaxed);
-        loop {
-            if word & STAGE != QUEUED {
-                return Claim::Lost;
-            }
-            // Acquire: the winner sees the closure written by the submitter.
-            match self.0.compare_exchange_weak(
-                word,
-                word | RUNNING,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Claim::Won,
-                Err(actual) => word = actual,
-            }
-        }
-    }
-
-    /// Running → `to` (Complete or Cancelled). Says what the finisher must
-    /// do next.
-    fn publish(&self, to: Stage) -> Published {
-        let step = match to {
-            Stage::Complete => COMPLETE - RUNNING,
-            Stage::Cancelled => CANCELLED - RUNNING,
-            Stage::Queued | Stage::Running => unreachable!("publish goes to a final stage"),
-        };
-        // Release: publishes the slot written before this call. Acquire:
-        // a handle that detached before us is done with the cell.
-        let previous = self.0.fetch_add(step, Ordering::AcqRel);
-        debug_assert_eq!(previous & STAGE, RUNNING);
-        Published {
-            wake: previous & WAITING != 0,
-            discard: previous & DETACHED != 0,
-        }
-    }
-
-    /// Sets the `WAITING` bit; must be called with the waiter list locked.
-    fn mark_waiting(&self) -> Stage {
-        Stage::of(self.0.fetch_or(WAITING, Ordering::AcqRel))
-    }
-
-    /// Sets the `DETACHED` bit ([detach-vs-publish]); returns the stage it
-    /// found. If that stage is final, the caller discards the outcome.
-    fn detach(&self) -> Stage {
-        // AcqRel: pairs with `publish`, whichever of the two comes second
-        // sees the other's writes (the outcome, or that nobody will read it).
-        Stage::of(self.0.fetch_or(DETACHED, Ordering::AcqRel))
-    }
-}
-
-/// What a finisher must do after publishing a final stage.
-#[must_use]
-struct Published {
-    /// Someone registered in the waiter list: wake it.
-    wake: bool,
-    /// The handle detached first: discard the outcome ([detach-vs-publish]).
-    discard: bool,
 }
 
 // ---------------------------------------------------------------- the cell
@@ -219,6 +85,8 @@ pub(crate) struct TaskCell<F, T> {
     /// First, so a queue entry can point at the cell (job.rs).
     header: JobHeader,
     state: TaskState,
+    /// Whether the running task has been asked to stop (task/control.rs).
+    control: Control,
     slot: UnsafeCell<Slot<F, T>>,
     /// Boxed on first use, so a task nobody waits for stays small.
     waiters: Mutex<Option<Box<Waiters<T>>>>,
@@ -241,9 +109,12 @@ where
     T: Send,
 {
     pub(crate) fn new(f: F, scope: Option<ScopeLink>) -> Arc<Self> {
+        // A scoped task is stopped with the work that opened its scope.
+        let parent = scope.as_ref().map_or(Ambient::NONE, ScopeLink::parent);
         Arc::new(TaskCell {
             header: JobHeader::for_arc::<Self>(),
             state: TaskState::new(),
+            control: Control::new(parent),
             slot: UnsafeCell::new(Slot::Pending(f)),
             waiters: Mutex::new(None),
             scope,
@@ -266,23 +137,58 @@ where
     /// Runs a task the caller has claimed, then publishes the outcome.
     fn run_claimed(&self, worker: &Worker, how: Run) {
         let f = self.take_closure();
+        let pool = worker.pool();
+        let control = &self.control;
+        let body = move || {
+            let _running = control.enter(pool.cancel_epoch());
+            f()
+        };
         // Publish (and run `on_complete`) before the task stops counting as
         // running, so `Pool::join` returning means every handle is final.
-        worker.run_task_then(how, f, |outcome| {
-            // SAFETY: we still own the slot (claim above); the release in
+        worker.run_task_then(how, body, |outcome| {
+            let (slot, stage) = match outcome {
+                // Stopped at a checkpoint: an early end, reported `Cancelled`.
+                Err(payload) if is_stopped(payload.as_ref()) => (Slot::Taken, Stage::Cancelled),
+                outcome => (Slot::Finished(outcome), Stage::Complete),
+            };
+            // SAFETY: we still own the slot (claim above, and a timeout
+            // leaves it to us: state.rs, "Who owns the slot"); the release in
             // `publish` hands the write to the consumer.
-            self.slot
-                .with_mut(|slot| unsafe { *slot = Slot::Finished(outcome) });
-            let published = self.state.publish(Stage::Complete);
-            if published.wake {
-                self.wake_all(worker.pool());
-            }
-            if published.discard {
-                // SAFETY: the handle detached before the publish, so nobody
-                // else will consume the outcome ([detach-vs-publish]).
-                unsafe { self.discard_outcome(worker.pool()) };
-            }
+            self.slot.with_mut(|place| unsafe { *place = slot });
+            self.finish(pool, stage);
         });
+    }
+
+    /// Publishes the final `stage` of a task whose slot the caller owns, and
+    /// does what that asks for.
+    fn finish(&self, pool: &Shared, stage: Stage) {
+        match self.state.publish(stage) {
+            Published::Done { wake, discard } => {
+                if wake {
+                    self.wake_all(pool);
+                }
+                if discard {
+                    // SAFETY: the handle detached before the publish, so
+                    // nobody else will consume the outcome ([detach-vs-publish]).
+                    unsafe { self.discard_outcome(pool) };
+                }
+            }
+            Published::TimedOut => {
+                // [timeout-vs-publish]: the waiters already saw `TimedOut`;
+                // the outcome is ours to drop.
+                // SAFETY: the slot is still ours (state.rs).
+                let slot = self
+                    .slot
+                    .with_mut(|place| unsafe { std::mem::replace(&mut *place, Slot::Consumed) });
+                if let Slot::Finished(outcome) = slot {
+                    pool.discarded_after_timeout();
+                    match outcome {
+                        Ok(value) => pool.drop_guarded(value),
+                        Err(payload) => pool.drop_payload(payload),
+                    }
+                }
+            }
+        }
     }
 
     /// Claims the task and runs it at once on `worker`, without it ever
@@ -323,18 +229,48 @@ where
     unsafe fn take_outcome(&self) -> Result<T, TaskError> {
         // SAFETY: the caller guarantees the task is final, so the runner or
         // canceller is done with the slot, and that nobody else consumes it.
+        match self.state.stage() {
+            Stage::Cancelled => return Err(TaskError::Cancelled),
+            // The slot may still be the runner's (state.rs): never touched.
+            Stage::TimedOut => return Err(TaskError::TimedOut),
+            _ => {}
+        }
         let slot = self
             .slot
             .with_mut(|slot| unsafe { std::mem::replace(&mut *slot, Slot::Consumed) });
-        if self.state.stage() == Stage::Cancelled {
-            return Err(TaskError::Cancelled);
-        }
         match slot {
             Slot::Finished(Ok(value)) => Ok(value),
             Slot::Finished(Err(payload)) => Err(TaskError::Panicked(payload)),
             Slot::Consumed => panic!("the task's result was already taken (a TaskHandle polled again after it completed)"),
             Slot::Pending(_) | Slot::Taken => unreachable!("outcome read before the task finished"),
         }
+    }
+}
+
+impl<F, T> TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    /// Queued → `stage` (Cancelled or TimedOut): the task never runs. True
+    /// if this call did it.
+    fn cancel_as(&self, pool: &Shared, stage: Stage) -> bool {
+        if self.state.try_claim() == Claim::Lost {
+            return false;
+        }
+        // Drop the closure before publishing, so that a waiter who sees
+        // `Cancelled` knows nothing it borrowed is still in use; a panic in
+        // its `Drop` is handed on only after the task is published and
+        // counted (scheduler/guard.rs, "The rule").
+        let closure = self.take_closure();
+        let dropped = panic::catch_unwind(AssertUnwindSafe(move || drop(closure)));
+        self.finish(pool, stage);
+        // Counted last, as `run_claimed` does: see there.
+        pool.task_cancelled();
+        if let Err(payload) = dropped {
+            pool.caught(payload);
+        }
+        true
     }
 }
 
@@ -347,6 +283,10 @@ impl<F, T> TaskCell<F, T> {
     /// The task must be final (seen with acquire) and the caller must be its
     /// only consumer.
     unsafe fn discard_outcome(&self, pool: &Shared) {
+        if self.state.stage() == Stage::TimedOut {
+            // The runner drops it (state.rs, "Who owns the slot").
+            return;
+        }
         // SAFETY: forwarded from the caller's contract.
         let slot = self
             .slot
@@ -426,6 +366,14 @@ pub(crate) trait TaskRef<T>: Send + Sync {
     /// Queued → Cancelled, waking waiters. True if this call cancelled it.
     fn cancel_queued(&self, pool: &Shared) -> bool;
 
+    /// The deadline passed: a queued task is claimed and never runs, a
+    /// running one is asked to stop and becomes final for its waiters
+    /// (state.rs). True if this call timed it out.
+    fn time_out(&self, pool: &Shared) -> bool;
+
+    /// The block a running task reads to see whether to stop.
+    fn control(&self) -> &Control;
+
     /// The handle is gone without taking the outcome: discard it now if the
     /// task is final, else let the finisher do it ([detach-vs-publish]).
     /// Called once, by the only consumer.
@@ -464,29 +412,31 @@ where
     }
 
     fn cancel_queued(&self, pool: &Shared) -> bool {
-        if self.state.try_claim() == Claim::Lost {
-            return false;
+        self.cancel_as(pool, Stage::Cancelled)
+    }
+
+    fn time_out(&self, pool: &Shared) -> bool {
+        if self.cancel_as(pool, Stage::TimedOut) {
+            pool.task_timed_out();
+            return true;
         }
-        // Drop the closure before publishing, so that a waiter who sees
-        // `Cancelled` knows nothing it borrowed is still in use; a panic in
-        // its `Drop` is handed on only after the task is published and
-        // counted (scheduler/guard.rs, "The rule").
-        let closure = self.take_closure();
-        let dropped = panic::catch_unwind(AssertUnwindSafe(move || drop(closure)));
-        let published = self.state.publish(Stage::Cancelled);
-        if published.wake {
-            self.wake_all(pool);
+        match self.state.time_out() {
+            None => false,
+            Some(wake) => {
+                // Running: asked to stop, and final for every waiter now; the
+                // runner drops what it returns ([timeout-vs-publish]).
+                self.control.request();
+                if wake {
+                    self.wake_all(pool);
+                }
+                pool.task_timed_out();
+                true
+            }
         }
-        if published.discard {
-            // SAFETY: final, and the handle detached before the publish.
-            unsafe { self.discard_outcome(pool) };
-        }
-        // Counted last, as `run_claimed` does: see there.
-        pool.task_cancelled();
-        if let Err(payload) = dropped {
-            pool.caught(payload);
-        }
-        true
+    }
+
+    fn control(&self) -> &Control {
+        &self.control
     }
 
     fn detach(&self, pool: &Shared) {

@@ -30,8 +30,9 @@ use crate::scheduler::deadline_after;
 use crate::scheduler::shared::Shared;
 use crate::scheduler::worker::{backoff, park_while_blocked, Blocked, Worker};
 use crate::sync::{thread, WAIT_ROUNDS};
-use crate::task::cell::{Callback, Registered, Stage, TaskRef};
+use crate::task::cell::{Callback, Registered, TaskRef};
 use crate::task::error::TaskError;
+use crate::task::state::Stage;
 use crate::Arc;
 
 /// Wakes a parked thread.
@@ -197,6 +198,22 @@ impl<T> Handle<'_, T> {
         }
         cancelled
     }
+
+    /// Cancels a queued task; asks a running one to stop (task/control.rs).
+    /// Returns whether the task was still queued (and is now cancelled).
+    pub(crate) fn request_cancel(&self) -> bool {
+        if self.cancel() {
+            return true;
+        }
+        // Lost the claim: running (it sees the request), or final (the
+        // request changes nothing).
+        self.task.control().request();
+        false
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.task.stage() == Stage::Running
+    }
 }
 
 /// A spawned task: wait for it, cancel it, or be told when it is done.
@@ -275,6 +292,47 @@ impl<T> TaskHandle<T> {
     /// the task is running or finished, or if it was already cancelled.
     pub fn cancel(&self) -> bool {
         self.inner.cancel()
+    }
+
+    /// Asks the task to stop. A queued task is cancelled as by
+    /// [`cancel`](Self::cancel): it never runs. A running one sees
+    /// [`is_cancelled`](crate::is_cancelled) return true from now on (and a
+    /// [`checkpoint`](crate::checkpoint) ends it, so that its handle reports
+    /// [`TaskError::Cancelled`]); a task that never looks runs to its end and
+    /// reports its own outcome. A finished task is left as it is. Either way
+    /// the handle reports exactly one outcome.
+    ///
+    /// Scoped tasks and the pieces of `map`, `scope` and parallel iterators
+    /// called inside the task see the request too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::TaskError;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// let worker = pool.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     let mut processed = 0;
+    ///     for _ in 0..u64::MAX {
+    ///         workcrew::checkpoint(); // ends the task once it is asked to stop
+    ///         processed += 1;
+    ///     }
+    ///     processed
+    /// });
+    /// started_rx.recv().unwrap();
+    /// worker.request_cancel();
+    /// assert!(matches!(worker.join(), Err(TaskError::Cancelled)));
+    /// ```
+    pub fn request_cancel(&self) {
+        self.inner.request_cancel();
+    }
+
+    /// True while the task runs: it has started and not finished. A request
+    /// to stop ([`request_cancel`](Self::request_cancel)) can only reach a
+    /// task in this state; [`cancel`](Self::cancel) only one before it.
+    pub fn is_running(&self) -> bool {
+        self.inner.is_running()
     }
 
     /// Calls `callback` with the outcome once the task is finished: on the
