@@ -202,7 +202,7 @@ fn requests_with_callbacks() {
             handle.on_complete(move |outcome| {
                 let line = match outcome {
                     Ok(value) => format!("job {job:>2} -> result {value}"),
-                    Err(TaskError::Panicked(_)) | Err(TaskError::Cancelled) => {
+                    Err(_) => {
                         let error = outcome_text(&outcome);
                         format!("job {job:>2} -> error: {error}")
                     }

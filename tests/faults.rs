@@ -687,6 +687,7 @@ fn randomized_rounds_with_bombs_everywhere_keep_the_ledger() {
                         );
                     }
                     Err(TaskError::Panicked(payload)) => std::mem::forget(payload),
+                    Err(other) => panic!("round {round}: task {id}: unexpected {other:?}"),
                 }
             }
             for (id, handle) in detached {

@@ -203,7 +203,12 @@ impl<R: Send + 'static> Imap<R> {
             panic_closed(what);
         }
         Imap {
-            buffer: 2 * pool.max_threads(),
+            // Inline, each item is computed as it is read.
+            buffer: if pool.shared.config.inline {
+                1
+            } else {
+                2 * pool.max_threads()
+            },
             pool: pool.clone(),
             source: Some(source),
             sink,

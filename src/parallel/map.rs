@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use crate::pool::Pool;
 use crate::scheduler::ambient::Ambient;
+use crate::scheduler::context::EnteredContext;
 use crate::scheduler::part::run_with_helpers;
 use crate::scheduler::worker::Worker;
 use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
@@ -240,9 +241,13 @@ where
         Some(len) => len.saturating_sub(1).min(threads - 1),
         None => threads - 1,
     };
+    // Helpers enter the caller's control block and context on whichever
+    // worker runs them.
+    let context = EnteredContext::current();
+    let hooks = worker.pool().config.context.as_ref();
     run_with_helpers(worker, helpers, &|| {
         let _items = map.group.ambient().enter();
-        map.work()
+        context.run(hooks, || map.work())
     });
 
     let MapLoop {
@@ -336,21 +341,35 @@ fn for_each_piece_on(worker: &Worker, len: usize, f: &(dyn Fn(Range<usize>) + Sy
     let stop = AtomicBool::new(false);
     // The pieces' control block, under the caller's (task/control.rs).
     let group = Control::new(Ambient::current());
+    let context = EnteredContext::current();
+    let hooks = worker.pool().config.context.as_ref();
     let work = || {
         let _pieces = group.ambient().enter();
-        while !stop.load(Ordering::Relaxed) {
-            let Some(range) = pieces.claim() else { return };
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(range))) {
-                stop.store(true, Ordering::Relaxed);
-                group.request();
-                lock(&failure).get_or_insert(payload);
-            }
-        }
+        context.run(hooks, || pieces_loop(&pieces, &stop, &group, &failure, f));
     };
     let helpers = len.saturating_sub(1).min(threads - 1);
     run_with_helpers(worker, helpers, &work);
     if let Some(payload) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         panic::resume_unwind(payload);
+    }
+}
+
+/// One participant of a range loop: claims pieces until none is left or one
+/// failed.
+fn pieces_loop(
+    pieces: &Pieces,
+    stop: &AtomicBool,
+    group: &Control,
+    failure: &Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    f: &(dyn Fn(Range<usize>) + Sync),
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let Some(range) = pieces.claim() else { return };
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(range))) {
+            stop.store(true, Ordering::Relaxed);
+            group.request();
+            lock(failure).get_or_insert(payload);
+        }
     }
 }
 

@@ -117,7 +117,9 @@ fn run_subjobs(
 ) {
     let (count, sequential) = plan(thread_count);
     let jobs = subjobs(job_size, count);
-    if sequential {
+    // An inline global pool (WORKCREW_INLINE=1) runs everything here, in
+    // order, like the negative thread count.
+    if sequential || global().shared.config.inline {
         for (index, (start, size)) in jobs.enumerate() {
             run(index, start, size);
         }

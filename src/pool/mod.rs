@@ -7,6 +7,7 @@
 
 pub(crate) mod builder;
 mod control;
+pub(crate) mod task_builder;
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -26,10 +27,11 @@ use crate::scheduler::stats::PoolStats;
 use crate::scheduler::submit::{Refusal, WhenFull};
 use crate::scheduler::worker::{Run, Worker};
 use crate::sync::{thread, Ordering};
-use crate::task::cell::TaskCell;
 use crate::task::control::{stopped_or_panic, Control};
 use crate::task::error::TaskError;
 use crate::task::handle::{Handle, TaskHandle};
+use crate::task::instrument::Instrumented;
+use crate::task::spawn::{submit_static, submit_task};
 use crate::task::task_set::TaskSet;
 use crate::Arc;
 
@@ -73,21 +75,19 @@ where
     F: FnOnce() -> T + Send + 'a,
     T: Send + 'a,
 {
-    let spawned = shared.submit(
-        f,
-        WhenFull::Wait(None),
-        |f| {
-            let cell = TaskCell::new(f, None);
-            // SAFETY: forwarded to our caller.
-            let job = unsafe { JobRef::from_arc_unchecked(cell.clone()) };
-            (job, cell)
-        },
-        |f, worker| {
-            let cell = TaskCell::new(f, None);
-            cell.run_unqueued(worker);
-            cell
-        },
-    );
+    // The caller waits for the task, so the task is stopped with it.
+    // SAFETY: forwarded to our caller.
+    let spawned = unsafe {
+        submit_task(
+            shared,
+            f,
+            WhenFull::Wait(None),
+            None,
+            None,
+            Ambient::current(),
+            None,
+        )
+    };
     match spawned {
         Ok(cell) => Handle::new(cell, shared.clone()),
         Err(refusal) => shared.panic_refused(what, refusal),
@@ -157,7 +157,12 @@ impl Pool {
     /// thread name is one the OS cannot take, or if no thread could start.
     pub(crate) fn from_config(config: Config) -> Result<Pool, BuildError> {
         let core = config.core_threads;
+        let inline = config.inline;
         let shared = Arc::new(Shared::new(config));
+        if inline {
+            // No thread ever starts (scheduler/inline.rs).
+            return Ok(Pool { shared });
+        }
         let error = match shared.registry.start_core(core, &shared) {
             Ok(()) => return Ok(Pool { shared }),
             Err(StartError::BadName(name)) => BuildError::new(
@@ -248,20 +253,8 @@ impl Pool {
         T: Send + 'static,
     {
         let shared = &self.shared;
-        shared.submit(
-            f,
-            when_full,
-            |f| {
-                let cell = TaskCell::new(f, None);
-                let job = JobRef::from_arc(cell.clone());
-                (job, TaskHandle::new(cell, shared.clone()))
-            },
-            |f, worker| {
-                let cell = TaskCell::new(f, None);
-                cell.run_unqueued(worker);
-                TaskHandle::new(cell, shared.clone())
-            },
-        )
+        submit_static(shared, f, when_full, None, None)
+            .map(|task| TaskHandle::new(task, shared.clone()))
     }
 
     /// Runs `f` on the pool without a handle: fire and forget. Follows the
@@ -272,6 +265,17 @@ impl Pool {
     ///
     /// If the pool is closed.
     pub fn execute<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if self.shared.config.instruments_tasks() {
+            let wrapped = Instrumented::new(&self.shared.config, None, f);
+            return self.execute_closure(move || wrapped.run());
+        }
+        self.execute_closure(f);
+    }
+
+    fn execute_closure<F>(&self, f: F)
     where
         F: FnOnce() + Send + 'static,
     {
@@ -546,6 +550,7 @@ impl Pool {
         let totals = self.shared.totals();
         let counts = self.shared.registry.counts();
         let (timed_out, discarded) = self.shared.timeouts();
+        let (queue_wait, run_time) = self.shared.timings();
         PoolStats {
             threads: self.shared.registry.live_threads(),
             idle_threads: counts.searching() + counts.parked(),
@@ -556,6 +561,8 @@ impl Pool {
             cancelled: totals.cancelled,
             timed_out,
             discarded,
+            queue_wait,
+            run_time,
         }
     }
 }

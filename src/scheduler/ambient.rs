@@ -61,10 +61,6 @@ impl Ambient {
         self.0
     }
 
-    pub(crate) fn is_none(self) -> bool {
-        self.0.is_null()
-    }
-
     /// What the current thread runs under now.
     pub(crate) fn current() -> Ambient {
         AMBIENT.with(|ambient| Ambient(ambient.get()))

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 pub(crate) mod ambient;
 pub(crate) mod config;
+pub(crate) mod context;
 pub(crate) mod guard;
+pub(crate) mod inline;
 pub(crate) mod job;
 pub(crate) mod part;
 pub(crate) mod queue;
@@ -30,6 +32,7 @@ pub(crate) mod spare;
 pub(crate) mod spawn;
 pub(crate) mod stats;
 pub(crate) mod submit;
+pub(crate) mod timings;
 pub(crate) mod worker;
 
 /// `now + timeout`, saturating far in the future instead of overflowing.

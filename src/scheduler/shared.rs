@@ -27,6 +27,7 @@ use crate::scheduler::registry::Registry;
 use crate::scheduler::room::Room;
 use crate::scheduler::spare::Spares;
 use crate::scheduler::stats::Totals;
+use crate::scheduler::timings::Timings;
 use crate::scheduler::worker::Worker;
 use crate::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::Arc;
@@ -244,6 +245,17 @@ impl Shared {
             cancelled,
             panicked: panicked + self.panics_elsewhere.load(Ordering::SeqCst),
         }
+    }
+
+    /// (queue wait, run time) summed over every worker slot.
+    pub(crate) fn timings(&self) -> (Timings, Timings) {
+        let idle = self.registry.idle_lock();
+        let (mut waited, mut ran) = (Timings::default(), Timings::default());
+        for slot in &idle.slots {
+            slot.stats.queue_wait.add_to(&mut waited);
+            slot.stats.run_time.add_to(&mut ran);
+        }
+        (waited, ran)
     }
 
     /// Nothing queued or running. A task counts as running until its result

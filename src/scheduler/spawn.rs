@@ -69,6 +69,10 @@ impl Registry {
         pool: &Arc<Shared>,
         strict_names: bool,
     ) -> Result<(), StartError> {
+        if pool.config.inline {
+            // An inline pool never starts a thread (inline.rs).
+            return Err(StartError::Stopped);
+        }
         if idle.stopped {
             // `[late-grow-vs-shutdown]`: a submission admitted just before
             // `shutdown` may try to start a thread after its task already ran
@@ -130,6 +134,29 @@ impl Registry {
         idle.slots[index].in_use = false;
         self.growth_refused.store(true, Ordering::SeqCst);
         Err(StartError::Os(error))
+    }
+
+    /// A stats slot for an inline pool's stand-in worker (inline.rs): like a
+    /// thread's, but no thread is counted.
+    pub(crate) fn claim_stand_in_slot(&self) -> (usize, Arc<SlotStats>) {
+        let mut idle = self.idle_lock();
+        let index = match idle.slots.iter().position(|slot| !slot.in_use) {
+            Some(index) => index,
+            None => {
+                idle.slots.push(SlotEntry {
+                    in_use: false,
+                    stats: Arc::new(SlotStats::default()),
+                    stealer: None,
+                });
+                idle.slots.len() - 1
+            }
+        };
+        idle.slots[index].in_use = true;
+        (index, idle.slots[index].stats.clone())
+    }
+
+    pub(crate) fn release_stand_in_slot(&self, index: usize) {
+        self.idle_lock().slots[index].in_use = false;
     }
 
     /// Starts up to `wanted` threads while the pool may grow (used when the

@@ -26,6 +26,7 @@
 use std::time::Instant;
 
 use crate::error::SpawnError;
+use crate::scheduler::inline::on_stand_in;
 use crate::scheduler::job::JobRef;
 use crate::scheduler::room::NoRoom;
 use crate::scheduler::shared::{panic_closed, Shared, ONE_ADMITTED};
@@ -51,6 +52,17 @@ pub(crate) enum Refusal<F> {
     Closed(F),
     /// The pool has no worker thread and the OS refused to start one.
     NoThread(F),
+}
+
+impl<F> Refusal<F> {
+    /// The same refusal, carrying `f(closure)`.
+    pub(crate) fn map<G>(self, f: impl FnOnce(F) -> G) -> Refusal<G> {
+        match self {
+            Refusal::Full(x) => Refusal::Full(f(x)),
+            Refusal::Closed(x) => Refusal::Closed(f(x)),
+            Refusal::NoThread(x) => Refusal::NoThread(f(x)),
+        }
+    }
 }
 
 impl<F> From<Refusal<F>> for SpawnError<F> {
@@ -88,6 +100,13 @@ impl Shared {
         queue: impl FnOnce(F) -> (JobRef, R),
         inline: impl FnOnce(F, &Worker) -> R,
     ) -> Result<R, Refusal<F>> {
+        if self.config.inline {
+            // Inline mode: run it here and now (inline.rs).
+            if self.refuses_submissions() {
+                return Err(Refusal::Closed(f));
+            }
+            return Ok(on_stand_in(self, |worker| inline(f, worker)));
+        }
         let takers = || self.free_takers();
         Worker::with_current_in(self, |worker| match worker {
             Some(worker) => {

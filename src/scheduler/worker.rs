@@ -70,20 +70,11 @@ pub(crate) struct Worker {
 
 /// Entry point of every worker thread.
 pub(crate) fn main(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) {
-    let local = Local::new();
-    pool.registry.set_stealer(index, Some(local.stealer()));
-    let worker = Worker {
-        index,
-        local,
-        stats,
-        wake: Wake::for_current_thread(),
-        peers: RefCell::new(Peers {
-            epoch: usize::MAX,
-            stealers: Vec::new(),
-        }),
-        rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
-        pool,
-    };
+    let worker = Worker::new(pool, index, stats);
+    worker
+        .pool
+        .registry
+        .set_stealer(index, Some(worker.local.stealer()));
     CURRENT.with(|current| current.set(&worker));
     worker.pool.hand_on_name_panics();
     if let Some(hook) = &worker.pool.config.on_thread_start {
@@ -102,6 +93,37 @@ pub(crate) fn main(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) {
 }
 
 impl Worker {
+    /// The context of a worker with slot `index` of `pool`, for the calling
+    /// thread; it becomes the current worker only once `CURRENT` points at it.
+    pub(crate) fn new(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) -> Worker {
+        Worker {
+            index,
+            local: Local::new(),
+            stats,
+            wake: Wake::for_current_thread(),
+            peers: RefCell::new(Peers {
+                epoch: usize::MAX,
+                stealers: Vec::new(),
+            }),
+            rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+            pool,
+        }
+    }
+
+    /// Runs `body` with `worker` as the current thread's worker, then
+    /// restores the previous one (scheduler/inline.rs).
+    pub(crate) fn run_as_current<R>(worker: &Worker, body: impl FnOnce(&Worker) -> R) -> R {
+        struct Restore(*const Worker);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let previous = self.0;
+                CURRENT.with(|current| current.set(previous));
+            }
+        }
+        let _restore = Restore(CURRENT.with(|current| current.replace(worker)));
+        body(worker)
+    }
+
     /// Calls `f` with the worker running on this thread, if there is one.
     pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
         let current = CURRENT.with(Cell::get);

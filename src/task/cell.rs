@@ -108,9 +108,11 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    pub(crate) fn new(f: F, scope: Option<ScopeLink>) -> Arc<Self> {
-        // A scoped task is stopped with the work that opened its scope.
-        let parent = scope.as_ref().map_or(Ambient::NONE, ScopeLink::parent);
+    /// A cell for `f`; a scoped task is stopped with the work that opened its
+    /// scope, an awaited one (`apply`, a `map` called from outside) with the
+    /// work that waits for it (`parent`).
+    pub(crate) fn new(f: F, scope: Option<ScopeLink>, parent: Ambient) -> Arc<Self> {
+        let parent = scope.as_ref().map_or(parent, ScopeLink::parent);
         Arc::new(TaskCell {
             header: JobHeader::for_arc::<Self>(),
             state: TaskState::new(),
@@ -146,6 +148,24 @@ where
         // Publish (and run `on_complete`) before the task stops counting as
         // running, so `Pool::join` returning means every handle is final.
         worker.run_task_then(how, body, |outcome| {
+            if self.control.deadline_passed() {
+                // Finished after its deadline: timed out, whatever it
+                // returned, even if the timer has not fired yet.
+                if !matches!(&outcome, Err(payload) if is_stopped(payload.as_ref())) {
+                    pool.discarded_after_timeout();
+                }
+                match outcome {
+                    Ok(value) => pool.drop_guarded(value),
+                    Err(payload) => pool.drop_payload(payload),
+                }
+                if let Published::Done { wake, .. } = self.state.publish(Stage::TimedOut) {
+                    pool.task_timed_out();
+                    if wake {
+                        self.wake_all(pool);
+                    }
+                }
+                return;
+            }
             let (slot, stage) = match outcome {
                 // Stopped at a checkpoint: an early end, reported `Cancelled`.
                 Err(payload) if is_stopped(payload.as_ref()) => (Slot::Taken, Stage::Cancelled),
@@ -235,6 +255,9 @@ where
             Stage::TimedOut => return Err(TaskError::TimedOut),
             _ => {}
         }
+        // SAFETY: the caller guarantees the task is final (and not timed out,
+        // checked above), so the runner or canceller is done with the slot,
+        // and that nobody else consumes it.
         let slot = self
             .slot
             .with_mut(|slot| unsafe { std::mem::replace(&mut *slot, Slot::Consumed) });
@@ -374,6 +397,11 @@ pub(crate) trait TaskRef<T>: Send + Sync {
     /// The block a running task reads to see whether to stop.
     fn control(&self) -> &Control;
 
+    /// This task as something the deadline timer can time out.
+    fn as_expire(self: Arc<Self>) -> Arc<dyn crate::task::deadline::Expire>
+    where
+        Self: 'static;
+
     /// The handle is gone without taking the outcome: discard it now if the
     /// task is final, else let the finisher do it ([detach-vs-publish]).
     /// Called once, by the only consumer.
@@ -439,6 +467,13 @@ where
         &self.control
     }
 
+    fn as_expire(self: Arc<Self>) -> Arc<dyn crate::task::deadline::Expire>
+    where
+        Self: 'static,
+    {
+        self
+    }
+
     fn detach(&self, pool: &Shared) {
         // A final stage seen with acquire means the finisher is done with the
         // slot and saw no `DETACHED`: the outcome is ours to discard.
@@ -502,5 +537,18 @@ impl<T> Waiters<T> {
             handle_waker: None,
             callback: None,
         })
+    }
+}
+
+impl<F, T> crate::task::deadline::Expire for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn expire(&self, pool: &Shared) {
+        if self.time_out(pool) {
+            // A queued task that timed out left the queue, as a cancel does.
+            pool.signal_if_quiet();
+        }
     }
 }

@@ -87,11 +87,6 @@ impl Control {
         self.word.fetch_or(REQUESTED, Ordering::Release);
     }
 
-    /// Whether this very block was asked (not its parents).
-    pub(crate) fn is_requested(&self) -> bool {
-        self.word.load(Ordering::Acquire) & REQUESTED != 0
-    }
-
     pub(crate) fn set_deadline(&self, deadline: Option<Instant>) {
         let nanos = deadline.map_or(0, deadline_nanos) & DEADLINE;
         let mut word = self.word.load(Ordering::Relaxed);
@@ -121,6 +116,12 @@ impl Control {
     /// This block as the ambient of pieces run under it.
     pub(crate) fn ambient(&self) -> Ambient {
         Ambient::from_ptr((self as *const Control).cast())
+    }
+
+    /// Whether this block's own deadline has passed.
+    pub(crate) fn deadline_passed(&self) -> bool {
+        let deadline = self.word.load(Ordering::Relaxed) & DEADLINE;
+        deadline != 0 && deadline_nanos(Instant::now()) >= deadline
     }
 
     /// Whether this block or one up its chain is asked to stop.

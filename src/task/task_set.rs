@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 
 use crate::error::Timeout;
 use crate::scheduler::deadline_after;
-use crate::scheduler::job::JobRef;
 use crate::scheduler::shared::Shared;
 use crate::scheduler::submit::WhenFull;
 use crate::scheduler::worker::{park_until, Worker};
 use crate::sync::{lock, Condvar, Mutex};
-use crate::task::cell::{Registered, TaskCell, TaskRef};
+use crate::task::cell::{Registered, TaskRef};
 use crate::task::error::TaskError;
 use crate::task::handle::{current_thread_waker, may_take_back, Handle, TaskHandle};
+use crate::task::spawn::submit_static;
 use crate::task::state::Stage;
 use crate::Arc;
 
@@ -192,19 +192,7 @@ impl<T: Send + 'static> TaskSet<T> {
     where
         F: FnOnce() -> T + Send + 'static,
     {
-        let spawned = self.pool.submit(
-            f,
-            WhenFull::Wait(None),
-            |f| {
-                let cell = TaskCell::new(f, None);
-                (JobRef::from_arc(cell.clone()), cell)
-            },
-            |f, worker| {
-                let cell = TaskCell::new(f, None);
-                cell.run_unqueued(worker);
-                cell
-            },
-        );
+        let spawned = submit_static(&self.pool, f, WhenFull::Wait(None), None, None);
         let task: Arc<dyn TaskRef<T>> = match spawned {
             Ok(cell) => cell,
             Err(refusal) => self.pool.panic_refused("TaskSet::spawn", refusal),
