@@ -551,9 +551,12 @@ impl Pool {
         let counts = self.shared.registry.counts();
         let (timed_out, discarded) = self.shared.timeouts();
         let (queue_wait, run_time) = self.shared.timings();
+        let threads = self.shared.registry.live_threads();
         PoolStats {
-            threads: self.shared.registry.live_threads(),
-            idle_threads: counts.searching() + counts.parked(),
+            threads,
+            // Two reads of two words: a thread starting or leaving between
+            // them must not make more threads idle than exist.
+            idle_threads: (counts.searching() + counts.parked()).min(threads),
             queued: totals.queued(),
             running: totals.running(),
             completed: totals.finished,
