@@ -1,9 +1,10 @@
 //! workcrew against its peers, side by side, as ratios (issue 7).
 //!
 //! ```text
-//! cargo bench --bench compare                          # everything, ~2-4 min on 2 cores
-//! cargo bench --bench compare -- --only W1,W3 --reps 9
-//! cargo bench --bench compare -- --list
+//! cargo run --release -p workcrew-benches                    # everything, ~3 min on 2 cores
+//! cargo run --release -p workcrew-benches -- --only W1,W3 --reps 9
+//! cargo run --release -p workcrew-benches -- --list
+//! cargo run --release -p workcrew-benches -- --save run.tsv --chart performance.svg
 //! ```
 //!
 //! For each workload every peer is measured once per round, the rounds
@@ -26,10 +27,10 @@
 //! | W8 | map of 10M cheap items                                       | data.rs     |
 //! | W9 | sum over a 2^20-node boxed tree, fork-join at every node     | forkjoin.rs |
 //!
-//! `cargo test` does not build this file; `cargo test --all-targets` builds
-//! it and runs it without `--bench`, which measures nothing (see
-//! `Command::NotABenchRun`). `benches/python_peers.py` times the Python
-//! pools on W1/W2/W5.
+//! `--save` writes the figures in `workcrew_benches::results`' format and
+//! `--chart` draws them (`workcrew_benches::chart`); the `chart` binary does
+//! the same, and prints the README's table, from a saved file.
+//! `benches/python_peers.py` times the Python pools on W1/W2/W5.
 
 mod data;
 mod forkjoin;
@@ -38,10 +39,12 @@ mod idle;
 mod peers;
 mod tasks;
 
+use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use harness::{Command, Options, USAGE};
+use harness::{Command, Measured, Options, USAGE};
+use workcrew_benches::results::{Run, Workload as Figures};
 
 struct Workload {
     id: &'static str,
@@ -49,7 +52,7 @@ struct Workload {
     /// Rounds unless `--reps` says otherwise: at least 5, more where one
     /// round takes milliseconds.
     default_reps: usize,
-    run: fn(usize),
+    run: fn(usize) -> Measured,
 }
 
 const WORKLOADS: &[Workload] = &[
@@ -122,13 +125,6 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Ok(Command::NotABenchRun) => {
-            println!(
-                "compare: started without --bench (by `cargo test --all-targets`?), so nothing \
-                 is measured; run `cargo bench --bench compare`"
-            );
-            return ExitCode::SUCCESS;
-        }
         Err(error) => {
             eprintln!("compare: {error}\n{USAGE}");
             return ExitCode::from(2);
@@ -139,13 +135,66 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
 
-    print_machine();
+    let mut run = Run {
+        cores: harness::cores(),
+        cpu: cpu_model(),
+        date: utc_now(),
+        load: load_average().unwrap_or_else(|| "?".into()),
+        workloads: Vec::new(),
+    };
+    println!(
+        "workcrew compare: {} cores ({}), load average {} at start, {} UTC",
+        run.cores, run.cpu, run.load, run.date
+    );
     let started = Instant::now();
     for workload in WORKLOADS.iter().filter(|w| options.wants(w.id)) {
-        (workload.run)(options.reps_or(workload.default_reps));
+        let load_before = one_minute_load();
+        let measured = (workload.run)(options.reps_or(workload.default_reps));
+        let figures = Figures {
+            id: workload.id.into(),
+            summary: workload.summary.into(),
+            unit: measured.unit.into(),
+            extra: measured.extra.map(String::from),
+            rounds: measured.rounds,
+            load_before,
+            load_after: one_minute_load(),
+            rows: measured.rows,
+        };
+        if figures.was_disturbed(run.cores) {
+            println!(
+                "  (disturbed: the load average was {} before and {} after, on {} cores)",
+                load_text(figures.load_before),
+                load_text(figures.load_after),
+                run.cores
+            );
+        }
+        run.workloads.push(figures);
     }
     println!("\ntotal {:.0} s", started.elapsed().as_secs_f64());
+
+    if let Some(path) = &options.save {
+        if let Err(error) = save(&run, path) {
+            eprintln!("compare: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("figures written to {}", path.display());
+    }
+    if let Some(path) = &options.chart {
+        let written = workcrew_benches::chart::svg(&run)
+            .and_then(|svg| std::fs::write(path, svg).map_err(|error| error.to_string()));
+        if let Err(error) = written {
+            eprintln!("compare: cannot draw {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("chart drawn in {}", path.display());
+    }
     ExitCode::SUCCESS
+}
+
+fn save(run: &Run, path: &Path) -> std::io::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    run.write(&mut file)?;
+    file.into_inner()?.sync_all()
 }
 
 fn unknown_ids(options: &Options) -> Option<String> {
@@ -158,8 +207,8 @@ fn unknown_ids(options: &Options) -> Option<String> {
     (!unknown.is_empty()).then(|| unknown.join(", "))
 }
 
-fn print_machine() {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
             info.lines()
@@ -167,17 +216,52 @@ fn print_machine() {
                 .and_then(|line| line.split_once(':'))
                 .map(|(_, model)| model.trim().to_string())
         })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "?".into());
-    println!(
-        "workcrew compare: {} cores ({cpu}), load average {load} at start",
-        harness::cores()
-    );
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The 1-, 5- and 15-minute load averages (`None` without /proc).
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(
+        text.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+fn one_minute_load() -> Option<f64> {
+    load_average()?.split_whitespace().next()?.parse().ok()
+}
+
+fn load_text(load: Option<f64>) -> String {
+    load.map_or_else(|| "?".into(), |load| format!("{load:.2}"))
+}
+
+/// Now as `YYYY-MM-DD HH:MM` in UTC (days to a civil date: Howard Hinnant's
+/// `civil_from_days`).
+fn utc_now() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let (days, of_day) = ((seconds / 86_400) as i64, seconds % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        of_day / 3600,
+        of_day % 3600 / 60
+    )
 }
