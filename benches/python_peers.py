@@ -234,7 +234,7 @@ def main():
     parser.add_argument(
         "--workcrew",
         default="",
-        help="workcrew medians from cargo bench, e.g. W1=95,W2=130,W5=101",
+        help="workcrew medians from the compare binary, e.g. W1=95,W2=130,W5=101",
     )
     args = parser.parse_args()
     only = {i.strip().upper() for i in args.only.split(",") if i.strip()}
