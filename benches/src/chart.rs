@@ -7,8 +7,8 @@
 //! one to the left (orange) is one where it is slower. Reference rows that
 //! are not pools (`sequential`, `memcpy`) are grey, and workcrew's own
 //! variants (`workcrew scope`, `workcrew execute+channel`) are left out: the
-//! chart compares workcrew with others. Workloads measured while the load
-//! average was above the core count say so in their heading.
+//! chart compares workcrew with others. Workloads measured while other
+//! programs used more than a quarter of a core say so in their heading.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -157,13 +157,9 @@ fn draw(
     let mut y = 0.0;
     for (workload, bars) in groups {
         let mut heading = format!("{}  {}", workload.id, workload.summary);
-        if workload.was_disturbed(run.cores) {
+        if let (true, Some(others)) = (workload.was_disturbed(), workload.others_cpu) {
             heading.push_str(&format!(
-                "  (load {:.1} on {} cores: disturbed)",
-                workload
-                    .load_before
-                    .unwrap_or(0.0)
-                    .max(workload.load_after.unwrap_or(0.0)),
+                "  (disturbed: other programs used {others:.1} of the {} cores)",
                 run.cores
             ));
         }

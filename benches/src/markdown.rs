@@ -45,12 +45,12 @@ pub fn table(run: &Run) -> String {
     }
     out.push_str("---|\n");
     for workload in &run.workloads {
-        out.push_str(&line(workload, run.cores));
+        out.push_str(&line(workload));
     }
     out
 }
 
-fn line(workload: &Workload, cores: usize) -> String {
+fn line(workload: &Workload) -> String {
     let lowest = workload
         .rows
         .iter()
@@ -91,8 +91,8 @@ fn line(workload: &Workload, cores: usize) -> String {
         }
     }
     let mut name = format!("{} {}", workload.id, workload.summary);
-    if workload.was_disturbed(cores) {
-        name.push_str(" (load above the cores: disturbed)");
+    if let (true, Some(others)) = (workload.was_disturbed(), workload.others_cpu) {
+        let _ = write!(name, " (disturbed: others used {others:.1} cores)");
     }
     let mut out = format!("| {name} | {first} |");
     columns.push(other.join("; "));
@@ -135,6 +135,7 @@ mod tests {
                 rounds: 5,
                 load_before: Some(3.0),
                 load_after: Some(0.1),
+                others_cpu: Some(0.5),
                 rows: vec![
                     row("workcrew fork_join", 2.0),
                     row("rayon::join", 3.0),
@@ -147,7 +148,7 @@ mod tests {
         let last = table.lines().last().unwrap();
         assert_eq!(
             last,
-            "| W3 fib (ms) (load above the cores: disturbed) | 2.00 | 3.00 (1.50) | | | | \
+            "| W3 fib (ms) (disturbed: others used 0.5 cores) | 2.00 | 3.00 (1.50) | | | | \
              chili **1.00** (0.50); sequential 4.00 (2.00) |"
         );
     }

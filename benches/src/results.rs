@@ -10,7 +10,7 @@
 //! ```text
 //! workcrew-compare  1
 //! machine           <cores>  <cpu model>  <date, UTC>  <load average at start>
-//! workload          <id>  <summary>  <unit>  <extra header or ->  <rounds>  <load before>  <load after>
+//! workload          <id>  <summary>  <unit>  <extra header or ->  <rounds>  <load before>  <load after>  <others' CPU>
 //! row               <contender>  <median>  <min>  <extra or ->
 //! ```
 //!
@@ -24,6 +24,10 @@ use std::io::{self, Write};
 
 const MAGIC: &str = "workcrew-compare";
 const VERSION: &str = "1";
+
+/// Cores' worth of CPU that other programs may use, on average, before a
+/// workload's figures count as disturbed.
+pub const DISTURBED: f64 = 0.25;
 
 /// One run of the comparison.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +57,10 @@ pub struct Workload {
     /// above the core count, other programs competed for the CPU.
     pub load_before: Option<f64>,
     pub load_after: Option<f64>,
+    /// CPU used by everything but the benchmark while the workload ran
+    /// (other programs, and time the hypervisor stole), in cores: the
+    /// load average counts the benchmark's own threads, this does not.
+    pub others_cpu: Option<f64>,
     /// The reference (workcrew) first.
     pub rows: Vec<Row>,
 }
@@ -77,11 +85,10 @@ impl Workload {
         row.median / self.reference().median
     }
 
-    /// Whether the machine was busier than its cores while this ran.
-    pub fn was_disturbed(&self, cores: usize) -> bool {
-        let limit = cores as f64;
-        self.load_before.is_some_and(|load| load > limit)
-            || self.load_after.is_some_and(|load| load > limit)
+    /// Whether other programs used more than a quarter of a core, on
+    /// average, while this ran.
+    pub fn was_disturbed(&self) -> bool {
+        self.others_cpu.is_some_and(|cores| cores > DISTURBED)
     }
 }
 
@@ -100,7 +107,7 @@ impl Run {
         for workload in &self.workloads {
             writeln!(
                 out,
-                "workload\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                "workload\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 clean(&workload.id),
                 clean(&workload.summary),
                 clean(&workload.unit),
@@ -108,6 +115,7 @@ impl Run {
                 workload.rounds,
                 optional(workload.load_before),
                 optional(workload.load_after),
+                optional(workload.others_cpu),
             )?;
             for row in &workload.rows {
                 writeln!(
@@ -157,7 +165,7 @@ impl Run {
                         workloads: Vec::new(),
                     });
                 }
-                ["workload", id, summary, unit, extra, rounds, before, after] => {
+                ["workload", id, summary, unit, extra, rounds, before, after, others] => {
                     let run = run.as_mut().ok_or(error("`workload` before `machine`"))?;
                     run.workloads.push(Workload {
                         id: id.to_string(),
@@ -169,6 +177,7 @@ impl Run {
                             .map_err(|_| error("rounds is not a number"))?,
                         load_before: parse_optional(before).map_err(|e| error(&e))?,
                         load_after: parse_optional(after).map_err(|e| error(&e))?,
+                        others_cpu: parse_optional(others).map_err(|e| error(&e))?,
                         rows: Vec::new(),
                     });
                 }
@@ -268,6 +277,7 @@ mod tests {
                 rounds: 5,
                 load_before: Some(0.5),
                 load_after: None,
+                others_cpu: Some(0.125),
                 rows: vec![
                     Row {
                         name: "workcrew".into(),

@@ -149,7 +149,10 @@ fn main() -> ExitCode {
     let started = Instant::now();
     for workload in WORKLOADS.iter().filter(|w| options.wants(w.id)) {
         let load_before = one_minute_load();
+        let cpu_before = cpu_ticks();
+        let wall = Instant::now();
         let measured = (workload.run)(options.reps_or(workload.default_reps));
+        let others_cpu = others_cpu(cpu_before, cpu_ticks(), wall.elapsed());
         let figures = Figures {
             id: workload.id.into(),
             summary: workload.summary.into(),
@@ -158,14 +161,16 @@ fn main() -> ExitCode {
             rounds: measured.rounds,
             load_before,
             load_after: one_minute_load(),
+            others_cpu,
             rows: measured.rows,
         };
-        if figures.was_disturbed(run.cores) {
+        if let (true, Some(others)) = (figures.was_disturbed(), figures.others_cpu) {
             println!(
-                "  (disturbed: the load average was {} before and {} after, on {} cores)",
+                "  (disturbed: other programs used {others:.2} of the {} cores meanwhile; \
+                 load average {} before, {} after)",
+                run.cores,
                 load_text(figures.load_before),
                 load_text(figures.load_after),
-                run.cores
             );
         }
         run.workloads.push(figures);
@@ -232,6 +237,54 @@ fn load_average() -> Option<String> {
 
 fn one_minute_load() -> Option<f64> {
     load_average()?.split_whitespace().next()?.parse().ok()
+}
+
+/// CPU time so far, in clock ticks: the whole machine's busy time (steal
+/// included: a hypervisor running other guests), and this process's.
+#[derive(Clone, Copy)]
+struct CpuTicks {
+    machine_busy: u64,
+    this_process: u64,
+}
+
+/// `None` without /proc.
+fn cpu_ticks() -> Option<CpuTicks> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|field| field.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is already
+    // inside user and nice).
+    let busy = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .map(|&i| fields.get(i).copied().unwrap_or(0))
+        .sum();
+    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces), from field 3.
+    let after_name: Vec<&str> = own.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: u64 = after_name.get(11)?.parse().ok()?;
+    let system: u64 = after_name.get(12)?.parse().ok()?;
+    Some(CpuTicks {
+        machine_busy: busy,
+        this_process: user + system,
+    })
+}
+
+/// Cores' worth of CPU everything but this process used between the two
+/// readings. Clock ticks are 1/100 s on Linux (`USER_HZ`).
+fn others_cpu(
+    before: Option<CpuTicks>,
+    after: Option<CpuTicks>,
+    wall: std::time::Duration,
+) -> Option<f64> {
+    let (before, after) = (before?, after?);
+    let machine = after.machine_busy.saturating_sub(before.machine_busy);
+    let own = after.this_process.saturating_sub(before.this_process);
+    Some(machine.saturating_sub(own) as f64 / 100.0 / wall.as_secs_f64())
 }
 
 fn load_text(load: Option<f64>) -> String {
