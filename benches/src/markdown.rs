@@ -61,7 +61,7 @@ fn line(workload: &Workload) -> String {
         let shows_percentile = workload
             .extra
             .as_deref()
-            .is_some_and(|extra| extra.starts_with('p'));
+            .is_some_and(|extra| extra.starts_with("p99"));
         if let (true, Some(extra)) = (shows_percentile, row.extra) {
             let _ = write!(text, " / {}", figure(extra));
         }
