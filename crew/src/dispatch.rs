@@ -23,7 +23,7 @@ use crate::input::{count_records, Inputs};
 use crate::job::{self, Capture, Context, Job};
 use crate::joblog::{JobLog, SkipList};
 use crate::order::Reorder;
-use crate::output::{Emitter, Stream};
+use crate::output::{Emitter, Fault, FaultHandler, Stream};
 use crate::pacing::Pacing;
 use crate::pipe::{Block, Blocks};
 use crate::plan::{Plan, Tagging};
@@ -89,6 +89,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let scheduler = Arc::new(Scheduler::new(plan.slots, plan.halt));
     let running = Arc::new(RunningJobs::new(plan.slots));
     signals::watch(Arc::clone(&scheduler), Arc::clone(&running));
+    let running_jobs = Arc::clone(&running);
     let pool = Pool::builder()
         .threads(plan.slots)
         .stack_size(256 * 1024)
@@ -106,10 +107,10 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         results: plan.results.clone().map(ResultsDir::new),
         files: Arc::clone(&files),
         is_capture_failure_reported: AtomicBool::new(false),
-        emitter: Emitter::new(progress.clone()),
+        emitter: Emitter::new(progress.clone(), on_output_fault(&scheduler, &running)),
         reorder: Reorder::new(),
         scheduler: Arc::clone(&scheduler),
-        running,
+        running: running_jobs,
         progress: progress.clone(),
     });
 
@@ -130,9 +131,6 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let mut order = 0u64;
     let mut input_error = false;
     loop {
-        if context.emitter.is_broken() {
-            scheduler.stop(Stop::BrokenPipe);
-        }
         if scheduler.is_stopping() {
             break;
         }
@@ -183,12 +181,28 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let (tally, stop) = scheduler.wait_idle();
     progress.finish();
     Ok(match stop {
-        _ if input_error => EXIT_CREW_ERROR,
+        _ if input_error || context.emitter.has_failed() => EXIT_CREW_ERROR,
         Some(Stop::Signal(signal)) => 128 + signal,
-        Some(Stop::Fatal) => EXIT_CREW_ERROR,
+        Some(Stop::Fatal | Stop::OutputFailed) => EXIT_CREW_ERROR,
         Some(Stop::BrokenPipe) => 128 + libc::SIGPIPE,
         Some(Stop::Halt { status }) => status,
         None => tally.failed.min(MAX_FAILURE_STATUS) as i32,
+    })
+}
+
+/// What crew does when its own output fails: a closed reader stops crew
+/// like `yes | head` (running jobs get SIGTERM, their output has nowhere
+/// to go); any other failure starts no further job and lets the running
+/// ones finish (their side effects may matter; their output is reported
+/// lost by the same one message).
+fn on_output_fault(scheduler: &Arc<Scheduler>, running: &Arc<RunningJobs>) -> FaultHandler {
+    let (scheduler, running) = (Arc::clone(scheduler), Arc::clone(running));
+    Box::new(move |fault| match fault {
+        Fault::Broken => {
+            scheduler.stop(Stop::BrokenPipe);
+            running.signal_all(libc::SIGTERM, true);
+        }
+        Fault::Failed => scheduler.stop(Stop::OutputFailed),
     })
 }
 

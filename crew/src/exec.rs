@@ -32,8 +32,9 @@ use std::time::{Duration, Instant};
 
 use crate::template::CommandLine;
 
-/// How long a timed-out job gets between SIGTERM and SIGKILL.
-const KILL_GRACE: Duration = Duration::from_millis(200);
+/// How long a job being stopped gets between one signal and the next
+/// (SIGTERM, then SIGKILL).
+pub const KILL_GRACE: Duration = Duration::from_millis(200);
 
 /// How a job ended.
 #[derive(Debug)]
@@ -46,6 +47,9 @@ pub enum Ending {
     TimedOut(i32),
     /// It could not be started.
     NotStarted(io::Error),
+    /// It ran, but its output could not be kept whole (a full filesystem,
+    /// see [`crate::spool`]): a failure, exit value 255.
+    OutputLost,
 }
 
 impl Ending {
@@ -61,6 +65,7 @@ impl Ending {
             Ending::Signaled(_) | Ending::TimedOut(_) => -1,
             Ending::NotStarted(error) if error.kind() == io::ErrorKind::NotFound => 127,
             Ending::NotStarted(_) => 126,
+            Ending::OutputLost => 255,
         }
     }
 
@@ -68,7 +73,7 @@ impl Ending {
     pub fn signal(&self) -> i32 {
         match self {
             Ending::Signaled(signal) | Ending::TimedOut(signal) => *signal,
-            Ending::Exited(_) | Ending::NotStarted(_) => 0,
+            Ending::Exited(_) | Ending::NotStarted(_) | Ending::OutputLost => 0,
         }
     }
 
@@ -238,12 +243,18 @@ impl Running {
         let is_timed_out = match timeout {
             None => {
                 wait_exit(pid, None);
+                if jobs.doom() != 0 {
+                    end_stragglers(pid);
+                }
                 false
             }
             Some(timeout) => {
                 let deadline = self.started + timeout;
                 let pidfd = open_pidfd(pid);
                 if wait_exit_fd(pidfd.as_ref(), pid, Some(deadline)) {
+                    if jobs.doom() != 0 {
+                        end_stragglers(pid);
+                    }
                     false
                 } else {
                     signal_group(pid, libc::SIGTERM);
@@ -275,6 +286,23 @@ impl Running {
             (None, Some(signal)) => Ending::Signaled(signal),
             (None, None) => Ending::Exited(255),
         }
+    }
+}
+
+/// Terminates what is left in the group of the exited, unreaped leader
+/// `pid` (crew is stopping): SIGTERM, then SIGKILL after [`KILL_GRACE`]
+/// if anything survives. The zombie leader keeps the group id from being
+/// reused meanwhile.
+fn end_stragglers(pid: i32) {
+    let deadline = Instant::now() + KILL_GRACE;
+    signal_group(pid, libc::SIGTERM);
+    // SAFETY: 1. signal 0 only checks that the group has members.
+    while unsafe { libc::kill(-pid, 0) } == 0 {
+        if Instant::now() >= deadline {
+            signal_group(pid, libc::SIGKILL);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -397,6 +425,13 @@ impl RunningJobs {
         if doom != 0 {
             signal_group(pid, doom);
         }
+    }
+
+    /// The signal every job gets once crew is stopping (0: not stopping).
+    fn doom(&self) -> i32 {
+        // Relaxed: a job that misses a doom set at this instant is signalled
+        // by `signal_all` itself, which holds the table lock it waits for.
+        self.doom.load(Ordering::Relaxed)
     }
 
     fn leave(&self, slot: usize) {

@@ -123,7 +123,10 @@ impl Captured {
         })
     }
 
-    fn reset(&mut self) {
+    /// Empties both files (a retry, or an output that must not be
+    /// printed), noting a full filesystem first: truncating frees room.
+    fn reset(&mut self, context: &Context) {
+        context.files.fullness.check(&self.stdout);
         for file in [&mut self.stdout, &mut self.stderr] {
             let _ = file.set_len(0);
             let _ = file.seek(SeekFrom::Start(0));
@@ -166,8 +169,10 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
 
     let tag = job.tag.as_deref();
     let mut attempt = 0;
+    let mut fullness_mark;
     let (ending, wall_start, runtime, relayed) = loop {
         attempt += 1;
+        fullness_mark = context.files.fullness.mark();
         if context.verbose {
             let mut line = job.display.clone();
             line.push(b'\n');
@@ -226,7 +231,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             break (ending, wall_start, runtime, relayed);
         }
         if let Some(files) = &mut captured {
-            files.reset();
+            files.reset(context);
         }
         if let Some(block) = &mut job.block {
             let _ = block.file.seek(SeekFrom::Start(0));
@@ -237,7 +242,22 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         Some(files) => written_len(&mut files.stdout),
         None => relayed,
     };
-    conclude(context, &job, &ending, wall_start, runtime, received);
+    let ending = match &captured {
+        Some(files)
+            if context
+                .files
+                .fullness
+                .is_torn_since(fullness_mark, &files.stdout) =>
+        {
+            report_lost_output(context, &job);
+            Ending::OutputLost
+        }
+        _ => ending,
+    };
+    let is_recorded = conclude(context, &job, &ending, wall_start, runtime, received);
+    // Never print an output that may be cut short, nor one whose results
+    // could not be stored, as if it were whole.
+    let is_printable = is_recorded && !matches!(ending, Ending::OutputLost);
 
     if let Some(block) = job.block.take() {
         context.files.give_back(block.file);
@@ -251,13 +271,10 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 mut stderr,
                 is_spool,
             } = files;
-            shared
-                .emitter
-                .write_job(&mut stdout, &mut stderr, tag.as_deref());
-            if shared.emitter.is_broken() && !shared.scheduler.is_stopping() {
-                // Nobody reads the output any more: stop like `yes | head`.
-                shared.scheduler.stop(Stop::BrokenPipe);
-                shared.running.signal_all(libc::SIGTERM, true);
+            if is_printable {
+                shared
+                    .emitter
+                    .write_job(&mut stdout, &mut stderr, tag.as_deref());
             }
             if is_spool {
                 shared.files.give_back(stdout);
@@ -282,7 +299,25 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     }
 }
 
+/// Reports a job whose output may be cut short by a full filesystem (see
+/// the lost-output rule in [`crate::spool`]) and stops crew.
+fn report_lost_output(context: &Context, job: &Job) {
+    let (place, advice) = match &context.results {
+        Some(results) => (results.job_dir(job.seq), "another --results directory"),
+        None => (context.files.dir().to_path_buf(), "another --tmpdir"),
+    };
+    let message = format!(
+        "crew: job {} lost its output (nothing of it is printed): the filesystem holding {} is full (No space left on device); free room or pick {advice}: {}\n",
+        job.seq,
+        place.display(),
+        String::from_utf8_lossy(&job.display)
+    );
+    context.emitter.write(Stream::Stderr, message.as_bytes());
+    context.scheduler.stop(Stop::Fatal);
+}
+
 /// Tallies, halts, logs and stores the results of a finished job.
+/// Returns whether the results (if any) were stored whole.
 fn conclude(
     context: &Context,
     job: &Job,
@@ -290,7 +325,8 @@ fn conclude(
     start: SystemTime,
     runtime: Duration,
     received: u64,
-) {
+) -> bool {
+    let mut is_recorded = true;
     if context.scheduler.finish(ending) == Some(Urgency::Now) {
         context.running.signal_all(libc::SIGTERM, true);
     }
@@ -315,13 +351,15 @@ fn conclude(
     if let Some(results) = &context.results {
         if let Err(error) = results.finish(job.seq, ending, &job.display) {
             let message = format!(
-                "crew: cannot write the results of job {}: {error}\n",
+                "crew: cannot write the results of job {} (its output is not printed): {error}\n",
                 job.seq
             );
             context.emitter.write(Stream::Stderr, message.as_bytes());
             context.scheduler.stop(Stop::Fatal);
+            is_recorded = false;
         }
     }
+    is_recorded
 }
 
 fn not_started_message(

@@ -72,7 +72,7 @@ impl<R: Read> Relay<R> {
 }
 
 /// Relays `child`'s piped stdout and stderr line by line until both close
-/// or `deadline` passes. Returns the number of stdout bytes seen and
+/// or `deadline` passes, or crew's stdout is broken. Returns the number of stdout bytes seen and
 /// whether the streams were fully read.
 pub fn relay_lines(
     child: &mut Child,
@@ -93,6 +93,11 @@ pub fn relay_lines(
         bytes: 0,
     };
     while out.source.is_some() || err.source.is_some() {
+        if emitter.is_broken() {
+            // Nobody reads crew's stdout: closing the pipes ends the job
+            // (SIGPIPE), and crew is already stopping it.
+            return (out.bytes, false);
+        }
         let mut fds = [
             poll_entry(out.source.as_ref().map(|s| s.as_raw_fd())),
             poll_entry(err.source.as_ref().map(|s| s.as_raw_fd())),

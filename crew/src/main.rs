@@ -38,6 +38,8 @@ mod spool;
 mod template;
 mod units;
 
+use std::io::Write;
+
 use clap::error::ErrorKind;
 use clap::Parser;
 
@@ -50,7 +52,10 @@ fn main() {
             ErrorKind::DisplayHelp
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                let _ = error.print();
+                // clap prints help to stdout; a failed write is an error.
+                if let Err(cause) = error.print().and_then(|()| std::io::stdout().flush()) {
+                    fail(&CrewError::output("the help to standard output", cause));
+                }
                 std::process::exit(0);
             }
             _ => fail(&CrewError::usage(one_line(&error.to_string()))),
@@ -63,7 +68,9 @@ fn main() {
 }
 
 fn fail(error: &CrewError) -> ! {
-    eprintln!("crew: {error}");
+    // Nothing is left to report a failure of this write to; the status
+    // says it.
+    let _ = writeln!(std::io::stderr(), "crew: {error}");
     std::process::exit(EXIT_CREW_ERROR);
 }
 

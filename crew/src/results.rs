@@ -23,7 +23,8 @@ impl ResultsDir {
         ResultsDir { root }
     }
 
-    fn job_dir(&self, seq: u64) -> PathBuf {
+    /// The directory of job `seq`.
+    pub fn job_dir(&self, seq: u64) -> PathBuf {
         self.root.join(seq.to_string())
     }
 
