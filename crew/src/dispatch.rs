@@ -28,7 +28,6 @@ use crate::pacing::Pacing;
 use crate::pipe::{Block, Blocks};
 use crate::plan::{Plan, Tagging};
 use crate::progress::Progress;
-use crate::quote::display_argv;
 use crate::results::ResultsDir;
 use crate::schedule::{Scheduler, Stop};
 use crate::signals;
@@ -63,22 +62,25 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let mut work: Box<dyn Iterator<Item = Result<Work, CrewError>>> = match plan.pipe {
         Some(rule) => Box::new(Blocks::new(rule, Arc::clone(&files)).map(|b| b.map(Work::Block))),
         None => {
-            let inputs = Inputs::open(&plan.sources, plan.null, plan.colsep.take())?;
-            let model = plan.template.size_model();
-            Box::new(Batches::new(inputs, plan.batch, model).map(|b| b.map(Work::Batch)))
+            let inputs = Inputs::open(&plan.sources, &plan.read, plan.colsep.take())?;
+            let batches = Batches::new(inputs, plan.batch, plan.length.clone(), plan.slots);
+            Box::new(batches.map(|b| b.map(Work::Batch)))
         }
     };
     let total = if plan.pipe.is_none() && plan.progress.any() {
-        count_records(&plan.sources, plan.null).and_then(|n| jobs_for(n, &plan))
+        count_records(&plan.sources, &plan.read).and_then(|n| jobs_for(n, &plan))
     } else {
         None
     };
     let skips = match (plan.resume, &plan.joblog) {
-        (Some(mode), Some(path)) => SkipList::load(path, mode)?,
+        (Some(mode), Some(target)) => SkipList::load(&target.path, mode)?,
         _ => SkipList::default(),
     };
     let joblog = match &plan.joblog {
-        Some(path) if !plan.dry_run => Some(JobLog::open(path, plan.resume.is_some())?),
+        Some(target) if !plan.dry_run => Some(JobLog::open(
+            &target.path,
+            target.append || plan.resume.is_some(),
+        )?),
         _ => None,
     };
     let progress = if plan.dry_run {
@@ -103,6 +105,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         attempts: plan.attempts,
         shell: plan.shell.clone(),
         verbose: plan.verbose,
+        print_commands: plan.print_commands,
         joblog,
         results: plan.results.clone().map(ResultsDir::new),
         files: Arc::clone(&files),
@@ -114,7 +117,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         progress: progress.clone(),
     });
 
-    if plan.verbose {
+    if plan.explain {
         let how = match plan.shell_reason {
             Some(reason) => format!(
                 "crew: running commands with {} because {reason}\n",
@@ -211,25 +214,32 @@ fn on_output_fault(scheduler: &Arc<Scheduler>, running: &Arc<RunningJobs>) -> Fa
 fn jobs_for(records: u64, plan: &Plan) -> Option<u64> {
     match plan.batch {
         BatchRule::One => Some(records),
-        BatchRule::UpTo(n) => Some(records.div_ceil(n as u64)),
+        BatchRule::UpTo(n) => Some(records.div_ceil(n.max(1) as u64)),
         BatchRule::Fill { .. } => None,
     }
 }
 
 fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job {
-    let (records, block) = match work {
+    let (mut records, block) = match work {
         Work::Batch(records) => (records, None),
         Work::Block(block) => (Vec::new(), Some(block)),
     };
+    if plan.drops_values {
+        records.clear();
+    }
     let expansion = Expansion {
         records: &records,
         seq,
         slot,
+        perl: None,
     };
     let command = plan.template.expand(&expansion);
     let display = match &command {
-        CommandLine::Direct(argv) => display_argv(argv),
         CommandLine::Shell(script) => script.clone(),
+        CommandLine::Direct(_) if plan.needs_command_line() => {
+            plan.template.command_line(&expansion)
+        }
+        CommandLine::Direct(_) => Vec::new(),
     };
     let tag = plan.tagging.as_ref().map(|tagging| match tagging {
         Tagging::Inputs => records

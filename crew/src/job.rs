@@ -53,8 +53,10 @@ pub struct Context {
     pub attempts: u32,
     /// The shell for shell-mode commands.
     pub shell: std::ffi::OsString,
-    /// `-v`.
+    /// `-t`: commands on stderr as they start.
     pub verbose: bool,
+    /// `-v`: commands on stdout, before the job's output.
+    pub print_commands: bool,
     /// `--joblog`.
     pub joblog: Option<JobLog>,
     /// `--results`.
@@ -170,6 +172,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     let tag = job.tag.as_deref();
     let mut attempt = 0;
     let mut fullness_mark;
+    let mut shown_command = 0u64;
     let (ending, wall_start, runtime, relayed) = loop {
         attempt += 1;
         fullness_mark = context.files.fullness.mark();
@@ -177,6 +180,31 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             let mut line = job.display.clone();
             line.push(b'\n');
             context.emitter.write(Stream::Stderr, &line);
+        }
+        if context.print_commands {
+            // GNU's -v: the command is the first line of the job's output.
+            let mut line = job.display.clone();
+            line.push(b'\n');
+            match &captured {
+                Some(files) => {
+                    if let Err(error) = (&files.stdout).write_all(&line) {
+                        let message = format!(
+                            "crew: cannot capture the output of job {}: {error}\n",
+                            job.seq
+                        );
+                        context.emitter.write(Stream::Stderr, message.as_bytes());
+                    }
+                    shown_command = line.len() as u64;
+                }
+                None => match tag {
+                    Some(tag) => {
+                        let mut tagged = Vec::new();
+                        let _ = crate::output::LineTagger::new(tag).write(&mut tagged, &line);
+                        context.emitter.write(Stream::Stdout, &tagged);
+                    }
+                    None => context.emitter.write(Stream::Stdout, &line),
+                },
+            }
         }
         let (stdout, stderr) = match (&captured, context.capture) {
             (Some(files), _) => (Sink::File(&files.stdout), Sink::File(&files.stderr)),
@@ -239,7 +267,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     };
 
     let received = match &mut captured {
-        Some(files) => written_len(&mut files.stdout),
+        Some(files) => written_len(&mut files.stdout).saturating_sub(shown_command),
         None => relayed,
     };
     let ending = match &captured {

@@ -22,7 +22,7 @@ fn dash_capital_n_numbers_the_inputs_of_a_batch() {
 #[test]
 fn dash_x_repeats_the_word_around_the_placeholder() {
     assert_eq!(
-        stdout_of(["-X", "echo", "pre{}post", ":::", "a", "b", "c"]),
+        stdout_of(["-j1", "-X", "echo", "pre{}post", ":::", "a", "b", "c"]),
         "preapost prebpost precpost\n"
     );
 }
@@ -30,7 +30,7 @@ fn dash_x_repeats_the_word_around_the_placeholder() {
 #[test]
 fn dash_m_puts_all_inputs_in_place_of_the_placeholder() {
     assert_eq!(
-        stdout_of(["-m", "echo", "x{}y", ":::", "a", "b", "c"]),
+        stdout_of(["-j1", "-m", "echo", "x{}y", ":::", "a", "b", "c"]),
         "xa b cy\n"
     );
 }
