@@ -134,6 +134,38 @@ pub struct Cli {
     #[arg(short = 'i', long = "replace", value_name = "STR", num_args = 0..=1, default_missing_value = "{}")]
     pub replace_i: Option<String>,
 
+    /// Use STR instead of {.} (GNU's --er).
+    #[arg(long = "extensionreplace", alias = "er", value_name = "STR")]
+    pub extension_replace: Option<String>,
+
+    /// Use STR instead of {/} (GNU's --bnr).
+    #[arg(long = "basenamereplace", alias = "bnr", value_name = "STR")]
+    pub basename_replace: Option<String>,
+
+    /// Use STR instead of {//} (GNU's --dnr).
+    #[arg(long = "dirnamereplace", alias = "dnr", value_name = "STR")]
+    pub dirname_replace: Option<String>,
+
+    /// Use STR instead of {/.} (GNU's --bner).
+    #[arg(long = "basenameextensionreplace", alias = "bner", value_name = "STR")]
+    pub basename_extension_replace: Option<String>,
+
+    /// Use STR instead of {#}.
+    #[arg(long = "seqreplace", value_name = "STR")]
+    pub seq_replace: Option<String>,
+
+    /// Use STR instead of {%}.
+    #[arg(long = "slotreplace", value_name = "STR")]
+    pub slot_replace: Option<String>,
+
+    /// Set the environment variable NAME to the job's slot, counted from 0.
+    #[arg(
+        long = "process-slot-var",
+        alias = "processslotvar",
+        value_name = "NAME"
+    )]
+    pub process_slot_var: Option<String>,
+
     /// Stop reading input at a line equal to STR.
     ///
     /// Example: printf 'a\nEND\nb\n' | crew -E END echo

@@ -25,6 +25,7 @@ use crate::joblog::{JobLog, SkipList};
 use crate::order::Reorder;
 use crate::output::{Emitter, Fault, FaultHandler, Stream};
 use crate::pacing::Pacing;
+use crate::perl::{JobNumbers, Perl};
 use crate::pipe::{Block, Blocks};
 use crate::plan::{Plan, Tagging};
 use crate::progress::Progress;
@@ -102,6 +103,8 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         capture: plan.capture,
         keep_order: plan.keep_order,
         timeout: plan.timeout,
+        halt: plan.halt,
+        slot_var: plan.slot_var.clone(),
         attempts: plan.attempts,
         shell: plan.shell.clone(),
         verbose: plan.verbose,
@@ -133,6 +136,19 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let mut seq = 0u64;
     let mut order = 0u64;
     let mut input_error = false;
+    let mut skipped = 0u64;
+    let mut perl = if plan.perl_exprs.is_empty() {
+        None
+    } else {
+        Some(Perl::start(&plan.perl_exprs)?)
+    };
+    let total = if perl.is_some() {
+        count_records(&plan.sources, &plan.read)
+            .and_then(|n| jobs_for(n, &plan))
+            .unwrap_or(0)
+    } else {
+        0
+    };
     loop {
         if scheduler.is_stopping() {
             break;
@@ -141,9 +157,13 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             None => break,
             Some(Ok(item)) => item,
             Some(Err(error)) => {
+                let name = match error {
+                    CrewError::TooLong(_) => crate::error::program_name(),
+                    _ => "crew",
+                };
                 context
                     .emitter
-                    .write(Stream::Stderr, format!("crew: {error}\n").as_bytes());
+                    .write(Stream::Stderr, format!("{name}: {error}\n").as_bytes());
                 input_error = true;
                 break;
             }
@@ -163,7 +183,29 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
                 Err(_) => break,
             }
         };
-        let mut job = build_job(&plan, item, seq, order, slot);
+        let built = build_job(&plan, item, seq, order, slot, perl.as_mut(), total);
+        let mut job = match built {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                // An expression called skip(): the job does not run, and
+                // counts as failed in the exit status (as in GNU).
+                skipped += 1;
+                if !plan.dry_run {
+                    scheduler.release(slot);
+                }
+                continue;
+            }
+            Err(error) => {
+                if !plan.dry_run {
+                    scheduler.release(slot);
+                }
+                context
+                    .emitter
+                    .write(Stream::Stderr, format!("crew: {error}\n").as_bytes());
+                input_error = true;
+                break;
+            }
+        };
         if let CommandLine::Direct(argv) = &job.command {
             job.program = programs.resolve(&argv[0]);
         }
@@ -189,7 +231,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         Some(Stop::Fatal | Stop::OutputFailed) => EXIT_CREW_ERROR,
         Some(Stop::BrokenPipe) => 128 + libc::SIGPIPE,
         Some(Stop::Halt { status }) => status,
-        None => tally.failed.min(MAX_FAILURE_STATUS) as i32,
+        None => (tally.failed + skipped).min(MAX_FAILURE_STATUS) as i32,
     })
 }
 
@@ -219,7 +261,17 @@ fn jobs_for(records: u64, plan: &Plan) -> Option<u64> {
     }
 }
 
-fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job {
+/// Builds job `seq`: its command line, shown line and tag. `None` when
+/// a Perl expression skipped it.
+fn build_job(
+    plan: &Plan,
+    work: Work,
+    seq: u64,
+    order: u64,
+    slot: usize,
+    perl: Option<&mut Perl>,
+    total: u64,
+) -> Result<Option<Job>, CrewError> {
     let (mut records, block) = match work {
         Work::Batch(records) => (records, None),
         Work::Block(block) => (Vec::new(), Some(block)),
@@ -227,11 +279,31 @@ fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job 
     if plan.drops_values {
         records.clear();
     }
+    let (command_values, tag_values) = match perl {
+        Some(perl) => {
+            let values: Vec<&[u8]> = records.iter().flatten().map(Vec::as_slice).collect();
+            perl.begin_job(JobNumbers { seq, slot, total }, &values)?;
+            let (command_values, skip_command) = perl.evaluate(plan.template.perl_occurrences())?;
+            let tag_occurrences = match &plan.tagging {
+                Some(Tagging::Template(template)) => template.perl_occurrences(),
+                _ => &[],
+            };
+            let (tag_values, skip_tag) = perl.evaluate(tag_occurrences)?;
+            if skip_command || skip_tag {
+                if let Some(block) = block {
+                    drop(block);
+                }
+                return Ok(None);
+            }
+            (Some(command_values), Some(tag_values))
+        }
+        None => (None, None),
+    };
     let expansion = Expansion {
         records: &records,
         seq,
         slot,
-        perl: None,
+        perl: command_values.as_ref(),
     };
     let command = plan.template.expand(&expansion);
     let display = match &command {
@@ -248,9 +320,12 @@ fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job 
             .cloned()
             .collect::<Vec<_>>()
             .join(&b' '),
-        Tagging::Template(template) => template.expand_text(&expansion),
+        Tagging::Template(template) => template.expand_text(&Expansion {
+            perl: tag_values.as_ref(),
+            ..expansion
+        }),
     });
-    Job {
+    Ok(Some(Job {
         seq,
         order,
         slot,
@@ -259,5 +334,5 @@ fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job 
         display,
         tag,
         block,
-    }
+    }))
 }

@@ -60,6 +60,8 @@ pub enum CrewError {
     Pool(String),
     /// One input makes a command line longer than the limit (GNU's text).
     TooLong(String),
+    /// A Perl replacement string does not compile (GNU's text).
+    Perl(String),
 }
 
 impl CrewError {
@@ -92,7 +94,7 @@ impl fmt::Display for CrewError {
                 dir.display()
             ),
             CrewError::Pool(text) => write!(f, "cannot start the worker pool: {text}"),
-            CrewError::TooLong(text) => write!(f, "Error: {text}"),
+            CrewError::TooLong(text) | CrewError::Perl(text) => write!(f, "Error: {text}"),
         }
     }
 }
@@ -104,7 +106,10 @@ impl std::error::Error for CrewError {
             | CrewError::Stdin(source)
             | CrewError::Output { source, .. }
             | CrewError::Spool { source, .. } => Some(source),
-            CrewError::Usage(_) | CrewError::Pool(_) | CrewError::TooLong(_) => None,
+            CrewError::Usage(_)
+            | CrewError::Pool(_)
+            | CrewError::TooLong(_)
+            | CrewError::Perl(_) => None,
         }
     }
 }

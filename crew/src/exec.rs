@@ -157,6 +157,8 @@ pub struct Launch<'a> {
     pub seq: u64,
     /// `CREW_SLOT`, and the job's entry in [`RunningJobs`].
     pub slot: usize,
+    /// `--process-slot-var`: a variable holding the slot, from 0.
+    pub slot_var: Option<&'a OsStr>,
     /// The job's stdin: a `--pipe` block, else `/dev/null`.
     pub stdin: Option<&'a File>,
     /// The job's stdout.
@@ -200,6 +202,14 @@ pub fn spawn(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
     command
         .env("CREW_SEQ", launch.seq.to_string())
         .env("CREW_SLOT", launch.slot.to_string())
+        .env("PARALLEL_SEQ", launch.seq.to_string())
+        .env("PARALLEL_JOBSLOT", launch.slot.to_string())
+        .env("PARALLEL_PID", std::process::id().to_string());
+    if let Some(name) = launch.slot_var {
+        // GNU's --process-slot-var counts slots from 0.
+        command.env(name, (launch.slot - 1).to_string());
+    }
+    command
         .process_group(0)
         .stdin(match launch.stdin {
             Some(file) => Stdio::from(file.try_clone()?),

@@ -271,6 +271,13 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
     match source {
         SourceSpec::Args(args) => {
             let mut values = args_to_values(args);
+            if options.delimiter != b"\n" && !options.delimiter.is_empty() {
+                // GNU reads `:::` values through the delimiter too.
+                values = values
+                    .iter()
+                    .flat_map(|v| split_at_delimiter(v, &options.delimiter))
+                    .collect();
+            }
             if let Some(eof) = &options.eof {
                 if let Some(at) = values.iter().position(|v| v == eof) {
                     values.truncate(at);
@@ -280,6 +287,19 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
         }
         SourceSpec::File(path) => RecordReader::open(path, options)?.read_all(),
     }
+}
+
+fn split_at_delimiter(value: &[u8], delimiter: &[u8]) -> Vec<Value> {
+    let mut parts = Vec::new();
+    let mut rest = value;
+    while let Some(at) = find(rest, delimiter) {
+        parts.push(rest[..at].to_vec());
+        rest = &rest[at + delimiter.len()..];
+    }
+    if !rest.is_empty() {
+        parts.push(rest.to_vec());
+    }
+    parts
 }
 
 /// Reads a linked group in full; an empty source empties the group.

@@ -49,6 +49,10 @@ pub struct Context {
     pub keep_order: bool,
     /// `--timeout`.
     pub timeout: Option<Duration>,
+    /// `--halt`.
+    pub halt: Option<crate::units::HaltRule>,
+    /// `--process-slot-var`.
+    pub slot_var: Option<std::ffi::OsString>,
     /// `--retries`: attempts in all, at least 1.
     pub attempts: u32,
     /// The shell for shell-mode commands.
@@ -217,6 +221,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             shell: &context.shell,
             seq: job.seq,
             slot: job.slot,
+            slot_var: context.slot_var.as_deref(),
             stdin: job.block.as_ref().map(|b| &b.file),
             stdout,
             stderr,
@@ -327,6 +332,38 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     }
 }
 
+/// GNU's halting messages: the job that made the rule fire (and, once it
+/// fired, every further failed job), and how many jobs are still awaited.
+fn report_halt(
+    context: &Context,
+    job: &Job,
+    ending: &Ending,
+    rule: crate::units::HaltRule,
+    urgency: Option<Urgency>,
+) {
+    use crate::units::HaltCounts;
+    let name = crate::error::program_name();
+    let outcome = match (rule.counts, ending.is_success()) {
+        (HaltCounts::Failures, false) => "failed",
+        (HaltCounts::Successes, true) => "succeeded",
+        _ => return,
+    };
+    if urgency.is_none() && !(outcome == "failed" && context.scheduler.is_halted()) {
+        return;
+    }
+    let mut message = format!("{name}: This job {outcome}:\n").into_bytes();
+    message.extend_from_slice(&job.display);
+    message.push(b'\n');
+    let others = context.scheduler.running().saturating_sub(1);
+    if urgency == Some(Urgency::Soon) && others > 0 {
+        message.extend_from_slice(
+            format!("{name}: Starting no more jobs. Waiting for {others} jobs to finish.\n")
+                .as_bytes(),
+        );
+    }
+    context.emitter.write(Stream::Stderr, &message);
+}
+
 /// Reports a job whose output may be cut short by a full filesystem (see
 /// the lost-output rule in [`crate::spool`]) and stops crew.
 fn report_lost_output(context: &Context, job: &Job) {
@@ -355,8 +392,12 @@ fn conclude(
     received: u64,
 ) -> bool {
     let mut is_recorded = true;
-    if context.scheduler.finish(ending) == Some(Urgency::Now) {
+    let urgency = context.scheduler.finish(ending);
+    if urgency == Some(Urgency::Now) {
         context.running.signal_all(libc::SIGTERM, true);
+    }
+    if let Some(rule) = context.halt {
+        report_halt(context, job, ending, rule, urgency);
     }
     if let Some(joblog) = &context.joblog {
         let entry = Entry {

@@ -28,6 +28,7 @@ mod linebuf;
 mod order;
 mod output;
 mod pacing;
+mod perl;
 mod pipe;
 mod placeholder;
 mod plan;
@@ -49,7 +50,7 @@ use clap::Parser;
 use crate::error::{CrewError, EXIT_CREW_ERROR};
 
 fn main() {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::Cli::try_parse_from(arguments()) {
         Ok(cli) => cli,
         Err(error) => match error.kind() {
             ErrorKind::DisplayHelp
@@ -70,10 +71,34 @@ fn main() {
     std::process::exit(status);
 }
 
+/// crew's arguments, after the options in `$PARALLEL` (read as shell
+/// words, as GNU parallel does).
+fn arguments() -> Vec<std::ffi::OsString> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(options) = std::env::var_os("PARALLEL").filter(|o| !o.is_empty()) {
+        match quote::analyze(options.as_bytes()) {
+            Ok(analysis) => {
+                let words = analysis
+                    .unquoted_words
+                    .into_iter()
+                    .map(std::ffi::OsString::from_vec);
+                args.splice(1..1, words);
+            }
+            Err(error) => fail(&CrewError::usage(format!("$PARALLEL: {error}"))),
+        }
+    }
+    args
+}
+
 fn fail(error: &CrewError) -> ! {
     // Nothing is left to report a failure of this write to; the status
     // says it.
-    let _ = writeln!(std::io::stderr(), "crew: {error}");
+    let name = match error {
+        CrewError::TooLong(_) | CrewError::Perl(_) => error::program_name(),
+        _ => "crew",
+    };
+    let _ = writeln!(std::io::stderr(), "{name}: {error}");
     std::process::exit(EXIT_CREW_ERROR);
 }
 

@@ -108,7 +108,13 @@ pub struct Replacements {
     rules: Vec<PerlRule>,
     /// Perl code of every `Perl` placeholder parsed, by index.
     pub perl_exprs: Vec<String>,
+    /// Placeholders standing in a command as tokens (see [`Self::tokenize`]).
+    tokens: Vec<Placeholder>,
 }
+
+/// Brackets a token: bytes no command line GNU-style relies on.
+const TOKEN_START: u8 = 0x01;
+const TOKEN_END: u8 = 0x02;
 
 /// GNU parallel's `--plus` table (20221122), key and Perl code.
 const PLUS: &[(&str, &str)] = &[
@@ -226,6 +232,7 @@ impl Replacements {
             native: native.into_iter().filter(|(k, _)| !k.is_empty()).collect(),
             rules: Vec::new(),
             perl_exprs: Vec::new(),
+            tokens: Vec::new(),
         };
         let mut defs: Vec<(String, String)> = Vec::new();
         if plus {
@@ -253,8 +260,36 @@ impl Replacements {
         Ok(table)
     }
 
+    /// Replaces every `{= code =}` block in a whole command line by a
+    /// token [`Self::find`] recognises: GNU reads these blocks before
+    /// anything else, so one may span several words (`{= s/a/b/ =}`).
+    pub fn tokenize(&mut self, command: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(command.len());
+        let mut i = 0;
+        while i < command.len() {
+            if command[i..].starts_with(b"{=") {
+                if let Some((placeholder, len)) = self.perl_block(&command[i..]) {
+                    out.push(TOKEN_START);
+                    out.extend_from_slice(self.tokens.len().to_string().as_bytes());
+                    out.push(TOKEN_END);
+                    self.tokens.push(placeholder);
+                    i += len;
+                    continue;
+                }
+            }
+            out.push(command[i]);
+            i += 1;
+        }
+        out
+    }
+
     /// The replacement string at the start of `text`, and its length.
     pub fn find(&mut self, text: &[u8]) -> Option<(Placeholder, usize)> {
+        if text.first() == Some(&TOKEN_START) {
+            let end = text.iter().position(|&b| b == TOKEN_END)?;
+            let index: usize = std::str::from_utf8(&text[1..end]).ok()?.parse().ok()?;
+            return Some((*self.tokens.get(index)?, end + 1));
+        }
         if text.starts_with(b"{=") {
             if let Some(found) = self.perl_block(text) {
                 return Some(found);

@@ -106,6 +106,8 @@ pub struct Plan {
     pub min_free_memory: Option<u64>,
     /// `--tmpdir`.
     pub tmpdir: Option<PathBuf>,
+    /// `--process-slot-var`.
+    pub slot_var: Option<OsString>,
     /// Perl code of the Perl replacement strings, by index.
     pub perl_exprs: Vec<String>,
 }
@@ -391,6 +393,7 @@ impl Plan {
                 .transpose()?,
             tmpdir: given(cli.tmpdir.clone()).map(PathBuf::from),
             perl_exprs: table.perl_exprs.clone(),
+            slot_var: given(cli.process_slot_var.clone()).map(OsString::from),
         })
     }
 

@@ -182,6 +182,11 @@ impl Scheduler {
         self.changed.notify_all();
     }
 
+    /// Whether a `--halt` rule stopped crew.
+    pub fn is_halted(&self) -> bool {
+        matches!(self.lock().stop, Some(Stop::Halt { .. }))
+    }
+
     /// Whether crew is stopping.
     pub fn is_stopping(&self) -> bool {
         self.lock().stop.is_some()

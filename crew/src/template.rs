@@ -160,7 +160,7 @@ impl Template {
         force_shell: bool,
         context_replace: bool,
     ) -> Result<(Template, ShellReason), CrewError> {
-        let mut joined = Vec::new();
+        let mut joined: Vec<u8> = Vec::new();
         for (i, word) in command.iter().enumerate() {
             if i > 0 {
                 joined.push(b' ');
@@ -172,6 +172,7 @@ impl Template {
             let names = crate::placeholder::NativeNames::default();
             *table = Replacements::new(&names, false, &[])?;
         }
+        let joined = table.tokenize(&joined);
         let mut shape = Vec::new();
         for word in command.iter().filter(|w| !w.is_empty()) {
             let mut scratch = Vec::new();
@@ -267,7 +268,8 @@ impl Template {
     /// Parses a `--tagstring`: replacement strings only, no shell words.
     pub fn parse_text(text: &[u8], table: &mut Replacements) -> Template {
         let mut occurrences = Vec::new();
-        let segments = parse_segments(text, |_| QuoteContext::Bare, table, &mut occurrences);
+        let text = table.tokenize(text);
+        let segments = parse_segments(&text, |_| QuoteContext::Bare, table, &mut occurrences);
         Template {
             direct: Some(vec![Word {
                 segments,
@@ -332,7 +334,17 @@ impl Template {
                         expand_shell_word(word, &values, Some(Turn { index }), &mut script);
                     }
                 }
-                ShellPiece::Word(word) => expand_shell_word(word, &values, None, &mut script),
+                ShellPiece::Word(word) => {
+                    let before = script.len();
+                    expand_shell_word(word, &values, None, &mut script);
+                    if script.len() == before && word.has_any_hole() {
+                        // A word without values vanishes with its space
+                        // (`--pipe cat` shows as `cat`).
+                        while script.last() == Some(&b' ') {
+                            script.pop();
+                        }
+                    }
+                }
             }
         }
         script
