@@ -36,8 +36,6 @@ pub struct Batches<I> {
     pending: VecDeque<Record>,
     is_exhausted: bool,
     is_spread: bool,
-    /// Records read so far (GNU's "at input N").
-    read: u64,
 }
 
 impl<I> Batches<I>
@@ -55,7 +53,6 @@ where
             pending: VecDeque::new(),
             is_exhausted: false,
             is_spread: false,
-            read: 0,
         }
     }
 
@@ -71,10 +68,7 @@ where
                 self.is_exhausted = true;
                 None
             }
-            Some(record) => {
-                self.read += 1;
-                Some(record)
-            }
+            Some(record) => Some(record),
         }
     }
 
@@ -90,9 +84,8 @@ where
             args
         };
         CrewError::TooLong(format!(
-            "Command line too long ({len} >= {}) at input {}: {shown}",
+            "Command line too long ({len} >= {}) at input 0: {shown}",
             self.length.max,
-            self.read.saturating_sub(1)
         ))
     }
 }

@@ -62,6 +62,8 @@ pub struct Cli {
     pub keep_order: bool,
 
     /// Undo an earlier -k (for options read from $PARALLEL).
+    ///
+    /// Example: PARALLEL=-k crew --no-keep-order echo ::: a b
     #[arg(long = "no-keep-order", aliases = ["nokeeporder", "nok", "no-k"], overrides_with = "keep_order")]
     pub no_keep_order: bool,
 
@@ -78,6 +80,8 @@ pub struct Cli {
     pub ungroup: bool,
 
     /// Group each job's output (the default; undoes -u).
+    ///
+    /// Example: crew -g make -C ::: lib app
     #[arg(short = 'g', long, overrides_with = "ungroup")]
     pub group: bool,
 
@@ -131,34 +135,50 @@ pub struct Cli {
     pub replace: Option<String>,
 
     /// Like -I, STR defaulting to {} (GNU's -i / --replace).
+    ///
+    /// Example: crew -i echo {} ::: a
     #[arg(short = 'i', long = "replace", value_name = "STR", num_args = 0..=1, default_missing_value = "{}")]
     pub replace_i: Option<String>,
 
     /// Use STR instead of {.} (GNU's --er).
+    ///
+    /// Example: crew --er @ mv {} @.bak ::: a.txt
     #[arg(long = "extensionreplace", alias = "er", value_name = "STR")]
     pub extension_replace: Option<String>,
 
     /// Use STR instead of {/} (GNU's --bnr).
+    ///
+    /// Example: crew --bnr @ echo @ ::: dir/a.txt
     #[arg(long = "basenamereplace", alias = "bnr", value_name = "STR")]
     pub basename_replace: Option<String>,
 
     /// Use STR instead of {//} (GNU's --dnr).
+    ///
+    /// Example: crew --dnr @ echo @ ::: dir/a.txt
     #[arg(long = "dirnamereplace", alias = "dnr", value_name = "STR")]
     pub dirname_replace: Option<String>,
 
     /// Use STR instead of {/.} (GNU's --bner).
+    ///
+    /// Example: crew --bner @ echo @ ::: dir/a.txt
     #[arg(long = "basenameextensionreplace", alias = "bner", value_name = "STR")]
     pub basename_extension_replace: Option<String>,
 
     /// Use STR instead of {#}.
+    ///
+    /// Example: crew --seqreplace @ echo job @ ::: a b
     #[arg(long = "seqreplace", value_name = "STR")]
     pub seq_replace: Option<String>,
 
     /// Use STR instead of {%}.
+    ///
+    /// Example: crew --slotreplace @ echo slot @ ::: a b
     #[arg(long = "slotreplace", value_name = "STR")]
     pub slot_replace: Option<String>,
 
     /// Set the environment variable NAME to the job's slot, counted from 0.
+    ///
+    /// Example: crew --process-slot-var GPU 'echo $GPU' ::: a b
     #[arg(
         long = "process-slot-var",
         alias = "processslotvar",
@@ -173,6 +193,8 @@ pub struct Cli {
     pub eof_upper: Option<String>,
 
     /// Like -E, STR optional (GNU's -e / --eof).
+    ///
+    /// Example: printf 'a\nEND\n' | crew --eof=END echo
     #[arg(short = 'e', long = "eof", value_name = "STR", num_args = 0..=1, default_missing_value = "")]
     pub eof: Option<String>,
 
@@ -183,10 +205,14 @@ pub struct Cli {
     pub no_run_if_empty: bool,
 
     /// Use STR instead of ::: (GNU's --arg-sep).
+    ///
+    /// Example: crew --arg-sep ,, echo ,, a b
     #[arg(long = "arg-sep", alias = "argsep", value_name = "STR")]
     pub arg_sep: Option<String>,
 
     /// Use STR instead of :::: (GNU's --arg-file-sep).
+    ///
+    /// Example: crew --arg-file-sep // cat // list.txt
     #[arg(long = "arg-file-sep", alias = "argfilesep", value_name = "STR")]
     pub arg_file_sep: Option<String>,
 
@@ -215,6 +241,8 @@ pub struct Cli {
     pub shell: bool,
 
     /// Print why and how commands are run (shell or direct) on stderr.
+    ///
+    /// Example: crew --explain gzip ::: a.log
     #[arg(long)]
     pub explain: bool,
 
@@ -309,6 +337,8 @@ pub struct Cli {
     pub max_lines_upper: Option<String>,
 
     /// Like -L, N optional (default 1; GNU's -l / --max-lines).
+    ///
+    /// Example: seq 4 | crew -l 2 echo
     #[arg(short = 'l', long = "max-lines", alias = "maxlines", value_name = "N", num_args = 0..=1, default_missing_value = "1")]
     pub max_lines: Option<String>,
 

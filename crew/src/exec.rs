@@ -11,7 +11,7 @@
 //!   the table can never hit a recycled pid.
 //! - Spawning goes through `std::process::Command` with no `pre_exec`, so std
 //!   uses `posix_spawn` (vfork-like, cheap) with `POSIX_SPAWN_SETPGROUP`.
-//! - Timeouts are measured from the spawn and enforced with a pidfd and
+//! - Runtimes and timeouts are measured from just before the spawn and enforced with a pidfd and
 //!   `ppoll`, so a job is signalled within about a millisecond of its
 //!   deadline: TERM to the group, KILL to the group 200 ms later if the
 //!   leader is still alive, and KILL to any stragglers once it is gone.
@@ -217,8 +217,10 @@ pub fn spawn(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
         })
         .stdout(launch.stdout.stdio()?)
         .stderr(launch.stderr.stdio()?);
-    let child = command.spawn()?;
+    // Read before the spawn: the job's runtime and its --timeout count
+    // from the moment it was asked for, never less than it really ran.
     let started = Instant::now();
+    let child = command.spawn()?;
     jobs.enter(launch.slot, child.id() as i32);
     Ok(Running { child, started })
 }

@@ -108,6 +108,7 @@ pub struct ReadOptions {
     pub wrap_links: bool,
 }
 
+#[cfg(test)]
 impl ReadOptions {
     /// Newline-separated records, nothing else.
     pub fn lines() -> ReadOptions {

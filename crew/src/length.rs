@@ -114,14 +114,10 @@ impl Measure {
     }
 
     /// Removes an input added before.
+    #[cfg(test)]
     pub fn pop(&mut self, record: &Record) {
         self.records -= 1;
         self.add(record, false);
-    }
-
-    /// How many inputs it holds.
-    pub fn records(&self) -> usize {
-        self.records
     }
 
     /// The command line's length by GNU's rule.

@@ -65,10 +65,56 @@ fn main() {
             _ => fail(&CrewError::usage(one_line(&error.to_string()))),
         },
     };
+    if let Some(shell) = &cli.completions {
+        print_completions(shell);
+    }
+    if cli.man {
+        print_man_page();
+    }
     let status = plan::Plan::from_cli(cli)
         .and_then(dispatch::run)
         .unwrap_or_else(|error| fail(&error));
     std::process::exit(status);
+}
+
+/// `--completions SHELL`: the completion script on stdout, then exit.
+fn print_completions(shell: &str) -> ! {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let shell = match shell {
+        "bash" => Shell::Bash,
+        "zsh" => Shell::Zsh,
+        "fish" => Shell::Fish,
+        "elvish" => Shell::Elvish,
+        "powershell" => Shell::PowerShell,
+        other => fail(&CrewError::usage(format!(
+            "--completions knows bash, zsh, fish, elvish and powershell, not `{other}`"
+        ))),
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cli::Cli::command(), "crew", &mut script);
+    write_stdout_and_exit(&script, "the completion script")
+}
+
+/// `--man`: crew.1 (roff) on stdout, then exit.
+fn print_man_page() -> ! {
+    use clap::CommandFactory;
+    let mut page = Vec::new();
+    if let Err(error) = clap_mangen::Man::new(cli::Cli::command()).render(&mut page) {
+        fail(&CrewError::output("the man page", error));
+    }
+    write_stdout_and_exit(&page, "the man page")
+}
+
+fn write_stdout_and_exit(bytes: &[u8], what: &str) -> ! {
+    let mut stdout = std::io::stdout();
+    if let Err(error) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        fail(&CrewError::output(
+            format!("{what} to standard output"),
+            error,
+        ));
+    }
+    std::process::exit(0);
 }
 
 /// crew's arguments, after the options in `$PARALLEL` (read as shell

@@ -180,6 +180,7 @@ impl Plan {
             }
             None => cores,
         };
+        let defaults = NativeNames::default();
         let names = NativeNames {
             whole: given(cli.replace.clone())
                 .or_else(|| {
@@ -187,8 +188,14 @@ impl Plan {
                         .clone()
                         .map(|r| if r.is_empty() { "{}".into() } else { r })
                 })
-                .unwrap_or_else(|| "{}".into()),
-            ..NativeNames::default()
+                .unwrap_or(defaults.whole),
+            no_extension: given(cli.extension_replace.clone()).unwrap_or(defaults.no_extension),
+            basename: given(cli.basename_replace.clone()).unwrap_or(defaults.basename),
+            dirname: given(cli.dirname_replace.clone()).unwrap_or(defaults.dirname),
+            basename_no_extension: given(cli.basename_extension_replace.clone())
+                .unwrap_or(defaults.basename_no_extension),
+            seq: given(cli.seq_replace.clone()).unwrap_or(defaults.seq),
+            slot: given(cli.slot_replace.clone()).unwrap_or(defaults.slot),
         };
         let mut table = Replacements::new(&names, cli.plus, &cli.rpl)?;
         let count = |option: &str, value: &Option<String>| -> Result<Option<usize>, CrewError> {
@@ -285,9 +292,11 @@ impl Plan {
                 "--pipe reads stdin; it takes no ::: or :::: inputs",
             ));
         }
+        // -k with --line-buffer: in order, so grouped (GNU prints the
+        // oldest job live; crew prints each job whole, in order).
         let capture = if cli.ungroup {
             Capture::Ungroup
-        } else if cli.line_buffer {
+        } else if cli.line_buffer && !cli.keep_order {
             Capture::Lines
         } else {
             Capture::Group

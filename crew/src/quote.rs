@@ -342,18 +342,6 @@ pub fn quote(value: &[u8]) -> Vec<u8> {
     out
 }
 
-/// An argument vector as one line a user could paste into `sh`.
-pub fn display_argv(argv: &[Vec<u8>]) -> Vec<u8> {
-    let mut line = Vec::new();
-    for (i, arg) in argv.iter().enumerate() {
-        if i > 0 {
-            line.push(b' ');
-        }
-        quote_into(&mut line, arg, QuoteContext::Bare);
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,6 +215,8 @@ impl Template {
         );
         let mut reason = if force_shell {
             Some("--shell was given")
+        } else if !occurrences.is_empty() {
+            Some("a Perl replacement string may return shell code (uq())")
         } else if is_computed_command {
             Some("the command itself comes from the input")
         } else {
