@@ -330,6 +330,60 @@ pub struct Cli {
     #[arg(long, aliases = ["block", "blocksize"], value_name = "SIZE", allow_hyphen_values = true)]
     pub block_size: Option<String>,
 
+    /// With --pipe, records end with STR (\n, \t, \0 and \r read as in GNU) [default: \n].
+    ///
+    /// Example: printf 'a;b;' | crew --pipe --recend ';' -N1 cat
+    #[arg(long, value_name = "STR")]
+    pub recend: Option<String>,
+
+    /// With --pipe, records start with STR: a block is cut only where STR follows a record end.
+    ///
+    /// Example: cat mails.mbox | crew --pipe --recstart 'From ' grep -c Subject
+    #[arg(long, value_name = "STR")]
+    pub recstart: Option<String>,
+
+    /// With --pipe, remove --recend and --recstart from the records.
+    ///
+    /// Example: printf 'a;b;' | crew --pipe --recend ';' --rrs -N1 cat
+    #[arg(long = "rrs", alias = "remove-rec-sep", visible_alias = "removerecsep")]
+    pub remove_rec_sep: bool,
+
+    /// Like --pipe, reading the -a FILE (GNU's --pipepart; crew reads it in order).
+    ///
+    /// Example: crew --pipepart -a big.log --block 10M grep -c ERROR
+    #[arg(long, alias = "pipe-part")]
+    pub pipepart: bool,
+
+    /// The first input line (of each source) names the columns: use {name}; with --colsep, or TAB.
+    ///
+    /// Example: crew --header : --colsep , echo {city} :::: cities.csv
+    #[arg(long, value_name = "REGEX")]
+    pub header: Option<String>,
+
+    /// Pass the command's words as they are, no shell reading (GNU's -q).
+    ///
+    /// Example: crew -q perl -e 'print "$ARGV[0]\n"' ::: 'a b'
+    #[arg(short = 'q', long)]
+    pub quote: bool,
+
+    /// Accepted: jobs inherit crew's whole environment already (GNU's --env for remote jobs).
+    ///
+    /// Example: crew --env PATH echo ::: a
+    #[arg(long, value_name = "NAME")]
+    pub env: Vec<String>,
+
+    /// Accepted: crew's spool files are not compressed (the output is the same).
+    ///
+    /// Example: crew --compress cat ::: big1 big2
+    #[arg(long)]
+    pub compress: bool,
+
+    /// Trim spaces and tabs around inputs: l (left), r (right), lr or rl (both), n (none).
+    ///
+    /// Example: crew --trim lr echo ::: '  a  '
+    #[arg(long, value_name = "lr")]
+    pub trim: Option<String>,
+
     /// Records are N lines: with --pipe a block never splits one; otherwise each job gets N lines.
     ///
     /// Example: cat reads.fastq | crew --pipe -L 4 -N 1000 ./align

@@ -60,8 +60,20 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             source,
         })?;
     }
-    let mut work: Box<dyn Iterator<Item = Result<Work, CrewError>>> = match plan.pipe {
-        Some(rule) => Box::new(Blocks::new(rule, Arc::clone(&files)).map(|b| b.map(Work::Block))),
+    let mut work: Box<dyn Iterator<Item = Result<Work, CrewError>>> = match plan.pipe.clone() {
+        Some(rule) => {
+            let source: Box<dyn std::io::Read + Send> =
+                match &plan.pipe_source {
+                    Some(path) => Box::new(std::fs::File::open(path).map_err(|source| {
+                        CrewError::InputFile {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?),
+                    None => Box::new(std::io::stdin()),
+                };
+            Box::new(Blocks::new(source, rule, Arc::clone(&files)).map(|b| b.map(Work::Block)))
+        }
         None => {
             let inputs = Inputs::open(&plan.sources, &plan.read, plan.colsep.take())?;
             let batches = Batches::new(inputs, plan.batch, plan.length.clone(), plan.slots);

@@ -209,18 +209,37 @@ pub fn spawn(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
         // GNU's --process-slot-var counts slots from 0.
         command.env(name, (launch.slot - 1).to_string());
     }
+    // A `--pipe` block reaches the job through a pipe, as in GNU parallel
+    // (programs like `wc` behave differently on a regular file); a
+    // feeder thread copies the block's spool file into it.
+    let feed = match launch.stdin {
+        Some(file) => {
+            let (reader, writer) = std::io::pipe()?;
+            command.stdin(Stdio::from(reader));
+            Some((file.try_clone()?, writer))
+        }
+        None => {
+            command.stdin(Stdio::null());
+            None
+        }
+    };
     command
         .process_group(0)
-        .stdin(match launch.stdin {
-            Some(file) => Stdio::from(file.try_clone()?),
-            None => Stdio::null(),
-        })
         .stdout(launch.stdout.stdio()?)
         .stderr(launch.stderr.stdio()?);
     // Read before the spawn: the job's runtime and its --timeout count
     // from the moment it was asked for, never less than it really ran.
     let started = Instant::now();
     let child = command.spawn()?;
+    drop(command);
+    if let Some((mut block, mut writer)) = feed {
+        // A job that stops reading ends the copy with EPIPE: that is the
+        // job's choice, as with GNU parallel.
+        let _ = std::thread::Builder::new()
+            .name("crew-feed".into())
+            .stack_size(64 * 1024)
+            .spawn(move || std::io::copy(&mut block, &mut writer));
+    }
     jobs.enter(launch.slot, child.id() as i32);
     Ok(Running { child, started })
 }

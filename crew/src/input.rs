@@ -60,6 +60,13 @@ impl ColumnSeparator {
             })
     }
 
+    /// The columns of `value`.
+    pub fn split(&self, value: &[u8]) -> Record {
+        let mut out = Vec::new();
+        self.split_into(value, &mut out);
+        out
+    }
+
     fn split_into(&self, value: &[u8], out: &mut Record) {
         match self {
             ColumnSeparator::Literal(separator) => {
@@ -106,6 +113,41 @@ pub struct ReadOptions {
     pub skip_blank: bool,
     /// `--link`: linked sources wrap instead of stopping at the shortest.
     pub wrap_links: bool,
+    /// `--header`: files start with a header line that is not an input.
+    pub skip_header: bool,
+    /// `--trim`: (left, right) blanks removed from each input.
+    pub trim: (bool, bool),
+}
+
+/// The first record of `path` (`-`: stdin, whose buffer keeps the rest
+/// for the readers that follow).
+///
+/// # Errors
+///
+/// The file cannot be read.
+pub fn first_line(path: &Path, delimiter: &[u8]) -> Result<Vec<u8>, CrewError> {
+    let options = ReadOptions {
+        delimiter: delimiter.to_vec(),
+        ..ReadOptions::default()
+    };
+    if path == Path::new("-") {
+        let last = *delimiter.last().unwrap_or(&b'\n');
+        let mut line = Vec::new();
+        let mut stdin = io::stdin().lock();
+        while !line.ends_with(delimiter) {
+            if stdin
+                .read_until(last, &mut line)
+                .map_err(CrewError::Stdin)?
+                == 0
+            {
+                return Ok(line);
+            }
+        }
+        line.truncate(line.len() - delimiter.len());
+        return Ok(line);
+    }
+    let mut reader = RecordReader::open(path, &options)?;
+    Ok(reader.next_value().transpose()?.unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -148,13 +190,17 @@ impl RecordReader {
                 Some(path.to_path_buf()),
             )
         };
-        Ok(RecordReader {
+        let mut reader = RecordReader {
             reader,
             delimiter: options.delimiter.clone(),
             eof: options.eof.clone(),
             is_done: false,
             path,
-        })
+        };
+        if options.skip_header && reader.path.is_some() {
+            reader.next_value().transpose()?;
+        }
+        Ok(reader)
     }
 
     fn next_value(&mut self) -> Option<Result<Value, CrewError>> {
@@ -261,6 +307,7 @@ pub struct Inputs {
     odometer: Option<(Record, Vec<usize>)>,
     colsep: Option<ColumnSeparator>,
     skip_blank: bool,
+    trim: (bool, bool),
     is_empty: bool,
 }
 
@@ -366,11 +413,17 @@ impl Inputs {
             odometer: None,
             colsep,
             skip_blank: options.skip_blank,
+            trim: options.trim,
             is_empty,
         })
     }
 
     fn finish(&self, mut record: Record) -> Record {
+        if self.trim != (false, false) {
+            for value in &mut record {
+                trim_sides(value, self.trim);
+            }
+        }
         if let Some(colsep) = &self.colsep {
             let mut columns = Vec::with_capacity(record.len() + 2);
             for field in &record {
@@ -390,6 +443,24 @@ impl Inputs {
             record.extend(group[at].iter().cloned());
         }
         self.finish(record)
+    }
+}
+
+/// `--trim`: removes spaces and tabs on the chosen sides.
+fn trim_sides(value: &mut Vec<u8>, (left, right): (bool, bool)) {
+    if right {
+        let end = value
+            .iter()
+            .rposition(|b| !matches!(b, b' ' | b'\t'))
+            .map_or(0, |i| i + 1);
+        value.truncate(end);
+    }
+    if left {
+        let start = value
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t'))
+            .unwrap_or(value.len());
+        value.drain(..start);
     }
 }
 

@@ -260,6 +260,25 @@ impl Replacements {
         Ok(table)
     }
 
+    /// Names column `index` (1-based) `name` for `--header`: `{name}`
+    /// and its modified forms `{name.}`, `{name/}`, `{name//}`, `{name/.}`.
+    pub fn add_column_name(&mut self, name: &[u8], index: i64) {
+        for (suffix, modifier) in [
+            (&b""[..], Modifier::Whole),
+            (b".", Modifier::NoExtension),
+            (b"/", Modifier::Basename),
+            (b"//", Modifier::Dirname),
+            (b"/.", Modifier::BasenameNoExtension),
+        ] {
+            let mut key = b"{".to_vec();
+            key.extend_from_slice(name);
+            key.extend_from_slice(suffix);
+            key.push(b'}');
+            self.native
+                .push((key, Placeholder::Value(Position::Nth(index), modifier)));
+        }
+    }
+
     /// Replaces every `{= code =}` block in a whole command line by a
     /// token [`Self::find`] recognises: GNU reads these blocks before
     /// anything else, so one may span several words (`{= s/a/b/ =}`).

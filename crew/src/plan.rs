@@ -7,7 +7,7 @@
 //! happens.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -82,6 +82,8 @@ pub struct Plan {
     pub drops_values: bool,
     /// `--pipe` and its block rule.
     pub pipe: Option<BlockRule>,
+    /// `--pipepart`: the file the blocks come from, else stdin.
+    pub pipe_source: Option<PathBuf>,
     /// Input sources, grouped by linking.
     pub sources: Vec<Vec<SourceSpec>>,
     /// How records are read.
@@ -208,12 +210,12 @@ impl Plan {
         let max_lines = count("-L", &cli.max_lines_upper)?.or(count("-l", &cli.max_lines)?);
         let max_chars = count("-s", &cli.max_chars)?;
         let fills = cli.context_replace || cli.multiple;
-        if cli.pipe && split.command.is_empty() {
+        if (cli.pipe || cli.pipepart) && split.command.is_empty() {
             return Err(CrewError::usage(
                 "--pipe needs a command to feed the blocks to",
             ));
         }
-        let context_replace = !cli.pipe
+        let context_replace = !(cli.pipe || cli.pipepart)
             && (cli.context_replace
                 || (!cli.multiple
                     && max_args.is_none()
@@ -230,12 +232,57 @@ impl Plan {
             })
             .unwrap_or_default();
         let runs_function = crate::shell::is_exported_function(&program);
-        let (template, mut shell_reason) = Template::parse(
-            &split.command,
-            &mut table,
-            cli.shell || runs_function,
-            context_replace,
-        )?;
+        let delimiter = if cli.null {
+            b"\0".to_vec()
+        } else {
+            match given(cli.delimiter.clone()) {
+                Some(d) => unescape(&d),
+                None => b"\n".to_vec(),
+            }
+        };
+        let mut colsep = given(cli.colsep.clone());
+        let mut skips_header = false;
+        if given(cli.header.clone()).is_some_and(|h| h != "0") {
+            let separator = colsep.get_or_insert_with(|| "\t".to_string()).clone();
+            let splitter = ColumnSeparator::new(&separator)?;
+            let mut index = 0i64;
+            let stdin_group = vec![vec![SourceSpec::File(PathBuf::from("-"))]];
+            let mut groups = if split.groups.is_empty() {
+                stdin_group
+            } else {
+                split.groups.clone()
+            };
+            for source in groups.iter_mut().flatten() {
+                let line = match source {
+                    SourceSpec::Args(args) if !args.is_empty() => args.remove(0).into_vec(),
+                    SourceSpec::Args(_) => continue,
+                    SourceSpec::File(path) => {
+                        skips_header |= path.as_os_str() != "-";
+                        crate::input::first_line(path, &delimiter)?
+                    }
+                };
+                for name in splitter.split(&line) {
+                    index += 1;
+                    table.add_column_name(&name, index);
+                }
+            }
+            if !split.groups.is_empty() {
+                split.groups = groups;
+            }
+        }
+        let (template, mut shell_reason) = if cli.quote {
+            (
+                Template::parse_quoted(&split.command, &mut table, context_replace),
+                None,
+            )
+        } else {
+            Template::parse(
+                &split.command,
+                &mut table,
+                cli.shell || runs_function,
+                context_replace,
+            )?
+        };
         let mut shell = crate::shell::choose();
         if runs_function {
             shell_reason = Some("it names a bash function exported into the environment");
@@ -244,13 +291,13 @@ impl Plan {
             }
         }
         let retries = parse_count("--retries", &cli.retries)?;
-        let per_job = if cli.pipe {
+        let per_job = if cli.pipe || cli.pipepart {
             None
         } else {
             max_args.or(max_replace_args).or(max_lines)
         };
         let drops_values = per_job == Some(0);
-        let batch = if cli.pipe {
+        let batch = if cli.pipe || cli.pipepart {
             BatchRule::One
         } else if fills {
             BatchRule::Fill {
@@ -266,28 +313,41 @@ impl Plan {
             &template,
             max_chars.map_or(GNU_MAX_CHARS, |s| s.min(GNU_MAX_CHARS)),
         );
-        let delimiter = if cli.null {
-            b"\0".to_vec()
-        } else {
-            match given(cli.delimiter.clone()) {
-                Some(d) => unescape(&d),
-                None => b"\n".to_vec(),
-            }
-        };
-        let pipe = if cli.pipe {
+        let pipe = if cli.pipe || cli.pipepart {
             Some(BlockRule {
-                separator: *delimiter.last().unwrap_or(&b'\n'),
+                record_end: match given(cli.recend.clone()) {
+                    Some(end) => unescape(&end),
+                    None if cli.null => b"\0".to_vec(),
+                    None => b"\n".to_vec(),
+                },
+                record_start: cli.recstart.as_deref().map(unescape).unwrap_or_default(),
                 lines_per_record: max_lines.unwrap_or(1).max(1),
                 records_per_block: max_replace_args.or(max_args).filter(|&n| n > 0),
                 block_size: match given(cli.block_size.clone()) {
                     Some(text) => parse_size("--block-size", text.trim_start_matches('-'))?.max(1),
                     None => 1 << 20,
                 },
+                removes_separators: cli.remove_rec_sep,
             })
         } else {
             None
         };
-        if cli.pipe && !split.groups.is_empty() {
+        if pipe.as_ref().is_some_and(|rule| rule.record_end.is_empty()) {
+            return Err(CrewError::usage("--recend must not be empty"));
+        }
+        let pipe_source = if cli.pipepart {
+            match arg_files.as_slice() {
+                [file] => Some(PathBuf::from(file)),
+                _ => {
+                    return Err(CrewError::usage(
+                        "--pipepart reads one file, given with -a FILE",
+                    ))
+                }
+            }
+        } else {
+            None
+        };
+        if cli.pipe && !split.groups.is_empty() && !cli.pipepart {
             return Err(CrewError::usage(
                 "--pipe reads stdin; it takes no ::: or :::: inputs",
             ));
@@ -373,17 +433,21 @@ impl Plan {
             length,
             drops_values,
             pipe,
-            sources: split.groups,
+            pipe_source,
+            sources: if cli.pipepart {
+                Vec::new()
+            } else {
+                split.groups
+            },
             read: ReadOptions {
                 delimiter,
                 eof: eof.map(String::into_bytes),
                 skip_blank: cli.no_run_if_empty,
+                skip_header: skips_header,
+                trim: parse_trim(given(cli.trim.clone()).as_deref())?,
                 wrap_links: cli.link,
             },
-            colsep: given(cli.colsep.clone())
-                .as_deref()
-                .map(ColumnSeparator::new)
-                .transpose()?,
+            colsep: colsep.as_deref().map(ColumnSeparator::new).transpose()?,
             progress: Wanted {
                 bar: cli.bar,
                 eta: cli.eta,
@@ -415,6 +479,21 @@ impl Plan {
             || self.joblog.is_some()
             || self.halt.is_some()
     }
+}
+
+/// `--trim`: which sides of each input lose their blanks.
+fn parse_trim(text: Option<&str>) -> Result<(bool, bool), CrewError> {
+    Ok(match text {
+        None | Some("n") => (false, false),
+        Some("l") => (true, false),
+        Some("r") => (false, true),
+        Some("lr" | "rl") => (true, true),
+        Some(other) => {
+            return Err(CrewError::usage(format!(
+                "--trim must be one of: r l rl lr n, not `{other}`"
+            )))
+        }
+    })
 }
 
 /// `--tagstring`'s `\t` is a TAB, as in GNU.

@@ -267,6 +267,44 @@ impl Template {
         ))
     }
 
+    /// Parses the command words for `-q`: each word is one argument as it
+    /// is, never read by a shell.
+    pub fn parse_quoted(
+        command: &[OsString],
+        table: &mut Replacements,
+        context_replace: bool,
+    ) -> Template {
+        let mut occurrences = Vec::new();
+        let mut words: Vec<Word> = command
+            .iter()
+            .map(|word| {
+                let word = table.tokenize(word.as_bytes());
+                Word {
+                    segments: parse_segments(
+                        &word,
+                        |_| QuoteContext::Bare,
+                        table,
+                        &mut occurrences,
+                    ),
+                    is_command: false,
+                }
+            })
+            .collect();
+        let mut shape: Vec<(usize, Vec<Placeholder>)> =
+            words.iter().map(|w| word_shape(&w.segments)).collect();
+        if !words.iter().any(Word::has_any_hole) {
+            words.push(appended_input());
+            shape.push((0, vec![Placeholder::Value(Position::Each, Modifier::Whole)]));
+        }
+        Template {
+            direct: Some(words),
+            shell: Vec::new(),
+            context_replace,
+            perl_occurrences: occurrences,
+            shape,
+        }
+    }
+
     /// Parses a `--tagstring`: replacement strings only, no shell words.
     pub fn parse_text(text: &[u8], table: &mut Replacements) -> Template {
         let mut occurrences = Vec::new();
@@ -323,6 +361,20 @@ impl Template {
 
     /// The shell command line GNU parallel would run (what `-v` shows).
     pub fn command_line(&self, expansion: &Expansion<'_>) -> Vec<u8> {
+        if self.shell.is_empty() {
+            // `-q`: the arguments, each quoted for a shell.
+            let CommandLine::Direct(argv) = self.expand(expansion) else {
+                return Vec::new();
+            };
+            let mut line = Vec::new();
+            for (i, arg) in argv.iter().enumerate() {
+                if i > 0 {
+                    line.push(b' ');
+                }
+                quote_into(&mut line, arg, QuoteContext::Bare);
+            }
+            return line;
+        }
         let values = Values::new(expansion);
         let mut script = Vec::new();
         for piece in &self.shell {
