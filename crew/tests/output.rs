@@ -266,7 +266,8 @@ fn tmpdir_holds_the_spool_files_and_nothing_is_left_there() {
     for line in out.lines() {
         assert!(line.starts_with(&format!("{spool_arg}/")), "{line}");
     }
-    // A --pipe block is spooled there too: it is the job's stdin.
+    // A --pipe block is spooled there too, and reaches the job through a
+    // pipe, as in GNU parallel.
     let output = crew([
         "--tmpdir",
         &spool_arg,
@@ -278,7 +279,7 @@ fn tmpdir_holds_the_spool_files_and_nothing_is_left_there() {
     .output()
     .unwrap();
     let out = String::from_utf8(output.stdout).unwrap();
-    assert!(out.starts_with(&format!("{spool_arg}/")), "{out}");
+    assert!(out.starts_with("pipe:"), "{out}");
     let left: Vec<_> = std::fs::read_dir(spool.path()).unwrap().collect();
     assert!(left.is_empty(), "spool files left behind: {left:?}");
 }
