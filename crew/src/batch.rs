@@ -36,6 +36,8 @@ pub struct Batches<I> {
     pending: VecDeque<Record>,
     is_exhausted: bool,
     is_spread: bool,
+    /// Batches made so far (the next job's number, for `{#}`'s length).
+    batches: u64,
 }
 
 impl<I> Batches<I>
@@ -53,6 +55,7 @@ where
             pending: VecDeque::new(),
             is_exhausted: false,
             is_spread: false,
+            batches: 0,
         }
     }
 
@@ -106,7 +109,8 @@ where
             BatchRule::UpTo(n) => n.max(1),
             BatchRule::Fill { max_records } => max_records.unwrap_or(usize::MAX).max(1),
         };
-        let mut measure = self.length.measure();
+        self.batches += 1;
+        let mut measure = self.length.measure(self.batches);
         measure.push(&first);
         if measure.is_too_long() {
             return Some(Err(self.too_long(measure.len(), &first)));

@@ -149,6 +149,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let mut order = 0u64;
     let mut input_error = false;
     let mut skipped = 0u64;
+    let mut late_error: Option<String> = None;
     let mut perl = if plan.perl_exprs.is_empty() {
         None
     } else {
@@ -173,10 +174,9 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
                     CrewError::TooLong(_) => crate::error::program_name(),
                     _ => "crew",
                 };
-                context
-                    .emitter
-                    .write(Stream::Stderr, format!("{name}: {error}\n").as_bytes());
+                // Said once the running jobs are done and printed, as GNU does.
                 input_error = true;
+                late_error = Some(format!("{name}: {error}\n"));
                 break;
             }
         };
@@ -203,6 +203,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
                 // counts as failed in the exit status (as in GNU).
                 skipped += 1;
                 if !plan.dry_run {
+                    pacing.cancel_start();
                     scheduler.release(slot);
                 }
                 continue;
@@ -236,6 +237,9 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     }
     drop(work);
     let (tally, stop) = scheduler.wait_idle();
+    if let Some(message) = late_error {
+        context.emitter.write(Stream::Stderr, message.as_bytes());
+    }
     progress.finish();
     Ok(match stop {
         _ if input_error || context.emitter.has_failed() => EXIT_CREW_ERROR,
@@ -346,5 +350,9 @@ fn build_job(
         display,
         tag,
         block,
+        results_dir: plan
+            .results
+            .as_ref()
+            .map(|root| ResultsDir::new(root.clone()).job_dir(&records)),
     }))
 }

@@ -101,6 +101,8 @@ pub struct Job {
     pub tag: Option<Vec<u8>>,
     /// The `--pipe` block for its stdin.
     pub block: Option<Block>,
+    /// Where `--results` keeps its output.
+    pub results_dir: Option<std::path::PathBuf>,
 }
 
 /// Output files of a grouped job.
@@ -113,9 +115,13 @@ struct Captured {
 }
 
 impl Captured {
-    fn open(context: &Context, seq: u64) -> std::io::Result<Captured> {
-        if let Some(results) = &context.results {
-            let (stdout, stderr) = results.create(seq)?;
+    fn open(
+        context: &Context,
+        seq: u64,
+        results_dir: Option<&std::path::Path>,
+    ) -> std::io::Result<Captured> {
+        if let (Some(results), Some(dir)) = (&context.results, results_dir) {
+            let (stdout, stderr) = results.create(dir, seq)?;
             return Ok(Captured {
                 stdout,
                 stderr,
@@ -148,7 +154,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         order: job.order,
     };
     let mut captured = match context.capture {
-        Capture::Group => match Captured::open(context, job.seq) {
+        Capture::Group => match Captured::open(context, job.seq, job.results_dir.as_deref()) {
             Ok(captured) => Some(captured),
             Err(error) => {
                 // Relaxed: only which job prints is decided here; the swap
@@ -290,7 +296,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     let is_recorded = conclude(context, &job, &ending, wall_start, runtime, received);
     // Never print an output that may be cut short, nor one whose results
     // could not be stored, as if it were whole.
-    let is_printable = is_recorded && !matches!(ending, Ending::OutputLost);
+    // --results prints nothing else, as in GNU.
+    let is_printable =
+        is_recorded && !matches!(ending, Ending::OutputLost) && context.results.is_none();
 
     if let Some(block) = job.block.take() {
         context.files.give_back(block.file);
@@ -368,7 +376,10 @@ fn report_halt(
 /// the lost-output rule in [`crate::spool`]) and stops crew.
 fn report_lost_output(context: &Context, job: &Job) {
     let (place, advice) = match &context.results {
-        Some(results) => (results.job_dir(job.seq), "another --results directory"),
+        Some(_) => (
+            job.results_dir.clone().unwrap_or_default(),
+            "another --results directory",
+        ),
         None => (context.files.dir().to_path_buf(), "another --tmpdir"),
     };
     let message = format!(
@@ -391,7 +402,7 @@ fn conclude(
     runtime: Duration,
     received: u64,
 ) -> bool {
-    let mut is_recorded = true;
+    let is_recorded = true;
     let urgency = context.scheduler.finish(ending);
     if urgency == Some(Urgency::Now) {
         context.running.signal_all(libc::SIGTERM, true);
@@ -415,17 +426,6 @@ fn conclude(
                 .emitter
                 .write(Stream::Stderr, format!("crew: {error}\n").as_bytes());
             context.scheduler.stop(Stop::Fatal);
-        }
-    }
-    if let Some(results) = &context.results {
-        if let Err(error) = results.finish(job.seq, ending, &job.display) {
-            let message = format!(
-                "crew: cannot write the results of job {} (its output is not printed): {error}\n",
-                job.seq
-            );
-            context.emitter.write(Stream::Stderr, message.as_bytes());
-            context.scheduler.stop(Stop::Fatal);
-            is_recorded = false;
         }
     }
     is_recorded

@@ -74,12 +74,14 @@ impl LengthRule {
     }
 
     /// An empty measure for one command line.
-    pub fn measure(self: &std::sync::Arc<Self>) -> Measure {
+    /// An empty measure for the command line of job number `seq`.
+    pub fn measure(self: &std::sync::Arc<Self>, seq: u64) -> Measure {
         Measure {
             rule: std::sync::Arc::clone(self),
             lens: vec![0; self.counts.len()],
             records: 0,
             fields: 0,
+            seq_digits: seq.to_string().len(),
         }
     }
 }
@@ -90,12 +92,14 @@ pub struct Measure {
     lens: Vec<usize>,
     records: usize,
     fields: usize,
+    /// Length of the job number (`{#}`, `{%}` count it once per input).
+    seq_digits: usize,
 }
 
 impl Measure {
     fn add(&mut self, record: &Record, sign: bool) {
         for (i, (placeholder, _)) in self.rule.counts.iter().enumerate() {
-            let len = value_len(*placeholder, record);
+            let len = value_len(*placeholder, record, self.seq_digits);
             if sign {
                 self.lens[i] += len;
             } else {
@@ -150,7 +154,7 @@ impl Measure {
 }
 
 /// How much one input adds for `placeholder`.
-fn value_len(placeholder: Placeholder, record: &Record) -> usize {
+fn value_len(placeholder: Placeholder, record: &Record, seq_digits: usize) -> usize {
     let nth = |n: i64| {
         let index = if n > 0 {
             usize::try_from(n - 1).ok()
@@ -168,7 +172,7 @@ fn value_len(placeholder: Placeholder, record: &Record) -> usize {
         }
         Placeholder::Perl(Position::Each, _) => record.iter().map(|v| quoted_len(v)).sum(),
         Placeholder::Perl(Position::Nth(n), _) => nth(n).map_or(0, |v| quoted_len(v)),
-        Placeholder::Seq | Placeholder::Slot => 1,
+        Placeholder::Seq | Placeholder::Slot => seq_digits,
     }
 }
 
@@ -191,7 +195,7 @@ mod tests {
     fn context_replace_counts_like_gnu() {
         // GNU fills `-s 80 -X echo a{}b{.}c{.}` with 6 of 1.gif..15.gif: 70 bytes.
         let rule = rule(&["echo", "a{}b{.}c{.}"], true, 80);
-        let mut measure = rule.measure();
+        let mut measure = rule.measure(1);
         for i in 1..=6 {
             measure.push(&vec![format!("{i}.gif").into_bytes()]);
         }
@@ -203,7 +207,7 @@ mod tests {
     #[test]
     fn joining_counts_a_space_per_extra_value() {
         let rule = rule(&["echo"], false, 100);
-        let mut measure = rule.measure();
+        let mut measure = rule.measure(1);
         for i in 1..=34 {
             measure.push(&vec![i.to_string().into_bytes()]);
         }

@@ -134,6 +134,19 @@ fn arguments() -> Vec<std::ffi::OsString> {
             Err(error) => fail(&CrewError::usage(format!("$PARALLEL: {error}"))),
         }
     }
+    // GNU's -l takes its count only when one follows (`-l echo` is -l 1).
+    for i in 1..args.len() {
+        let is_count = |word: Option<&std::ffi::OsString>| {
+            word.and_then(|w| w.to_str())
+                .is_some_and(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
+        };
+        if (args[i] == "-l" || args[i] == "--max-lines") && !is_count(args.get(i + 1)) {
+            args[i] = "--max-lines=1".into();
+        }
+        if args[i].as_bytes().first() != Some(&b'-') || args[i] == "--" {
+            break;
+        }
+    }
     args
 }
 

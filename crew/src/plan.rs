@@ -207,7 +207,9 @@ impl Plan {
         };
         let max_args = count("-n", &cli.max_args)?;
         let max_replace_args = count("-N", &cli.max_replace_args)?;
-        let max_lines = count("-L", &cli.max_lines_upper)?.or(count("-l", &cli.max_lines)?);
+        // GNU: -l 0 is -l 1; -L 0 gives each job no value.
+        let max_lines =
+            count("-L", &cli.max_lines_upper)?.or(count("-l", &cli.max_lines)?.map(|n| n.max(1)));
         let max_chars = count("-s", &cli.max_chars)?;
         let fills = cli.context_replace || cli.multiple;
         if (cli.pipe || cli.pipepart) && split.command.is_empty() {
@@ -324,7 +326,12 @@ impl Plan {
                 lines_per_record: max_lines.unwrap_or(1).max(1),
                 records_per_block: max_replace_args.or(max_args).filter(|&n| n > 0),
                 block_size: match given(cli.block_size.clone()) {
-                    Some(text) => parse_size("--block-size", text.trim_start_matches('-'))?.max(1),
+                    Some(text) if text.starts_with('-') => {
+                        return Err(CrewError::usage(format!(
+                            "--block must be a positive size, got `{text}`"
+                        )))
+                    }
+                    Some(text) => parse_size("--block-size", &text)?.max(1),
                     None => 1 << 20,
                 },
                 removes_separators: cli.remove_rec_sep,
@@ -365,6 +372,7 @@ impl Plan {
             (Some(text), _) => Some(Tagging::Template(Template::parse_text(
                 &unescape_tag(&text),
                 &mut table,
+                context_replace,
             ))),
             (None, true) => Some(Tagging::Inputs),
             (None, false) => None,
@@ -384,15 +392,16 @@ impl Plan {
             ),
             None => None,
         };
-        let joblog = given(cli.joblog.clone()).map(|text| match text.strip_prefix('+') {
-            Some(path) => JoblogTarget {
+        let joblog = given(cli.joblog.clone()).and_then(|text| match text.strip_prefix('+') {
+            Some("") => None,
+            Some(path) => Some(JoblogTarget {
                 path: PathBuf::from(path),
                 append: true,
-            },
-            None => JoblogTarget {
+            }),
+            None => Some(JoblogTarget {
                 path: PathBuf::from(text),
                 append: false,
-            },
+            }),
         });
         let resume = match (cli.resume, cli.resume_failed) {
             (_, true) => Some(ResumeMode::Succeeded),

@@ -306,7 +306,7 @@ impl Template {
     }
 
     /// Parses a `--tagstring`: replacement strings only, no shell words.
-    pub fn parse_text(text: &[u8], table: &mut Replacements) -> Template {
+    pub fn parse_text(text: &[u8], table: &mut Replacements, context_replace: bool) -> Template {
         let mut occurrences = Vec::new();
         let text = table.tokenize(text);
         let segments = parse_segments(&text, |_| QuoteContext::Bare, table, &mut occurrences);
@@ -316,7 +316,7 @@ impl Template {
                 is_command: false,
             }]),
             shell: Vec::new(),
-            context_replace: false,
+            context_replace,
             perl_occurrences: occurrences,
             shape: Vec::new(),
         }

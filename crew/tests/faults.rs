@@ -116,13 +116,14 @@ fn tagged_output_into_dev_full_is_an_error() {
 }
 
 #[test]
-fn results_output_into_dev_full_is_an_error() {
+fn results_into_a_dev_full_stdout_are_kept_whole() {
+    // --results prints nothing (as in GNU): the outputs are in the files.
     let dir = scratch();
     let results = dir.path().join("results");
     let results = results.to_str().unwrap();
-    assert_reports_a_full_stdout(&["--results", results, "echo", ":::", "a", "b"]);
-    // The results themselves were stored.
-    let stored = std::fs::read_to_string(Path::new(results).join("1/stdout")).unwrap();
+    let (status, stderr) = run_into_dev_full(&["--results", results, "echo", ":::", "a", "b"]);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let stored = std::fs::read_to_string(Path::new(results).join("1/a/stdout")).unwrap();
     assert_eq!(stored, "a\n");
 }
 

@@ -162,14 +162,14 @@ fn cases(file: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs every case with both, 4 at a time; returns the cases that differ,
+/// Runs every case with both, 8 at a time (most of a case is waiting); returns the cases that differ,
 /// with both outcomes.
 fn compare(cases: &[String]) -> Vec<(String, Outcome, Outcome)> {
     let setup = setup();
     let next = AtomicUsize::new(0);
     let differences = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..4 {
+        for _ in 0..8 {
             scope.spawn(|| loop {
                 // Relaxed: only a ticket; the scope's join publishes results.
                 let i = next.fetch_add(1, Ordering::Relaxed);
