@@ -62,6 +62,9 @@ pub enum CrewError {
     TooLong(String),
     /// A Perl replacement string does not compile (GNU's text).
     Perl(String),
+    /// A usage error GNU parallel reports the same way: its words, after
+    /// `parallel: Error: ` (or `crew: Error: `).
+    Gnu(String),
 }
 
 impl CrewError {
@@ -94,7 +97,9 @@ impl fmt::Display for CrewError {
                 dir.display()
             ),
             CrewError::Pool(text) => write!(f, "cannot start the worker pool: {text}"),
-            CrewError::TooLong(text) | CrewError::Perl(text) => write!(f, "Error: {text}"),
+            CrewError::TooLong(text) | CrewError::Perl(text) | CrewError::Gnu(text) => {
+                write!(f, "Error: {text}")
+            }
         }
     }
 }
@@ -109,7 +114,8 @@ impl std::error::Error for CrewError {
             CrewError::Usage(_)
             | CrewError::Pool(_)
             | CrewError::TooLong(_)
-            | CrewError::Perl(_) => None,
+            | CrewError::Perl(_)
+            | CrewError::Gnu(_) => None,
         }
     }
 }

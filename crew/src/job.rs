@@ -356,7 +356,11 @@ fn report_halt(
         (HaltCounts::Successes, true) => "succeeded",
         _ => return,
     };
-    if urgency.is_none() && !(outcome == "failed" && context.scheduler.is_halted()) {
+    // Once `soon` fired, later failures are told too; after `now`, the
+    // jobs crew itself killed are not.
+    let is_later_failure =
+        outcome == "failed" && rule.urgency == Urgency::Soon && context.scheduler.is_halted();
+    if urgency.is_none() && !is_later_failure {
         return;
     }
     let mut message = format!("{name}: This job {outcome}:\n").into_bytes();

@@ -154,7 +154,7 @@ fn fail(error: &CrewError) -> ! {
     // Nothing is left to report a failure of this write to; the status
     // says it.
     let name = match error {
-        CrewError::TooLong(_) | CrewError::Perl(_) => error::program_name(),
+        CrewError::TooLong(_) | CrewError::Perl(_) | CrewError::Gnu(_) => error::program_name(),
         _ => "crew",
     };
     let _ = writeln!(std::io::stderr(), "{name}: {error}");

@@ -44,6 +44,8 @@ pub struct BlockRule {
     pub block_size: u64,
     /// `--rrs`: remove the record separators.
     pub removes_separators: bool,
+    /// `-r`: a block of blanks ended by a record end runs no job.
+    pub skips_blank: bool,
 }
 
 /// A reader with as much look-ahead as a record start needs.
@@ -89,12 +91,25 @@ impl Lookahead {
             if available.is_empty() {
                 return Ok(false);
             }
-            // Search, allowing a separator that straddles what `out` holds.
+            // A separator that straddles what `out` already holds: check
+            // the few boundary positions, then search `available` alone.
             let keep = (end.len() - 1).min(out.len());
-            let mut window = out[out.len() - keep..].to_vec();
-            window.extend_from_slice(available);
-            if let Some(pos) = window.windows(end.len()).position(|w| w == end) {
-                let through = pos + end.len() - keep;
+            for k in (1..=keep).rev() {
+                let tail = &out[out.len() - k..];
+                if end.starts_with(tail) && available.starts_with(&end[k..]) {
+                    let through = end.len() - k;
+                    out.extend_from_slice(&available[..through]);
+                    self.at += through;
+                    return Ok(true);
+                }
+            }
+            let found = if end.len() == 1 {
+                available.iter().position(|&b| b == end[0])
+            } else {
+                available.windows(end.len()).position(|w| w == end)
+            };
+            if let Some(pos) = found {
+                let through = pos + end.len();
                 out.extend_from_slice(&available[..through]);
                 self.at += through;
                 return Ok(true);
@@ -218,6 +233,35 @@ impl Iterator for Blocks {
     type Item = Result<Block, CrewError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let block = self.next_any()?;
+            if let Ok(block) = &block {
+                if self.rule.skips_blank && is_blank(&block.file, block.len, &self.rule.record_end)
+                {
+                    continue;
+                }
+            }
+            return Some(block);
+        }
+    }
+}
+
+/// Whether a block is only blanks and ends with the record end (`-r`).
+fn is_blank(file: &File, len: u64, record_end: &[u8]) -> bool {
+    if len > 64 * 1024 {
+        return false;
+    }
+    let mut bytes = Vec::new();
+    let mut reader = file;
+    let blank = reader.read_to_end(&mut bytes).is_ok()
+        && bytes.ends_with(record_end)
+        && bytes.iter().all(u8::is_ascii_whitespace);
+    let _ = reader.seek(SeekFrom::Start(0));
+    blank
+}
+
+impl Blocks {
+    fn next_any(&mut self) -> Option<Result<Block, CrewError>> {
         if self.is_done {
             return None;
         }
@@ -268,6 +312,7 @@ mod tests {
             records_per_block: None,
             block_size,
             removes_separators: false,
+            skips_blank: false,
         }
     }
 

@@ -213,8 +213,8 @@ impl Plan {
         let max_chars = count("-s", &cli.max_chars)?;
         let fills = cli.context_replace || cli.multiple;
         if (cli.pipe || cli.pipepart) && split.command.is_empty() {
-            return Err(CrewError::usage(
-                "--pipe needs a command to feed the blocks to",
+            return Err(CrewError::Gnu(
+                "--pipe/--pipepart must have a command to pipe into (e.g. 'cat').".into(),
             ));
         }
         let context_replace = !(cli.pipe || cli.pipepart)
@@ -335,6 +335,7 @@ impl Plan {
                     None => 1 << 20,
                 },
                 removes_separators: cli.remove_rec_sep,
+                skips_blank: cli.no_run_if_empty,
             })
         } else {
             None
@@ -409,8 +410,8 @@ impl Plan {
             _ => None,
         };
         if resume.is_some() && joblog.is_none() {
-            return Err(CrewError::usage(
-                "--resume and --resume-failed require --joblog",
+            return Err(CrewError::Gnu(
+                "--resume and --resume-failed require --joblog or --results.".into(),
             ));
         }
         let eof = given(cli.eof_upper.clone()).or_else(|| given(cli.eof.clone()));
@@ -498,9 +499,8 @@ fn parse_trim(text: Option<&str>) -> Result<(bool, bool), CrewError> {
         Some("r") => (false, true),
         Some("lr" | "rl") => (true, true),
         Some(other) => {
-            return Err(CrewError::usage(format!(
-                "--trim must be one of: r l rl lr n, not `{other}`"
-            )))
+            let _ = other;
+            return Err(CrewError::Gnu("--trim must be one of: r l rl lr.".into()));
         }
     })
 }

@@ -233,11 +233,29 @@ pub fn parse_halt(text: &str) -> Result<Option<HaltRule>, CrewError> {
         }
         _ => {}
     }
-    let (when, why) = text.trim().split_once(',').ok_or_else(bad)?;
+    // GNU's own words for the two mistakes it names.
+    let (when, why) = match text.trim().split_once(',') {
+        Some(split) => split,
+        None if matches!(text.trim(), "now" | "soon") => {
+            return Err(CrewError::Gnu(format!(
+                "--halt {} must be followed by ,success or ,fail.",
+                text.trim()
+            )))
+        }
+        None => {
+            return Err(CrewError::Gnu(
+                "--halt must have 'never', 'soon', or 'now'.".into(),
+            ))
+        }
+    };
     let urgency = match when {
         "now" => Urgency::Now,
         "soon" => Urgency::Soon,
-        _ => return Err(bad()),
+        _ => {
+            return Err(CrewError::Gnu(
+                "--halt must have 'never', 'soon', or 'now'.".into(),
+            ))
+        }
     };
     let (what, level) = why.split_once('=').ok_or_else(bad)?;
     let counts = match what {
