@@ -117,6 +117,8 @@ pub struct ReadOptions {
     pub skip_header: bool,
     /// `--trim`: (left, right) blanks removed from each input.
     pub trim: (bool, bool),
+    /// `-L`/`-l`: a line ending in a blank continues on the next line.
+    pub joins_continued_lines: bool,
 }
 
 /// The first record of `path` (`-`: stdin, whose buffer keeps the rest
@@ -170,6 +172,7 @@ struct RecordReader {
     delimiter: Vec<u8>,
     eof: Option<Vec<u8>>,
     is_done: bool,
+    joins_continued_lines: bool,
     path: Option<PathBuf>,
 }
 
@@ -195,6 +198,7 @@ impl RecordReader {
             delimiter: options.delimiter.clone(),
             eof: options.eof.clone(),
             is_done: false,
+            joins_continued_lines: options.joins_continued_lines,
             path,
         };
         if options.skip_header && reader.path.is_some() {
@@ -204,6 +208,22 @@ impl RecordReader {
     }
 
     fn next_value(&mut self) -> Option<Result<Value, CrewError>> {
+        let mut value = match self.next_line()? {
+            Ok(value) => value,
+            Err(error) => return Some(Err(error)),
+        };
+        // GNU's -L: trailing blanks continue a line on the next one.
+        while self.joins_continued_lines && matches!(value.last(), Some(b' ' | b'\t')) {
+            match self.next_line() {
+                Some(Ok(more)) => value.extend_from_slice(&more),
+                Some(Err(error)) => return Some(Err(error)),
+                None => break,
+            }
+        }
+        Some(Ok(value))
+    }
+
+    fn next_line(&mut self) -> Option<Result<Value, CrewError>> {
         if self.is_done {
             return None;
         }
@@ -330,6 +350,19 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
                 if let Some(at) = values.iter().position(|v| v == eof) {
                     values.truncate(at);
                 }
+            }
+            if options.joins_continued_lines {
+                let mut joined: Vec<Value> = Vec::with_capacity(values.len());
+                let mut is_continued = false;
+                for value in values {
+                    match joined.last_mut() {
+                        Some(last) if is_continued => last.extend_from_slice(&value),
+                        _ => joined.push(value),
+                    }
+                    is_continued =
+                        matches!(joined.last().and_then(|v| v.last()), Some(b' ' | b'\t'));
+                }
+                values = joined;
             }
             Ok(values)
         }
