@@ -41,7 +41,8 @@ signal N.";
     after_help = EXAMPLES,
     after_long_help = EXAMPLES,
     max_term_width = 100,
-    infer_long_args = true
+    infer_long_args = true,
+    args_override_self = true
 )]
 pub struct Cli {
     /// Job slots: N, 0 (as many as possible), N% of cores, +N / -N cores, or a FILE holding one of these [default: cores].
@@ -423,8 +424,8 @@ pub struct Cli {
     /// Print each command on stdout, before its output (GNU's -v).
     ///
     /// Example: crew -v gzip ::: *.log
-    #[arg(short = 'v')]
-    pub print_commands: bool,
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub print_commands: u8,
 
     /// Print each command on stderr as it starts (GNU's -t / --verbose).
     ///

@@ -86,7 +86,9 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         None
     };
     let skips = match (plan.resume, &plan.joblog) {
-        (Some(mode), Some(target)) => SkipList::load(&target.path, mode)?,
+        (Some(mode), Some(target)) if target.path != std::path::Path::new("-") => {
+            SkipList::load(&target.path, mode)?
+        }
         _ => SkipList::default(),
     };
     let joblog = match &plan.joblog {

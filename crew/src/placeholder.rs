@@ -350,7 +350,16 @@ impl Replacements {
     }
 
     fn rule(&mut self, text: &[u8]) -> Option<(Placeholder, usize)> {
-        let (position, len, code) = self.rules.iter().find_map(|rule| rule.matches(text))?;
+        let (mut position, len, code) = self.rules.iter().find_map(|rule| rule.matches(text))?;
+        // GNU's definitions that start with a number (`1 $_=seq()`) take
+        // that value of the job, as a positional string does.
+        let code = match (position, split_position(&code)) {
+            (Position::Each, (nth @ Position::Nth(_), rest)) if rest.starts_with(' ') => {
+                position = nth;
+                rest.to_string()
+            }
+            _ => code,
+        };
         let id = self.add_expr(code);
         Some((Placeholder::Perl(position, id), len))
     }

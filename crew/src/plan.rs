@@ -345,6 +345,9 @@ impl Plan {
         }
         let pipe_source = if cli.pipepart {
             match arg_files.as_slice() {
+                [file] if !std::path::Path::new(file).exists() => {
+                    return Err(CrewError::Gnu(format!("File not found: {file}")))
+                }
                 [file] => Some(PathBuf::from(file)),
                 _ => {
                     return Err(CrewError::usage(
@@ -465,7 +468,7 @@ impl Plan {
                 counts: cli.progress,
             },
             dry_run: cli.dry_run,
-            print_commands: cli.print_commands,
+            print_commands: cli.print_commands > 0,
             verbose: cli.verbose,
             explain: cli.explain,
             delay: given(cli.delay.clone())
