@@ -117,6 +117,8 @@ pub struct ReadOptions {
     pub skip_header: bool,
     /// `--trim`: (left, right) blanks removed from each input.
     pub trim: (bool, bool),
+    /// `--trim n` given: `--colsep` columns keep their blanks.
+    pub keeps_column_blanks: bool,
     /// `-L`/`-l`: a line ending in a blank continues on the next line.
     pub joins_continued_lines: bool,
 }
@@ -328,6 +330,7 @@ pub struct Inputs {
     colsep: Option<ColumnSeparator>,
     skip_blank: bool,
     trim: (bool, bool),
+    keeps_column_blanks: bool,
     is_empty: bool,
 }
 
@@ -447,6 +450,7 @@ impl Inputs {
             colsep,
             skip_blank: options.skip_blank,
             trim: options.trim,
+            keeps_column_blanks: options.keeps_column_blanks,
             is_empty,
         })
     }
@@ -462,8 +466,10 @@ impl Inputs {
             for field in &record {
                 colsep.split_into(field, &mut columns);
             }
-            for column in &mut columns {
-                trim_blanks(column);
+            if !self.keeps_column_blanks {
+                for column in &mut columns {
+                    trim_blanks(column);
+                }
             }
             record = columns;
         }

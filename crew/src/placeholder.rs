@@ -239,14 +239,11 @@ impl Replacements {
             defs.extend(PLUS.iter().map(|(k, c)| (k.to_string(), c.to_string())));
         }
         for rpl in rpls {
+            // A key alone (`--rpl '%'`) stands for the value unchanged.
             let (key, code) = rpl
                 .trim_start()
                 .split_once(char::is_whitespace)
-                .ok_or_else(|| {
-                    CrewError::usage(format!(
-                        "--rpl expects 'KEY PERL-CODE', like '{{..}} s:\\.[^.]*$::', got `{rpl}`"
-                    ))
-                })?;
+                .unwrap_or((rpl.trim(), ""));
             table.native.retain(|(k, _)| k != key.as_bytes());
             defs.push((key.to_string(), code.trim_start().to_string()));
         }
@@ -314,7 +311,7 @@ impl Replacements {
                 return Some(found);
             }
         }
-        if text.first() == Some(&b'{') {
+        if !self.rules.is_empty() {
             if let Some(found) = self.rule(text) {
                 return Some(found);
             }

@@ -457,6 +457,7 @@ impl Plan {
                 eof: eof.map(String::into_bytes),
                 skip_blank: cli.no_run_if_empty,
                 skip_header: skips_header,
+                keeps_column_blanks: given(cli.trim.clone()).as_deref() == Some("n"),
                 joins_continued_lines: max_lines.is_some() && !(cli.pipe || cli.pipepart),
                 trim: parse_trim(given(cli.trim.clone()).as_deref())?,
                 wrap_links: cli.link,

@@ -563,7 +563,7 @@ fn expand_direct_word(
     // A word made only of replacement strings without values (a missing
     // column, a `--pipe` job) vanishes, as an empty unquoted expansion
     // does in `sh`.
-    if !has_content {
+    if !has_content && !word.segments.is_empty() {
         argv.truncate(first);
     }
 }
