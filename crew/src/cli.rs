@@ -95,14 +95,19 @@ pub struct Cli {
     /// Prefix each output line with STR (placeholders and \t allowed) and a TAB.
     ///
     /// Example: crew --tagstring 'job {#}' md5sum ::: *.iso
-    #[arg(long, alias = "tag-string", value_name = "STR")]
+    #[arg(
+        long,
+        alias = "tag-string",
+        value_name = "STR",
+        allow_hyphen_values = true
+    )]
     pub tagstring: Option<String>,
 
     /// Save each job's output in DIR/<source>/<value>/{seq,stdout,stderr} (GNU's layout),
     /// or in one FILE.csv, FILE.tsv or FILE.json (`-.json`: JSON on stdout); prints nothing else.
     ///
     /// Example: crew --results out/ ./simulate ::: 1 2 3
-    #[arg(long, aliases = ["result", "res"], value_name = "DIR")]
+    #[arg(long, aliases = ["result", "res"], value_name = "DIR", allow_hyphen_values = true)]
     pub results: Option<String>,
 
     /// Read inputs from FILE, one per line (may repeat; '-' is stdin).
@@ -269,7 +274,7 @@ pub struct Cli {
     /// Log every finished job to FILE in GNU parallel's format (+FILE appends; - is stdout).
     ///
     /// Example: crew --joblog jobs.tsv ./task ::: 1 2 3
-    #[arg(long, alias = "jl", value_name = "FILE")]
+    #[arg(long, alias = "jl", value_name = "FILE", allow_hyphen_values = true)]
     pub joblog: Option<String>,
 
     /// Skip jobs the --joblog already records (run the rest).
@@ -454,7 +459,12 @@ pub struct Cli {
     /// Directory for spooled output [default: $TMPDIR or /tmp].
     ///
     /// Example: crew --tmpdir /scratch ./noisy ::: 1 2
-    #[arg(long, alias = "tempdir", value_name = "DIR")]
+    #[arg(
+        long,
+        alias = "tempdir",
+        value_name = "DIR",
+        allow_hyphen_values = true
+    )]
     pub tmpdir: Option<String>,
 
     /// Accepted for GNU parallel compatibility; crew prints no citation notice.

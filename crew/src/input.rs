@@ -352,6 +352,11 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
             if let Some(eof) = &options.eof {
                 if let Some(at) = values.iter().position(|v| v == eof) {
                     values.truncate(at);
+                    if at == 0 {
+                        // GNU: a source ended at once by -E gives one
+                        // empty value.
+                        values.push(Vec::new());
+                    }
                 }
             }
             if options.joins_continued_lines {
@@ -369,7 +374,14 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
             }
             Ok(values)
         }
-        SourceSpec::File(path) => RecordReader::open(path, options)?.read_all(),
+        SourceSpec::File(path) => {
+            let mut values = RecordReader::open(path, options)?.read_all()?;
+            if values.is_empty() && options.eof.is_some() {
+                // As above: ended at once by -E (or empty).
+                values.push(Vec::new());
+            }
+            Ok(values)
+        }
     }
 }
 
