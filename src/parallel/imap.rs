@@ -90,14 +90,13 @@ impl<R: Send + 'static> Sink<R> {
 }
 
 impl<R> Sink<R> {
-    /// Cancels every chunk not started yet.
+    /// Cancels every chunk not started yet and asks the running ones to
+    /// stop: nobody will read them.
     fn cancel_all(&mut self) {
         match self {
-            Sink::Ordered(handles) => handles.iter().for_each(|handle| {
-                handle.cancel();
-            }),
+            Sink::Ordered(handles) => handles.iter().for_each(TaskHandle::request_cancel),
             Sink::Unordered(set) => {
-                set.cancel_all();
+                set.request_cancel_all();
             }
         }
     }
@@ -177,7 +176,9 @@ where
 /// See [`Pool::imap`] and [`Pool::imap_unordered`].
 ///
 /// Dropping it never blocks: it stops pulling input, cancels the chunks not
-/// yet started and lets running ones finish in the background.
+/// yet started, asks the running ones to stop
+/// ([`is_cancelled`](crate::is_cancelled) turns true inside them) and lets
+/// them finish in the background.
 #[must_use = "an Imap does nothing until iterated"]
 pub struct Imap<R> {
     pool: Pool,

@@ -174,10 +174,13 @@ impl<T> TaskSet<T> {
     /// stop (see [`TaskHandle::request_cancel`]). Returns how many queued
     /// tasks it cancelled.
     pub fn request_cancel_all(&mut self) -> usize {
-        self.tasks
-            .values()
-            .filter(|handle| handle.request_cancel())
-            .count()
+        // The queued ones first: a running task that stops at once would
+        // free its thread for a queued one before the request reached it.
+        let cancelled = self.tasks.values().filter(|handle| handle.cancel()).count();
+        for handle in self.tasks.values() {
+            handle.request_cancel();
+        }
+        cancelled
     }
 }
 
