@@ -1,10 +1,10 @@
 //! [`Pool::race`]: run candidates, keep the first success.
 //!
 //! Built on a [`TaskSet`]: the first `Ok` to come out of the set wins and
-//! returns at once; the rest are cancelled if still queued and asked to
-//! stop if running (task/control.rs), and keep running detached until they
-//! do (their results are dropped when they finish). All `Err` returns every
-//! error.
+//! returns at once; the rest keep running detached, asked to stop
+//! (task/control.rs: `is_cancelled` is true inside them, from their first
+//! check for those not started yet), and their results are dropped when
+//! they finish. All `Err` returns every error.
 
 use std::panic;
 
@@ -14,9 +14,9 @@ use crate::task::error::TaskError;
 
 impl Pool {
     /// Runs every candidate and returns the first `Ok` as soon as it arrives;
-    /// the other candidates are cancelled if they have not started and asked
-    /// to stop if they run ([`is_cancelled`](crate::is_cancelled) turns true
-    /// for them); they finish detached and their results are dropped. If every candidate fails, returns all the errors (in the order
+    /// the other candidates keep running detached, asked to stop
+    /// ([`is_cancelled`](crate::is_cancelled) turns true inside them, so a
+    /// candidate that checks it ends early), and their results are dropped. If every candidate fails, returns all the errors (in the order
     /// they arrived). The "ask every mirror, keep the first answer" pattern.
     ///
     /// A panicking candidate counts as failed; if none succeeds, the first
@@ -57,7 +57,7 @@ impl Pool {
             match result {
                 Ok(Ok(value)) => {
                     // The others keep running detached, asked to stop.
-                    set.request_cancel_all();
+                    set.ask_all_to_stop();
                     return Ok(value);
                 }
                 Ok(Err(error)) => errors.push(error),

@@ -173,6 +173,15 @@ impl<T> TaskSet<T> {
     /// of the set as [`TaskError::Cancelled`]) and asks every running one to
     /// stop (see [`TaskHandle::request_cancel`]). Returns how many queued
     /// tasks it cancelled.
+    /// Asks every task of the set to stop without cancelling any: running
+    /// ones see [`is_cancelled`](crate::is_cancelled) turn true, queued ones
+    /// still start and see it from their first check (`race`'s losers).
+    pub(crate) fn ask_all_to_stop(&self) {
+        for handle in self.tasks.values() {
+            handle.task.control().request();
+        }
+    }
+
     pub fn request_cancel_all(&mut self) -> usize {
         // The queued ones first: a running task that stops at once would
         // free its thread for a queued one before the request reached it.
