@@ -169,10 +169,6 @@ impl<T> TaskSet<T> {
         self
     }
 
-    /// Cancels every task that has not started (they never run, and come out
-    /// of the set as [`TaskError::Cancelled`]) and asks every running one to
-    /// stop (see [`TaskHandle::request_cancel`]). Returns how many queued
-    /// tasks it cancelled.
     /// Asks every task of the set to stop without cancelling any: running
     /// ones see [`is_cancelled`](crate::is_cancelled) turn true, queued ones
     /// still start and see it from their first check (`race`'s losers).
@@ -182,6 +178,30 @@ impl<T> TaskSet<T> {
         }
     }
 
+    /// Cancels every task that has not started (they never run, and come out
+    /// of the set as [`TaskError::Cancelled`]) and asks every running one to
+    /// stop (see [`TaskHandle::request_cancel`]). Returns how many queued
+    /// tasks it cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let mut set = pool.task_set();
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// set.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     while !workcrew::is_cancelled() {
+    ///         std::thread::yield_now();
+    ///     }
+    ///     "stopped when asked"
+    /// });
+    /// started_rx.recv().unwrap();
+    /// set.spawn(|| "never runs");
+    /// assert_eq!(set.request_cancel_all(), 1);
+    /// let outcomes = set.join_all();
+    /// assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    /// ```
     pub fn request_cancel_all(&mut self) -> usize {
         // The queued ones first: a running task that stops at once would
         // free its thread for a queued one before the request reached it.
