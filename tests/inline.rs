@@ -209,12 +209,10 @@ fn workcrew_inline_in_the_environment_makes_pools_inline_unless_the_builder_says
             "WORKCREW_INLINE=1 should make the pool inline"
         );
         let caller = thread::current().id();
-        assert_eq!(
-            pool.spawn(move || thread::current().id() == caller)
-                .join()
-                .unwrap(),
-            true
-        );
+        assert!(pool
+            .spawn(move || thread::current().id() == caller)
+            .join()
+            .unwrap());
         let threaded = Pool::builder().threads(2).inline(false).build().unwrap();
         assert_eq!(threaded.threads(), 2);
         let total: u64 = workcrew::thread_map(&[1u64, 2, 3], 3, |x| *x * 2)

@@ -35,7 +35,7 @@ impl Pool {
     /// for spinner in spinners {
     ///     spinner.join().unwrap();
     /// }
-    /// assert_eq!(pool.spawn(workcrew::is_cancelled).join().unwrap(), false);
+    /// assert!(!pool.spawn(workcrew::is_cancelled).join().unwrap());
     /// ```
     pub fn request_cancel_running(&self) {
         self.shared.request_cancel_running();
