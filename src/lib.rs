@@ -89,7 +89,7 @@ mod parallel;
 pub(crate) use sync::Arc;
 
 pub use error::{SpawnError, Timeout};
-pub use parallel::imap::Imap;
+pub use parallel::imap::{Imap, Progress};
 pub use parallel::join::fork_join;
 pub use parallel::scope::{Scope, ScopedHandle};
 pub use parallel::seed::{global, spawn, split_evenly, thread_job, thread_map};

@@ -220,3 +220,75 @@ fn a_panicking_task_is_still_timed_and_its_panic_reaches_the_caller() {
     assert_eq!(pool.stats().run_time.count, 1);
     pool.shutdown();
 }
+
+// ---------------------------------------------------------------- sizes and progress
+
+/// What `indicatif`'s `.progress()` asks of an iterator.
+fn count_exactly<I: ExactSizeIterator>(items: I) -> (usize, usize) {
+    let announced = items.len();
+    (announced, items.count())
+}
+
+#[test]
+fn an_imap_of_an_exact_size_input_has_an_exact_size_all_along() {
+    let pool = Pool::new(2);
+    let mut squares = pool.imap(0..10u32, |x| x * x);
+    assert_eq!(squares.size_hint(), (10, Some(10)));
+    assert_eq!(squares.next(), Some(0));
+    assert_eq!(squares.len(), 9);
+    assert_eq!(count_exactly(squares), (9, 9));
+    let unordered = pool.imap_unordered(vec![1, 2, 3], |x: i32| x);
+    assert_eq!(count_exactly(unordered), (3, 3));
+    pool.shutdown();
+}
+
+#[test]
+fn an_imap_of_an_input_of_unknown_length_says_so() {
+    let pool = Pool::new(1);
+    let evens = pool.imap((0..10u32).filter(|x| x % 2 == 0), |x| x);
+    assert_eq!(evens.size_hint().1, None);
+    let text = common::panic_text_of(|| evens.len());
+    assert!(
+        text.contains("Imap::len") && text.contains("not known"),
+        "{text}"
+    );
+    pool.shutdown();
+}
+
+#[test]
+fn imap_progress_counts_finished_items_of_the_known_total() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let seen = reports.clone();
+        let values: Vec<u32> = pool
+            .imap(0..50u32, |x| x + 1)
+            .chunk_size(4)
+            .progress(move |p| seen.lock().unwrap().push((p.done, p.total)))
+            .collect();
+        assert_eq!(values.len(), 50);
+        let mut reports = reports.lock().unwrap().clone();
+        reports.sort();
+        let expected: Vec<_> = (1..=50).map(|done| (done, Some(50))).collect();
+        assert_eq!(
+            reports, expected,
+            "one report per finished item, counting up"
+        );
+        pool.shutdown();
+    });
+}
+
+#[test]
+fn map_progress_reports_every_item_once() {
+    let pool = Pool::new(2);
+    let reports = Mutex::new(Vec::new());
+    let total: usize = pool
+        .map_progress(0..100usize, |x| x, |p| reports.lock().unwrap().push(p.done))
+        .iter()
+        .sum();
+    assert_eq!(total, 4950);
+    let mut reports = reports.into_inner().unwrap();
+    reports.sort();
+    assert_eq!(reports, (1..=100).collect::<Vec<_>>());
+    pool.shutdown();
+}

@@ -24,6 +24,7 @@ use crate::pool::Pool;
 use crate::scheduler::deadline_after;
 use crate::scheduler::shared::panic_closed;
 use crate::scheduler::worker::Worker;
+use crate::sync::{AtomicUsize, Ordering};
 use crate::task::control::stopped_or_panic;
 use crate::task::error::TaskError;
 use crate::task::handle::TaskHandle;
@@ -108,11 +109,45 @@ trait Source<R>: Send {
     /// items it pulled, and the input's panic if it panicked.
     fn spawn_next(&mut self, n: usize, pool: &Pool, sink: &mut Sink<R>)
         -> (usize, Option<Payload>);
+
+    /// Reports every item `f` finishes to `observer` from now on.
+    fn observe(&mut self, observer: Observer);
+}
+
+/// A progress observer and the count of items finished so far.
+#[derive(Clone)]
+struct Observer {
+    report: Arc<dyn Fn(Progress) + Send + Sync>,
+    done: Arc<AtomicUsize>,
+    total: Option<usize>,
+}
+
+impl Observer {
+    fn item_done(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        (self.report)(Progress {
+            done,
+            total: self.total,
+        });
+    }
+}
+
+/// How far a streaming map has got, as told to an
+/// [`Imap::progress`] observer (or [`Pool::map_progress`]'s): items whose
+/// function has returned (finished, not merely started), of how many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Items finished so far.
+    pub done: usize,
+    /// All items, when the input's length is known (an exact `size_hint`).
+    pub total: Option<usize>,
 }
 
 struct MapSource<I, F> {
     items: I,
     f: Arc<F>,
+    observer: Option<Observer>,
 }
 
 impl<I, F, R> Source<R> for MapSource<I, F>
@@ -134,12 +169,19 @@ where
         let count = chunk.len();
         if count > 0 {
             let f = self.f.clone();
+            let observer = self.observer.clone();
             sink.spawn(pool, move || {
                 let mut values = Vec::with_capacity(count);
                 // Each item on its own, so that a panic on one keeps the
                 // results before it and resumes at that item's `next()`.
                 let panic = panic::catch_unwind(AssertUnwindSafe(|| {
-                    values.extend(chunk.into_iter().map(|item| f(item)));
+                    values.extend(chunk.into_iter().map(|item| {
+                        let value = f(item);
+                        if let Some(observer) = &observer {
+                            observer.item_done();
+                        }
+                        value
+                    }));
                 }))
                 .err();
                 if panic.is_some() {
@@ -155,10 +197,15 @@ where
         }
         (count, pulled.err())
     }
+
+    fn observe(&mut self, observer: Observer) {
+        self.observer = Some(observer);
+    }
 }
 
-/// The erased source of `imap`/`imap_unordered`.
-fn map_source<I, F, R>(items: I, f: F) -> Box<dyn Source<R>>
+/// The erased source of `imap`/`imap_unordered`, and the input's length if
+/// its `size_hint` is exact.
+fn map_source<I, F, R>(items: I, f: F) -> (Box<dyn Source<R>>, Option<usize>)
 where
     I: IntoIterator,
     I::IntoIter: Send + 'static,
@@ -166,10 +213,17 @@ where
     F: Fn(I::Item) -> R + Send + Sync + 'static,
     R: Send + 'static,
 {
-    Box::new(MapSource {
-        items: items.into_iter(),
+    let items = items.into_iter();
+    let total = match items.size_hint() {
+        (lower, Some(upper)) if lower == upper => Some(lower),
+        _ => None,
+    };
+    let source = Box::new(MapSource {
+        items,
         f: Arc::new(f),
-    })
+        observer: None,
+    });
+    (source, total)
 }
 
 /// A lazy iterator over `f` applied to each input item, computed on a pool.
@@ -196,10 +250,20 @@ pub struct Imap<R> {
     /// The input's panic, resumed once the items before it are returned.
     input_panic: Option<Payload>,
     finished: bool,
+    /// The input's length, when its `size_hint` was exact at the start.
+    total: Option<usize>,
+    /// Results returned to the reader so far.
+    returned: usize,
 }
 
 impl<R: Send + 'static> Imap<R> {
-    fn new(pool: &Pool, what: &str, source: Box<dyn Source<R>>, sink: Sink<R>) -> Self {
+    fn new(
+        pool: &Pool,
+        what: &str,
+        source: Box<dyn Source<R>>,
+        sink: Sink<R>,
+        total: Option<usize>,
+    ) -> Self {
         if pool.shared.refuses_submissions() {
             panic_closed(what);
         }
@@ -219,7 +283,44 @@ impl<R: Send + 'static> Imap<R> {
             item_panic: None,
             input_panic: None,
             finished: false,
+            total,
+            returned: 0,
         }
+    }
+
+    /// Calls `observer` each time `f` finishes an item (on the worker that
+    /// ran it), with how many are done and, when the input's length is
+    /// known, of how many: a progress bar then counts finished items, not
+    /// started ones. Takes effect for items pulled after the call, so set it
+    /// before the first `next()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let pool = workcrew::Pool::new(2);
+    /// let last = Arc::new(AtomicUsize::new(0));
+    /// let seen = last.clone();
+    /// let squares: Vec<u64> = pool
+    ///     .imap(1..=10u64, |x| x * x)
+    ///     .progress(move |p| {
+    ///         assert_eq!(p.total, Some(10));
+    ///         seen.fetch_max(p.done, Ordering::Relaxed);
+    ///     })
+    ///     .collect();
+    /// assert_eq!(squares.len(), 10);
+    /// assert_eq!(last.load(Ordering::Relaxed), 10);
+    /// ```
+    pub fn progress(mut self, observer: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        if let Some(source) = self.source.as_mut() {
+            source.observe(Observer {
+                report: Arc::new(observer),
+                done: Arc::new(AtomicUsize::new(0)),
+                total: self.total,
+            });
+        }
+        self
     }
 
     /// Items per task (default 1). Larger chunks cut the per-item cost for
@@ -297,6 +398,7 @@ impl<R: Send + 'static> Imap<R> {
         loop {
             if let Some(value) = self.ready.pop_front() {
                 self.outstanding -= 1;
+                self.returned += 1;
                 self.top_up();
                 return Ok(Some(value));
             }
@@ -361,6 +463,37 @@ impl<R: Send + 'static> Iterator for Imap<R> {
             Err(Timeout) => unreachable!("no deadline"),
         }
     }
+
+    /// Exact when the input's length was known (its `size_hint` exact, as
+    /// for any `ExactSizeIterator`): the items not yet returned. Otherwise
+    /// the results already computed, with no upper bound.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self.total {
+            Some(_) if self.finished => (0, Some(0)),
+            Some(total) => {
+                let left = total.saturating_sub(self.returned);
+                (left, Some(left))
+            }
+            None => (self.ready.len(), None),
+        }
+    }
+}
+
+/// An `Imap` knows its length when its input did: so `indicatif`'s
+/// `.progress()` and other `ExactSizeIterator` adaptors work on it.
+impl<R: Send + 'static> ExactSizeIterator for Imap<R> {
+    /// The items not yet returned.
+    ///
+    /// # Panics
+    ///
+    /// If the input's length was not known (its `size_hint` was not exact);
+    /// use `size_hint` then.
+    fn len(&self) -> usize {
+        match self.size_hint() {
+            (lower, Some(upper)) if lower == upper => lower,
+            _ => panic!("Imap::len: the input's length is not known (its size_hint was not exact); use size_hint"),
+        }
+    }
 }
 
 impl<R> Drop for Imap<R> {
@@ -408,11 +541,13 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
+        let (source, total) = map_source(items, f);
         Imap::new(
             self,
             "Pool::imap",
-            map_source(items, f),
+            source,
             Sink::Ordered(VecDeque::new()),
+            total,
         )
     }
 
@@ -443,6 +578,7 @@ impl Pool {
         R: Send + 'static,
     {
         let sink = Sink::Unordered(self.task_set());
-        Imap::new(self, "Pool::imap_unordered", map_source(items, f), sink)
+        let (source, total) = map_source(items, f);
+        Imap::new(self, "Pool::imap_unordered", source, sink, total)
     }
 }

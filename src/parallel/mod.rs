@@ -6,6 +6,7 @@
 pub(crate) mod imap;
 pub(crate) mod join;
 pub(crate) mod map;
+pub(crate) mod progress;
 pub(crate) mod race;
 pub(crate) mod scope;
 pub(crate) mod seed;
