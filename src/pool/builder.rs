@@ -46,6 +46,8 @@ pub struct PoolBuilder {
     slow_task: Option<SlowTask>,
     context: Option<ContextHooks>,
     inline: Option<bool>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<String>,
 }
 
 impl Default for PoolBuilder {
@@ -66,6 +68,8 @@ impl Default for PoolBuilder {
             slow_task: None,
             context: None,
             inline: None,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 }
@@ -268,7 +272,11 @@ impl PoolBuilder {
     /// the caller's context on whichever worker runs them).
     ///
     /// The value lives inline in the task (no extra allocation) when it is at
-    /// most 48 bytes and 8-aligned; a larger one is boxed.
+    /// most 64 bytes and 8-aligned; a larger one is boxed.
+    ///
+    /// With the `tracing` feature, a pool whose builder sets no context
+    /// carries the submitter's current `tracing` span (and subscriber) this
+    /// way, so events in a task belong to the span it was submitted in.
     ///
     /// ```
     /// use std::cell::Cell;
@@ -320,6 +328,21 @@ impl PoolBuilder {
     /// ```
     pub fn inline(mut self, on: bool) -> Self {
         self.inline = Some(on);
+        self
+    }
+
+    /// Records every task into the [`metrics`](https://docs.rs/metrics)
+    /// facade under `prefix`: the `<prefix>.queue_wait` and
+    /// `<prefix>.run_time` histograms (seconds), the `<prefix>.tasks` and
+    /// `<prefix>.panics` counters; [`Pool::record_metrics`](crate::Pool::record_metrics)
+    /// sets the `<prefix>.threads`, `.idle_threads`, `.queued` and `.running`
+    /// gauges. Implies [`task_timings`](Self::task_timings). Install the
+    /// recorder before building the pool: the handles are registered at
+    /// `build`. Only with the `metrics` feature.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, prefix: impl Into<String>) -> Self {
+        self.timings = true;
+        self.metrics = Some(prefix.into());
         self
     }
 
@@ -380,9 +403,36 @@ impl PoolBuilder {
             panic_handler: self.panic_handler,
             timings: self.timings,
             slow_task: self.slow_task,
-            context: self.context,
+            context: self.context.or_else(default_context),
             inline: self.inline.unwrap_or_else(inline_from_env),
+            #[cfg(feature = "metrics")]
+            metrics: self
+                .metrics
+                .as_deref()
+                .map(crate::scheduler::metrics::PoolMetrics::register),
         })
+    }
+}
+
+/// The context a pool carries when its builder set none: with the `tracing`
+/// feature, the submitter's current span, entered around the task.
+fn default_context() -> Option<ContextHooks> {
+    #[cfg(feature = "tracing")]
+    {
+        // The subscriber too: a worker thread has no default of its own.
+        Some(ContextHooks::new(
+            || {
+                let dispatch = tracing::dispatcher::get_default(Clone::clone);
+                (dispatch, tracing::Span::current())
+            },
+            |(dispatch, span): &(tracing::Dispatch, tracing::Span), body: &mut dyn FnMut()| {
+                tracing::dispatcher::with_default(dispatch, || span.in_scope(body))
+            },
+        ))
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        None
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub(crate) mod builder;
 mod control;
+pub(crate) mod integrations;
 pub(crate) mod task_builder;
 
 use std::fmt;

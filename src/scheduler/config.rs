@@ -36,6 +36,9 @@ pub(crate) struct Config {
     pub(crate) context: Option<ContextHooks>,
     /// Run every task on the submitting thread, at submit (`inline`).
     pub(crate) inline: bool,
+    /// Where task figures go (`PoolBuilder::metrics`).
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<crate::scheduler::metrics::PoolMetrics>,
 }
 
 /// A slow-task hook and its threshold (`PoolBuilder::slow_task`).

@@ -22,8 +22,9 @@ use std::ptr;
 
 use crate::Arc;
 
-/// Words of inline storage in a [`Captured`]: room for a `tracing::Span`.
-pub(crate) const INLINE_WORDS: usize = 6;
+/// Words of inline storage in a [`Captured`]: room for a `tracing::Span`
+/// and its `Dispatch` (40 + 24 bytes).
+pub(crate) const INLINE_WORDS: usize = 8;
 
 type Buffer = [MaybeUninit<usize>; INLINE_WORDS];
 

@@ -23,6 +23,8 @@ pub(crate) mod context;
 pub(crate) mod guard;
 pub(crate) mod inline;
 pub(crate) mod job;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 pub(crate) mod part;
 pub(crate) mod queue;
 pub(crate) mod registry;

@@ -74,6 +74,10 @@ impl<F> Instrumented<F> {
             let (queued_for, ran_for) = (started - submitted, started.elapsed());
             worker.stats().queue_wait.record(queued_for);
             worker.stats().run_time.record(ran_for);
+            #[cfg(feature = "metrics")]
+            if let Some(metrics) = &config.metrics {
+                metrics.task(queued_for, ran_for, outcome.is_err());
+            }
             if let Some(slow) = &config.slow_task {
                 if ran_for > slow.threshold {
                     let info = TaskInfo {
