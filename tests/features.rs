@@ -34,12 +34,15 @@ mod tracing_spans {
     use tracing::span::{Attributes, Id, Record};
     use tracing::{Event, Metadata, Subscriber};
 
+    /// Each event's message, with the name of the span current on its thread.
+    type Events = Arc<Mutex<Vec<(Option<&'static str>, String)>>>;
+
     /// Records each event with the name of the span current on its thread.
     #[derive(Default)]
     struct Recorder {
         next_id: AtomicU64,
         names: Mutex<Vec<(u64, &'static Metadata<'static>)>>,
-        events: Arc<Mutex<Vec<(Option<&'static str>, String)>>>,
+        events: Events,
     }
 
     std::thread_local!(static CURRENT: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) });
