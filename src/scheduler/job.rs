@@ -25,7 +25,7 @@ use std::ptr::NonNull;
 
 use crate::scheduler::shared::Shared;
 use crate::scheduler::spare::{self, Spares};
-use crate::scheduler::worker::{Run, Worker};
+use crate::scheduler::worker::Worker;
 use crate::sync::{thread, AtomicUsize, Ordering, UnsafeCell};
 use crate::Arc;
 
@@ -268,6 +268,19 @@ impl JobRef {
         JobRef(NonNull::from(&job.header))
     }
 
+    /// Rebuilds the entry of a stack job from the header address its owner
+    /// recorded in its frame list (`frames.rs`), for the thread that promoted
+    /// or claimed that frame.
+    ///
+    /// # Safety
+    /// `header` came from [`StackJob::header_ptr`] of a live stack job, and
+    /// the caller won the frame (moved `top` past it under the frame list's
+    /// rules), so no other entry for it exists; the module contract for
+    /// stack jobs then holds for the new entry.
+    pub(crate) unsafe fn from_frame(header: NonNull<JobHeader>) -> JobRef {
+        JobRef(header)
+    }
+
     fn vtable(&self) -> &'static VTable {
         // SAFETY: an unconsumed entry points at a live job (module contract),
         // whose first field is its header.
@@ -448,6 +461,15 @@ where
         }
     }
 
+    /// The address the frame list records for this job.
+    ///
+    /// Derived from the whole job, not from `&self.header`: whoever runs the
+    /// entry reads the other fields through it (the header is the first
+    /// field of this `repr(C)` type, so the addresses agree).
+    pub(crate) fn header_ptr(&self) -> NonNull<JobHeader> {
+        NonNull::from(self).cast()
+    }
+
     pub(crate) fn latch(&self) -> &Latch {
         &self.latch
     }
@@ -508,7 +530,9 @@ where
         // nobody else takes the closure or writes the outcome.
         let func = job.func.with_mut(|func| unsafe { (*func).take() });
         let func = func.expect("a stack job ran twice");
-        let outcome = worker.run_task(Run::Part, func);
+        // A floor: frames this worker recorded before are not this job's
+        // (`frames.rs`, answering a request).
+        let outcome = worker.run_part(func);
         // SAFETY: as above; the latch's release publishes the write.
         job.outcome
             .with_mut(|slot| unsafe { *slot = Outcome::Done(outcome) });

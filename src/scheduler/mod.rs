@@ -13,11 +13,17 @@
 //!
 //! Protocols, each documented where it lives: waking and growth
 //! (`registry.rs`), admission and closing (`shared.rs`), queue entries and
-//! stack jobs (`job.rs`), counting (`stats.rs`), helping (`part.rs`).
+//! stack jobs (`job.rs`), counting (`stats.rs`), helping (`part.rs`),
+//! recording and promoting `fork_join` halves (`frames.rs`), who asks for
+//! them and when (`heartbeat.rs`), and the fences that keep a join cheap
+//! (`fence.rs`).
 
 use std::time::{Duration, Instant};
 
 pub(crate) mod config;
+pub(crate) mod fence;
+pub(crate) mod frames;
+pub(crate) mod heartbeat;
 pub(crate) mod job;
 pub(crate) mod part;
 pub(crate) mod queue;

@@ -4,9 +4,20 @@
 //!
 //! # fork_join
 //!
-//! `b` goes on the caller's deque as a stack job (no allocation) where idle
-//! workers may steal it; the caller runs `a`, then pops `b` back and runs it
-//! inline if nobody took it. Otherwise it waits for `b`'s latch.
+//! `b` becomes a stack job in the caller's frame, recorded in the worker's
+//! frame list with plain stores (`frames.rs`); the caller runs `a`, then
+//! pops the frame and, if nobody promoted it, calls `b` inline: an
+//! unpromoted join is a few stores and loads, no lock, no atomic
+//! read-modify-write, no queue. The frame leaves the list only when another
+//! thread could use it: the owner answers an idle thread's request by
+//! pushing its *oldest* pending frame on its deque, or a heartbeat claims it
+//! for an owner that is stuck (heartbeat.rs). At its join, a promoted frame
+//! is taken back from the own deque if nobody stole it; otherwise the caller
+//! waits for its latch, helping as below. Deeper than `frames::CAPACITY`,
+//! both halves simply run inline.
+//!
+//! A panic in `a` or `b` is caught; both halves always run, and the panic
+//! resumes in the caller after both ended.
 //!
 //! # Helping without running unrelated work
 //!
@@ -36,6 +47,7 @@
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 
+use crate::scheduler::frames::{Frame, Popped, Settled};
 use crate::scheduler::job::{JobRef, Latch, Outcome, StackJob};
 use crate::scheduler::queue::Steal;
 use crate::scheduler::worker::{backoff, Worker};
@@ -92,10 +104,15 @@ where
     if !thief.clean || thief.index == worker.index() {
         return false;
     }
-    let Some(stealer) = worker.stealer_of(thief.index) else {
+    let Some(peer) = worker.peer_of(thief.index) else {
         return false;
     };
-    let Some(stolen) = Steal::until_settled(|| stealer.steal()) else {
+    let Some(stolen) = Steal::until_settled(|| peer.stealer.steal()) else {
+        // Ask the thief to share a frame: its frames above its floor
+        // descend from `job`, and it answers onto its deque.
+        if peer.frames.has_pending() {
+            let _ = peer.frames.request();
+        }
         return false;
     };
     if stolen.kind().is_awaited() && !latch.is_set() {
@@ -108,6 +125,7 @@ where
 }
 
 /// Runs `a` and `b`, possibly in parallel, on the worker's pool.
+#[inline]
 pub(crate) fn fork_join_on<A, B, RA, RB>(worker: &Worker, a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
@@ -116,34 +134,97 @@ where
     RB: Send,
 {
     let mut job_b = StackJob::new(b, 0);
-    // SAFETY: `job_b` stays in this frame, unmoved, until its entry is popped
-    // back below or its latch is set; the abort guard covers unwinding, and
-    // the entry goes only to this worker's own deque.
-    let entry = unsafe { JobRef::from_stack(&job_b) };
-    worker.push_part(entry);
+    let frames = worker.frames();
+    // SAFETY:
+    // 1. This thread is the list's owner (`worker` is the current worker).
+    // 2. `job_b` stays in this frame, unmoved, until `pop` says `Inline`, or
+    //    until `settle_promoted` took its entry back or saw its latch set;
+    //    the abort guard below covers an unwind in between.
+    let Some(frame) = (unsafe { frames.push(job_b.header_ptr()) }) else {
+        let result_a = panic::catch_unwind(AssertUnwindSafe(a));
+        let result_b = panic::catch_unwind(AssertUnwindSafe(job_b.take_func()));
+        return both(result_a, result_b);
+    };
     let guard = AbortOnUnwind;
+    if frame.needs_attention {
+        fork_attention(worker, &frame);
+    }
     let result_a = panic::catch_unwind(AssertUnwindSafe(a));
-    let result_b = match worker.take_back(|entry| entry.is(&job_b)) {
-        Some(entry) => {
-            entry.reclaim();
-            let b = job_b.take_func();
-            panic::catch_unwind(AssertUnwindSafe(b))
-        }
-        None => {
-            wait_for_part(worker, &job_b);
-            match job_b.take_outcome() {
-                Outcome::Done(result) => result,
-                // `shutdown_now` emptied the deque; this task is running, so
-                // it finishes: `b` runs here.
-                Outcome::HandedBack => panic::catch_unwind(AssertUnwindSafe(job_b.take_func())),
-                Outcome::NotRun => unreachable!("a stack job's latch was set without running it"),
-            }
-        }
+    let result_b = match frames.pop(&frame) {
+        Popped::Inline => panic::catch_unwind(AssertUnwindSafe(job_b.take_func())),
+        Popped::Attention => settle_promoted(worker, &frame, &mut job_b),
     };
     mem::forget(guard);
-    match (result_a, result_b) {
+    both(result_a, result_b)
+}
+
+fn both<RA, RB>(a: std::thread::Result<RA>, b: std::thread::Result<RB>) -> (RA, RB) {
+    match (a, b) {
         (Ok(ra), Ok(rb)) => (ra, rb),
         (Err(payload), _) | (_, Err(payload)) => panic::resume_unwind(payload),
+    }
+}
+
+/// A fork that saw a request, or recorded the only pending frame.
+#[cold]
+#[inline(never)]
+fn fork_attention(worker: &Worker, frame: &Frame) {
+    let frames = worker.frames();
+    if frames.is_wanted() {
+        answer(worker);
+    } else if frames.is_only_pending(frame) {
+        worker.first_frame();
+    }
+}
+
+/// Promotes the oldest pending frame onto the own deque, if a request
+/// waits and the frame is at or above the floor.
+fn answer(worker: &Worker) {
+    if let Some(header) = worker.frames().answer(worker.floor()) {
+        // SAFETY: `answer` moved `top` past the frame, so this is its only
+        // entry; it goes to the owner's own deque, and the owner's join of
+        // that frame takes it back or waits for its latch (`settle_promoted`).
+        worker.push(unsafe { JobRef::from_frame(header) });
+    }
+}
+
+/// The join of a frame that `pop` could not settle inline.
+#[cold]
+#[inline(never)]
+fn settle_promoted<F, R>(
+    worker: &Worker,
+    frame: &Frame,
+    job_b: &mut StackJob<F, R>,
+) -> std::thread::Result<R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    let settled = worker.frames().settle(frame);
+    if worker.frames().is_wanted() {
+        answer(worker);
+    }
+    let taken_back = match settled {
+        Settled::Inline => true,
+        Settled::OnOwnDeque => match worker.take_back(|entry| entry.is(job_b)) {
+            Some(entry) => {
+                entry.reclaim();
+                true
+            }
+            None => false,
+        },
+        Settled::Claimed => false,
+    };
+    if taken_back {
+        return panic::catch_unwind(AssertUnwindSafe(job_b.take_func()));
+    }
+    wait_for_part(worker, job_b);
+    match job_b.take_outcome() {
+        Outcome::Done(result) => result,
+        // `shutdown_now` emptied the deque, or a claimer found the pool
+        // aborted; this task is running, so it finishes: `b` runs here.
+        Outcome::HandedBack => panic::catch_unwind(AssertUnwindSafe(job_b.take_func())),
+        Outcome::NotRun => unreachable!("a stack job's latch was set without running it"),
     }
 }
 

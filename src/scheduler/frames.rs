@@ -1,0 +1,297 @@
+//! A worker's frame list: the second halves of its running `fork_join`s
+//! that nobody else can see yet, recorded with plain stores, and the rules
+//! by which one of them becomes work other threads can take (*promotion*).
+//!
+//! # What it holds
+//!
+//! `slots[i]` is the address of a stack job (`job.rs`) in the frame of the
+//! `i`-th `fork_join` the owner is running, oldest first. Two indices:
+//!
+//! * `bottom`: how many frames are recorded. Written by the owner only.
+//! * `top`: frames below it have been promoted; `top..bottom` are
+//!   *pending*. Its high bit is `WANTED`, a request from an idle thread.
+//!   The index moves only under the `claim` lock; `WANTED` is set without it.
+//!
+//! Invariant: every frame in `top..bottom` is owned by the owner alone and
+//! will run inline at its join; a frame below `top` belongs to whoever
+//! promoted it, and the owner waits for its latch (or takes it back from its
+//! own deque, where self-promotion put it) before its stack frame ends.
+//!
+//! # The owner's two fast paths
+//!
+//! * **fork** (`push`): write the slot, store `bottom = i + 1`, read `top`.
+//!   No lock, no read-modify-write, no fence. If `top` is `WANTED` or says
+//!   this frame is the only pending one, the caller takes a cold path.
+//! * **join** (`pop`): store `bottom = i`, a light fence (`fence.rs`), read
+//!   `top`. If `top <= i` the frame is still the owner's: it runs inline.
+//!   Otherwise ([`Frames::settle`], under the lock) it was promoted, or a
+//!   request is waiting.
+//!
+//! # Promotion, three ways
+//!
+//! * **Answering a request** (owner, [`Frames::answer`]): at a fork or join
+//!   that sees `WANTED`, the owner moves `top` past the oldest pending frame
+//!   and pushes it on its own deque, where idle workers and waiters steal it.
+//!   It promotes only frames at or above the *floor* (the `bottom` at the
+//!   moment the owner began the stack job it is running now): frames below
+//!   belong to an outer job, and a thread waiting for the inner one may help
+//!   with the owner's deque ("clean thief", `part.rs`); such a frame is left
+//!   for a claim instead, and `claim_me` says so.
+//! * **Claiming for a stuck owner** (any thread, [`Frames::claim_oldest`]):
+//!   an owner that reaches no fork or join (a blocking call, a long leaf)
+//!   cannot answer. The claimer, under the lock, moves `top` past the oldest
+//!   pending frame, runs a heavy fence, then reads `bottom`; if the frame is
+//!   still recorded, it is the claimer's to run; otherwise it moves `top`
+//!   back. The frame never enters a queue.
+//! * Nothing else moves `top` forward; the owner moves it back (under the
+//!   lock) only when it joins a promoted frame, since the frames above are
+//!   gone.
+//!
+//! # Races
+//!
+//! * **[claim-vs-join]** The claimer writes `top` then reads `bottom`; the
+//!   joining owner writes `bottom` then reads `top`. The heavy and light
+//!   fences make one of them see the other: either the claimer sees the
+//!   frame gone and backs off, or the owner sees `top > i` and goes to
+//!   `settle`, whose lock waits for the claimer to finish: it finds `top`
+//!   moved back (the claimer lost: run inline) or still past `i` (claimed:
+//!   wait for the latch). Both seeing each other is fine for the same reason.
+//!   Never both run the frame. (loom: `a_claim_racing_the_owners_join_...`)
+//! * **[claim-reads-slot]** A claimer reads `slots[i]` only after it read a
+//!   `bottom > i` with acquire, which the owner stored with release after
+//!   writing the slot; the owner writes `slots[i]` again only after popping
+//!   frame `i`, and a pop of a claimed frame waits for the lock the claimer
+//!   holds while it reads.
+//! * **[stale-claim]** A claimer that lost to a join may read `bottom` after
+//!   the owner pushed a *new* frame at the same index, and take that one.
+//!   Correct: the new frame's join starts after the heavy fence's barrier on
+//!   the owner (its `bottom` store was not visible before it), so it sees the
+//!   claimer's `top` and settles under the lock.
+//! * **[request-vs-answer]** `WANTED` is set with `fetch_or` by requesters and
+//!   cleared by the owner under the lock with `fetch_and`; index changes use
+//!   read-modify-writes too, so neither loses the other's write. A request
+//!   that comes just after an answer waits for the next fork or join.
+
+use std::ptr::NonNull;
+
+use crate::scheduler::fence;
+use crate::scheduler::job::JobHeader;
+use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+
+/// How many `fork_join`s deep a worker records frames; deeper joins run
+/// both halves inline (they are the smallest: promotion takes the oldest).
+pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
+
+/// The request bit in `top`: set, it makes every fork and join of the owner
+/// take its cold path, where the owner answers.
+const WANTED: usize = 1 << (usize::BITS - 1);
+
+/// The low bit of a slot: the owner promoted this frame onto its own deque
+/// (job headers are word-aligned, so the bit is free).
+const LOCAL: usize = 1;
+
+/// One worker's frame list; shared (`Arc`) with the peers that request and
+/// claim. Aligned so the owner's hot words share no line with other data.
+#[repr(align(128))]
+pub(crate) struct Frames {
+    bottom: AtomicUsize,
+    top: AtomicUsize,
+    /// The cached `fence::asymmetric()`.
+    asymmetric: bool,
+    /// The owner could not answer a request because its oldest pending
+    /// frame is below its floor: a claimer should take it.
+    claim_me: AtomicBool,
+    claim: Mutex<()>,
+    slots: Box<[AtomicUsize; CAPACITY]>,
+}
+
+/// A recorded frame, to be handed back to [`Frames::pop`] exactly once.
+#[must_use]
+#[derive(Debug)]
+pub(crate) struct Frame {
+    index: usize,
+    /// The fork saw a request, or this is the only pending frame.
+    pub(crate) needs_attention: bool,
+}
+
+/// What the owner's join found.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Popped {
+    /// The frame is still the owner's: run its closure inline.
+    Inline,
+    /// Promoted, or a request is waiting: call [`Frames::settle`].
+    Attention,
+}
+
+/// What the owner's join found on its cold path.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Still the owner's: run inline.
+    Inline,
+    /// Promoted onto the owner's own deque: take it back if nobody stole it.
+    OnOwnDeque,
+    /// Claimed by another thread, which runs it: wait for its latch.
+    Claimed,
+}
+
+impl Frames {
+    pub(crate) fn new() -> Frames {
+        let slots: Vec<AtomicUsize> = (0..CAPACITY).map(|_| AtomicUsize::new(0)).collect();
+        Frames {
+            bottom: AtomicUsize::new(0),
+            top: AtomicUsize::new(0),
+            asymmetric: fence::asymmetric(),
+            claim_me: AtomicBool::new(false),
+            claim: Mutex::new(()),
+            slots: slots
+                .into_boxed_slice()
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("CAPACITY slots")),
+        }
+    }
+
+    /// Records a frame (owner only). `None` if the list is full.
+    ///
+    /// # Safety
+    /// Only the owner calls this and [`Self::pop`]/[`Self::settle`]/
+    /// [`Self::answer`]/[`Self::bottom`]. `job` is the header of a stack job
+    /// that stays alive and unmoved until `pop` of the returned frame says
+    /// `Inline`, or, if it was promoted, until the job's latch is set or its
+    /// entry was taken back from the owner's deque.
+    #[inline(always)]
+    pub(crate) unsafe fn push(&self, job: NonNull<JobHeader>) -> Option<Frame> {
+        let index = self.bottom.load(Ordering::Relaxed);
+        let slot = self.slots.get(index)?;
+        slot.store(job.as_ptr() as usize, Ordering::Relaxed);
+        // Release: a claimer that reads this `bottom` sees the slot.
+        // [claim-reads-slot]
+        self.bottom.store(index + 1, Ordering::Release);
+        let top = self.top.load(Ordering::Relaxed);
+        Some(Frame {
+            index,
+            needs_attention: top >= index,
+        })
+    }
+
+    /// The owner's join: takes the frame off the list.
+    #[inline(always)]
+    pub(crate) fn pop(&self, frame: &Frame) -> Popped {
+        self.bottom.store(frame.index, Ordering::Relaxed);
+        // [claim-vs-join]: the store above before the load below, against
+        // the claimer's heavy fence.
+        fence::light(self.asymmetric);
+        if self.top.load(Ordering::Relaxed) <= frame.index {
+            Popped::Inline
+        } else {
+            Popped::Attention
+        }
+    }
+
+    /// The owner's join after `pop` said `Attention`. Leaves any request for
+    /// [`Self::answer`].
+    pub(crate) fn settle(&self, frame: &Frame) -> Settled {
+        let _claim = lock(&self.claim);
+        // The index part changes only under the lock we hold.
+        let top = self.top.load(Ordering::Relaxed);
+        if top & !WANTED <= frame.index {
+            return Settled::Inline;
+        }
+        // Promoted; the frames above it are gone: `top` comes back to it.
+        let back = (top & !WANTED) - frame.index;
+        self.top.fetch_sub(back, Ordering::Relaxed);
+        if self.slots[frame.index].load(Ordering::Relaxed) & LOCAL != 0 {
+            Settled::OnOwnDeque
+        } else {
+            Settled::Claimed
+        }
+    }
+
+    /// Whether a request waits for the owner.
+    pub(crate) fn is_wanted(&self) -> bool {
+        self.top.load(Ordering::Relaxed) & WANTED != 0
+    }
+
+    /// Whether this is the only pending frame and no request waits (the
+    /// fork's cold path then makes sure a heartbeat runs).
+    pub(crate) fn is_only_pending(&self, frame: &Frame) -> bool {
+        self.top.load(Ordering::Relaxed) == frame.index
+    }
+
+    /// Answers a request (owner only): clears `WANTED` and promotes the
+    /// oldest pending frame if it is at or above `floor`, returning its job
+    /// for the owner's deque. A frame below the floor is left for a claim.
+    pub(crate) fn answer(&self, floor: usize) -> Option<NonNull<JobHeader>> {
+        let _claim = lock(&self.claim);
+        let top = self.top.fetch_and(!WANTED, Ordering::Relaxed);
+        let oldest = top & !WANTED;
+        if oldest >= self.bottom.load(Ordering::Relaxed) {
+            return None;
+        }
+        if oldest < floor {
+            self.claim_me.store(true, Ordering::Relaxed);
+            return None;
+        }
+        // Adds to the index without touching `WANTED` (index < CAPACITY).
+        self.top.fetch_add(1, Ordering::Relaxed);
+        let slot = &self.slots[oldest];
+        let job = slot.load(Ordering::Relaxed);
+        slot.store(job | LOCAL, Ordering::Relaxed);
+        NonNull::new(job as *mut JobHeader)
+    }
+
+    /// The owner's `bottom`, for the floor of a job it starts.
+    pub(crate) fn bottom(&self) -> usize {
+        self.bottom.load(Ordering::Relaxed)
+    }
+
+    // ------------------------------------------------------------ other threads
+
+    /// Whether some frame is pending (a racy snapshot, for idle threads).
+    pub(crate) fn has_pending(&self) -> bool {
+        let top = self.top.load(Ordering::Relaxed) & !WANTED;
+        self.bottom.load(Ordering::Acquire) > top
+    }
+
+    /// Asks the owner to promote a frame at its next fork or join. Returns
+    /// whether it should be claimed instead: the previous request is still
+    /// unanswered, or the owner said its oldest frame is below its floor.
+    pub(crate) fn request(&self) -> bool {
+        let unanswered = self.top.fetch_or(WANTED, Ordering::Relaxed) & WANTED != 0;
+        unanswered || self.claim_me.load(Ordering::Relaxed)
+    }
+
+    /// Takes the oldest pending frame on the owner's behalf (never called by
+    /// the owner). The caller must run the job it returns.
+    pub(crate) fn claim_oldest(&self) -> Option<NonNull<JobHeader>> {
+        let _claim = lock(&self.claim);
+        let top = self.top.load(Ordering::Relaxed);
+        let oldest = top & !WANTED;
+        if self.bottom.load(Ordering::Acquire) <= oldest {
+            self.claim_me.store(false, Ordering::Relaxed);
+            return None;
+        }
+        // Past the oldest frame, and the request is answered.
+        let mut current = top;
+        while let Err(actual) = self.top.compare_exchange_weak(
+            current,
+            oldest + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            current = actual;
+        }
+        // [claim-vs-join]
+        fence::heavy();
+        // Acquire: [claim-reads-slot].
+        if self.bottom.load(Ordering::Acquire) > oldest {
+            self.claim_me.store(false, Ordering::Relaxed);
+            let job = self.slots[oldest].load(Ordering::Relaxed);
+            return NonNull::new(job as *mut JobHeader);
+        }
+        // The owner is joining it: give it back.
+        self.top.fetch_sub(1, Ordering::Relaxed);
+        None
+    }
+}

@@ -1,0 +1,129 @@
+//! The heartbeat: who asks busy workers to share their pending frames
+//! (`frames.rs`), and when. It exists only while some worker has a pending
+//! frame and another is idle; an idle pool, or one whose workers are all
+//! busy, has none, so it costs nothing there (benchmark W7).
+//!
+//! # Who beats
+//!
+//! * A worker that runs out of work **asks** every peer with a pending frame
+//!   (sets its `WANTED` bit) while it searches; the peer answers at its next
+//!   fork or join by pushing its oldest pending frame on its deque, where the
+//!   searcher steals it. This is how an idle thread gets work within
+//!   nanoseconds of a busy one's next join.
+//! * When it would park with pending frames still in sight, one idle worker
+//!   becomes the **beater** (`beating`, taken with a compare-exchange): it
+//!   stays on the parked list (a notification wakes it as any parked
+//!   worker) but parks for [`INTERVAL`] at a time, and on each timeout asks
+//!   again. A peer whose previous request is still unanswered reached no
+//!   fork or join for a whole interval (a blocking call, a long leaf), or
+//!   said its oldest frame is below its floor: the beater **claims** that
+//!   frame on its behalf and runs it (`Frames::claim_oldest`), which is how
+//!   `fork_join(|| sleep(1s), || sleep(1s))` takes one second.
+//! * After [`QUIET_TICKS`] ticks that saw no pending frame anywhere, the beater
+//!   stops and parks untimed.
+//! * A worker that records a frame while it has no other pending one (the
+//!   first fork of a `fork_join` tree) starts a beater if none runs and a
+//!   worker is parked (`first_frame`): without it, a worker that parked before
+//!   the fork would never hear of it.
+//!
+//! # Races
+//!
+//! * **[first-frame-vs-park]** The forking owner stores `bottom`, then (SeqCst
+//!   fence) reads `beating` and the parked count; a worker going to park
+//!   raises `parked`, then (SeqCst fence) looks at the frame lists. One of
+//!   them sees the other: the parker sees the frame and becomes the beater,
+//!   or the owner sees it parked and wakes it.
+//! * **[beater-stops]** The beater clears `beating`, then (SeqCst fence) looks
+//!   at every frame list once more and takes the role back if one has a
+//!   pending frame; an owner that stored its first frame, then (fence) saw
+//!   `beating` still set, is seen by that last look.
+//! * **[claim-vs-join]** and the other races of a claim are `frames.rs`'s.
+//!
+//! A miss in any of these would cost parallelism, never progress: a pending
+//! frame always runs inline at its owner's join.
+
+use std::time::Duration;
+
+use crate::scheduler::job::JobRef;
+use crate::scheduler::registry::Peer;
+use crate::sync::{AtomicBool, Ordering};
+
+/// How long the beater parks between two rounds of requests: how late, at
+/// most, the pending half of a blocked worker starts elsewhere, and how often
+/// an idle thread wakes while another is busy with pending frames.
+pub(crate) const INTERVAL: Duration = Duration::from_micros(100);
+
+/// Ticks without any pending frame after which the beater stops.
+pub(crate) const QUIET_TICKS: u32 = if cfg!(loom) { 1 } else { 4 };
+
+/// The pool's heartbeat role.
+pub(crate) struct Heartbeat {
+    beating: AtomicBool,
+}
+
+/// What one round of requests found.
+#[must_use]
+pub(crate) enum Tick {
+    /// A frame claimed on its stuck owner's behalf: run it.
+    Claimed(JobRef),
+    /// Some peer has pending frames and was asked.
+    Asked,
+    /// No peer has a pending frame.
+    Quiet,
+}
+
+impl Heartbeat {
+    pub(crate) fn new() -> Heartbeat {
+        Heartbeat {
+            beating: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn is_beating(&self) -> bool {
+        self.beating.load(Ordering::SeqCst)
+    }
+
+    /// Takes the beater's role; false if another worker has it.
+    pub(crate) fn try_start(&self) -> bool {
+        self.beating
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Gives the role up ([beater-stops]: the caller then looks again).
+    pub(crate) fn stop(&self) {
+        self.beating.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Whether a peer other than `me` has a pending frame.
+pub(crate) fn any_pending(peers: &[(usize, Peer)], me: usize) -> bool {
+    peers
+        .iter()
+        .any(|(index, peer)| *index != me && peer.frames.has_pending())
+}
+
+/// Asks every peer with a pending frame to share one; with `may_claim`,
+/// claims from a peer that left the previous request unanswered.
+pub(crate) fn tick(peers: &[(usize, Peer)], me: usize, may_claim: bool) -> Tick {
+    let mut asked = false;
+    for (index, peer) in peers {
+        if *index == me || !peer.frames.has_pending() {
+            continue;
+        }
+        asked = true;
+        if peer.frames.request() && may_claim {
+            if let Some(header) = peer.frames.claim_oldest() {
+                // SAFETY: `claim_oldest` returned the header its owner
+                // recorded, and moved `top` past it, so this is the only
+                // entry for that job (`JobRef::from_frame`'s contract).
+                return Tick::Claimed(unsafe { JobRef::from_frame(header) });
+            }
+        }
+    }
+    if asked {
+        Tick::Asked
+    } else {
+        Tick::Quiet
+    }
+}
