@@ -19,9 +19,10 @@
 //!
 //! # The owner's two fast paths
 //!
-//! * **fork** (`push`): write the slot, store `bottom = i + 1`, read `top`.
-//!   No lock, no read-modify-write, no fence. If `top` is `WANTED` or says
-//!   this frame is the only pending one, the caller takes a cold path.
+//! * **fork** (`plan`, `record`): read `bottom` and `top`. With [`FEW`]
+//!   frames pending already, run both halves inline: nothing is written.
+//!   Otherwise write the slot and store `bottom = i + 1`. No lock, no
+//!   read-modify-write, no fence. `WANTED` sends the fork to a cold path.
 //! * **join** (`pop`): store `bottom = i`, a light fence (`fence.rs`), read
 //!   `top`. If `top <= i` the frame is still the owner's: it runs inline.
 //!   Otherwise ([`Frames::settle`], under the lock) it was promoted, or a
@@ -82,6 +83,12 @@ use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
 /// both halves inline (they are the smallest: promotion takes the oldest).
 pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
 
+/// A fork records its frame only while fewer than this many are pending:
+/// promotion hands out the oldest, so a deeper one would be shared only
+/// after those, and recording it would cost the common case its stores.
+/// The deeper forks run both halves inline, as chili's `join` does.
+pub(crate) const FEW: usize = 3;
+
 /// The request bit in `top`: set, it makes every fork and join of the owner
 /// take its cold path, where the owner answers.
 const WANTED: usize = 1 << (usize::BITS - 1);
@@ -110,8 +117,19 @@ pub(crate) struct Frames {
 #[derive(Debug)]
 pub(crate) struct Frame {
     index: usize,
-    /// The fork saw a request, or this is the only pending frame.
-    pub(crate) needs_attention: bool,
+}
+
+/// What a fork does.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Record the frame at `index`; `first`: no older frame is pending (the
+    /// fork then makes sure a heartbeat runs).
+    Record { index: usize, first: bool },
+    /// Enough frames are pending, or the list is full: run both halves.
+    Inline,
+    /// A request waits (or a claimer is backing off): answer, plan again.
+    Attention,
 }
 
 /// What the owner's join found.
@@ -152,27 +170,44 @@ impl Frames {
         }
     }
 
-    /// Records a frame (owner only). `None` if the list is full.
+    /// Decides what a fork does (owner only): record its frame, or run both
+    /// halves inline because [`FEW`] frames are already pending (the
+    /// oldest, largest, are what promotion hands out), or look at a request.
+    #[inline(always)]
+    pub(crate) fn plan(&self) -> Plan {
+        let index = self.bottom.load(Ordering::Relaxed);
+        let top = self.top.load(Ordering::Relaxed);
+        // `top > index` (a request's bit, or a claimer about to back off)
+        // wraps to a huge count.
+        let pending = index.wrapping_sub(top);
+        if pending < FEW && index < CAPACITY {
+            Plan::Record {
+                index,
+                first: pending == 0,
+            }
+        } else if pending <= CAPACITY {
+            Plan::Inline
+        } else {
+            Plan::Attention
+        }
+    }
+
+    /// Records a frame at the `index` that [`Self::plan`] gave (owner only).
     ///
     /// # Safety
-    /// Only the owner calls this and [`Self::pop`]/[`Self::settle`]/
-    /// [`Self::answer`]/[`Self::bottom`]. `job` is the header of a stack job
-    /// that stays alive and unmoved until `pop` of the returned frame says
-    /// `Inline`, or, if it was promoted, until the job's latch is set or its
-    /// entry was taken back from the owner's deque.
+    /// Only the owner calls this and [`Self::plan`]/[`Self::pop`]/
+    /// [`Self::settle`]/[`Self::answer`]/[`Self::bottom`], with no other
+    /// call to these between `plan` and this. `job` is the header of a stack
+    /// job that stays alive and unmoved until `pop` of the returned frame
+    /// says `Inline`, or, if it was promoted, until the job's latch is set or
+    /// its entry was taken back from the owner's deque.
     #[inline(always)]
-    pub(crate) unsafe fn push(&self, job: NonNull<JobHeader>) -> Option<Frame> {
-        let index = self.bottom.load(Ordering::Relaxed);
-        let slot = self.slots.get(index)?;
-        slot.store(job.as_ptr() as usize, Ordering::Relaxed);
+    pub(crate) unsafe fn record(&self, index: usize, job: NonNull<JobHeader>) -> Frame {
+        self.slots[index].store(job.as_ptr() as usize, Ordering::Relaxed);
         // Release: a claimer that reads this `bottom` sees the slot.
         // [claim-reads-slot]
         self.bottom.store(index + 1, Ordering::Release);
-        let top = self.top.load(Ordering::Relaxed);
-        Some(Frame {
-            index,
-            needs_attention: top >= index,
-        })
+        Frame { index }
     }
 
     /// The owner's join: takes the frame off the list.
@@ -211,12 +246,6 @@ impl Frames {
     /// Whether a request waits for the owner.
     pub(crate) fn is_wanted(&self) -> bool {
         self.top.load(Ordering::Relaxed) & WANTED != 0
-    }
-
-    /// Whether this is the only pending frame and no request waits (the
-    /// fork's cold path then makes sure a heartbeat runs).
-    pub(crate) fn is_only_pending(&self, frame: &Frame) -> bool {
-        self.top.load(Ordering::Relaxed) == frame.index
     }
 
     /// Answers a request (owner only): clears `WANTED` and promotes the

@@ -420,7 +420,10 @@ pub(crate) struct StackJob<F, R> {
     /// The address of the parallel loop this helper belongs to, 0 if none.
     tag: usize,
     func: UnsafeCell<Option<F>>,
-    outcome: UnsafeCell<Outcome<R>>,
+    /// `ManuallyDrop`: a `Done` outcome is always moved out by the owner
+    /// (`take_outcome`) and the others own nothing, so the owner's fast path
+    /// is spared a drop check of a value it never wrote.
+    outcome: UnsafeCell<ManuallyDrop<Outcome<R>>>,
     latch: Latch,
     /// `1 + 2 * worker index + clean` of the worker that took the job from a
     /// queue, 0 before that. `clean` means that worker's deque was empty when
@@ -455,7 +458,7 @@ where
             },
             tag,
             func: UnsafeCell::new(Some(func)),
-            outcome: UnsafeCell::new(Outcome::NotRun),
+            outcome: UnsafeCell::new(ManuallyDrop::new(Outcome::NotRun)),
             latch: Latch::new(),
             thief: AtomicUsize::new(0),
         }
@@ -484,29 +487,37 @@ where
         }
     }
 
-    /// Takes the closure back to run it inline. Only the owner calls this,
-    /// after popping the job's entry back from its own deque, or once the
-    /// latch says [`Outcome::HandedBack`] (`&mut self` proves no entry is
-    /// left to race with).
-    pub(crate) fn take_func(&mut self) -> F {
+    /// Takes the closure back to run it inline.
+    ///
+    /// Through `&self`, not `&mut self`: the owner's frame list (or a queue)
+    /// may hold the job's address while the owner holds this reference, and
+    /// a `&mut` would claim exclusive access that is not there.
+    ///
+    /// # Safety
+    /// Only the owner calls this, once its frame was popped inline, or its
+    /// entry taken back from the own deque, or its latch says
+    /// [`Outcome::HandedBack`]: no other thread touches the closure then.
+    pub(crate) unsafe fn take_func(&self) -> F {
         self.func
             .with_mut(|func| {
-                // SAFETY: `&mut self`, and the entry is no longer in any
-                // queue (popped back, or consumed before the latch was set).
+                // SAFETY: exclusive by the caller's contract.
                 unsafe { (*func).take() }
             })
             .expect("a stack job ran twice")
     }
 
-    /// Moves the outcome out once the latch is set. Only the owner calls
-    /// this (`&mut self`), after the entry was consumed.
-    pub(crate) fn take_outcome(&mut self) -> Outcome<R> {
+    /// Moves the outcome out once the latch is set.
+    ///
+    /// # Safety
+    /// Only the owner calls this, after the latch was set.
+    pub(crate) unsafe fn take_outcome(&self) -> Outcome<R> {
         debug_assert!(self.latch.is_set());
         self.outcome.with_mut(|outcome| {
             // SAFETY: the latch was set (acquire), so the runner's write is
-            // visible and it no longer touches the job; `&mut self` excludes
-            // every other reference from this side.
-            unsafe { std::mem::replace(&mut *outcome, Outcome::NotRun) }
+            // visible and it no longer touches the job (caller's contract);
+            // the owner is the only other party.
+            let taken = unsafe { std::mem::replace(&mut *outcome, ManuallyDrop::new(Outcome::NotRun)) };
+            ManuallyDrop::into_inner(taken)
         })
     }
 
@@ -535,7 +546,7 @@ where
         let outcome = worker.run_part(func);
         // SAFETY: as above; the latch's release publishes the write.
         job.outcome
-            .with_mut(|slot| unsafe { *slot = Outcome::Done(outcome) });
+            .with_mut(|slot| unsafe { *slot = ManuallyDrop::new(Outcome::Done(outcome)) });
         job.latch.set();
     }
 
@@ -547,7 +558,7 @@ where
         // The closure stays in the job: the owner runs it (`HandedBack`).
         // SAFETY: as in `run_erased`.
         job.outcome
-            .with_mut(|slot| unsafe { *slot = Outcome::HandedBack });
+            .with_mut(|slot| unsafe { *slot = ManuallyDrop::new(Outcome::HandedBack) });
         job.latch.set();
         // Stack jobs are part of a running task, not counted tasks.
         false

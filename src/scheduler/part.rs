@@ -47,7 +47,7 @@
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::scheduler::frames::{Frame, Popped, Settled};
+use crate::scheduler::frames::{Frame, Plan, Popped, Settled};
 use crate::scheduler::job::{JobRef, Latch, Outcome, StackJob};
 use crate::scheduler::queue::Steal;
 use crate::scheduler::worker::{backoff, Worker};
@@ -125,6 +125,10 @@ where
 }
 
 /// Runs `a` and `b`, possibly in parallel, on the worker's pool.
+///
+/// No `catch_unwind` on the way: if `a` unwinds, a guard settles `b` (runs
+/// it or waits for it) before the unwind goes on; if `b` runs inline and
+/// unwinds, `a` has ended and the frame is already off the list.
 #[inline]
 pub(crate) fn fork_join_on<A, B, RA, RB>(worker: &Worker, a: A, b: B) -> (RA, RB)
 where
@@ -133,47 +137,112 @@ where
     RA: Send,
     RB: Send,
 {
-    let mut job_b = StackJob::new(b, 0);
     let frames = worker.frames();
+    let (index, first) = match frames.plan() {
+        Plan::Record { index, first } => (index, first),
+        Plan::Inline => return inline_both(a, b),
+        Plan::Attention => match attention(worker) {
+            Some(record) => record,
+            None => return inline_both(a, b),
+        },
+    };
+    let job_b = StackJob::new(b, 0);
     // SAFETY:
-    // 1. This thread is the list's owner (`worker` is the current worker).
+    // 1. This thread is the list's owner (`worker` is the current worker),
+    //    and `index` comes from its `plan` just now.
     // 2. `job_b` stays in this frame, unmoved, until `pop` says `Inline`, or
     //    until `settle_promoted` took its entry back or saw its latch set;
-    //    the abort guard below covers an unwind in between.
-    let Some(frame) = (unsafe { frames.push(job_b.header_ptr()) }) else {
-        let result_a = panic::catch_unwind(AssertUnwindSafe(a));
-        let result_b = panic::catch_unwind(AssertUnwindSafe(job_b.take_func()));
-        return both(result_a, result_b);
-    };
-    let guard = AbortOnUnwind;
-    if frame.needs_attention {
-        fork_attention(worker, &frame);
+    //    `SettleOnUnwind` does the same when `a` unwinds, and
+    //    `AbortOnUnwind` covers an unwind out of our own code.
+    let frame = unsafe { frames.record(index, job_b.header_ptr()) };
+    if first {
+        worker.first_frame();
     }
-    let result_a = panic::catch_unwind(AssertUnwindSafe(a));
-    let result_b = match frames.pop(&frame) {
-        Popped::Inline => panic::catch_unwind(AssertUnwindSafe(job_b.take_func())),
-        Popped::Attention => settle_promoted(worker, &frame, &mut job_b),
+    let unwinding = SettleOnUnwind {
+        worker,
+        frame: &frame,
+        job: &job_b,
     };
-    mem::forget(guard);
-    both(result_a, result_b)
+    let ra = a();
+    mem::forget(unwinding);
+    match frames.pop(&frame) {
+        // SAFETY: popped inline: the frame was never promoted.
+        Popped::Inline => (ra, unsafe { job_b.take_func() }()),
+        Popped::Attention => {
+            let guard = AbortOnUnwind;
+            let result_b = settle_promoted(worker, &frame, &job_b);
+            mem::forget(guard);
+            match result_b {
+                Ok(rb) => (ra, rb),
+                Err(payload) => panic::resume_unwind(payload),
+            }
+        }
+    }
 }
 
-fn both<RA, RB>(a: std::thread::Result<RA>, b: std::thread::Result<RB>) -> (RA, RB) {
-    match (a, b) {
-        (Ok(ra), Ok(rb)) => (ra, rb),
-        (Err(payload), _) | (_, Err(payload)) => panic::resume_unwind(payload),
+/// Both halves on this thread, unrecorded: `b` runs even if `a` panics,
+/// and `a`'s panic resumes after it.
+#[inline(always)]
+fn inline_both<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA,
+    B: FnOnce() -> RB,
+{
+    let unwinding = RunOnUnwind(Some(b));
+    let ra = a();
+    let mut unwinding = mem::ManuallyDrop::new(unwinding);
+    let b = unwinding.0.take().expect("b is still there");
+    (ra, b())
+}
+
+/// Runs an unrecorded `b` while `a`'s panic unwinds (`b` must run once); a
+/// panic of `b` then is dropped: `a`'s resumes.
+struct RunOnUnwind<B: FnOnce() -> RB, RB>(Option<B>);
+
+impl<B: FnOnce() -> RB, RB> Drop for RunOnUnwind<B, RB> {
+    fn drop(&mut self) {
+        if let Some(b) = self.0.take() {
+            drop(panic::catch_unwind(AssertUnwindSafe(b)));
+        }
     }
 }
 
-/// A fork that saw a request, or recorded the only pending frame.
+/// A fork that found a request: answers it, then plans again. `None`: run
+/// both halves inline.
 #[cold]
 #[inline(never)]
-fn fork_attention(worker: &Worker, frame: &Frame) {
-    let frames = worker.frames();
-    if frames.is_wanted() {
+fn attention(worker: &Worker) -> Option<(usize, bool)> {
+    if worker.frames().is_wanted() {
         answer(worker);
-    } else if frames.is_only_pending(frame) {
-        worker.first_frame();
+    }
+    match worker.frames().plan() {
+        Plan::Record { index, first } => Some((index, first)),
+        Plan::Inline | Plan::Attention => None,
+    }
+}
+
+/// Settles a recorded `b` (inline, taken back, or waited for) while `a`'s
+/// panic unwinds, so the frame and the job are gone before this stack frame
+/// is; `b`'s own panic, if any, is dropped: `a`'s resumes.
+struct SettleOnUnwind<'w, 'j, F: FnOnce() -> R + Send, R: Send> {
+    worker: &'w Worker,
+    frame: &'j Frame,
+    job: &'j StackJob<F, R>,
+}
+
+impl<F: FnOnce() -> R + Send, R: Send> Drop for SettleOnUnwind<'_, '_, F, R> {
+    fn drop(&mut self) {
+        let guard = AbortOnUnwind;
+        let result_b = match self.worker.frames().pop(self.frame) {
+            Popped::Inline => {
+                // SAFETY: popped inline: the frame was never promoted.
+                let b = unsafe { self.job.take_func() };
+                panic::catch_unwind(AssertUnwindSafe(b))
+            }
+            Popped::Attention => settle_promoted(self.worker, self.frame, self.job),
+        };
+        mem::forget(guard);
+        drop(result_b);
     }
 }
 
@@ -194,7 +263,7 @@ fn answer(worker: &Worker) {
 fn settle_promoted<F, R>(
     worker: &Worker,
     frame: &Frame,
-    job_b: &mut StackJob<F, R>,
+    job_b: &StackJob<F, R>,
 ) -> std::thread::Result<R>
 where
     F: FnOnce() -> R + Send,
@@ -216,14 +285,22 @@ where
         Settled::Claimed => false,
     };
     if taken_back {
-        return panic::catch_unwind(AssertUnwindSafe(job_b.take_func()));
+        // SAFETY: still ours, or its only entry was taken back.
+        let b = unsafe { job_b.take_func() };
+        return panic::catch_unwind(AssertUnwindSafe(b));
     }
     wait_for_part(worker, job_b);
-    match job_b.take_outcome() {
+    // SAFETY: the latch is set (`wait_for_part` returned).
+    match unsafe { job_b.take_outcome() } {
         Outcome::Done(result) => result,
         // `shutdown_now` emptied the deque, or a claimer found the pool
         // aborted; this task is running, so it finishes: `b` runs here.
-        Outcome::HandedBack => panic::catch_unwind(AssertUnwindSafe(job_b.take_func())),
+        Outcome::HandedBack => {
+            // SAFETY: handed back: the closure is still in the job, and its
+            // entry is consumed.
+            let b = unsafe { job_b.take_func() };
+            panic::catch_unwind(AssertUnwindSafe(b))
+        }
         Outcome::NotRun => unreachable!("a stack job's latch was set without running it"),
     }
 }
