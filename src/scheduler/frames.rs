@@ -75,9 +75,9 @@
 
 use std::ptr::NonNull;
 
-use crate::scheduler::fence;
+use crate::scheduler::{fence, heartbeat};
 use crate::scheduler::job::JobHeader;
-use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{lock, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 
 /// How many `fork_join`s deep a worker records frames; deeper joins run
 /// both halves inline (they are the smallest: promotion takes the oldest).
@@ -108,6 +108,10 @@ pub(crate) struct Frames {
     /// The owner could not answer a request because its oldest pending
     /// frame is below its floor: a claimer should take it.
     claim_me: AtomicBool,
+    /// When the owner last answered a request (`heartbeat::now_nanos`):
+    /// requests are not sent more often than once a heartbeat interval, so
+    /// tiny work is not split over and over (the heartbeat's amortisation).
+    answered_at: AtomicU64,
     claim: Mutex<()>,
     slots: Box<[AtomicUsize; CAPACITY]>,
 }
@@ -142,6 +146,19 @@ pub(crate) enum Popped {
     Attention,
 }
 
+/// What a request did.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// The owner will answer at its next fork or join.
+    Sent,
+    /// The owner answered less than a heartbeat ago.
+    TooSoon,
+    /// An earlier request is unanswered, or the owner's oldest frame is
+    /// below its floor: the frame should be claimed.
+    ClaimInstead,
+}
+
 /// What the owner's join found on its cold path.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
@@ -162,6 +179,7 @@ impl Frames {
             top: AtomicUsize::new(0),
             asymmetric: fence::asymmetric(),
             claim_me: AtomicBool::new(false),
+            answered_at: AtomicU64::new(0),
             claim: Mutex::new(()),
             slots: slots
                 .into_boxed_slice()
@@ -254,6 +272,8 @@ impl Frames {
     pub(crate) fn answer(&self, floor: usize) -> Option<NonNull<JobHeader>> {
         let _claim = lock(&self.claim);
         let top = self.top.fetch_and(!WANTED, Ordering::Relaxed);
+        self.answered_at
+            .store(heartbeat::now_nanos(), Ordering::Relaxed);
         let oldest = top & !WANTED;
         if oldest >= self.bottom.load(Ordering::Relaxed) {
             return None;
@@ -283,12 +303,22 @@ impl Frames {
         self.bottom.load(Ordering::Acquire) > top
     }
 
-    /// Asks the owner to promote a frame at its next fork or join. Returns
-    /// whether it should be claimed instead: the previous request is still
-    /// unanswered, or the owner said its oldest frame is below its floor.
-    pub(crate) fn request(&self) -> bool {
-        let unanswered = self.top.fetch_or(WANTED, Ordering::Relaxed) & WANTED != 0;
-        unanswered || self.claim_me.load(Ordering::Relaxed)
+    /// Asks the owner to promote a frame at its next fork or join, unless
+    /// it answered one less than `interval_nanos` ago.
+    pub(crate) fn request(&self, now_nanos: u64, interval_nanos: u64) -> Request {
+        if self.claim_me.load(Ordering::Relaxed) {
+            return Request::ClaimInstead;
+        }
+        let answered_at = self.answered_at.load(Ordering::Relaxed);
+        if now_nanos.saturating_sub(answered_at) < interval_nanos {
+            return Request::TooSoon;
+        }
+        if self.top.fetch_or(WANTED, Ordering::Relaxed) & WANTED != 0 {
+            // Still set from an earlier request: no fork or join since.
+            Request::ClaimInstead
+        } else {
+            Request::Sent
+        }
     }
 
     /// Takes the oldest pending frame on the owner's behalf (never called by

@@ -9,7 +9,10 @@
 //!   (sets its `WANTED` bit) while it searches; the peer answers at its next
 //!   fork or join by pushing its oldest pending frame on its deque, where the
 //!   searcher steals it. This is how an idle thread gets work within
-//!   nanoseconds of a busy one's next join.
+//!   nanoseconds of a busy one's next join. A peer that answered less than
+//!   [`INTERVAL`] ago is not asked: that bounds promotions to one per worker
+//!   per interval, so work too small to share (a 1,000-node tree) is not
+//!   split over and over — the amortisation of heartbeat scheduling.
 //! * When it would park with pending frames still in sight, one idle worker
 //!   becomes the **beater** (`beating`, taken with a compare-exchange): it
 //!   stays on the parked list (a notification wakes it as any parked
@@ -42,8 +45,9 @@
 //! A miss in any of these would cost parallelism, never progress: a pending
 //! frame always runs inline at its owner's join.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::scheduler::frames::Request;
 use crate::scheduler::job::JobRef;
 use crate::scheduler::registry::Peer;
 use crate::sync::{AtomicBool, Ordering};
@@ -52,6 +56,28 @@ use crate::sync::{AtomicBool, Ordering};
 /// most, the pending half of a blocked worker starts elsewhere, and how often
 /// an idle thread wakes while another is busy with pending frames.
 pub(crate) const INTERVAL: Duration = Duration::from_micros(100);
+
+/// Nanoseconds since the first call in this process, for the rate limit
+/// of requests (`Frames::request`). Always 0 under loom, which has no
+/// clock: every request is then sent.
+pub(crate) fn now_nanos() -> u64 {
+    if cfg!(loom) {
+        return 0;
+    }
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    // Saturates after 584 years.
+    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The rate limit: one request answered per worker per interval.
+fn interval_nanos() -> u64 {
+    if cfg!(loom) {
+        0
+    } else {
+        INTERVAL.as_nanos() as u64
+    }
+}
 
 /// Ticks without any pending frame after which the beater stops.
 pub(crate) const QUIET_TICKS: u32 = if cfg!(loom) { 1 } else { 4 };
@@ -107,12 +133,14 @@ pub(crate) fn any_pending(peers: &[(usize, Peer)], me: usize) -> bool {
 /// claims from a peer that left the previous request unanswered.
 pub(crate) fn tick(peers: &[(usize, Peer)], me: usize, may_claim: bool) -> Tick {
     let mut asked = false;
+    let now = now_nanos();
     for (index, peer) in peers {
         if *index == me || !peer.frames.has_pending() {
             continue;
         }
         asked = true;
-        if peer.frames.request() && may_claim {
+        let request = peer.frames.request(now, interval_nanos());
+        if request == Request::ClaimInstead && may_claim {
             if let Some(header) = peer.frames.claim_oldest() {
                 // SAFETY: `claim_oldest` returned the header its owner
                 // recorded, and moved `top` past it, so this is the only

@@ -48,6 +48,7 @@ use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::scheduler::frames::{Frame, Plan, Popped, Settled};
+use crate::scheduler::heartbeat;
 use crate::scheduler::job::{JobRef, Latch, Outcome, StackJob};
 use crate::scheduler::queue::Steal;
 use crate::scheduler::worker::{backoff, Worker};
@@ -111,7 +112,7 @@ where
         // Ask the thief to share a frame: its frames above its floor
         // descend from `job`, and it answers onto its deque.
         if peer.frames.has_pending() {
-            let _ = peer.frames.request();
+            let _ = peer.frames.request(heartbeat::now_nanos(), 0);
         }
         return false;
     };
