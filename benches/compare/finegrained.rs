@@ -203,7 +203,10 @@ fn quicksort_chili(s: &mut chili::Scope<'_>, v: &mut [u32]) {
     }
     let p = partition(v);
     let (low, high) = v.split_at_mut(p);
-    s.join(|s| quicksort_chili(s, low), |s| quicksort_chili(s, &mut high[1..]));
+    s.join(
+        |s| quicksort_chili(s, low),
+        |s| quicksort_chili(s, &mut high[1..]),
+    );
 }
 
 fn merge(left: &[u32], right: &[u32], out: &mut [u32]) {
@@ -244,7 +247,10 @@ fn mergesort_chili(s: &mut chili::Scope<'_>, v: &mut [u32], buf: &mut [u32]) {
     {
         let (vl, vr) = v.split_at_mut(mid);
         let (bl, br) = buf.split_at_mut(mid);
-        s.join(|s| mergesort_chili(s, vl, bl), |s| mergesort_chili(s, vr, br));
+        s.join(
+            |s| mergesort_chili(s, vl, bl),
+            |s| mergesort_chili(s, vr, br),
+        );
     }
     merge(&v[..mid], &v[mid..], buf);
     v.copy_from_slice(buf);
@@ -358,10 +364,9 @@ impl JoinWork for ChiliWork<'_, '_> {
         mergesort_chili(&mut self.0.borrow_mut(), v, buf)
     }
     fn two_naps(&self) {
-        self.0.borrow_mut().join(
-            |_| std::thread::sleep(NAP),
-            |_| std::thread::sleep(NAP),
-        );
+        self.0
+            .borrow_mut()
+            .join(|_| std::thread::sleep(NAP), |_| std::thread::sleep(NAP));
     }
 }
 
@@ -414,7 +419,11 @@ pub fn w10_small_tree(reps: usize) {
         "mean of 20,000 trees inside the pool (the pool stays warm); \"vs sequential\" above 0.5 \
          means less than 2x the sequential time",
     );
-    compare(&t, reps, four_peers(cores(), many_us(20_000), checked_tree(&tree, 10)));
+    compare(
+        &t,
+        reps,
+        four_peers(cores(), many_us(20_000), checked_tree(&tree, 10)),
+    );
 }
 
 pub fn w11_big_tree(reps: usize) {
@@ -425,7 +434,11 @@ pub fn w11_big_tree(reps: usize) {
         "ms",
         "16.7M joins; \"vs sequential\" is the speed-up",
     );
-    compare(&t, reps, four_peers(cores(), once_ms, checked_tree(&tree, 24)));
+    compare(
+        &t,
+        reps,
+        four_peers(cores(), once_ms, checked_tree(&tree, 24)),
+    );
 }
 
 pub fn w12_one_thread_tree(reps: usize) {
@@ -506,7 +519,10 @@ pub fn w15_sorts(reps: usize) {
 
 /// Times one sort; the copy of the input (and the scratch buffer) made by
 /// the body is timed alone first and subtracted.
-fn sort_ms(input: &[u32], with_buffer: bool) -> impl Fn(&dyn Fn()) -> Sample + Copy + Send + Sync + '_ {
+fn sort_ms(
+    input: &[u32],
+    with_buffer: bool,
+) -> impl Fn(&dyn Fn()) -> Sample + Copy + Send + Sync + '_ {
     move |body| {
         body();
         let (_, copying) = timed(|| {
@@ -551,7 +567,10 @@ fn idle_cpu_percent() -> Sample {
         .iter()
         .filter(|(tid, _)| Some(*tid) != caller)
         .map(|(tid, ns)| {
-            let earlier = before.iter().find(|(t, _)| t == tid).map_or(0, |(_, ns)| *ns);
+            let earlier = before
+                .iter()
+                .find(|(t, _)| t == tid)
+                .map_or(0, |(_, ns)| *ns);
             ns.saturating_sub(earlier)
         })
         .sum();
@@ -565,7 +584,8 @@ pub fn w17_idle_after_fork_join(reps: usize) {
         unit: "% of a core",
         extra: None,
         baseline: None,
-        note: "the pool does nothing while measured: a heartbeat that outlives the work shows here \
+        note:
+            "the pool does nothing while measured: a heartbeat that outlives the work shows here \
                (chili#21)",
     };
     let tree = Node::tree(16);

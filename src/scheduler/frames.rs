@@ -75,8 +75,8 @@
 
 use std::ptr::NonNull;
 
-use crate::scheduler::{fence, heartbeat};
 use crate::scheduler::job::JobHeader;
+use crate::scheduler::{fence, heartbeat};
 use crate::sync::{lock, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 
 /// How many `fork_join`s deep a worker records frames; deeper joins run
@@ -322,14 +322,14 @@ impl Frames {
     }
 
     /// Takes the oldest pending frame on the owner's behalf (never called by
-    /// the owner). The caller must run the job it returns.
-    pub(crate) fn claim_oldest(&self) -> Option<NonNull<JobHeader>> {
+    /// the owner). The caller must run the job of a `Won` claim.
+    pub(crate) fn claim_oldest(&self) -> Claim {
         let _claim = lock(&self.claim);
         let top = self.top.load(Ordering::Relaxed);
         let oldest = top & !WANTED;
         if self.bottom.load(Ordering::Acquire) <= oldest {
             self.claim_me.store(false, Ordering::Relaxed);
-            return None;
+            return Claim::Nothing;
         }
         // Past the oldest frame, and the request is answered.
         let mut current = top;
@@ -347,10 +347,25 @@ impl Frames {
         if self.bottom.load(Ordering::Acquire) > oldest {
             self.claim_me.store(false, Ordering::Relaxed);
             let job = self.slots[oldest].load(Ordering::Relaxed);
-            return NonNull::new(job as *mut JobHeader);
+            return match NonNull::new(job as *mut JobHeader) {
+                Some(job) => Claim::Won(job),
+                None => unreachable!("a recorded slot holds a job"),
+            };
         }
         // The owner is joining it: give it back.
         self.top.fetch_sub(1, Ordering::Relaxed);
-        None
+        Claim::Lost
     }
+}
+
+/// What a claim did.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// The frame is the claimer's: it must run this job.
+    Won(NonNull<JobHeader>),
+    /// No frame was pending.
+    Nothing,
+    /// The owner popped the frame meanwhile ([claim-vs-join]); `top` is back.
+    Lost,
 }

@@ -516,7 +516,8 @@ where
             // SAFETY: the latch was set (acquire), so the runner's write is
             // visible and it no longer touches the job (caller's contract);
             // the owner is the only other party.
-            let taken = unsafe { std::mem::replace(&mut *outcome, ManuallyDrop::new(Outcome::NotRun)) };
+            let taken =
+                unsafe { std::mem::replace(&mut *outcome, ManuallyDrop::new(Outcome::NotRun)) };
             ManuallyDrop::into_inner(taken)
         })
     }

@@ -24,6 +24,8 @@ pub(crate) mod config;
 pub(crate) mod fence;
 pub(crate) mod frames;
 pub(crate) mod heartbeat;
+#[cfg(loom)]
+pub mod hooks;
 pub(crate) mod job;
 pub(crate) mod part;
 pub(crate) mod queue;

@@ -297,6 +297,8 @@ where
         // `shutdown_now` emptied the deque, or a claimer found the pool
         // aborted; this task is running, so it finishes: `b` runs here.
         Outcome::HandedBack => {
+            #[cfg(loom)]
+            crate::scheduler::hooks::HANDED_BACK.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             // SAFETY: handed back: the closure is still in the job, and its
             // entry is consumed.
             let b = unsafe { job_b.take_func() };
