@@ -369,3 +369,110 @@ pub(crate) enum Claim {
     /// The owner popped the frame meanwhile ([claim-vs-join]); `top` is back.
     Lost,
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize as Runs;
+
+    /// "Jobs" the list only stores: numbers whose addresses are recorded.
+    fn job(jobs: &[u64], id: usize) -> NonNull<JobHeader> {
+        NonNull::from(&jobs[id]).cast()
+    }
+
+    fn id_of(jobs: &[u64], job: NonNull<JobHeader>) -> usize {
+        (job.as_ptr() as usize - jobs.as_ptr() as usize) / std::mem::size_of::<u64>()
+    }
+
+    /// [claim-vs-join] and [stale-claim] with real threads: the owner
+    /// records and joins frames (nested two deep) while a claimer keeps
+    /// claiming; every frame is taken by exactly one of them.
+    #[test]
+    fn a_claimer_and_the_owner_never_both_take_a_frame() {
+        const FRAMES: usize = if cfg!(miri) { 60 } else { 20_000 };
+        let jobs: Vec<u64> = (0..FRAMES as u64).collect();
+        let runs: Vec<Runs> = (0..FRAMES).map(|_| Runs::new(0)).collect();
+        let frames = Frames::new();
+        let done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    if let Claim::Won(header) = frames.claim_oldest() {
+                        runs[id_of(&jobs, header)].fetch_add(1, Ordering::SeqCst);
+                    }
+                    std::thread::yield_now();
+                }
+            });
+            let settle = |frame: Frame, id: usize| {
+                let claimed = match frames.pop(&frame) {
+                    Popped::Inline => false,
+                    Popped::Attention => frames.settle(&frame) == Settled::Claimed,
+                };
+                if claimed {
+                    // The claimer runs it; a real owner waits for its latch.
+                    while runs[id].load(Ordering::SeqCst) == 0 {
+                        std::hint::spin_loop();
+                    }
+                } else {
+                    runs[id].fetch_add(1, Ordering::SeqCst);
+                }
+            };
+            let record = |id: usize| loop {
+                match frames.plan() {
+                    // SAFETY: this thread is the owner; the numbers outlive
+                    // the scope and are never dereferenced through the list.
+                    Plan::Record { index, .. } => {
+                        break unsafe { frames.record(index, job(&jobs, id)) }
+                    }
+                    Plan::Attention => std::hint::spin_loop(),
+                    Plan::Inline => unreachable!("at most two pending"),
+                }
+            };
+            for pair in (0..FRAMES).step_by(2) {
+                let outer = record(pair);
+                let inner = record(pair + 1);
+                settle(inner, pair + 1);
+                settle(outer, pair);
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+        for (id, runs) in runs.iter().enumerate() {
+            assert_eq!(runs.load(Ordering::SeqCst), 1, "frame {id}");
+        }
+    }
+
+    /// An answered request promotes the oldest pending frame at or above
+    /// the floor, once; below the floor it asks for a claim instead.
+    #[test]
+    fn answering_promotes_the_oldest_frame_above_the_floor() {
+        let jobs = [0u64, 1, 2];
+        let frames = Frames::new();
+        let mut recorded = Vec::new();
+        for id in 0..2 {
+            let Plan::Record { index, first } = frames.plan() else {
+                panic!("room for two");
+            };
+            assert_eq!(first, id == 0);
+            // SAFETY: this thread is the owner; `jobs` outlives `frames`' use.
+            recorded.push(unsafe { frames.record(index, job(&jobs, id)) });
+        }
+        assert_eq!(frames.request(0, 0), Request::Sent);
+        assert_eq!(frames.request(0, 0), Request::ClaimInstead, "unanswered");
+        assert_eq!(frames.plan(), Plan::Attention);
+        // Floor 1: frame 0 belongs to an outer job.
+        assert_eq!(frames.answer(1), None);
+        assert_eq!(frames.request(0, 0), Request::ClaimInstead, "claim_me");
+        assert!(matches!(frames.claim_oldest(), Claim::Won(j) if id_of(&jobs, j) == 0));
+        assert_eq!(frames.request(u64::MAX, 0), Request::Sent);
+        let promoted = frames.answer(0).expect("frame 1 is above the floor");
+        assert_eq!(id_of(&jobs, promoted), 1);
+        assert_eq!(frames.request(1, 1_000), Request::TooSoon, "rate limit");
+        let inner = recorded.pop().unwrap();
+        assert_eq!(frames.pop(&inner), Popped::Attention);
+        assert_eq!(frames.settle(&inner), Settled::OnOwnDeque);
+        let outer = recorded.pop().unwrap();
+        assert_eq!(frames.pop(&outer), Popped::Attention);
+        assert_eq!(frames.settle(&outer), Settled::Claimed);
+        assert!(!frames.has_pending());
+    }
+}
