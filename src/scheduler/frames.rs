@@ -43,7 +43,11 @@
 //!   cannot answer. The claimer, under the lock, moves `top` past the oldest
 //!   pending frame, runs a heavy fence, then reads `bottom`; if the frame is
 //!   still recorded, it is the claimer's to run; otherwise it moves `top`
-//!   back. The frame never enters a queue.
+//!   back. The frame never enters a queue. Two kinds of threads claim: the
+//!   heartbeat (heartbeat.rs), and a waiter whose stolen half's thief has not
+//!   answered its requests for a while (`part.rs`); the waiter claims only at
+//!   or above the index the thief's `bottom` had when it began that half
+//!   (`claim_oldest(lowest)`), so it only ever runs work of what it awaits.
 //! * Nothing else moves `top` forward; the owner moves it back (under the
 //!   lock) only when it joins a promoted frame, since the frames above are
 //!   gone.
@@ -322,11 +326,15 @@ impl Frames {
     }
 
     /// Takes the oldest pending frame on the owner's behalf (never called by
-    /// the owner). The caller must run the job of a `Won` claim.
-    pub(crate) fn claim_oldest(&self) -> Claim {
+    /// the owner), if its index is at least `lowest`. The caller must run
+    /// the job of a `Won` claim (or queue it for others).
+    pub(crate) fn claim_oldest(&self, lowest: usize) -> Claim {
         let _claim = lock(&self.claim);
         let top = self.top.load(Ordering::Relaxed);
         let oldest = top & !WANTED;
+        if oldest < lowest {
+            return Claim::Nothing;
+        }
         if self.bottom.load(Ordering::Acquire) <= oldest {
             self.claim_me.store(false, Ordering::Relaxed);
             return Claim::Nothing;
@@ -397,7 +405,7 @@ mod tests {
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 while !done.load(Ordering::SeqCst) {
-                    if let Claim::Won(header) = frames.claim_oldest() {
+                    if let Claim::Won(header) = frames.claim_oldest(0) {
                         runs[id_of(&jobs, header)].fetch_add(1, Ordering::SeqCst);
                     }
                     std::thread::yield_now();
@@ -462,7 +470,7 @@ mod tests {
         // Floor 1: frame 0 belongs to an outer job.
         assert_eq!(frames.answer(1), None);
         assert_eq!(frames.request(0, 0), Request::ClaimInstead, "claim_me");
-        assert!(matches!(frames.claim_oldest(), Claim::Won(j) if id_of(&jobs, j) == 0));
+        assert!(matches!(frames.claim_oldest(0), Claim::Won(j) if id_of(&jobs, j) == 0));
         assert_eq!(frames.request(u64::MAX, 0), Request::Sent);
         let promoted = frames.answer(0).expect("frame 1 is above the floor");
         assert_eq!(id_of(&jobs, promoted), 1);

@@ -141,7 +141,7 @@ pub(crate) fn tick(peers: &[(usize, Peer)], me: usize, may_claim: bool) -> Tick 
         asked = true;
         let request = peer.frames.request(now, interval_nanos());
         if request == Request::ClaimInstead && may_claim {
-            if let Claim::Won(header) = peer.frames.claim_oldest() {
+            if let Claim::Won(header) = peer.frames.claim_oldest(0) {
                 // SAFETY: `claim_oldest` returned the header its owner
                 // recorded, and moved `top` past it, so this is the only
                 // entry for that job (`JobRef::from_frame`'s contract).

@@ -96,7 +96,7 @@ impl FrameList {
     /// A claim from another thread: `Ok(id)` of the job won, `Err` with
     /// what happened otherwise (`"nothing pending"`, `"lost to the join"`).
     pub fn claim(&self) -> Result<usize, &'static str> {
-        match self.frames.claim_oldest() {
+        match self.frames.claim_oldest(0) {
             Claim::Won(job) => {
                 let base = self.jobs.as_ptr() as usize;
                 Ok((job.as_ptr() as usize - base) / std::mem::size_of::<u64>())

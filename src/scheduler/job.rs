@@ -430,6 +430,10 @@ pub(crate) struct StackJob<F, R> {
     /// it took the job, so until the job finishes everything in that deque
     /// descends from this job (see `part.rs`, "helping").
     thief: AtomicUsize,
+    /// The thief's `frames.bottom()` when it began this job: its frames at
+    /// or above it descend from this job (the waiter may claim those).
+    /// Written before `thief` (release), read after it (acquire).
+    thief_floor: AtomicUsize,
 }
 
 /// Who took a stack job from its owner's deque.
@@ -437,6 +441,8 @@ pub(crate) struct StackJob<F, R> {
 pub(crate) struct Thief {
     pub(crate) index: usize,
     pub(crate) clean: bool,
+    /// The thief's first frame that descends from the job.
+    pub(crate) floor: usize,
 }
 
 impl<F, R> StackJob<F, R>
@@ -461,6 +467,7 @@ where
             outcome: UnsafeCell::new(ManuallyDrop::new(Outcome::NotRun)),
             latch: Latch::new(),
             thief: AtomicUsize::new(0),
+            thief_floor: AtomicUsize::new(0),
         }
     }
 
@@ -483,6 +490,9 @@ where
             word => Some(Thief {
                 index: (word - 1) / 2,
                 clean: (word - 1) % 2 == 1,
+                // Relaxed: written before the release store of `thief`
+                // that the acquire load above read.
+                floor: self.thief_floor.load(Ordering::Relaxed),
             }),
         }
     }
@@ -537,6 +547,8 @@ where
         // set, which is the last thing we do with it.
         let job = unsafe { header.cast::<Self>().as_ref() };
         let mark = 1 + 2 * worker.index() + usize::from(worker.deque_is_empty());
+        job.thief_floor
+            .store(worker.frames().bottom(), Ordering::Relaxed);
         job.thief.store(mark, Ordering::Release);
         // SAFETY: the entry was in exactly one queue and we consumed it, so
         // nobody else takes the closure or writes the outcome.

@@ -37,6 +37,12 @@
 //!   If `J` finished in the meantime, or the stolen job is a detached task
 //!   nobody waits for, it goes to the injector for any worker to run.
 //!
+//! The thief's frame list (`frames.rs`) holds more of `J`'s work: the
+//! frames it recorded since it began `J` (at or above the index its
+//! `bottom` had then, kept in the job). The waiter asks the thief to answer
+//! one onto its deque, and if the thief does not answer within a few rounds
+//! (it is blocked, or descheduled), claims the oldest such frame itself.
+//!
 //! When there is nothing to help with, the waiter spins a little, then parks
 //! on the latch counted as *blocked*, so the pool may compensate.
 //!
@@ -47,11 +53,15 @@
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::scheduler::frames::{Frame, Plan, Popped, Settled};
+use crate::scheduler::frames::{Claim, Frame, Plan, Popped, Request, Settled};
 use crate::scheduler::heartbeat;
 use crate::scheduler::job::{JobRef, Latch, Outcome, StackJob};
 use crate::scheduler::queue::Steal;
 use crate::scheduler::worker::{backoff, Worker};
+
+/// Rounds without an answer after which a waiter claims a frame of its
+/// thief itself (a claim costs a heavy fence; an answer is cheaper).
+const CLAIM_AFTER: u32 = if cfg!(loom) { 0 } else { 8 };
 
 /// Rounds of spinning and yielding before a waiter parks.
 const HELP_ROUNDS: u32 = if cfg!(loom) { 1 } else { 48 };
@@ -77,7 +87,7 @@ where
     let latch = job.latch();
     let mut round = 0;
     while !latch.is_set() {
-        if help_thief(worker, job, latch) {
+        if help_thief(worker, job, latch, round > CLAIM_AFTER) {
             round = 0;
             continue;
         }
@@ -94,7 +104,7 @@ where
 
 /// Takes one job from the thief of `job` and runs or re-queues it. Returns
 /// whether it took anything.
-fn help_thief<F, R>(worker: &Worker, job: &StackJob<F, R>, latch: &Latch) -> bool
+fn help_thief<F, R>(worker: &Worker, job: &StackJob<F, R>, latch: &Latch, may_claim: bool) -> bool
 where
     F: FnOnce() -> R + Send,
     R: Send,
@@ -108,13 +118,27 @@ where
     let Some(peer) = worker.peer_of(thief.index) else {
         return false;
     };
-    let Some(stolen) = Steal::until_settled(|| peer.stealer.steal()) else {
-        // Ask the thief to share a frame: its frames above its floor
-        // descend from `job`, and it answers onto its deque.
-        if peer.frames.has_pending() {
-            let _ = peer.frames.request(heartbeat::now_nanos(), 0);
+    let stolen = match Steal::until_settled(|| peer.stealer.steal()) {
+        Some(stolen) => stolen,
+        None => {
+            // Ask the thief to share a frame: its frames above its floor
+            // descend from `job`, and it answers onto its deque.
+            if !peer.frames.has_pending() {
+                return false;
+            }
+            let request = peer.frames.request(heartbeat::now_nanos(), 0);
+            if request != Request::ClaimInstead || !may_claim {
+                return false;
+            }
+            // No answer for a while (the thief is blocked, or descheduled):
+            // claim its oldest frame that descends from `job`.
+            let Claim::Won(header) = peer.frames.claim_oldest(thief.floor) else {
+                return false;
+            };
+            // SAFETY: the claim moved `top` past the frame, so this is its
+            // only entry (`JobRef::from_frame`).
+            unsafe { JobRef::from_frame(header) }
         }
-        return false;
     };
     if stolen.kind().is_awaited() && !latch.is_set() {
         // Still unfinished after the steal: `stolen` descends from `job`.
