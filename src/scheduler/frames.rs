@@ -427,10 +427,10 @@ mod tests {
             };
             let record = |id: usize| loop {
                 match frames.plan() {
-                    // SAFETY: this thread is the owner; the numbers outlive
-                    // the scope and are never dereferenced through the list.
                     Plan::Record { index, .. } => {
-                        break unsafe { frames.record(index, job(&jobs, id)) }
+                        // SAFETY: this thread is the owner; the numbers
+                        // outlive the scope and the list never reads them.
+                        break unsafe { frames.record(index, job(&jobs, id)) };
                     }
                     Plan::Attention => std::hint::spin_loop(),
                     Plan::Inline => unreachable!("at most two pending"),
