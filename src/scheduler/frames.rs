@@ -294,6 +294,11 @@ impl Frames {
         NonNull::new(job as *mut JobHeader)
     }
 
+    /// The owner's light fence (`fence.rs`), for its other handshakes.
+    pub(crate) fn light_fence(&self) {
+        fence::light(self.asymmetric);
+    }
+
     /// The owner's `bottom`, for the floor of a job it starts.
     pub(crate) fn bottom(&self) -> usize {
         self.bottom.load(Ordering::Relaxed)

@@ -31,15 +31,16 @@
 //!
 //! # Races
 //!
-//! * **[first-frame-vs-park]** The forking owner stores `bottom`, then (SeqCst
-//!   fence) reads `beating` and the parked count; a worker going to park
-//!   raises `parked`, then (SeqCst fence) looks at the frame lists. One of
-//!   them sees the other: the parker sees the frame and becomes the beater,
-//!   or the owner sees it parked and wakes it.
-//! * **[beater-stops]** The beater clears `beating`, then (SeqCst fence) looks
+//! * **[first-frame-vs-park]** The forking owner stores `bottom`, then (light
+//!   fence, `fence.rs`) reads `beating` and the parked count; a worker going
+//!   to park raises `parked`, then (heavy fence) looks at the frame lists.
+//!   One of them sees the other: the parker sees the frame and becomes the
+//!   beater, or the owner sees it parked and wakes it. The heavy side is the
+//!   parker's because parking is rare next to top-level forks.
+//! * **[beater-stops]** The beater clears `beating`, then (heavy fence) looks
 //!   at every frame list once more and takes the role back if one has a
-//!   pending frame; an owner that stored its first frame, then (fence) saw
-//!   `beating` still set, is seen by that last look.
+//!   pending frame; an owner that stored its first frame, then (light fence)
+//!   saw `beating` still set, is seen by that last look.
 //! * **[claim-vs-join]** and the other races of a claim are `frames.rs`'s.
 //!
 //! A miss in any of these would cost parallelism, never progress: a pending

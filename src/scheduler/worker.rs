@@ -19,6 +19,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::time::Instant;
 
+use crate::scheduler::fence;
 use crate::scheduler::frames::Frames;
 use crate::scheduler::heartbeat::{self, Tick};
 use crate::scheduler::job::JobRef;
@@ -26,7 +27,7 @@ use crate::scheduler::queue::{Local, Steal};
 use crate::scheduler::registry::{Peer, Wake, Woken};
 use crate::scheduler::shared::Shared;
 use crate::scheduler::stats::SlotStats;
-use crate::sync::{fence, thread, thread_local, Ordering, SEARCH_ROUNDS};
+use crate::sync::{thread, thread_local, SEARCH_ROUNDS};
 use crate::Arc;
 
 /// How a piece of work counts in the pool's statistics.
@@ -182,7 +183,8 @@ impl Worker {
     #[cold]
     pub(crate) fn first_frame(&self) {
         let registry = &self.pool.registry;
-        fence(Ordering::SeqCst);
+        // The light side; a parking worker runs the heavy one (`beat`).
+        self.frames.light_fence();
         if !registry.heartbeat.is_beating() && registry.counts().parked() > 0 {
             registry.wake_one_parked();
         }
@@ -414,8 +416,9 @@ impl Worker {
         let registry = &self.pool.registry;
         let role = &registry.heartbeat;
         // [first-frame-vs-park]: `parked` was raised (prepare_park) before
-        // this fence; the frame lists are read after it.
-        fence(Ordering::SeqCst);
+        // this fence; the frame lists are read after it. Heavy, so that the
+        // forking owner's side is a light one.
+        fence::heavy();
         if !self.peers_pending() || !role.try_start() {
             return Beat::Idle;
         }
@@ -438,7 +441,7 @@ impl Worker {
                     if quiet >= heartbeat::QUIET_TICKS {
                         role.stop();
                         // [beater-stops]: look once more after giving up.
-                        fence(Ordering::SeqCst);
+                        fence::heavy();
                         if !(self.peers_pending() && role.try_start()) {
                             return Beat::Idle;
                         }
