@@ -27,7 +27,9 @@
 //! * A worker that records a frame while it has no other pending one (the
 //!   first fork of a `fork_join` tree) starts a beater if none runs and a
 //!   worker is parked (`first_frame`): without it, a worker that parked before
-//!   the fork would never hear of it.
+//!   the fork would never hear of it. The woken worker beats (for at least
+//!   [`QUIET_TICKS`]) even if that frame is gone when it looks, so a run of
+//!   small trees wakes it once, not once per tree.
 //!
 //! # Races
 //!
@@ -86,6 +88,10 @@ pub(crate) const QUIET_TICKS: u32 = if cfg!(loom) { 1 } else { 4 };
 /// The pool's heartbeat role.
 pub(crate) struct Heartbeat {
     beating: AtomicBool,
+    /// Set by an owner that woke a worker for its first frame: that worker
+    /// beats even if the frame is gone by the time it looks (a run of small
+    /// `fork_join` trees would otherwise wake it once per tree).
+    wanted: AtomicBool,
 }
 
 /// What one round of requests found.
@@ -103,6 +109,7 @@ impl Heartbeat {
     pub(crate) fn new() -> Heartbeat {
         Heartbeat {
             beating: AtomicBool::new(false),
+            wanted: AtomicBool::new(false),
         }
     }
 
@@ -115,6 +122,16 @@ impl Heartbeat {
         self.beating
             .compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
+    }
+
+    /// An owner asks for a beater before waking a parked worker.
+    pub(crate) fn want(&self) {
+        self.wanted.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a beater was asked for (and clears the request).
+    pub(crate) fn take_wanted(&self) -> bool {
+        self.wanted.load(Ordering::Relaxed) && self.wanted.swap(false, Ordering::Relaxed)
     }
 
     /// Gives the role up ([beater-stops]: the caller then looks again).

@@ -186,6 +186,7 @@ impl Worker {
         // The light side; a parking worker runs the heavy one (`beat`).
         self.frames.light_fence();
         if !registry.heartbeat.is_beating() && registry.counts().parked() > 0 {
+            registry.heartbeat.want();
             registry.wake_one_parked();
         }
     }
@@ -419,7 +420,8 @@ impl Worker {
         // this fence; the frame lists are read after it. Heavy, so that the
         // forking owner's side is a light one.
         fence::heavy();
-        if !self.peers_pending() || !role.try_start() {
+        let wanted = role.take_wanted();
+        if !(wanted || self.peers_pending()) || !role.try_start() {
             return Beat::Idle;
         }
         let mut quiet = 0;
