@@ -9,13 +9,13 @@ How to run (not part of CI; stdlib only, gevent optional):
 
 and, on the same machine, for the Rust side:
 
-    cargo bench --bench compare -- --only W1,W2,W5
+    cargo run --release -p workcrew-benches -- --only W1,W2,W5
 
 Pass workcrew's medians to print how many times faster it is:
 
     python3 benches/python_peers.py --workcrew W1=95,W2=130,W5=101
 
-Workloads (the same shapes as benches/compare, see issue 7):
+Workloads (the same shapes as the compare binary, benches/src/bin/compare, see issue 7):
   W1  empty tasks submitted from an outside thread, then wait for all (ns/task);
       100,000 tasks by default (Python needs 10-20 us each), 1,000,000 with --full
   W2  100,000 tasks returning an int, results collected by the caller (ns/task)
@@ -234,7 +234,7 @@ def main():
     parser.add_argument(
         "--workcrew",
         default="",
-        help="workcrew medians from cargo bench, e.g. W1=95,W2=130,W5=101",
+        help="workcrew medians from the compare binary, e.g. W1=95,W2=130,W5=101",
     )
     args = parser.parse_args()
     only = {i.strip().upper() for i in args.only.split(",") if i.strip()}

@@ -7,7 +7,10 @@ use std::fmt;
 /// Returned by [`Pool::try_spawn`](crate::Pool::try_spawn) and
 /// [`Pool::spawn_timeout`](crate::Pool::spawn_timeout).
 pub enum SpawnError<F> {
-    /// The bounded queue (see `queue_capacity`) had no room.
+    /// No thread can take the task now: the bounded queue (see
+    /// `queue_capacity`) had no room, or the pool has no worker thread left
+    /// and the OS refused to start one (a pids limit or `ulimit -u`). Either
+    /// way the task never ran; a later attempt may succeed.
     Full(F),
     /// The pool was shut down (or its last handle dropped) before this
     /// submission.
@@ -46,7 +49,8 @@ impl<F> fmt::Display for SpawnError<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SpawnError::Full(_) => f.write_str(
-                "the pool's task queue is full (queue_capacity reached); \
+                "no thread can take the task now: the pool's task queue is full \
+                 (queue_capacity reached) or no worker thread could be started; \
                  the task was not submitted and is returned in the error",
             ),
             SpawnError::Closed(_) => f.write_str(

@@ -43,9 +43,16 @@ fn a_stack_size_of_zero_is_refused_naming_stack_size() {
 }
 
 #[test]
-fn a_queue_capacity_of_zero_is_refused_naming_queue_capacity() {
-    let error = build_error(Pool::builder().threads(1).queue_capacity(0));
-    assert!(error.to_string().contains("queue_capacity"), "{error}");
+fn a_thread_name_with_a_nul_byte_is_refused_naming_thread_name() {
+    let error = build_error(Pool::builder().threads(3).thread_name(|i| {
+        if i == 2 {
+            "bad\0name".into()
+        } else {
+            format!("ok-{i}")
+        }
+    }));
+    assert_eq!(error.field(), "thread_name");
+    assert!(error.to_string().contains("NUL"), "{error}");
 }
 
 #[test]
@@ -103,8 +110,8 @@ fn a_build_errors_field_is_the_builder_method_its_display_names() {
         (Pool::builder().threads(1).max_threads(0), "max_threads"),
         (Pool::builder().threads(1).stack_size(0), "stack_size"),
         (
-            Pool::builder().threads(1).queue_capacity(0),
-            "queue_capacity",
+            Pool::builder().threads(1).thread_name(|_| "a\0b".into()),
+            "thread_name",
         ),
         (Pool::builder().threads(usize::MAX), "threads"),
     ];

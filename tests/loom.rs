@@ -894,6 +894,161 @@ fn after_pool_join_every_handle_is_finished_and_every_callback_ran() {
     );
 }
 
+// ---------------------------------------------------------------- (8) faults
+
+/// A value that counts its drops and remembers whether the dropping thread
+/// was the model's own (the handle) or a worker (the finisher).
+struct Tracked {
+    drops: Count,
+    on_model_thread: Count,
+    model: thread::ThreadId,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops.bump();
+        if thread::current().id() == self.model {
+            self.on_model_thread.bump();
+        }
+    }
+}
+
+/// [detach-vs-publish] (task/cell.rs): the handle is dropped while the
+/// worker publishes the result. Exactly one of them drops the result, once.
+#[test]
+fn a_dropped_handle_and_the_finisher_drop_the_result_exactly_once() {
+    explore(
+        "detach vs publish",
+        3,
+        &[
+            "the handle dropped the result",
+            "the finisher dropped the result",
+        ],
+        |seen| {
+            let pool = one_thread_pool();
+            let drops = Count::new();
+            let on_model_thread = Count::new();
+            let model = thread::current().id();
+            let handle = {
+                let (drops, on_model_thread) = (drops.clone(), on_model_thread.clone());
+                pool.spawn(move || Tracked {
+                    drops,
+                    on_model_thread,
+                    model,
+                })
+            };
+            drop(handle);
+            pool.shutdown();
+            assert_eq!(
+                drops.get(),
+                1,
+                "the detached result must be dropped exactly once"
+            );
+            seen.saw(match on_model_thread.get() {
+                0 => "the finisher dropped the result",
+                _ => "the handle dropped the result",
+            });
+        },
+    );
+}
+
+/// Silences the default panic hook for the bombs of the fault models (one
+/// message per interleaving would drown the log); other panics still print.
+fn quiet_bombs() {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let text = info.payload().downcast_ref::<&str>().copied().unwrap_or("");
+            if !text.starts_with("bomb") {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// A closure capture whose `Drop` panics.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("bomb");
+        }
+    }
+}
+
+/// Cancelling a task whose closure panics when dropped, racing with a worker
+/// starting it: one winner, and a won cancel still publishes `Cancelled`
+/// (the joiner wakes), counts the task and hands the panic on.
+#[test]
+fn a_cancel_whose_closure_panics_on_drop_still_publishes_cancelled() {
+    quiet_bombs();
+    explore(
+        "cancel of a panicking closure vs start",
+        2,
+        &["cancel won", "worker won"],
+        |seen| {
+            let pool = one_thread_pool();
+            let bomb = Bomb;
+            let handle = pool.spawn(move || {
+                std::mem::forget(bomb);
+                5
+            });
+            let cancelled = handle.cancel();
+            match handle.join() {
+                Err(TaskError::Cancelled) => assert!(cancelled),
+                Ok(5) => assert!(!cancelled),
+                other => panic!("unexpected outcome {other:?}"),
+            }
+            pool.shutdown();
+            let stats = pool.stats();
+            assert_eq!(stats.cancelled, u64::from(cancelled));
+            assert_eq!(stats.panicked, u64::from(cancelled));
+            seen.saw(if cancelled {
+                "cancel won"
+            } else {
+                "worker won"
+            });
+        },
+    );
+}
+
+/// [room-vs-release] with free takers (scheduler/room.rs): on a hand-off
+/// pool (capacity 0) a submitter waiting for a taker is woken when the only
+/// worker becomes idle again.
+#[test]
+fn a_hand_off_submitter_is_woken_when_the_worker_becomes_idle() {
+    explore(
+        "hand-off: waiting for a taker",
+        3,
+        &["a taker was free", "waited for a taker"],
+        |seen| {
+            let pool = Pool::builder()
+                .threads(1)
+                .queue_capacity(0)
+                .build()
+                .expect("valid settings");
+            let first = pool.spawn(|| 1);
+            let second = match pool.try_spawn(|| 2) {
+                Ok(handle) => {
+                    seen.saw("a taker was free");
+                    handle
+                }
+                Err(SpawnError::Full(task)) => {
+                    seen.saw("waited for a taker");
+                    pool.spawn(task)
+                }
+                Err(SpawnError::Closed(_)) => panic!("the pool is open"),
+            };
+            assert_eq!(first.join().unwrap(), 1);
+            assert_eq!(second.join().unwrap(), 2);
+            pool.shutdown();
+            assert_eq!(pool.stats().completed, 2);
+        },
+    );
+}
+
 // ---------------------------------------------------------------- (9) promotion of fork_join halves
 
 /// [claim-vs-join], [stale-claim] (src/scheduler/frames.rs): the owner

@@ -97,14 +97,24 @@ fn a_new_pool_reports_nothing_queued_running_or_counted() {
     assert_eq!(pool.pending(), 0);
     assert_eq!(pool.max_threads(), 3);
     assert!(pool.threads() <= 3);
+    let zero = PoolStats::default();
     assert_eq!(
-        stats,
-        PoolStats {
-            threads: stats.threads,
-            idle_threads: stats.idle_threads,
-            ..PoolStats::default()
-        }
+        (
+            stats.queued,
+            stats.running,
+            stats.completed,
+            stats.panicked,
+            stats.cancelled
+        ),
+        (
+            zero.queued,
+            zero.running,
+            zero.completed,
+            zero.panicked,
+            zero.cancelled
+        )
     );
+    assert_eq!((stats.timed_out, stats.discarded), (0, 0));
 }
 
 #[test]

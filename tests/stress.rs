@@ -289,6 +289,9 @@ fn record_join(ledger: &Ledger, id: usize, outcome: Result<usize, TaskError>, co
             );
             Ledger::mark(&ledger.seen_cancelled, id);
         }
+        Err(other) => {
+            panic!("{context}: task {id}: unexpected outcome {other:?} (no deadline was set)")
+        }
     }
 }
 

@@ -1,12 +1,18 @@
-//! Batching (`-n`, `-N`, `-X`, `-m`): groups input records into the batch
-//! one job receives, lazily.
+//! Batching (`-n`, `-N`, `-L`, `-X`, `-m`): groups input records into the
+//! batch one job receives, lazily, by GNU parallel's rules.
 //!
 //! Invariants: every record lands in exactly one batch, in input order; no
-//! batch is empty; a `-X`/`-m` batch stays within `--max-chars` by the
-//! template's size model unless a single record alone exceeds it (it then
-//! runs alone, and the kernel has the last word).
+//! batch is empty; every batch is shorter than the length limit by GNU's
+//! rule ([`crate::length`]) unless it holds one record, which is then an
+//! error ("Command line too long", as in GNU). With `-X`/`-m` and several
+//! job slots, the batch that reaches the end of the input is spread over
+//! the slots (each of the remaining batches gets an equal share), as GNU
+//! does, so short inputs still use every slot.
+
+use std::collections::VecDeque;
 
 use crate::error::CrewError;
+use crate::length::LengthRule;
 use crate::template::Record;
 
 /// How records are grouped into jobs.
@@ -14,45 +20,76 @@ use crate::template::Record;
 pub enum BatchRule {
     /// One record per job (the default).
     One,
-    /// Up to N records per job (`-n N`, `-N N`).
+    /// Up to N records per job (`-n N`, `-N N`, `-L N`).
     UpTo(usize),
     /// As many records as fit the command line (`-X`, `-m`), at most
-    /// `max_records` if `-n` is also given.
-    Fill {
-        max_records: usize,
-        max_chars: usize,
-    },
+    /// `max_records` if a count is also given.
+    Fill { max_records: Option<usize> },
 }
-
-/// The command-line size model from [`crate::template::Template::size_model`]:
-/// base length, copies of each input byte, extra bytes per input.
-pub type SizeModel = (usize, usize, usize);
 
 /// Batches from a stream of records.
 pub struct Batches<I> {
     records: I,
     rule: BatchRule,
-    model: SizeModel,
-    pending: Option<Record>,
+    length: std::sync::Arc<LengthRule>,
+    slots: usize,
+    pending: VecDeque<Record>,
+    is_exhausted: bool,
+    is_spread: bool,
+    /// Batches made so far (the next job's number, for `{#}`'s length).
+    batches: u64,
 }
 
 impl<I> Batches<I>
 where
     I: Iterator<Item = Result<Record, CrewError>>,
 {
-    /// Groups `records` by `rule`.
-    pub fn new(records: I, rule: BatchRule, model: SizeModel) -> Batches<I> {
+    /// Groups `records` by `rule`, lines limited by `length`, for `slots`
+    /// job slots.
+    pub fn new(records: I, rule: BatchRule, length: LengthRule, slots: usize) -> Batches<I> {
         Batches {
             records,
             rule,
-            model,
-            pending: None,
+            length: std::sync::Arc::new(length),
+            slots,
+            pending: VecDeque::new(),
+            is_exhausted: false,
+            is_spread: false,
+            batches: 0,
         }
     }
 
-    fn cost(&self, record: &Record) -> usize {
-        let (_, copies, per_input) = self.model;
-        record.iter().map(|f| f.len() * copies + per_input).sum()
+    fn next_record(&mut self) -> Option<Result<Record, CrewError>> {
+        if let Some(record) = self.pending.pop_front() {
+            return Some(Ok(record));
+        }
+        if self.is_exhausted {
+            return None;
+        }
+        match self.records.next() {
+            None => {
+                self.is_exhausted = true;
+                None
+            }
+            Some(record) => Some(record),
+        }
+    }
+
+    fn too_long(&self, len: usize, record: &Record) -> CrewError {
+        let args = record
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let shown = if args.chars().count() > 50 {
+            format!("{}...", args.chars().take(50).collect::<String>())
+        } else {
+            args
+        };
+        CrewError::TooLong(format!(
+            "Command line too long ({len} >= {}) at input 0: {shown}",
+            self.length.max,
+        ))
     }
 }
 
@@ -63,36 +100,51 @@ where
     type Item = Result<Vec<Record>, CrewError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let first = match self.pending.take() {
-            Some(record) => record,
-            None => match self.records.next()? {
-                Ok(record) => record,
-                Err(error) => return Some(Err(error)),
-            },
+        let first = match self.next_record()? {
+            Ok(record) => record,
+            Err(error) => return Some(Err(error)),
         };
-        let (max_records, max_chars) = match self.rule {
-            BatchRule::One => return Some(Ok(vec![first])),
-            BatchRule::UpTo(n) => (n, usize::MAX),
-            BatchRule::Fill {
-                max_records,
-                max_chars,
-            } => (max_records, max_chars),
+        let max_records = match self.rule {
+            BatchRule::One => 1,
+            BatchRule::UpTo(n) => n.max(1),
+            BatchRule::Fill { max_records } => max_records.unwrap_or(usize::MAX).max(1),
         };
-        let mut used = self.model.0 + self.cost(&first);
+        self.batches += 1;
+        let mut measure = self.length.measure(self.batches);
+        measure.push(&first);
+        if measure.is_too_long() {
+            return Some(Err(self.too_long(measure.len(), &first)));
+        }
         let mut batch = vec![first];
         while batch.len() < max_records {
-            let record = match self.records.next() {
+            let record = match self.next_record() {
                 None => break,
                 Some(Ok(record)) => record,
                 Some(Err(error)) => return Some(Err(error)),
             };
-            let cost = self.cost(&record);
-            if used + cost > max_chars {
-                self.pending = Some(record);
+            measure.push(&record);
+            if measure.is_too_long() {
+                self.pending.push_front(record);
                 break;
             }
-            used += cost;
             batch.push(record);
+        }
+        if matches!(self.rule, BatchRule::Fill { .. })
+            && !self.is_spread
+            && self.slots > 1
+            && self.is_exhausted
+            && self.pending.is_empty()
+            && batch.len() > 1
+        {
+            // The end of the input: spread what is left over the slots.
+            self.is_spread = true;
+            let share = batch.len().div_ceil(self.slots);
+            self.rule = BatchRule::Fill {
+                max_records: Some(share),
+            };
+            for record in batch.drain(share..).rev() {
+                self.pending.push_front(record);
+            }
         }
         Some(Ok(batch))
     }
@@ -101,37 +153,53 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::placeholder::{NativeNames, Replacements};
+    use crate::template::Template;
+    use std::ffi::OsString;
 
     fn records(n: usize) -> impl Iterator<Item = Result<Record, CrewError>> {
-        (0..n).map(|i| Ok(vec![format!("{i:03}").into_bytes()]))
+        (1..=n).map(|i| Ok(vec![i.to_string().into_bytes()]))
+    }
+
+    fn sizes(n: usize, rule: BatchRule, max: usize, slots: usize) -> Vec<usize> {
+        let words: Vec<OsString> = vec!["echo".into()];
+        let mut table = Replacements::new(&NativeNames::default(), false, &[]).unwrap();
+        let template = Template::parse(&words, &mut table, false, false).unwrap().0;
+        Batches::new(records(n), rule, LengthRule::new(&template, max), slots)
+            .map(|b| b.unwrap().len())
+            .collect()
     }
 
     #[test]
     fn up_to_n_keeps_order_and_leaves_a_short_tail() {
-        let sizes: Vec<usize> = Batches::new(records(7), BatchRule::UpTo(3), (0, 1, 1))
-            .map(|b| b.unwrap().len())
-            .collect();
-        assert_eq!(sizes, [3, 3, 1]);
+        assert_eq!(sizes(7, BatchRule::UpTo(3), 1000, 1), [3, 3, 1]);
     }
 
     #[test]
-    fn fill_stops_at_max_chars() {
-        let rule = BatchRule::Fill {
-            max_records: usize::MAX,
-            max_chars: 10 + 4 * 5,
-        };
-        let sizes: Vec<usize> = Batches::new(records(12), rule, (10, 1, 1))
-            .map(|b| b.unwrap().len())
-            .collect();
-        assert_eq!(sizes, [5, 5, 2]);
+    fn fill_stops_before_the_limit_like_gnu() {
+        // `seq 1 92 | parallel -j1 -kX -s 100 echo`: 34 numbers per line.
+        let fill = BatchRule::Fill { max_records: None };
+        assert_eq!(sizes(92, fill, 100, 1), [34, 31, 27]);
     }
 
     #[test]
-    fn an_oversized_record_still_runs_alone() {
-        let rule = BatchRule::Fill {
-            max_records: usize::MAX,
-            max_chars: 2,
-        };
-        assert_eq!(Batches::new(records(2), rule, (10, 1, 1)).count(), 2);
+    fn the_end_of_the_input_is_spread_over_the_slots() {
+        let fill = BatchRule::Fill { max_records: None };
+        assert_eq!(sizes(5, fill, 1000, 2), [3, 2]);
+        assert_eq!(sizes(92, fill, 100, 2), [34, 31, 14, 13]);
+    }
+
+    #[test]
+    fn an_input_longer_than_the_limit_is_an_error() {
+        let words: Vec<OsString> = vec!["echo".into()];
+        let mut table = Replacements::new(&NativeNames::default(), false, &[]).unwrap();
+        let template = Template::parse(&words, &mut table, false, false).unwrap().0;
+        let long = std::iter::once(Ok(vec![vec![b'x'; 50]]));
+        let mut batches = Batches::new(long, BatchRule::One, LengthRule::new(&template, 20), 1);
+        let error = batches.next().unwrap().unwrap_err().to_string();
+        assert!(
+            error.starts_with("Error: Command line too long (55 >= 20)"),
+            "{error}"
+        );
     }
 }

@@ -29,6 +29,9 @@ signal N.";
 
 /// crew runs a command for every input line or argument, N at a time, with
 /// GNU parallel's syntax: `crew [OPTIONS] COMMAND [ARGS] [::: INPUTS]`.
+///
+/// Long options also answer to GNU parallel's other spellings (`--dryrun`,
+/// `--jl`, `--lb`, `--res`, ...) and to any unique prefix, as GNU's do.
 #[derive(Parser, Debug)]
 #[command(
     name = "crew",
@@ -37,37 +40,51 @@ signal N.";
     long_about = None,
     after_help = EXAMPLES,
     after_long_help = EXAMPLES,
-    max_term_width = 100
+    max_term_width = 100,
+    infer_long_args = true,
+    args_override_self = true
 )]
 pub struct Cli {
-    /// Job slots: N, 0 (as many as possible), N% of cores, +N / -N cores [default: cores].
+    /// Job slots: N, 0 (as many as possible), N% of cores, +N / -N cores, or a FILE holding one of these [default: cores].
     ///
     /// Example: crew -j 200% gzip ::: *.log
-    #[arg(
-        short = 'j',
-        long = "jobs",
-        value_name = "N",
-        allow_hyphen_values = true
-    )]
+    #[arg(short = 'j', long = "jobs", short_alias = 'P', aliases = ["max-procs", "maxprocs"], value_name = "N", allow_hyphen_values = true)]
     pub jobs: Option<String>,
 
     /// Print output in input order (job 1's first), not completion order.
     ///
     /// Example: crew -k echo ::: c b a   # prints c b a
-    #[arg(short = 'k', long = "keep-order")]
+    #[arg(
+        short = 'k',
+        long = "keep-order",
+        alias = "keeporder",
+        overrides_with = "no_keep_order"
+    )]
     pub keep_order: bool,
+
+    /// Undo an earlier -k (for options read from $PARALLEL).
+    ///
+    /// Example: PARALLEL=-k crew --no-keep-order echo ::: a b
+    #[arg(long = "no-keep-order", aliases = ["nokeeporder", "nok", "no-k"], overrides_with = "keep_order")]
+    pub no_keep_order: bool,
 
     /// Print output line by line as it arrives (lines of different jobs never mix).
     ///
     /// Example: crew --line-buffer ping -c3 ::: host1 host2
-    #[arg(long, conflicts_with_all = ["ungroup", "keep_order", "results"])]
+    #[arg(long, aliases = ["lb", "line-buffered", "linebuffer", "linebuffered"], conflicts_with_all = ["ungroup"])]
     pub line_buffer: bool,
 
     /// Let jobs write straight to crew's stdout/stderr: fastest, output may interleave.
     ///
     /// Example: crew -u make -C ::: lib app
-    #[arg(short = 'u', long, conflicts_with_all = ["keep_order", "tag", "tagstring", "results"])]
+    #[arg(short = 'u', long, overrides_with = "group")]
     pub ungroup: bool,
+
+    /// Group each job's output (the default; undoes -u).
+    ///
+    /// Example: crew -g make -C ::: lib app
+    #[arg(short = 'g', long, overrides_with = "ungroup")]
+    pub group: bool,
 
     /// Prefix each output line with the job's input and a TAB.
     ///
@@ -75,23 +92,29 @@ pub struct Cli {
     #[arg(long)]
     pub tag: bool,
 
-    /// Prefix each output line with STR (placeholders allowed) and a TAB.
+    /// Prefix each output line with STR (placeholders and \t allowed) and a TAB.
     ///
     /// Example: crew --tagstring 'job {#}' md5sum ::: *.iso
-    #[arg(long, value_name = "STR")]
+    #[arg(
+        long,
+        alias = "tag-string",
+        value_name = "STR",
+        allow_hyphen_values = true
+    )]
     pub tagstring: Option<String>,
 
-    /// Also save each job's output in DIR/<seq>/{stdout,stderr,exitval,signal,cmd}.
+    /// Save each job's output in DIR/<source>/<value>/{seq,stdout,stderr} (GNU's layout),
+    /// or in one FILE.csv, FILE.tsv or FILE.json (`-.json`: JSON on stdout); prints nothing else.
     ///
     /// Example: crew --results out/ ./simulate ::: 1 2 3
-    #[arg(long, value_name = "DIR")]
-    pub results: Option<PathBuf>,
+    #[arg(long, aliases = ["result", "res"], value_name = "DIR", allow_hyphen_values = true)]
+    pub results: Option<String>,
 
     /// Read inputs from FILE, one per line (may repeat; '-' is stdin).
     ///
     /// Example: crew -a hosts.txt ping -c1
-    #[arg(short = 'a', long = "arg-file", value_name = "FILE")]
-    pub arg_files: Vec<PathBuf>,
+    #[arg(short = 'a', long = "arg-file", alias = "argfile", value_name = "FILE")]
+    pub arg_files: Vec<String>,
 
     /// Inputs are separated by NUL, not newline (for find -print0).
     ///
@@ -99,10 +122,16 @@ pub struct Cli {
     #[arg(short = '0', long = "null")]
     pub null: bool,
 
-    /// Split each input line into columns {1} {2} ... at REGEX.
+    /// Inputs end with STR instead of a newline (\n, \t, \0 and \r are read as in GNU parallel).
+    ///
+    /// Example: printf 'a,b,c' | crew -d , echo
+    #[arg(short = 'd', long, value_name = "STR")]
+    pub delimiter: Option<String>,
+
+    /// Split each input line into columns {1} {2} ... at REGEX (spaces around columns are trimmed).
     ///
     /// Example: crew --colsep ',' echo {2} {1} :::: pairs.csv
-    #[arg(short = 'C', long, value_name = "REGEX")]
+    #[arg(short = 'C', long, aliases = ["col-sep"], value_name = "REGEX")]
     pub colsep: Option<String>,
 
     /// Use STR instead of {} as the input placeholder.
@@ -111,17 +140,123 @@ pub struct Cli {
     #[arg(short = 'I', value_name = "STR")]
     pub replace: Option<String>,
 
-    /// Run every command through the shell ($CREW_SHELL, else /bin/sh), even a plain one.
+    /// Like -I, STR defaulting to {} (GNU's -i / --replace).
+    ///
+    /// Example: crew -i echo {} ::: a
+    #[arg(short = 'i', long = "replace", value_name = "STR", num_args = 0..=1, default_missing_value = "{}")]
+    pub replace_i: Option<String>,
+
+    /// Use STR instead of {.} (GNU's --er).
+    ///
+    /// Example: crew --er @ mv {} @.bak ::: a.txt
+    #[arg(long = "extensionreplace", alias = "er", value_name = "STR")]
+    pub extension_replace: Option<String>,
+
+    /// Use STR instead of {/} (GNU's --bnr).
+    ///
+    /// Example: crew --bnr @ echo @ ::: dir/a.txt
+    #[arg(long = "basenamereplace", alias = "bnr", value_name = "STR")]
+    pub basename_replace: Option<String>,
+
+    /// Use STR instead of {//} (GNU's --dnr).
+    ///
+    /// Example: crew --dnr @ echo @ ::: dir/a.txt
+    #[arg(long = "dirnamereplace", alias = "dnr", value_name = "STR")]
+    pub dirname_replace: Option<String>,
+
+    /// Use STR instead of {/.} (GNU's --bner).
+    ///
+    /// Example: crew --bner @ echo @ ::: dir/a.txt
+    #[arg(long = "basenameextensionreplace", alias = "bner", value_name = "STR")]
+    pub basename_extension_replace: Option<String>,
+
+    /// Use STR instead of {#}.
+    ///
+    /// Example: crew --seqreplace @ echo job @ ::: a b
+    #[arg(long = "seqreplace", value_name = "STR")]
+    pub seq_replace: Option<String>,
+
+    /// Use STR instead of {%}.
+    ///
+    /// Example: crew --slotreplace @ echo slot @ ::: a b
+    #[arg(long = "slotreplace", value_name = "STR")]
+    pub slot_replace: Option<String>,
+
+    /// Set the environment variable NAME to the job's slot, counted from 0.
+    ///
+    /// Example: crew --process-slot-var GPU 'echo $GPU' ::: a b
+    #[arg(
+        long = "process-slot-var",
+        alias = "processslotvar",
+        value_name = "NAME"
+    )]
+    pub process_slot_var: Option<String>,
+
+    /// Stop reading input at a line equal to STR.
+    ///
+    /// Example: printf 'a\nEND\nb\n' | crew -E END echo
+    #[arg(short = 'E', value_name = "STR")]
+    pub eof_upper: Option<String>,
+
+    /// Like -E, STR optional (GNU's -e / --eof).
+    ///
+    /// Example: printf 'a\nEND\n' | crew --eof=END echo
+    #[arg(short = 'e', long = "eof", value_name = "STR", num_args = 0..=1, default_missing_value = "")]
+    pub eof: Option<String>,
+
+    /// Run no job for an empty input line.
+    ///
+    /// Example: printf 'a\n\nb\n' | crew -r echo
+    #[arg(short = 'r', long = "no-run-if-empty", alias = "norunifempty")]
+    pub no_run_if_empty: bool,
+
+    /// Use STR instead of ::: (GNU's --arg-sep).
+    ///
+    /// Example: crew --arg-sep ,, echo ,, a b
+    #[arg(long = "arg-sep", alias = "argsep", value_name = "STR")]
+    pub arg_sep: Option<String>,
+
+    /// Use STR instead of :::: (GNU's --arg-file-sep).
+    ///
+    /// Example: crew --arg-file-sep // cat // list.txt
+    #[arg(long = "arg-file-sep", alias = "argfilesep", value_name = "STR")]
+    pub arg_file_sep: Option<String>,
+
+    /// Pair input sources by position instead of combining them; shorter ones wrap.
+    ///
+    /// Example: crew --link echo ::: a b c ::: 1 2   # a 1, b 2, c 1
+    #[arg(long, alias = "xapply")]
+    pub link: bool,
+
+    /// Add GNU parallel's extra replacement strings: {+/} {+.} {+..} {..} {...} {/..} {##} {0#} {0%} {:-x} {:n:m} {#x} {%x} {/a/b} ...
+    ///
+    /// Example: crew --plus echo {..} ::: a.tar.gz   # a
+    #[arg(long)]
+    pub plus: bool,
+
+    /// Define a replacement string: 'KEY PERL-CODE' (GNU's --rpl; the code edits $_).
+    ///
+    /// Example: crew --rpl '{up} $_=uc($_)' echo {up} ::: a   # A
+    #[arg(long, value_name = "'KEY CODE'")]
+    pub rpl: Vec<String>,
+
+    /// Run every command through the shell ($PARALLEL_SHELL, the calling shell, $SHELL, /bin/sh), even a plain one.
     ///
     /// Example: crew --shell 'echo {} >> all.txt' ::: a b
     #[arg(long)]
     pub shell: bool,
 
-    /// Run a failing job up to N times in all (only the last attempt's output is kept).
+    /// Print why and how commands are run (shell or direct) on stderr.
+    ///
+    /// Example: crew --explain gzip ::: a.log
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Run a failing job up to N times in all; 0 retries forever (only the last attempt's output is kept).
     ///
     /// Example: crew --retries 3 curl -fsO ::: URL1 URL2
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub retries: u32,
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub retries: String,
 
     /// Kill a job's whole process group (TERM, then KILL 200 ms later) after DUR.
     ///
@@ -130,91 +265,156 @@ pub struct Cli {
     pub timeout: Option<String>,
 
     /// Stop early: WHEN is now (kill running jobs) or soon (let them finish);
-    /// WHY=N is fail=N, success=N, done=N, or a percentage like fail=10%.
+    /// WHY=N is fail=N, success=N, done=N, or a percentage like fail=10%; or GNU's -2..2.
     ///
     /// Example: crew --halt now,fail=1 ./check ::: a b c
-    #[arg(long, value_name = "WHEN,WHY=N")]
+    #[arg(long, aliases = ["halt-on-error", "haltonerror"], value_name = "WHEN,WHY=N", allow_hyphen_values = true)]
     pub halt: Option<String>,
 
-    /// Log every finished job to FILE in GNU parallel's format.
+    /// Log every finished job to FILE in GNU parallel's format (+FILE appends; - is stdout).
     ///
     /// Example: crew --joblog jobs.tsv ./task ::: 1 2 3
-    #[arg(long, value_name = "FILE")]
-    pub joblog: Option<PathBuf>,
+    #[arg(long, alias = "jl", value_name = "FILE", allow_hyphen_values = true)]
+    pub joblog: Option<String>,
 
     /// Skip jobs the --joblog already records (run the rest).
     ///
     /// Example: crew --joblog jobs.tsv --resume ./task ::: 1 2 3
-    #[arg(long, requires = "joblog", conflicts_with = "resume_failed")]
+    #[arg(long)]
     pub resume: bool,
 
     /// Skip jobs the --joblog records as successful; rerun the failed ones and run the rest.
     ///
     /// Example: crew --joblog jobs.tsv --resume-failed ./task ::: 1 2 3
-    #[arg(long, requires = "joblog")]
+    #[arg(long, alias = "resumefailed")]
     pub resume_failed: bool,
 
-    /// Give each command up to N inputs.
+    /// Give each command up to N inputs (0: none), {} becoming all of them.
     ///
     /// Example: crew -n 2 echo ::: a b c   # "a b" then "c"
-    #[arg(short = 'n', long = "max-args", value_name = "N")]
-    pub max_args: Option<usize>,
+    #[arg(short = 'n', long = "max-args", alias = "maxargs", value_name = "N")]
+    pub max_args: Option<String>,
 
-    /// Give each command N inputs, addressable as {1} ... {N}.
+    /// Give each command N inputs, addressable as {1} ... {N}; a word around {} is repeated for each.
     ///
     /// Example: crew -N 2 mv {1} {2} ::: a.txt b.txt c.txt d.txt
-    #[arg(short = 'N', value_name = "N", conflicts_with_all = ["max_args", "context_replace"])]
-    pub max_replace_args: Option<usize>,
+    #[arg(
+        short = 'N',
+        long = "max-replace-args",
+        alias = "maxreplaceargs",
+        value_name = "N"
+    )]
+    pub max_replace_args: Option<String>,
 
     /// Give each command as many inputs as fit, repeating the word around {} for each.
     ///
     /// Example: crew -X echo in/{} ::: a b c   # echo in/a in/b in/c
-    #[arg(short = 'X', conflicts_with = "multiple")]
+    #[arg(short = 'X')]
     pub context_replace: bool,
 
     /// Give each command as many inputs as fit, {} becoming all of them.
     ///
     /// Example: ls | crew -m rm
-    #[arg(short = 'm')]
+    #[arg(short = 'm', long = "xargs")]
     pub multiple: bool,
 
-    /// Longest command line -X/-m build, in bytes [default: 120000].
+    /// Longest command line -X/-m build, in bytes [default: GNU parallel's 63664].
     ///
     /// Example: crew -m -s 4096 echo :::: list.txt
-    #[arg(short = 's', long = "max-chars", value_name = "N")]
-    pub max_chars: Option<usize>,
+    #[arg(short = 's', long = "max-chars", alias = "maxchars", value_name = "N")]
+    pub max_chars: Option<String>,
 
     /// Split stdin into blocks and feed each block to a job's stdin.
     ///
     /// Example: cat big.log | crew --pipe grep ERROR
-    #[arg(long, conflicts_with_all = ["max_args", "context_replace", "multiple", "arg_files", "colsep"])]
+    #[arg(long, alias = "spreadstdin")]
     pub pipe: bool,
 
     /// Block size for --pipe (whole records, at least one) [default: 1M].
     ///
     /// Example: cat big.csv | crew --pipe --block-size 10M wc -l
-    #[arg(long, value_name = "SIZE", requires = "pipe")]
+    #[arg(long, aliases = ["block", "blocksize"], value_name = "SIZE", allow_hyphen_values = true)]
     pub block_size: Option<String>,
 
-    /// With --pipe, a record is N lines (blocks never split one).
+    /// With --pipe, records end with STR (\n, \t, \0 and \r read as in GNU) [default: \n].
+    ///
+    /// Example: printf 'a;b;' | crew --pipe --recend ';' -N1 cat
+    #[arg(long, value_name = "STR")]
+    pub recend: Option<String>,
+
+    /// With --pipe, records start with STR: a block is cut only where STR follows a record end.
+    ///
+    /// Example: cat mails.mbox | crew --pipe --recstart 'From ' grep -c Subject
+    #[arg(long, value_name = "STR")]
+    pub recstart: Option<String>,
+
+    /// With --pipe, remove --recend and --recstart from the records.
+    ///
+    /// Example: printf 'a;b;' | crew --pipe --recend ';' --rrs -N1 cat
+    #[arg(long = "rrs", alias = "remove-rec-sep", visible_alias = "removerecsep")]
+    pub remove_rec_sep: bool,
+
+    /// Like --pipe, reading the -a FILE (GNU's --pipepart; crew reads it in order).
+    ///
+    /// Example: crew --pipepart -a big.log --block 10M grep -c ERROR
+    #[arg(long, alias = "pipe-part")]
+    pub pipepart: bool,
+
+    /// The first input line (of each source) names the columns: use {name}; with --colsep, or TAB.
+    ///
+    /// Example: crew --header : --colsep , echo {city} :::: cities.csv
+    #[arg(long, value_name = "REGEX")]
+    pub header: Option<String>,
+
+    /// Pass the command's words as they are, no shell reading (GNU's -q).
+    ///
+    /// Example: crew -q perl -e 'print "$ARGV[0]\n"' ::: 'a b'
+    #[arg(short = 'q', long)]
+    pub quote: bool,
+
+    /// Accepted: jobs inherit crew's whole environment already (GNU's --env for remote jobs).
+    ///
+    /// Example: crew --env PATH echo ::: a
+    #[arg(long, value_name = "NAME")]
+    pub env: Vec<String>,
+
+    /// Accepted: crew's spool files are not compressed (the output is the same).
+    ///
+    /// Example: crew --compress cat ::: big1 big2
+    #[arg(long)]
+    pub compress: bool,
+
+    /// Trim spaces and tabs around inputs: l (left), r (right), lr or rl (both), n (none).
+    ///
+    /// Example: crew --trim lr echo ::: '  a  '
+    #[arg(long, value_name = "lr")]
+    pub trim: Option<String>,
+
+    /// Records are N lines: with --pipe a block never splits one; otherwise each job gets N lines.
     ///
     /// Example: cat reads.fastq | crew --pipe -L 4 -N 1000 ./align
-    #[arg(short = 'L', long = "max-lines", value_name = "N", requires = "pipe")]
-    pub max_lines: Option<usize>,
+    #[arg(short = 'L', value_name = "N")]
+    pub max_lines_upper: Option<String>,
 
-    /// Show a progress bar on stderr (only when stderr is a terminal).
+    /// Like -L, N optional (default 1; GNU's -l / --max-lines).
+    ///
+    /// Example: seq 4 | crew -l 2 echo
+    #[arg(short = 'l', long = "max-lines", alias = "maxlines", value_name = "N", num_args = 0..=1, default_missing_value = "1")]
+    pub max_lines: Option<String>,
+
+    /// Show a progress bar on stderr.
     ///
     /// Example: crew --bar gzip ::: *.log
     #[arg(long)]
     pub bar: bool,
 
-    /// Show the estimated time left on stderr (only when it is a terminal).
+    /// Show the estimated time left on stderr.
     ///
     /// Example: crew --eta gzip ::: *.log
     #[arg(long)]
     pub eta: bool,
 
-    /// Show running/done/failed counts on stderr (only when it is a terminal).
+    /// Show running/done/failed counts on stderr.
     ///
     /// Example: crew --progress gzip ::: *.log
     #[arg(long)]
@@ -223,13 +423,19 @@ pub struct Cli {
     /// Print the commands instead of running them.
     ///
     /// Example: crew --dry-run rm {} ::: *.tmp
-    #[arg(long)]
+    #[arg(long, aliases = ["dryrun", "dr"])]
     pub dry_run: bool,
 
-    /// Print each command on stderr as it starts.
+    /// Print each command on stdout, before its output (GNU's -v).
     ///
     /// Example: crew -v gzip ::: *.log
-    #[arg(short = 'v', long, visible_short_alias = 't')]
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub print_commands: u8,
+
+    /// Print each command on stderr as it starts (GNU's -t / --verbose).
+    ///
+    /// Example: crew -t gzip ::: *.log
+    #[arg(short = 't', long)]
     pub verbose: bool,
 
     /// Wait at least DUR between job starts.
@@ -253,8 +459,29 @@ pub struct Cli {
     /// Directory for spooled output [default: $TMPDIR or /tmp].
     ///
     /// Example: crew --tmpdir /scratch ./noisy ::: 1 2
-    #[arg(long, value_name = "DIR")]
-    pub tmpdir: Option<PathBuf>,
+    #[arg(
+        long,
+        alias = "tempdir",
+        value_name = "DIR",
+        allow_hyphen_values = true
+    )]
+    pub tmpdir: Option<String>,
+
+    /// Accepted for GNU parallel compatibility; crew prints no citation notice.
+    #[arg(long = "will-cite", aliases = ["willcite", "nn", "nonotice", "no-notice", "gnu"], hide = true)]
+    pub will_cite: bool,
+
+    /// Print a shell completion script for SHELL (bash, zsh, fish) and exit.
+    ///
+    /// Example: crew --completions bash > /etc/bash_completion.d/crew
+    #[arg(long, alias = "shell-completion", value_name = "SHELL")]
+    pub completions: Option<String>,
+
+    /// Print crew's man page (roff) and exit.
+    ///
+    /// Example: crew --man | man -l -
+    #[arg(long)]
+    pub man: bool,
 
     /// The command, then inputs: ::: ARGS (several: every combination),
     /// :::+ ARGS (paired with the previous source), :::: FILES, ::::+ FILES.
@@ -286,19 +513,62 @@ pub struct CommandAndInputs {
     pub groups: Vec<Vec<SourceSpec>>,
 }
 
+/// The words that separate input sources (GNU's `--arg-sep` and
+/// `--arg-file-sep` change them).
+#[derive(Debug, Clone)]
+pub struct Separators {
+    /// `:::` by default.
+    pub args: String,
+    /// `::::` by default.
+    pub files: String,
+}
+
+impl Default for Separators {
+    fn default() -> Self {
+        Separators {
+            args: ":::".into(),
+            files: "::::".into(),
+        }
+    }
+}
+
+/// Which kind of separator a word is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Sep {
+    Args { linked: bool },
+    Files { linked: bool },
+}
+
+impl Separators {
+    fn classify(&self, word: &str) -> Option<Sep> {
+        if word == self.args {
+            Some(Sep::Args { linked: false })
+        } else if word.strip_suffix('+') == Some(self.args.as_str()) {
+            Some(Sep::Args { linked: true })
+        } else if word == self.files {
+            Some(Sep::Files { linked: false })
+        } else if word.strip_suffix('+') == Some(self.files.as_str()) {
+            Some(Sep::Files { linked: true })
+        } else {
+            None
+        }
+    }
+}
+
 /// Splits the trailing words at `:::`, `:::+`, `::::` and `::::+`; `-a`
-/// files come first, each as its own group.
+/// files come first, each as its own group. A linked separator with no
+/// source before it starts a group of its own (`::::+ a b` links a and b).
 ///
 /// # Errors
 ///
-/// A `:::+` or `::::+` with nothing before it to link to, or a word that
-/// looks like an option where the command should start.
+/// A word that looks like an option where the command should start.
 pub fn split_command(
     words: &[OsString],
-    arg_files: &[PathBuf],
+    arg_files: &[String],
+    separators: &Separators,
 ) -> Result<CommandAndInputs, CrewError> {
     if let Some(first) = words.first().and_then(|w| w.to_str()) {
-        if first.starts_with('-') && first.len() > 1 && !is_separator(first) {
+        if first.starts_with('-') && first.len() > 1 && separators.classify(first).is_none() {
             return Err(CrewError::usage(format!(
                 "unknown option `{first}` (options go before the command)"
             )));
@@ -306,23 +576,17 @@ pub fn split_command(
     }
     let mut groups: Vec<Vec<SourceSpec>> = arg_files
         .iter()
-        .map(|path| vec![SourceSpec::File(path.clone())])
+        .map(|path| vec![SourceSpec::File(PathBuf::from(path))])
         .collect();
     let mut command = Vec::new();
-    let mut current: Option<&str> = None;
+    let mut current: Option<Sep> = None;
     for word in words {
-        if let Some(separator) = word.to_str().filter(|w| is_separator(w)) {
-            if separator.ends_with('+') && groups.is_empty() {
-                return Err(CrewError::usage(format!(
-                    "`{separator}` links to an earlier input source, but there is none"
-                )));
-            }
-            if separator.starts_with(":::") && separator.trim_end_matches('+') == ":::" {
+        if let Some(separator) = word.to_str().and_then(|w| separators.classify(w)) {
+            if let Sep::Args { linked } = separator {
                 let args = SourceSpec::Args(Vec::new());
-                if separator == ":::+" {
-                    groups.last_mut().expect("checked above").push(args);
-                } else {
-                    groups.push(vec![args]);
+                match groups.last_mut() {
+                    Some(group) if linked => group.push(args),
+                    _ => groups.push(vec![args]),
                 }
             }
             current = Some(separator);
@@ -330,24 +594,22 @@ pub fn split_command(
         }
         match current {
             None => command.push(word.clone()),
-            Some(":::") | Some(":::+") => {
+            Some(Sep::Args { .. }) => {
                 let last = groups.last_mut().and_then(|g| g.last_mut());
                 if let Some(SourceSpec::Args(args)) = last {
                     args.push(word.clone());
                 }
             }
-            Some("::::") => groups.push(vec![SourceSpec::File(PathBuf::from(word))]),
-            Some(_) => groups
-                .last_mut()
-                .expect("::::+ checked above")
-                .push(SourceSpec::File(PathBuf::from(word))),
+            Some(Sep::Files { linked }) => {
+                let file = SourceSpec::File(PathBuf::from(word));
+                match groups.last_mut() {
+                    Some(group) if linked => group.push(file),
+                    _ => groups.push(vec![file]),
+                }
+            }
         }
     }
     Ok(CommandAndInputs { command, groups })
-}
-
-fn is_separator(word: &str) -> bool {
-    matches!(word, ":::" | ":::+" | "::::" | "::::+")
 }
 
 #[cfg(test)]
@@ -363,6 +625,7 @@ mod tests {
         let split = split_command(
             &os(&["echo", "{}", ":::", "a", "b", ":::+", "1", "2", "::::", "f"]),
             &[],
+            &Separators::default(),
         )
         .unwrap();
         assert_eq!(split.command, os(&["echo", "{}"]));
@@ -379,13 +642,25 @@ mod tests {
     }
 
     #[test]
-    fn linking_without_a_source_is_an_error() {
-        assert!(split_command(&os(&["echo", ":::+", "a"]), &[]).is_err());
+    fn linked_files_without_an_earlier_source_link_to_each_other() {
+        let split = split_command(
+            &os(&["echo", "::::+", "f", "g"]),
+            &[],
+            &Separators::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            split.groups,
+            vec![vec![
+                SourceSpec::File("f".into()),
+                SourceSpec::File("g".into())
+            ]]
+        );
     }
 
     #[test]
     fn an_unknown_option_in_command_position_is_an_error() {
-        let error = split_command(&os(&["--bogus", "echo"]), &[])
+        let error = split_command(&os(&["--bogus", "echo"]), &[], &Separators::default())
             .unwrap_err()
             .to_string();
         assert!(error.contains("--bogus"), "{error}");

@@ -23,12 +23,12 @@ use crate::input::{count_records, Inputs};
 use crate::job::{self, Capture, Context, Job};
 use crate::joblog::{JobLog, SkipList};
 use crate::order::Reorder;
-use crate::output::{Emitter, Stream};
+use crate::output::{Emitter, Fault, FaultHandler, Stream};
 use crate::pacing::Pacing;
+use crate::perl::{JobNumbers, Perl};
 use crate::pipe::{Block, Blocks};
 use crate::plan::{Plan, Tagging};
 use crate::progress::Progress;
-use crate::quote::display_argv;
 use crate::results::ResultsDir;
 use crate::schedule::{Scheduler, Stop};
 use crate::signals;
@@ -60,25 +60,42 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             source,
         })?;
     }
-    let mut work: Box<dyn Iterator<Item = Result<Work, CrewError>>> = match plan.pipe {
-        Some(rule) => Box::new(Blocks::new(rule, Arc::clone(&files)).map(|b| b.map(Work::Block))),
+    let mut work: Box<dyn Iterator<Item = Result<Work, CrewError>>> = match plan.pipe.clone() {
+        Some(rule) => {
+            let source: Box<dyn std::io::Read + Send> =
+                match &plan.pipe_source {
+                    Some(path) => Box::new(std::fs::File::open(path).map_err(|source| {
+                        CrewError::InputFile {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?),
+                    None => Box::new(std::io::stdin()),
+                };
+            Box::new(Blocks::new(source, rule, Arc::clone(&files)).map(|b| b.map(Work::Block)))
+        }
         None => {
-            let inputs = Inputs::open(&plan.sources, plan.null, plan.colsep.take())?;
-            let model = plan.template.size_model();
-            Box::new(Batches::new(inputs, plan.batch, model).map(|b| b.map(Work::Batch)))
+            let inputs = Inputs::open(&plan.sources, &plan.read, plan.colsep.take())?;
+            let batches = Batches::new(inputs, plan.batch, plan.length.clone(), plan.slots);
+            Box::new(batches.map(|b| b.map(Work::Batch)))
         }
     };
     let total = if plan.pipe.is_none() && plan.progress.any() {
-        count_records(&plan.sources, plan.null).and_then(|n| jobs_for(n, &plan))
+        count_records(&plan.sources, &plan.read).and_then(|n| jobs_for(n, &plan))
     } else {
         None
     };
     let skips = match (plan.resume, &plan.joblog) {
-        (Some(mode), Some(path)) => SkipList::load(path, mode)?,
+        (Some(mode), Some(target)) if target.path != std::path::Path::new("-") => {
+            SkipList::load(&target.path, mode)?
+        }
         _ => SkipList::default(),
     };
     let joblog = match &plan.joblog {
-        Some(path) if !plan.dry_run => Some(JobLog::open(path, plan.resume.is_some())?),
+        Some(target) if !plan.dry_run => Some(JobLog::open(
+            &target.path,
+            target.append || plan.resume.is_some(),
+        )?),
         _ => None,
     };
     let progress = if plan.dry_run {
@@ -89,6 +106,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let scheduler = Arc::new(Scheduler::new(plan.slots, plan.halt));
     let running = Arc::new(RunningJobs::new(plan.slots));
     signals::watch(Arc::clone(&scheduler), Arc::clone(&running));
+    let running_jobs = Arc::clone(&running);
     let pool = Pool::builder()
         .threads(plan.slots)
         .stack_size(256 * 1024)
@@ -99,21 +117,24 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         capture: plan.capture,
         keep_order: plan.keep_order,
         timeout: plan.timeout,
+        halt: plan.halt,
+        slot_var: plan.slot_var.clone(),
         attempts: plan.attempts,
         shell: plan.shell.clone(),
         verbose: plan.verbose,
+        print_commands: plan.print_commands,
         joblog,
         results: plan.results.clone().map(ResultsDir::new),
         files: Arc::clone(&files),
         is_capture_failure_reported: AtomicBool::new(false),
-        emitter: Emitter::new(progress.clone()),
+        emitter: Emitter::new(progress.clone(), on_output_fault(&scheduler, &running)),
         reorder: Reorder::new(),
         scheduler: Arc::clone(&scheduler),
-        running,
+        running: running_jobs,
         progress: progress.clone(),
     });
 
-    if plan.verbose {
+    if plan.explain {
         let how = match plan.shell_reason {
             Some(reason) => format!(
                 "crew: running commands with {} because {reason}\n",
@@ -129,10 +150,21 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let mut seq = 0u64;
     let mut order = 0u64;
     let mut input_error = false;
+    let mut skipped = 0u64;
+    let mut late_error: Option<String> = None;
+    let mut perl = if plan.perl_exprs.is_empty() {
+        None
+    } else {
+        Some(Perl::start(&plan.perl_exprs)?)
+    };
+    let total = if perl.is_some() {
+        count_records(&plan.sources, &plan.read)
+            .and_then(|n| jobs_for(n, &plan))
+            .unwrap_or(0)
+    } else {
+        0
+    };
     loop {
-        if context.emitter.is_broken() {
-            scheduler.stop(Stop::BrokenPipe);
-        }
         if scheduler.is_stopping() {
             break;
         }
@@ -140,10 +172,13 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             None => break,
             Some(Ok(item)) => item,
             Some(Err(error)) => {
-                context
-                    .emitter
-                    .write(Stream::Stderr, format!("crew: {error}\n").as_bytes());
+                let name = match error {
+                    CrewError::TooLong(_) => crate::error::program_name(),
+                    _ => "crew",
+                };
+                // Said once the running jobs are done and printed, as GNU does.
                 input_error = true;
+                late_error = Some(format!("{name}: {error}\n"));
                 break;
             }
         };
@@ -162,7 +197,30 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
                 Err(_) => break,
             }
         };
-        let mut job = build_job(&plan, item, seq, order, slot);
+        let built = build_job(&plan, item, seq, order, slot, perl.as_mut(), total);
+        let mut job = match built {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                // An expression called skip(): the job does not run, and
+                // counts as failed in the exit status (as in GNU).
+                skipped += 1;
+                if !plan.dry_run {
+                    pacing.cancel_start();
+                    scheduler.release(slot);
+                }
+                continue;
+            }
+            Err(error) => {
+                if !plan.dry_run {
+                    scheduler.release(slot);
+                }
+                context
+                    .emitter
+                    .write(Stream::Stderr, format!("crew: {error}\n").as_bytes());
+                input_error = true;
+                break;
+            }
+        };
         if let CommandLine::Direct(argv) = &job.command {
             job.program = programs.resolve(&argv[0]);
         }
@@ -181,14 +239,33 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     }
     drop(work);
     let (tally, stop) = scheduler.wait_idle();
+    if let Some(message) = late_error {
+        context.emitter.write(Stream::Stderr, message.as_bytes());
+    }
     progress.finish();
     Ok(match stop {
-        _ if input_error => EXIT_CREW_ERROR,
+        _ if input_error || context.emitter.has_failed() => EXIT_CREW_ERROR,
         Some(Stop::Signal(signal)) => 128 + signal,
-        Some(Stop::Fatal) => EXIT_CREW_ERROR,
+        Some(Stop::Fatal | Stop::OutputFailed) => EXIT_CREW_ERROR,
         Some(Stop::BrokenPipe) => 128 + libc::SIGPIPE,
         Some(Stop::Halt { status }) => status,
-        None => tally.failed.min(MAX_FAILURE_STATUS) as i32,
+        None => (tally.failed + skipped).min(MAX_FAILURE_STATUS) as i32,
+    })
+}
+
+/// What crew does when its own output fails: a closed reader stops crew
+/// like `yes | head` (running jobs get SIGTERM, their output has nowhere
+/// to go); any other failure starts no further job and lets the running
+/// ones finish (their side effects may matter; their output is reported
+/// lost by the same one message).
+fn on_output_fault(scheduler: &Arc<Scheduler>, running: &Arc<RunningJobs>) -> FaultHandler {
+    let (scheduler, running) = (Arc::clone(scheduler), Arc::clone(running));
+    Box::new(move |fault| match fault {
+        Fault::Broken => {
+            scheduler.stop(Stop::BrokenPipe);
+            running.signal_all(libc::SIGTERM, true);
+        }
+        Fault::Failed => scheduler.stop(Stop::OutputFailed),
     })
 }
 
@@ -197,25 +274,62 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
 fn jobs_for(records: u64, plan: &Plan) -> Option<u64> {
     match plan.batch {
         BatchRule::One => Some(records),
-        BatchRule::UpTo(n) => Some(records.div_ceil(n as u64)),
+        BatchRule::UpTo(n) => Some(records.div_ceil(n.max(1) as u64)),
         BatchRule::Fill { .. } => None,
     }
 }
 
-fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job {
-    let (records, block) = match work {
+/// Builds job `seq`: its command line, shown line and tag. `None` when
+/// a Perl expression skipped it.
+fn build_job(
+    plan: &Plan,
+    work: Work,
+    seq: u64,
+    order: u64,
+    slot: usize,
+    perl: Option<&mut Perl>,
+    total: u64,
+) -> Result<Option<Job>, CrewError> {
+    let (mut records, block) = match work {
         Work::Batch(records) => (records, None),
         Work::Block(block) => (Vec::new(), Some(block)),
+    };
+    if plan.drops_values {
+        records.clear();
+    }
+    let (command_values, tag_values) = match perl {
+        Some(perl) => {
+            let values: Vec<&[u8]> = records.iter().flatten().map(Vec::as_slice).collect();
+            perl.begin_job(JobNumbers { seq, slot, total }, &values)?;
+            let (command_values, skip_command) = perl.evaluate(plan.template.perl_occurrences())?;
+            let tag_occurrences = match &plan.tagging {
+                Some(Tagging::Template(template)) => template.perl_occurrences(),
+                _ => &[],
+            };
+            let (tag_values, skip_tag) = perl.evaluate(tag_occurrences)?;
+            if skip_command || skip_tag {
+                if let Some(block) = block {
+                    drop(block);
+                }
+                return Ok(None);
+            }
+            (Some(command_values), Some(tag_values))
+        }
+        None => (None, None),
     };
     let expansion = Expansion {
         records: &records,
         seq,
         slot,
+        perl: command_values.as_ref(),
     };
     let command = plan.template.expand(&expansion);
     let display = match &command {
-        CommandLine::Direct(argv) => display_argv(argv),
         CommandLine::Shell(script) => script.clone(),
+        CommandLine::Direct(_) if plan.needs_command_line() => {
+            plan.template.command_line(&expansion)
+        }
+        CommandLine::Direct(_) => Vec::new(),
     };
     let tag = plan.tagging.as_ref().map(|tagging| match tagging {
         Tagging::Inputs => records
@@ -224,9 +338,12 @@ fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job 
             .cloned()
             .collect::<Vec<_>>()
             .join(&b' '),
-        Tagging::Template(template) => template.expand_text(&expansion),
+        Tagging::Template(template) => template.expand_text(&Expansion {
+            perl: tag_values.as_ref(),
+            ..expansion
+        }),
     });
-    Job {
+    Ok(Some(Job {
         seq,
         order,
         slot,
@@ -235,5 +352,9 @@ fn build_job(plan: &Plan, work: Work, seq: u64, order: u64, slot: usize) -> Job 
         display,
         tag,
         block,
-    }
+        results_dir: plan
+            .results
+            .as_ref()
+            .map(|root| ResultsDir::new(root.clone()).job_dir(&records)),
+    }))
 }

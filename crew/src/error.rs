@@ -13,6 +13,35 @@ use std::path::PathBuf;
 /// Exit status for crew's own errors (GNU parallel uses the same).
 pub const EXIT_CREW_ERROR: i32 = 255;
 
+/// The name crew prints in front of the messages GNU parallel also
+/// prints: `parallel` when installed under that name (a drop-in
+/// replacement reads exactly like GNU), else `crew`.
+pub fn program_name() -> &'static str {
+    static NAME: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let arg0 = std::env::args_os().next().unwrap_or_default();
+        let is_parallel = std::path::Path::new(&arg0).file_name() == Some("parallel".as_ref());
+        if is_parallel {
+            "parallel"
+        } else {
+            "crew"
+        }
+    })
+}
+
+/// Writes a warning line (or lines) on stderr before or beside the jobs'
+/// output; a failed write is noted and makes the exit status 255.
+pub fn warn(text: &str) {
+    use std::io::Write;
+    if std::io::stderr().write_all(text.as_bytes()).is_err() {
+        HAS_WARNING_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Whether a [`warn`] could not be written.
+pub static HAS_WARNING_FAILED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Everything that can stop crew itself.
 #[derive(Debug)]
 pub enum CrewError {
@@ -29,6 +58,13 @@ pub enum CrewError {
     Spool { dir: PathBuf, source: io::Error },
     /// The worker pool could not be built.
     Pool(String),
+    /// One input makes a command line longer than the limit (GNU's text).
+    TooLong(String),
+    /// A Perl replacement string does not compile (GNU's text).
+    Perl(String),
+    /// A usage error GNU parallel reports the same way: its words, after
+    /// `parallel: Error: ` (or `crew: Error: `).
+    Gnu(String),
 }
 
 impl CrewError {
@@ -61,6 +97,9 @@ impl fmt::Display for CrewError {
                 dir.display()
             ),
             CrewError::Pool(text) => write!(f, "cannot start the worker pool: {text}"),
+            CrewError::TooLong(text) | CrewError::Perl(text) | CrewError::Gnu(text) => {
+                write!(f, "Error: {text}")
+            }
         }
     }
 }
@@ -72,7 +111,11 @@ impl std::error::Error for CrewError {
             | CrewError::Stdin(source)
             | CrewError::Output { source, .. }
             | CrewError::Spool { source, .. } => Some(source),
-            CrewError::Usage(_) | CrewError::Pool(_) => None,
+            CrewError::Usage(_)
+            | CrewError::Pool(_)
+            | CrewError::TooLong(_)
+            | CrewError::Perl(_)
+            | CrewError::Gnu(_) => None,
         }
     }
 }

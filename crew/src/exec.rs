@@ -11,7 +11,7 @@
 //!   the table can never hit a recycled pid.
 //! - Spawning goes through `std::process::Command` with no `pre_exec`, so std
 //!   uses `posix_spawn` (vfork-like, cheap) with `POSIX_SPAWN_SETPGROUP`.
-//! - Timeouts are measured from the spawn and enforced with a pidfd and
+//! - Runtimes and timeouts are measured from just before the spawn and enforced with a pidfd and
 //!   `ppoll`, so a job is signalled within about a millisecond of its
 //!   deadline: TERM to the group, KILL to the group 200 ms later if the
 //!   leader is still alive, and KILL to any stragglers once it is gone.
@@ -32,8 +32,9 @@ use std::time::{Duration, Instant};
 
 use crate::template::CommandLine;
 
-/// How long a timed-out job gets between SIGTERM and SIGKILL.
-const KILL_GRACE: Duration = Duration::from_millis(200);
+/// How long a job being stopped gets between one signal and the next
+/// (SIGTERM, then SIGKILL).
+pub const KILL_GRACE: Duration = Duration::from_millis(200);
 
 /// How a job ended.
 #[derive(Debug)]
@@ -46,6 +47,9 @@ pub enum Ending {
     TimedOut(i32),
     /// It could not be started.
     NotStarted(io::Error),
+    /// It ran, but its output could not be kept whole (a full filesystem,
+    /// see [`crate::spool`]): a failure, exit value 255.
+    OutputLost,
 }
 
 impl Ending {
@@ -61,6 +65,7 @@ impl Ending {
             Ending::Signaled(_) | Ending::TimedOut(_) => -1,
             Ending::NotStarted(error) if error.kind() == io::ErrorKind::NotFound => 127,
             Ending::NotStarted(_) => 126,
+            Ending::OutputLost => 255,
         }
     }
 
@@ -68,7 +73,7 @@ impl Ending {
     pub fn signal(&self) -> i32 {
         match self {
             Ending::Signaled(signal) | Ending::TimedOut(signal) => *signal,
-            Ending::Exited(_) | Ending::NotStarted(_) => 0,
+            Ending::Exited(_) | Ending::NotStarted(_) | Ending::OutputLost => 0,
         }
     }
 
@@ -152,6 +157,8 @@ pub struct Launch<'a> {
     pub seq: u64,
     /// `CREW_SLOT`, and the job's entry in [`RunningJobs`].
     pub slot: usize,
+    /// `--process-slot-var`: a variable holding the slot, from 0.
+    pub slot_var: Option<&'a OsStr>,
     /// The job's stdin: a `--pipe` block, else `/dev/null`.
     pub stdin: Option<&'a File>,
     /// The job's stdout.
@@ -195,15 +202,44 @@ pub fn spawn(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
     command
         .env("CREW_SEQ", launch.seq.to_string())
         .env("CREW_SLOT", launch.slot.to_string())
+        .env("PARALLEL_SEQ", launch.seq.to_string())
+        .env("PARALLEL_JOBSLOT", launch.slot.to_string())
+        .env("PARALLEL_PID", std::process::id().to_string());
+    if let Some(name) = launch.slot_var {
+        // GNU's --process-slot-var counts slots from 0.
+        command.env(name, (launch.slot - 1).to_string());
+    }
+    // A `--pipe` block reaches the job through a pipe, as in GNU parallel
+    // (programs like `wc` behave differently on a regular file); a
+    // feeder thread copies the block's spool file into it.
+    let feed = match launch.stdin {
+        Some(file) => {
+            let (reader, writer) = std::io::pipe()?;
+            command.stdin(Stdio::from(reader));
+            Some((file.try_clone()?, writer))
+        }
+        None => {
+            command.stdin(Stdio::null());
+            None
+        }
+    };
+    command
         .process_group(0)
-        .stdin(match launch.stdin {
-            Some(file) => Stdio::from(file.try_clone()?),
-            None => Stdio::null(),
-        })
         .stdout(launch.stdout.stdio()?)
         .stderr(launch.stderr.stdio()?);
-    let child = command.spawn()?;
+    // Read before the spawn: the job's runtime and its --timeout count
+    // from the moment it was asked for, never less than it really ran.
     let started = Instant::now();
+    let child = command.spawn()?;
+    drop(command);
+    if let Some((mut block, mut writer)) = feed {
+        // A job that stops reading ends the copy with EPIPE: that is the
+        // job's choice, as with GNU parallel.
+        let _ = std::thread::Builder::new()
+            .name("crew-feed".into())
+            .stack_size(64 * 1024)
+            .spawn(move || std::io::copy(&mut block, &mut writer));
+    }
     jobs.enter(launch.slot, child.id() as i32);
     Ok(Running { child, started })
 }
@@ -238,12 +274,18 @@ impl Running {
         let is_timed_out = match timeout {
             None => {
                 wait_exit(pid, None);
+                if jobs.doom() != 0 {
+                    end_stragglers(pid);
+                }
                 false
             }
             Some(timeout) => {
                 let deadline = self.started + timeout;
                 let pidfd = open_pidfd(pid);
                 if wait_exit_fd(pidfd.as_ref(), pid, Some(deadline)) {
+                    if jobs.doom() != 0 {
+                        end_stragglers(pid);
+                    }
                     false
                 } else {
                     signal_group(pid, libc::SIGTERM);
@@ -275,6 +317,23 @@ impl Running {
             (None, Some(signal)) => Ending::Signaled(signal),
             (None, None) => Ending::Exited(255),
         }
+    }
+}
+
+/// Terminates what is left in the group of the exited, unreaped leader
+/// `pid` (crew is stopping): SIGTERM, then SIGKILL after [`KILL_GRACE`]
+/// if anything survives. The zombie leader keeps the group id from being
+/// reused meanwhile.
+fn end_stragglers(pid: i32) {
+    let deadline = Instant::now() + KILL_GRACE;
+    signal_group(pid, libc::SIGTERM);
+    // SAFETY: 1. signal 0 only checks that the group has members.
+    while unsafe { libc::kill(-pid, 0) } == 0 {
+        if Instant::now() >= deadline {
+            signal_group(pid, libc::SIGKILL);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -397,6 +456,13 @@ impl RunningJobs {
         if doom != 0 {
             signal_group(pid, doom);
         }
+    }
+
+    /// The signal every job gets once crew is stopping (0: not stopping).
+    fn doom(&self) -> i32 {
+        // Relaxed: a job that misses a doom set at this instant is signalled
+        // by `signal_all` itself, which holds the table lock it waits for.
+        self.doom.load(Ordering::Relaxed)
     }
 
     fn leave(&self, slot: usize) {

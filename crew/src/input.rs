@@ -7,9 +7,16 @@
 //!   in memory. Groups after the first (the inner loops of the product) are
 //!   read once and kept, as the product revisits them.
 //! - Order is GNU parallel's: the last source varies fastest.
-//! - Linked sources (`:::+`) pair values by position; a shorter one wraps.
-//! - A record separator (newline, or NUL with `-0`) is removed; nothing else
-//!   is: spaces, quotes and `\r` reach the command as they are.
+//! - Linked sources pair values by position: with `:::+`/`::::+` the
+//!   shortest source sets the length, with `--link` a shorter one wraps
+//!   (GNU's two rules).
+//! - A record separator (newline, `-d STR`, or NUL with `-0`) is removed;
+//!   nothing else is: spaces, quotes and `\r` reach the command as they
+//!   are, except that `--colsep` columns are trimmed of surrounding
+//!   blanks (as GNU does). A NUL byte without `-0` cannot be passed in an
+//!   argument: it becomes the two characters `\0`, with GNU's warning.
+//! - Reading stops at a line equal to `-E STR`; with `-r` records that are
+//!   all blank run no job.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -53,6 +60,13 @@ impl ColumnSeparator {
             })
     }
 
+    /// The columns of `value`.
+    pub fn split(&self, value: &[u8]) -> Record {
+        let mut out = Vec::new();
+        self.split_into(value, &mut out);
+        out
+    }
+
     fn split_into(&self, value: &[u8], out: &mut Record) {
         match self {
             ColumnSeparator::Literal(separator) => {
@@ -88,15 +102,84 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// How input records are read.
+#[derive(Debug, Default, Clone)]
+pub struct ReadOptions {
+    /// Records end with these bytes (newline by default).
+    pub delimiter: Vec<u8>,
+    /// Reading stops at a record equal to this (`-E`).
+    pub eof: Option<Vec<u8>>,
+    /// `-r`: blank records run no job.
+    pub skip_blank: bool,
+    /// `--link`: linked sources wrap instead of stopping at the shortest.
+    pub wrap_links: bool,
+    /// `--header`: files start with a header line that is not an input.
+    pub skip_header: bool,
+    /// `--trim`: (left, right) blanks removed from each input.
+    pub trim: (bool, bool),
+    /// `--trim n` given: `--colsep` columns keep their blanks.
+    pub keeps_column_blanks: bool,
+    /// `-L`/`-l`: a line ending in a blank continues on the next line.
+    pub joins_continued_lines: bool,
+}
+
+/// The first record of `path` (`-`: stdin, whose buffer keeps the rest
+/// for the readers that follow).
+///
+/// # Errors
+///
+/// The file cannot be read.
+pub fn first_line(path: &Path, delimiter: &[u8]) -> Result<Vec<u8>, CrewError> {
+    let options = ReadOptions {
+        delimiter: delimiter.to_vec(),
+        ..ReadOptions::default()
+    };
+    if path == Path::new("-") {
+        let last = *delimiter.last().unwrap_or(&b'\n');
+        let mut line = Vec::new();
+        let mut stdin = io::stdin().lock();
+        while !line.ends_with(delimiter) {
+            if stdin
+                .read_until(last, &mut line)
+                .map_err(CrewError::Stdin)?
+                == 0
+            {
+                return Ok(line);
+            }
+        }
+        line.truncate(line.len() - delimiter.len());
+        return Ok(line);
+    }
+    let mut reader = RecordReader::open(path, &options)?;
+    Ok(reader.next_value().transpose()?.unwrap_or_default())
+}
+
+#[cfg(test)]
+impl ReadOptions {
+    /// Newline-separated records, nothing else.
+    pub fn lines() -> ReadOptions {
+        ReadOptions {
+            delimiter: b"\n".to_vec(),
+            ..ReadOptions::default()
+        }
+    }
+}
+
+/// Whether GNU's NUL warning was printed.
+static IS_NUL_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Records of one file (or stdin), read one at a time.
 struct RecordReader {
     reader: Box<dyn BufRead + Send>,
-    separator: u8,
+    delimiter: Vec<u8>,
+    eof: Option<Vec<u8>>,
+    is_done: bool,
+    joins_continued_lines: bool,
     path: Option<PathBuf>,
 }
 
 impl RecordReader {
-    fn open(path: &Path, separator: u8) -> Result<RecordReader, CrewError> {
+    fn open(path: &Path, options: &ReadOptions) -> Result<RecordReader, CrewError> {
         let (reader, path): (Box<dyn BufRead + Send>, _) = if path == Path::new("-") {
             (
                 Box::new(BufReader::with_capacity(64 * 1024, io::stdin())),
@@ -112,31 +195,90 @@ impl RecordReader {
                 Some(path.to_path_buf()),
             )
         };
-        Ok(RecordReader {
+        let mut reader = RecordReader {
             reader,
-            separator,
+            delimiter: options.delimiter.clone(),
+            eof: options.eof.clone(),
+            is_done: false,
+            joins_continued_lines: options.joins_continued_lines,
             path,
-        })
+        };
+        if options.skip_header && reader.path.is_some() {
+            reader.next_value().transpose()?;
+        }
+        Ok(reader)
     }
 
     fn next_value(&mut self) -> Option<Result<Value, CrewError>> {
-        let mut value = Vec::new();
-        match self.reader.read_until(self.separator, &mut value) {
-            Ok(0) => None,
-            Ok(_) => {
-                if value.last() == Some(&self.separator) {
-                    value.pop();
-                }
-                Some(Ok(value))
+        let mut value = match self.next_line()? {
+            Ok(value) => value,
+            Err(error) => return Some(Err(error)),
+        };
+        // GNU's -L: trailing blanks continue a line on the next one.
+        while self.joins_continued_lines && matches!(value.last(), Some(b' ' | b'\t')) {
+            match self.next_line() {
+                Some(Ok(more)) => value.extend_from_slice(&more),
+                Some(Err(error)) => return Some(Err(error)),
+                None => break,
             }
-            Err(source) => Some(Err(match &self.path {
-                Some(path) => CrewError::InputFile {
-                    path: path.clone(),
-                    source,
-                },
-                None => CrewError::Stdin(source),
-            })),
         }
+        Some(Ok(value))
+    }
+
+    fn next_line(&mut self) -> Option<Result<Value, CrewError>> {
+        if self.is_done {
+            return None;
+        }
+        let last = *self.delimiter.last().expect("a delimiter is never empty");
+        let mut value = Vec::new();
+        loop {
+            match self.reader.read_until(last, &mut value) {
+                Ok(0) => break,
+                Ok(_) if value.ends_with(&self.delimiter) => {
+                    value.truncate(value.len() - self.delimiter.len());
+                    return self.accept(value);
+                }
+                Ok(_) => continue,
+                Err(source) => {
+                    return Some(Err(match &self.path {
+                        Some(path) => CrewError::InputFile {
+                            path: path.clone(),
+                            source,
+                        },
+                        None => CrewError::Stdin(source),
+                    }))
+                }
+            }
+        }
+        if value.is_empty() {
+            self.is_done = true;
+            return None;
+        }
+        self.accept(value)
+    }
+
+    /// A record read whole: the `-E` check and the NUL rule.
+    fn accept(&mut self, mut value: Value) -> Option<Result<Value, CrewError>> {
+        if self.eof.as_deref() == Some(&value[..]) {
+            self.is_done = true;
+            return None;
+        }
+        if self.delimiter != b"\0" && value.contains(&0) {
+            value = value
+                .iter()
+                .flat_map(|&b| if b == 0 { vec![b'\\', b'0'] } else { vec![b] })
+                .collect();
+            // Relaxed: only which reader prints the warning is decided here.
+            if !IS_NUL_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                let name = crate::error::program_name();
+                crate::error::warn(&format!(
+                    "{name}: Warning: A NUL character in the input was replaced with \\0.\n\
+                     {name}: Warning: NUL cannot be passed through in the argument list.\n\
+                     {name}: Warning: Did you mean to use the --null option?\n"
+                ));
+            }
+        }
+        Some(Ok(value))
     }
 
     fn read_all(mut self) -> Result<Vec<Value>, CrewError> {
@@ -158,6 +300,7 @@ enum Outer {
         next: usize,
         len: usize,
     },
+    Done,
 }
 
 impl Outer {
@@ -173,6 +316,7 @@ impl Outer {
                 *next += 1;
                 Some(Ok(columns.iter().map(|c| c[i % c.len()].clone()).collect()))
             }
+            Outer::Done => None,
         }
     }
 }
@@ -184,6 +328,9 @@ pub struct Inputs {
     /// Position in each inner group; `None` before the first record.
     odometer: Option<(Record, Vec<usize>)>,
     colsep: Option<ColumnSeparator>,
+    skip_blank: bool,
+    trim: (bool, bool),
+    keeps_column_blanks: bool,
     is_empty: bool,
 }
 
@@ -191,24 +338,83 @@ fn args_to_values(args: &[std::ffi::OsString]) -> Vec<Value> {
     args.iter().map(|a| a.as_bytes().to_vec()).collect()
 }
 
-fn read_source(source: &SourceSpec, separator: u8) -> Result<Vec<Value>, CrewError> {
+fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>, CrewError> {
     match source {
-        SourceSpec::Args(args) => Ok(args_to_values(args)),
-        SourceSpec::File(path) => RecordReader::open(path, separator)?.read_all(),
+        SourceSpec::Args(args) => {
+            let mut values = args_to_values(args);
+            if options.delimiter != b"\n" && !options.delimiter.is_empty() {
+                // GNU reads `:::` values through the delimiter too.
+                values = values
+                    .iter()
+                    .flat_map(|v| split_at_delimiter(v, &options.delimiter))
+                    .collect();
+            }
+            if let Some(eof) = &options.eof {
+                if let Some(at) = values.iter().position(|v| v == eof) {
+                    values.truncate(at);
+                    if at == 0 {
+                        // GNU: a source ended at once by -E gives one
+                        // empty value.
+                        values.push(Vec::new());
+                    }
+                }
+            }
+            if options.joins_continued_lines {
+                let mut joined: Vec<Value> = Vec::with_capacity(values.len());
+                let mut is_continued = false;
+                for value in values {
+                    match joined.last_mut() {
+                        Some(last) if is_continued => last.extend_from_slice(&value),
+                        _ => joined.push(value),
+                    }
+                    is_continued =
+                        matches!(joined.last().and_then(|v| v.last()), Some(b' ' | b'\t'));
+                }
+                values = joined;
+            }
+            Ok(values)
+        }
+        SourceSpec::File(path) => {
+            let mut values = RecordReader::open(path, options)?.read_all()?;
+            if values.is_empty() && options.eof.is_some() {
+                // As above: ended at once by -E (or empty).
+                values.push(Vec::new());
+            }
+            Ok(values)
+        }
     }
 }
 
-/// Reads a linked group in full: one record per position of the longest
-/// source, shorter ones wrapping; an empty source empties the group.
-fn read_group(group: &[SourceSpec], separator: u8) -> Result<Vec<Vec<Value>>, CrewError> {
-    group.iter().map(|s| read_source(s, separator)).collect()
+fn split_at_delimiter(value: &[u8], delimiter: &[u8]) -> Vec<Value> {
+    let mut parts = Vec::new();
+    let mut rest = value;
+    while let Some(at) = find(rest, delimiter) {
+        parts.push(rest[..at].to_vec());
+        rest = &rest[at + delimiter.len()..];
+    }
+    if !rest.is_empty() {
+        parts.push(rest.to_vec());
+    }
+    parts
 }
 
-fn pair_columns(columns: &[Vec<Value>]) -> Vec<Record> {
+/// Reads a linked group in full; an empty source empties the group.
+fn read_group(group: &[SourceSpec], options: &ReadOptions) -> Result<Vec<Vec<Value>>, CrewError> {
+    group.iter().map(|s| read_source(s, options)).collect()
+}
+
+/// How many records linked sources make: the longest when wrapping
+/// (`--link`), else the shortest (`:::+`).
+fn linked_len(columns: &[Vec<Value>], wrap: bool) -> usize {
     if columns.iter().any(Vec::is_empty) {
-        return Vec::new();
+        return 0;
     }
-    let len = columns.iter().map(Vec::len).max().unwrap_or(0);
+    let lens = columns.iter().map(Vec::len);
+    if wrap { lens.max() } else { lens.min() }.unwrap_or(0)
+}
+
+fn pair_columns(columns: &[Vec<Value>], wrap: bool) -> Vec<Record> {
+    let len = linked_len(columns, wrap);
     (0..len)
         .map(|i| columns.iter().map(|c| c[i % c.len()].clone()).collect())
         .collect()
@@ -222,10 +428,9 @@ impl Inputs {
     /// A file that cannot be opened or read (the inner groups are read here).
     pub fn open(
         groups: &[Vec<SourceSpec>],
-        null: bool,
+        options: &ReadOptions,
         colsep: Option<ColumnSeparator>,
     ) -> Result<Inputs, CrewError> {
-        let separator = if null { b'\0' } else { b'\n' };
         let stdin_group = [vec![SourceSpec::File(PathBuf::from("-"))]];
         let groups = if groups.is_empty() {
             &stdin_group[..]
@@ -233,15 +438,11 @@ impl Inputs {
             groups
         };
         let outer = match groups[0].as_slice() {
-            [SourceSpec::File(path)] => Outer::Stream(RecordReader::open(path, separator)?),
-            [SourceSpec::Args(args)] => Outer::Args(args_to_values(args).into_iter()),
+            [SourceSpec::File(path)] => Outer::Stream(RecordReader::open(path, options)?),
+            [args @ SourceSpec::Args(_)] => Outer::Args(read_source(args, options)?.into_iter()),
             linked => {
-                let columns = read_group(linked, separator)?;
-                let len = if columns.iter().any(Vec::is_empty) {
-                    0
-                } else {
-                    columns.iter().map(Vec::len).max().unwrap_or(0)
-                };
+                let columns = read_group(linked, options)?;
+                let len = linked_len(&columns, options.wrap_links);
                 Outer::Linked {
                     columns,
                     next: 0,
@@ -251,7 +452,7 @@ impl Inputs {
         };
         let inner: Vec<Vec<Record>> = groups[1..]
             .iter()
-            .map(|g| read_group(g, separator).map(|c| pair_columns(&c)))
+            .map(|g| read_group(g, options).map(|c| pair_columns(&c, options.wrap_links)))
             .collect::<Result<_, _>>()?;
         let is_empty = inner.iter().any(Vec::is_empty);
         Ok(Inputs {
@@ -259,15 +460,28 @@ impl Inputs {
             inner,
             odometer: None,
             colsep,
+            skip_blank: options.skip_blank,
+            trim: options.trim,
+            keeps_column_blanks: options.keeps_column_blanks,
             is_empty,
         })
     }
 
     fn finish(&self, mut record: Record) -> Record {
+        if self.trim != (false, false) {
+            for value in &mut record {
+                trim_sides(value, self.trim);
+            }
+        }
         if let Some(colsep) = &self.colsep {
             let mut columns = Vec::with_capacity(record.len() + 2);
             for field in &record {
                 colsep.split_into(field, &mut columns);
+            }
+            if !self.keeps_column_blanks {
+                for column in &mut columns {
+                    trim_blanks(column);
+                }
             }
             record = columns;
         }
@@ -283,10 +497,55 @@ impl Inputs {
     }
 }
 
+/// `--trim`: removes spaces and tabs on the chosen sides.
+fn trim_sides(value: &mut Vec<u8>, (left, right): (bool, bool)) {
+    if right {
+        let end = value
+            .iter()
+            .rposition(|b| !matches!(b, b' ' | b'\t'))
+            .map_or(0, |i| i + 1);
+        value.truncate(end);
+    }
+    if left {
+        let start = value
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t'))
+            .unwrap_or(value.len());
+        value.drain(..start);
+    }
+}
+
+/// Removes spaces and tabs around a `--colsep` column.
+fn trim_blanks(column: &mut Vec<u8>) {
+    let end = column
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |i| i + 1);
+    column.truncate(end);
+    let start = column
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(column.len());
+    column.drain(..start);
+}
+
 impl Iterator for Inputs {
     type Item = Result<Record, CrewError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let record = self.next_any()?;
+            let is_blank = |r: &Record| r.iter().all(|v| v.iter().all(u8::is_ascii_whitespace));
+            match record {
+                Ok(record) if self.skip_blank && is_blank(&record) => continue,
+                other => return Some(other),
+            }
+        }
+    }
+}
+
+impl Inputs {
+    fn next_any(&mut self) -> Option<Result<Record, CrewError>> {
         if self.is_empty {
             return None;
         }
@@ -307,7 +566,13 @@ impl Iterator for Inputs {
                 positions[digit] = 0;
             }
         }
-        match self.outer.next_record()? {
+        let Some(next) = self.outer.next_record() else {
+            // Exhausted for good: a later call must not restart the inner loops.
+            self.outer = Outer::Done;
+            self.odometer = None;
+            return None;
+        };
+        match next {
             Ok(outer) => {
                 let positions = vec![0; self.inner.len()];
                 let record = self.combine(&outer, &positions);
@@ -321,11 +586,15 @@ impl Iterator for Inputs {
 
 /// How many records the sources hold, when that is cheap to know (argument
 /// lists and regular files, not stdin or pipes): progress bars use it.
-pub fn count_records(groups: &[Vec<SourceSpec>], null: bool) -> Option<u64> {
-    if groups.is_empty() {
+pub fn count_records(groups: &[Vec<SourceSpec>], options: &ReadOptions) -> Option<u64> {
+    if groups.is_empty()
+        || options.delimiter.len() != 1
+        || options.eof.is_some()
+        || options.skip_blank
+    {
         return None;
     }
-    let separator = if null { b'\0' } else { b'\n' };
+    let separator = options.delimiter[0];
     let mut total: u64 = 1;
     for group in groups {
         let mut longest = 0u64;
@@ -385,23 +654,37 @@ mod tests {
     #[test]
     fn several_sources_give_the_product_last_fastest() {
         let groups = vec![vec![args(&["a", "b"])], vec![args(&["1", "2"])]];
-        let records = collect(Inputs::open(&groups, false, None).unwrap());
+        let records = collect(Inputs::open(&groups, &ReadOptions::lines(), None).unwrap());
         assert_eq!(records, [["a", "1"], ["a", "2"], ["b", "1"], ["b", "2"]]);
-        assert_eq!(count_records(&groups, false), Some(4));
+        assert_eq!(count_records(&groups, &ReadOptions::lines()), Some(4));
     }
 
     #[test]
-    fn linked_sources_pair_up_and_the_shorter_wraps() {
+    fn linked_sources_stop_at_the_shortest_unless_they_wrap() {
         let groups = vec![vec![args(&["a", "b", "c"]), args(&["1", "2"])]];
-        let records = collect(Inputs::open(&groups, false, None).unwrap());
+        let records = collect(Inputs::open(&groups, &ReadOptions::lines(), None).unwrap());
+        assert_eq!(records, [["a", "1"], ["b", "2"]]);
+        let wrap = ReadOptions {
+            wrap_links: true,
+            ..ReadOptions::lines()
+        };
+        let records = collect(Inputs::open(&groups, &wrap, None).unwrap());
         assert_eq!(records, [["a", "1"], ["b", "2"], ["c", "1"]]);
+    }
+
+    #[test]
+    fn a_product_ends_for_good() {
+        let groups = vec![vec![args(&["a", "b"])], vec![args(&["c", "d"])]];
+        let mut inputs = Inputs::open(&groups, &ReadOptions::lines(), None).unwrap();
+        assert_eq!(inputs.by_ref().count(), 4);
+        assert!(inputs.next().is_none());
     }
 
     #[test]
     fn colsep_splits_every_field() {
         let groups = vec![vec![args(&["x,y", "z"])]];
         let colsep = ColumnSeparator::new(",").unwrap();
-        let records = collect(Inputs::open(&groups, false, Some(colsep)).unwrap());
+        let records = collect(Inputs::open(&groups, &ReadOptions::lines(), Some(colsep)).unwrap());
         assert_eq!(records, [vec!["x", "y"], vec!["z"]]);
         let regex = ColumnSeparator::new(r"\s+").unwrap();
         let mut out = Vec::new();
@@ -427,6 +710,6 @@ mod tests {
     #[test]
     fn an_empty_source_means_no_jobs() {
         let groups = vec![vec![args(&["a"])], vec![args(&[])]];
-        assert!(collect(Inputs::open(&groups, false, None).unwrap()).is_empty());
+        assert!(collect(Inputs::open(&groups, &ReadOptions::lines(), None).unwrap()).is_empty());
     }
 }

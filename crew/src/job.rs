@@ -49,12 +49,18 @@ pub struct Context {
     pub keep_order: bool,
     /// `--timeout`.
     pub timeout: Option<Duration>,
+    /// `--halt`.
+    pub halt: Option<crate::units::HaltRule>,
+    /// `--process-slot-var`.
+    pub slot_var: Option<std::ffi::OsString>,
     /// `--retries`: attempts in all, at least 1.
     pub attempts: u32,
     /// The shell for shell-mode commands.
     pub shell: std::ffi::OsString,
-    /// `-v`.
+    /// `-t`: commands on stderr as they start.
     pub verbose: bool,
+    /// `-v`: commands on stdout, before the job's output.
+    pub print_commands: bool,
     /// `--joblog`.
     pub joblog: Option<JobLog>,
     /// `--results`.
@@ -95,6 +101,8 @@ pub struct Job {
     pub tag: Option<Vec<u8>>,
     /// The `--pipe` block for its stdin.
     pub block: Option<Block>,
+    /// Where `--results` keeps its output.
+    pub results_dir: Option<std::path::PathBuf>,
 }
 
 /// Output files of a grouped job.
@@ -107,9 +115,13 @@ struct Captured {
 }
 
 impl Captured {
-    fn open(context: &Context, seq: u64) -> std::io::Result<Captured> {
-        if let Some(results) = &context.results {
-            let (stdout, stderr) = results.create(seq)?;
+    fn open(
+        context: &Context,
+        seq: u64,
+        results_dir: Option<&std::path::Path>,
+    ) -> std::io::Result<Captured> {
+        if let (Some(results), Some(dir)) = (&context.results, results_dir) {
+            let (stdout, stderr) = results.create(dir, seq)?;
             return Ok(Captured {
                 stdout,
                 stderr,
@@ -123,7 +135,10 @@ impl Captured {
         })
     }
 
-    fn reset(&mut self) {
+    /// Empties both files (a retry, or an output that must not be
+    /// printed), noting a full filesystem first: truncating frees room.
+    fn reset(&mut self, context: &Context) {
+        context.files.fullness.check(&self.stdout);
         for file in [&mut self.stdout, &mut self.stderr] {
             let _ = file.set_len(0);
             let _ = file.seek(SeekFrom::Start(0));
@@ -139,7 +154,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         order: job.order,
     };
     let mut captured = match context.capture {
-        Capture::Group => match Captured::open(context, job.seq) {
+        Capture::Group => match Captured::open(context, job.seq, job.results_dir.as_deref()) {
             Ok(captured) => Some(captured),
             Err(error) => {
                 // Relaxed: only which job prints is decided here; the swap
@@ -166,12 +181,40 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
 
     let tag = job.tag.as_deref();
     let mut attempt = 0;
+    let mut fullness_mark;
+    let mut shown_command = 0u64;
     let (ending, wall_start, runtime, relayed) = loop {
         attempt += 1;
+        fullness_mark = context.files.fullness.mark();
         if context.verbose {
             let mut line = job.display.clone();
             line.push(b'\n');
             context.emitter.write(Stream::Stderr, &line);
+        }
+        if context.print_commands {
+            // GNU's -v: the command is the first line of the job's output.
+            let mut line = job.display.clone();
+            line.push(b'\n');
+            match &captured {
+                Some(files) => {
+                    if let Err(error) = (&files.stdout).write_all(&line) {
+                        let message = format!(
+                            "crew: cannot capture the output of job {}: {error}\n",
+                            job.seq
+                        );
+                        context.emitter.write(Stream::Stderr, message.as_bytes());
+                    }
+                    shown_command = line.len() as u64;
+                }
+                None => match tag {
+                    Some(tag) => {
+                        let mut tagged = Vec::new();
+                        let _ = crate::output::LineTagger::new(tag).write(&mut tagged, &line);
+                        context.emitter.write(Stream::Stdout, &tagged);
+                    }
+                    None => context.emitter.write(Stream::Stdout, &line),
+                },
+            }
         }
         let (stdout, stderr) = match (&captured, context.capture) {
             (Some(files), _) => (Sink::File(&files.stdout), Sink::File(&files.stderr)),
@@ -184,6 +227,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             shell: &context.shell,
             seq: job.seq,
             slot: job.slot,
+            slot_var: context.slot_var.as_deref(),
             stdin: job.block.as_ref().map(|b| &b.file),
             stdout,
             stderr,
@@ -226,7 +270,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             break (ending, wall_start, runtime, relayed);
         }
         if let Some(files) = &mut captured {
-            files.reset();
+            files.reset(context);
         }
         if let Some(block) = &mut job.block {
             let _ = block.file.seek(SeekFrom::Start(0));
@@ -234,10 +278,27 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     };
 
     let received = match &mut captured {
-        Some(files) => written_len(&mut files.stdout),
+        Some(files) => written_len(&mut files.stdout).saturating_sub(shown_command),
         None => relayed,
     };
-    conclude(context, &job, &ending, wall_start, runtime, received);
+    let ending = match &captured {
+        Some(files)
+            if context
+                .files
+                .fullness
+                .is_torn_since(fullness_mark, &files.stdout) =>
+        {
+            report_lost_output(context, &job);
+            Ending::OutputLost
+        }
+        _ => ending,
+    };
+    let is_recorded = conclude(context, &job, &ending, wall_start, runtime, received);
+    // Never print an output that may be cut short, nor one whose results
+    // could not be stored, as if it were whole.
+    // --results prints nothing else, as in GNU.
+    let is_printable =
+        is_recorded && !matches!(ending, Ending::OutputLost) && context.results.is_none();
 
     if let Some(block) = job.block.take() {
         context.files.give_back(block.file);
@@ -251,13 +312,10 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 mut stderr,
                 is_spool,
             } = files;
-            shared
-                .emitter
-                .write_job(&mut stdout, &mut stderr, tag.as_deref());
-            if shared.emitter.is_broken() && !shared.scheduler.is_stopping() {
-                // Nobody reads the output any more: stop like `yes | head`.
-                shared.scheduler.stop(Stop::BrokenPipe);
-                shared.running.signal_all(libc::SIGTERM, true);
+            if is_printable {
+                shared
+                    .emitter
+                    .write_job(&mut stdout, &mut stderr, tag.as_deref());
             }
             if is_spool {
                 shared.files.give_back(stdout);
@@ -282,7 +340,64 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     }
 }
 
+/// GNU's halting messages: the job that made the rule fire (and, once it
+/// fired, every further failed job), and how many jobs are still awaited.
+fn report_halt(
+    context: &Context,
+    job: &Job,
+    ending: &Ending,
+    rule: crate::units::HaltRule,
+    urgency: Option<Urgency>,
+) {
+    use crate::units::HaltCounts;
+    let name = crate::error::program_name();
+    let outcome = match (rule.counts, ending.is_success()) {
+        (HaltCounts::Failures, false) => "failed",
+        (HaltCounts::Successes, true) => "succeeded",
+        _ => return,
+    };
+    // Once `soon` fired, later failures are told too; after `now`, the
+    // jobs crew itself killed are not.
+    let is_later_failure =
+        outcome == "failed" && rule.urgency == Urgency::Soon && context.scheduler.is_halted();
+    if urgency.is_none() && !is_later_failure {
+        return;
+    }
+    let mut message = format!("{name}: This job {outcome}:\n").into_bytes();
+    message.extend_from_slice(&job.display);
+    message.push(b'\n');
+    let others = context.scheduler.running().saturating_sub(1);
+    if urgency == Some(Urgency::Soon) && others > 0 {
+        message.extend_from_slice(
+            format!("{name}: Starting no more jobs. Waiting for {others} jobs to finish.\n")
+                .as_bytes(),
+        );
+    }
+    context.emitter.write(Stream::Stderr, &message);
+}
+
+/// Reports a job whose output may be cut short by a full filesystem (see
+/// the lost-output rule in [`crate::spool`]) and stops crew.
+fn report_lost_output(context: &Context, job: &Job) {
+    let (place, advice) = match &context.results {
+        Some(_) => (
+            job.results_dir.clone().unwrap_or_default(),
+            "another --results directory",
+        ),
+        None => (context.files.dir().to_path_buf(), "another --tmpdir"),
+    };
+    let message = format!(
+        "crew: job {} lost its output (nothing of it is printed): the filesystem holding {} is full (No space left on device); free room or pick {advice}: {}\n",
+        job.seq,
+        place.display(),
+        String::from_utf8_lossy(&job.display)
+    );
+    context.emitter.write(Stream::Stderr, message.as_bytes());
+    context.scheduler.stop(Stop::Fatal);
+}
+
 /// Tallies, halts, logs and stores the results of a finished job.
+/// Returns whether the results (if any) were stored whole.
 fn conclude(
     context: &Context,
     job: &Job,
@@ -290,9 +405,14 @@ fn conclude(
     start: SystemTime,
     runtime: Duration,
     received: u64,
-) {
-    if context.scheduler.finish(ending) == Some(Urgency::Now) {
+) -> bool {
+    let is_recorded = true;
+    let urgency = context.scheduler.finish(ending);
+    if urgency == Some(Urgency::Now) {
         context.running.signal_all(libc::SIGTERM, true);
+    }
+    if let Some(rule) = context.halt {
+        report_halt(context, job, ending, rule, urgency);
     }
     if let Some(joblog) = &context.joblog {
         let entry = Entry {
@@ -312,16 +432,7 @@ fn conclude(
             context.scheduler.stop(Stop::Fatal);
         }
     }
-    if let Some(results) = &context.results {
-        if let Err(error) = results.finish(job.seq, ending, &job.display) {
-            let message = format!(
-                "crew: cannot write the results of job {}: {error}\n",
-                job.seq
-            );
-            context.emitter.write(Stream::Stderr, message.as_bytes());
-            context.scheduler.stop(Stop::Fatal);
-        }
-    }
+    is_recorded
 }
 
 fn not_started_message(

@@ -18,6 +18,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -61,6 +62,20 @@ impl JobLog {
     /// The file cannot be created or written.
     pub fn open(path: &Path, is_resuming: bool) -> Result<JobLog, CrewError> {
         let error = |e| CrewError::output(format!("joblog {}", path.display()), e);
+        if path == Path::new("-") {
+            // `--joblog -`: the log goes to stdout, as in GNU.
+            let mut file = File::from(
+                std::io::stdout()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(error)?,
+            );
+            file.write_all(HEADER).map_err(error)?;
+            return Ok(JobLog {
+                file,
+                path: path.to_path_buf(),
+            });
+        }
         let mut options = OpenOptions::new();
         options.create(true).append(true);
         if !is_resuming {

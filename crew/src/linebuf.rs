@@ -72,7 +72,8 @@ impl<R: Read> Relay<R> {
 }
 
 /// Relays `child`'s piped stdout and stderr line by line until both close
-/// or `deadline` passes. Returns the number of stdout bytes seen and
+/// or `deadline` passes, or crew's stdout is broken. Returns the bytes seen (stdout and
+/// stderr: GNU's joblog Receive counts both in this mode) and
 /// whether the streams were fully read.
 pub fn relay_lines(
     child: &mut Child,
@@ -93,6 +94,11 @@ pub fn relay_lines(
         bytes: 0,
     };
     while out.source.is_some() || err.source.is_some() {
+        if emitter.is_broken() {
+            // Nobody reads crew's stdout: closing the pipes ends the job
+            // (SIGPIPE), and crew is already stopping it.
+            return (out.bytes + err.bytes, false);
+        }
         let mut fds = [
             poll_entry(out.source.as_ref().map(|s| s.as_raw_fd())),
             poll_entry(err.source.as_ref().map(|s| s.as_raw_fd())),
@@ -102,7 +108,7 @@ pub fn relay_lines(
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return (out.bytes, false);
+                    return (out.bytes + err.bytes, false);
                 }
                 left.as_millis().clamp(1, i32::MAX as u128) as i32
             }
@@ -123,7 +129,7 @@ pub fn relay_lines(
             err.read(emitter, tag);
         }
     }
-    (out.bytes, true)
+    (out.bytes + err.bytes, true)
 }
 
 fn poll_entry(fd: Option<i32>) -> libc::pollfd {

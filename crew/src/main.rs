@@ -23,20 +23,26 @@ mod exec;
 mod input;
 mod job;
 mod joblog;
+mod length;
 mod linebuf;
 mod order;
 mod output;
 mod pacing;
+mod perl;
 mod pipe;
+mod placeholder;
 mod plan;
 mod progress;
 mod quote;
 mod results;
 mod schedule;
+mod shell;
 mod signals;
 mod spool;
 mod template;
 mod units;
+
+use std::io::Write;
 
 use clap::error::ErrorKind;
 use clap::Parser;
@@ -44,26 +50,114 @@ use clap::Parser;
 use crate::error::{CrewError, EXIT_CREW_ERROR};
 
 fn main() {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::Cli::try_parse_from(arguments()) {
         Ok(cli) => cli,
         Err(error) => match error.kind() {
             ErrorKind::DisplayHelp
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                let _ = error.print();
+                // clap prints help to stdout; a failed write is an error.
+                if let Err(cause) = error.print().and_then(|()| std::io::stdout().flush()) {
+                    fail(&CrewError::output("the help to standard output", cause));
+                }
                 std::process::exit(0);
             }
             _ => fail(&CrewError::usage(one_line(&error.to_string()))),
         },
     };
+    if let Some(shell) = &cli.completions {
+        print_completions(shell);
+    }
+    if cli.man {
+        print_man_page();
+    }
     let status = plan::Plan::from_cli(cli)
         .and_then(dispatch::run)
         .unwrap_or_else(|error| fail(&error));
     std::process::exit(status);
 }
 
+/// `--completions SHELL`: the completion script on stdout, then exit.
+fn print_completions(shell: &str) -> ! {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let shell = match shell {
+        "bash" => Shell::Bash,
+        "zsh" => Shell::Zsh,
+        "fish" => Shell::Fish,
+        "elvish" => Shell::Elvish,
+        "powershell" => Shell::PowerShell,
+        other => fail(&CrewError::usage(format!(
+            "--completions knows bash, zsh, fish, elvish and powershell, not `{other}`"
+        ))),
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cli::Cli::command(), "crew", &mut script);
+    write_stdout_and_exit(&script, "the completion script")
+}
+
+/// `--man`: crew.1 (roff) on stdout, then exit.
+fn print_man_page() -> ! {
+    use clap::CommandFactory;
+    let mut page = Vec::new();
+    if let Err(error) = clap_mangen::Man::new(cli::Cli::command()).render(&mut page) {
+        fail(&CrewError::output("the man page", error));
+    }
+    write_stdout_and_exit(&page, "the man page")
+}
+
+fn write_stdout_and_exit(bytes: &[u8], what: &str) -> ! {
+    let mut stdout = std::io::stdout();
+    if let Err(error) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        fail(&CrewError::output(
+            format!("{what} to standard output"),
+            error,
+        ));
+    }
+    std::process::exit(0);
+}
+
+/// crew's arguments, after the options in `$PARALLEL` (read as shell
+/// words, as GNU parallel does).
+fn arguments() -> Vec<std::ffi::OsString> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(options) = std::env::var_os("PARALLEL").filter(|o| !o.is_empty()) {
+        match quote::analyze(options.as_bytes()) {
+            Ok(analysis) => {
+                let words = analysis
+                    .unquoted_words
+                    .into_iter()
+                    .map(std::ffi::OsString::from_vec);
+                args.splice(1..1, words);
+            }
+            Err(error) => fail(&CrewError::usage(format!("$PARALLEL: {error}"))),
+        }
+    }
+    // GNU's -l takes its count only when one follows (`-l echo` is -l 1).
+    for i in 1..args.len() {
+        let is_count = |word: Option<&std::ffi::OsString>| {
+            word.and_then(|w| w.to_str())
+                .is_some_and(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
+        };
+        if (args[i] == "-l" || args[i] == "--max-lines") && !is_count(args.get(i + 1)) {
+            args[i] = "--max-lines=1".into();
+        }
+        if args[i].as_bytes().first() != Some(&b'-') || args[i] == "--" {
+            break;
+        }
+    }
+    args
+}
+
 fn fail(error: &CrewError) -> ! {
-    eprintln!("crew: {error}");
+    // Nothing is left to report a failure of this write to; the status
+    // says it.
+    let name = match error {
+        CrewError::TooLong(_) | CrewError::Perl(_) | CrewError::Gnu(_) => error::program_name(),
+        _ => "crew",
+    };
+    let _ = writeln!(std::io::stderr(), "{name}: {error}");
     std::process::exit(EXIT_CREW_ERROR);
 }
 

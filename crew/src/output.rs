@@ -7,9 +7,15 @@
 //!   never split by another's; a progress bar is suspended around it.
 //! - Output is copied from spool files in fixed-size pieces or by the
 //!   kernel, so memory does not grow with output size.
-//! - Once stdout is closed by the reader (EPIPE), [`Emitter::is_broken`]
-//!   turns true and crew stops starting jobs; it never dies of SIGPIPE
-//!   halfway through bookkeeping.
+//! - Every write is checked. The first failure is handed to the fault
+//!   handler exactly once: a closed reader (EPIPE on stdout) is
+//!   [`Fault::Broken`] (crew stops like `yes | head`, silently, status
+//!   141); anything else (`/dev/full`, a full disk behind `> file`, an
+//!   I/O error, stderr unwritable) is [`Fault::Failed`]: one line on
+//!   stderr naming the stream and the cause (when stderr can still take
+//!   it), no further job starts, and crew exits with status 255. Output
+//!   is never lost without a word and a non-zero status.
+//! - crew never dies of SIGPIPE halfway through bookkeeping.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -44,16 +50,32 @@ impl Fds {
     }
 }
 
+/// What went wrong with crew's output, told once to the fault handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// stdout's reader went away (EPIPE).
+    Broken,
+    /// A write failed for another reason; its message is already printed.
+    Failed,
+}
+
+/// Called once, on the first failed write, with the fds lock held: it must
+/// not write output itself.
+pub type FaultHandler = Box<dyn Fn(Fault) + Send + Sync>;
+
 /// The one writer of crew's stdout and stderr.
 pub struct Emitter {
     fds: Mutex<Fds>,
     progress: Progress,
     is_broken: AtomicBool,
+    has_failed: AtomicBool,
+    on_fault: FaultHandler,
 }
 
 impl Emitter {
-    /// Takes over fds 1 and 2; `progress` is suspended while writing.
-    pub fn new(progress: Progress) -> Emitter {
+    /// Takes over fds 1 and 2; `progress` is suspended while writing;
+    /// `on_fault` hears of the first failed write.
+    pub fn new(progress: Progress, on_fault: FaultHandler) -> Emitter {
         // SAFETY: 1. fds 1 and 2 are open for the life of the process (the
         // shell opened them; crew never closes them); 2. ManuallyDrop keeps
         // these `File`s from ever closing them.
@@ -67,28 +89,63 @@ impl Emitter {
             fds: Mutex::new(fds),
             progress,
             is_broken: AtomicBool::new(false),
+            has_failed: AtomicBool::new(false),
+            on_fault,
         }
     }
 
     /// Whether stdout's reader has gone away.
     pub fn is_broken(&self) -> bool {
-        // Relaxed: a hint for the scheduler; the write error itself is the truth.
+        // Relaxed: a hint for readers of job output; the fault handler has
+        // already stopped crew.
         self.is_broken.load(Ordering::Relaxed)
     }
 
-    fn note(&self, stream: Stream, result: io::Result<()>) {
-        if let Err(error) = result {
-            if stream == Stream::Stdout && error.kind() == io::ErrorKind::BrokenPipe {
-                self.is_broken.store(true, Ordering::Relaxed);
-            }
+    /// Whether a write failed for another reason than a closed reader
+    /// (crew's exit status is then 255).
+    pub fn has_failed(&self) -> bool {
+        // Relaxed: read after the jobs are joined (the pool's join orders it).
+        self.has_failed.load(Ordering::Relaxed)
+    }
+
+    /// Whether output can no longer be delivered (either fault).
+    pub fn is_faulty(&self) -> bool {
+        self.is_broken() || self.has_failed()
+    }
+
+    /// Records a write's outcome; called with the fds lock held, so the
+    /// first fault is reported exactly once.
+    fn note(&self, fds: &mut Fds, stream: Stream, result: io::Result<()>) {
+        let Err(error) = result else {
+            return;
+        };
+        if self.is_faulty() {
+            return;
         }
+        if stream == Stream::Stdout && error.kind() == io::ErrorKind::BrokenPipe {
+            self.is_broken.store(true, Ordering::Relaxed);
+            (self.on_fault)(Fault::Broken);
+            return;
+        }
+        self.has_failed.store(true, Ordering::Relaxed);
+        let name = match stream {
+            Stream::Stdout => "standard output",
+            Stream::Stderr => "standard error",
+        };
+        let message = format!(
+            "crew: cannot write to {name}: {error}; output is lost, no further job starts\n"
+        );
+        // The message may itself fail (stderr is the broken stream): the
+        // exit status still tells.
+        let _ = fds.stderr.write_all(message.as_bytes());
+        (self.on_fault)(Fault::Failed);
     }
 
     /// Writes `bytes` as one unit.
     pub fn write(&self, stream: Stream, bytes: &[u8]) {
         let mut fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
         let result = self.progress.suspend(|| fds.get(stream).write_all(bytes));
-        self.note(stream, result);
+        self.note(&mut fds, stream, result);
     }
 
     /// Writes a job's captured stdout then stderr as one unit; each line is
@@ -107,7 +164,7 @@ impl Emitter {
             ] {
                 if len > 0 {
                     let result = copy_file(file, len, fds.get(stream), tag);
-                    self.note(stream, result);
+                    self.note(&mut fds, stream, result);
                 }
             }
         });

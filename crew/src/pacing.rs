@@ -22,6 +22,7 @@ pub struct Pacing {
     /// `--memfree`: bytes that must be available.
     pub min_free_memory: Option<u64>,
     last_start: Option<Instant>,
+    previous_start: Option<Instant>,
 }
 
 /// Whether a job may start now.
@@ -45,6 +46,7 @@ impl Pacing {
             max_load,
             min_free_memory,
             last_start: None,
+            previous_start: None,
         }
     }
 
@@ -76,8 +78,15 @@ impl Pacing {
     /// Records that a job started now.
     pub fn started(&mut self) {
         if self.delay.is_some() {
+            self.previous_start = self.last_start;
             self.last_start = Some(Instant::now());
         }
+    }
+
+    /// The last start did not happen after all (a Perl expression skipped
+    /// the job): `--delay` counts from the start before it.
+    pub fn cancel_start(&mut self) {
+        self.last_start = self.previous_start;
     }
 }
 

@@ -1,19 +1,27 @@
-//! `--pipe`: splits stdin into blocks of whole records, each written to a
-//! spool file that becomes one job's stdin.
+//! `--pipe` and `--pipepart`: split the input into blocks of whole records,
+//! each written to a spool file that becomes one job's stdin.
 //!
-//! Invariants: blocks are cut only at record boundaries (a record is one
-//! line, or `-L N` lines; NUL-terminated with `-0`); every byte of stdin is
-//! in exactly one block, in order; memory stays at one read buffer whatever
-//! the block size, because blocks live in files, not in RAM.
+//! Records (GNU parallel's rules): a record ends with `--recend` (newline
+//! by default, NUL with `-0`) where `--recstart` (empty by default)
+//! follows; `-L N` makes a record of N such pieces. A block holds as many
+//! whole records as fit in `--block` bytes; a first record longer than
+//! that grows the block size (×1.3 + 1, with GNU's warning) until it
+//! fits. `-N N` makes blocks of exactly N records whatever their size.
+//! With `-L N` (N > 1), an incomplete last record is a block of its own.
+//! `--rrs` removes the separators from the records.
+//!
+//! Invariants: every byte of the input is in exactly one block, in order
+//! (less the separators with `--rrs`); memory holds one block's worth of
+//! records at most while it is written to its file, never the input.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
 use crate::error::CrewError;
 use crate::spool::TempFiles;
 
-/// One block of stdin, stored in a spool file positioned at its start.
+/// One block of input, stored in a spool file positioned at its start.
 pub struct Block {
     /// The file holding the block, rewound.
     pub file: File,
@@ -21,37 +29,160 @@ pub struct Block {
     pub len: u64,
 }
 
-/// How stdin is cut into blocks.
-#[derive(Clone, Copy, Debug)]
+/// How the input is cut into blocks.
+#[derive(Clone, Debug)]
 pub struct BlockRule {
-    /// Records end with this byte.
-    pub separator: u8,
-    /// Lines per record (`-L`), at least 1.
+    /// Records end with these bytes.
+    pub record_end: Vec<u8>,
+    /// ... where these bytes follow.
+    pub record_start: Vec<u8>,
+    /// Pieces per record (`-L`), at least 1.
     pub lines_per_record: usize,
     /// Exactly this many records per block (`-N`), else cut by size.
     pub records_per_block: Option<usize>,
-    /// Cut after the record that reaches this size (`--block-size`).
+    /// Blocks hold whole records up to this size (`--block`).
     pub block_size: u64,
+    /// `--rrs`: remove the record separators.
+    pub removes_separators: bool,
+    /// `-r`: a block of blanks ended by a record end runs no job.
+    pub skips_blank: bool,
 }
 
-/// Reads stdin block by block.
+/// A reader with as much look-ahead as a record start needs.
+struct Lookahead {
+    source: Box<dyn Read + Send>,
+    buffer: Vec<u8>,
+    at: usize,
+    is_eof: bool,
+}
+
+impl Lookahead {
+    fn fill(&mut self, wanted: usize) -> io::Result<()> {
+        while self.buffer.len() - self.at < wanted && !self.is_eof {
+            if self.at > 0 {
+                self.buffer.drain(..self.at);
+                self.at = 0;
+            }
+            let old = self.buffer.len();
+            self.buffer.resize(old + 64 * 1024, 0);
+            let n = loop {
+                match self.source.read(&mut self.buffer[old..]) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            let n = n.inspect_err(|_| self.buffer.truncate(old))?;
+            self.buffer.truncate(old + n);
+            self.is_eof = n == 0;
+        }
+        Ok(())
+    }
+
+    fn available(&self) -> &[u8] {
+        &self.buffer[self.at..]
+    }
+
+    /// Moves bytes up to and including the next `end` into `out`; returns
+    /// whether `end` was found (false at end of input).
+    fn take_through(&mut self, end: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
+        loop {
+            self.fill(end.len().max(1))?;
+            let available = self.available();
+            if available.is_empty() {
+                return Ok(false);
+            }
+            // A separator that straddles what `out` already holds: check
+            // the few boundary positions, then search `available` alone.
+            let keep = (end.len() - 1).min(out.len());
+            for k in (1..=keep).rev() {
+                let tail = &out[out.len() - k..];
+                if end.starts_with(tail) && available.starts_with(&end[k..]) {
+                    let through = end.len() - k;
+                    out.extend_from_slice(&available[..through]);
+                    self.at += through;
+                    return Ok(true);
+                }
+            }
+            let found = if end.len() == 1 {
+                available.iter().position(|&b| b == end[0])
+            } else {
+                available.windows(end.len()).position(|w| w == end)
+            };
+            if let Some(pos) = found {
+                let through = pos + end.len();
+                out.extend_from_slice(&available[..through]);
+                self.at += through;
+                return Ok(true);
+            }
+            let n = available.len();
+            out.extend_from_slice(available);
+            self.at += n;
+        }
+    }
+}
+
+/// Reads the input block by block.
 pub struct Blocks {
-    reader: BufReader<io::Stdin>,
+    input: Lookahead,
     rule: BlockRule,
     files: Arc<TempFiles>,
-    line: Vec<u8>,
+    pending: Option<(Vec<u8>, bool)>,
     is_done: bool,
 }
 
 impl Blocks {
-    /// Cuts stdin by `rule` into files from `files`.
-    pub fn new(rule: BlockRule, files: Arc<TempFiles>) -> Blocks {
+    /// Cuts `source` by `rule` into files from `files`.
+    pub fn new(source: Box<dyn Read + Send>, rule: BlockRule, files: Arc<TempFiles>) -> Blocks {
         Blocks {
-            reader: BufReader::with_capacity(64 * 1024, io::stdin()),
+            input: Lookahead {
+                source,
+                buffer: Vec::new(),
+                at: 0,
+                is_eof: false,
+            },
             rule,
             files,
-            line: Vec::new(),
+            pending: None,
             is_done: false,
+        }
+    }
+
+    /// The next record and whether it is complete (`None` at the end).
+    fn record(&mut self) -> Result<Option<(Vec<u8>, bool)>, CrewError> {
+        if let Some(pending) = self.pending.take() {
+            return Ok(Some(pending));
+        }
+        let mut record = Vec::new();
+        for _ in 0..self.rule.lines_per_record {
+            loop {
+                let found = self
+                    .input
+                    .take_through(&self.rule.record_end, &mut record)
+                    .map_err(CrewError::Stdin)?;
+                if !found {
+                    return Ok((!record.is_empty()).then_some((record, false)));
+                }
+                let start = &self.rule.record_start;
+                self.input.fill(start.len()).map_err(CrewError::Stdin)?;
+                let rest = self.input.available();
+                if rest.is_empty() || rest.starts_with(start) {
+                    break;
+                }
+            }
+        }
+        Ok(Some((record, true)))
+    }
+
+    fn strip(&self, record: &mut Vec<u8>, is_complete: bool) {
+        if !self.rule.removes_separators {
+            return;
+        }
+        if is_complete && record.ends_with(&self.rule.record_end) {
+            record.truncate(record.len() - self.rule.record_end.len());
+        }
+        let start = &self.rule.record_start;
+        if !start.is_empty() && record.starts_with(start) {
+            record.drain(..start.len());
         }
     }
 
@@ -59,33 +190,42 @@ impl Blocks {
         let spool_error = |e| CrewError::output("a --pipe block to the spool directory", e);
         let mut writer = BufWriter::with_capacity(64 * 1024, &mut *file);
         let (mut len, mut records) = (0u64, 0usize);
-        'records: loop {
-            for _ in 0..self.rule.lines_per_record {
-                self.line.clear();
-                let n = self
-                    .reader
-                    .read_until(self.rule.separator, &mut self.line)
-                    .map_err(CrewError::Stdin)?;
-                if n == 0 {
-                    self.is_done = true;
-                    break 'records;
-                }
-                writer.write_all(&self.line).map_err(spool_error)?;
-                len += n as u64;
-            }
-            records += 1;
-            let is_full = match self.rule.records_per_block {
-                Some(n) => records >= n,
-                None => len >= self.rule.block_size,
-            };
-            if is_full {
+        let name = crate::error::program_name();
+        while let Some((mut record, is_complete)) = self.record()? {
+            let size = record.len() as u64;
+            let splits_tail = self.rule.lines_per_record > 1 && !is_complete && records > 0;
+            let is_full = self.rule.records_per_block.is_none()
+                && records > 0
+                && len + size > self.rule.block_size;
+            if splits_tail || is_full {
+                self.pending = Some((record, is_complete));
                 break;
             }
+            if records == 0 && self.rule.records_per_block.is_none() {
+                while size > self.rule.block_size {
+                    let grown = (self.rule.block_size as f64 * 1.3 + 1.0).ceil() as u64;
+                    crate::error::warn(&format!(
+                        "{name}: Warning: A record was longer than {}. Increasing to --blocksize {grown}.\n",
+                        self.rule.block_size
+                    ));
+                    self.rule.block_size = grown;
+                }
+            }
+            self.strip(&mut record, is_complete);
+            writer.write_all(&record).map_err(spool_error)?;
+            len += record.len() as u64;
+            records += 1;
+            if self.rule.records_per_block.is_some_and(|n| records >= n) {
+                break;
+            }
+        }
+        if records == 0 {
+            self.is_done = true;
         }
         writer.flush().map_err(spool_error)?;
         drop(writer);
         file.seek(SeekFrom::Start(0)).map_err(spool_error)?;
-        Ok(len)
+        Ok(if records == 0 { u64::MAX } else { len })
     }
 }
 
@@ -93,6 +233,35 @@ impl Iterator for Blocks {
     type Item = Result<Block, CrewError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let block = self.next_any()?;
+            if let Ok(block) = &block {
+                if self.rule.skips_blank && is_blank(&block.file, block.len, &self.rule.record_end)
+                {
+                    continue;
+                }
+            }
+            return Some(block);
+        }
+    }
+}
+
+/// Whether a block is only blanks and ends with the record end (`-r`).
+fn is_blank(file: &File, len: u64, record_end: &[u8]) -> bool {
+    if len > 64 * 1024 {
+        return false;
+    }
+    let mut bytes = Vec::new();
+    let mut reader = file;
+    let blank = reader.read_to_end(&mut bytes).is_ok()
+        && bytes.ends_with(record_end)
+        && bytes.iter().all(u8::is_ascii_whitespace);
+    let _ = reader.seek(SeekFrom::Start(0));
+    blank
+}
+
+impl Blocks {
+    fn next_any(&mut self) -> Option<Result<Block, CrewError>> {
         if self.is_done {
             return None;
         }
@@ -106,12 +275,81 @@ impl Iterator for Blocks {
             }
         };
         match self.fill(&mut file) {
-            Ok(0) => {
+            Ok(u64::MAX) => {
                 self.files.give_back(file);
                 None
             }
             Ok(len) => Some(Ok(Block { file, len })),
             Err(error) => Some(Err(error)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(input: &str, rule: BlockRule) -> Vec<String> {
+        let files = Arc::new(TempFiles::new(None));
+        Blocks::new(
+            Box::new(io::Cursor::new(input.as_bytes().to_vec())),
+            rule,
+            files,
+        )
+        .map(|b| {
+            let mut text = String::new();
+            b.unwrap().file.read_to_string(&mut text).unwrap();
+            text
+        })
+        .collect()
+    }
+
+    fn lines(block_size: u64, lines_per_record: usize) -> BlockRule {
+        BlockRule {
+            record_end: b"\n".to_vec(),
+            record_start: Vec::new(),
+            lines_per_record,
+            records_per_block: None,
+            block_size,
+            removes_separators: false,
+            skips_blank: false,
+        }
+    }
+
+    #[test]
+    fn blocks_hold_whole_records_up_to_the_size() {
+        assert_eq!(blocks("1\n2\n3\n4\n", lines(4, 1)), ["1\n2\n", "3\n4\n"]);
+        assert_eq!(
+            blocks("9\n10\n11\n12\n", lines(8, 2)),
+            ["9\n10\n", "11\n12\n"]
+        );
+    }
+
+    #[test]
+    fn an_incomplete_last_record_is_a_block_of_its_own() {
+        assert_eq!(
+            blocks("1\n2\n3\n4\n5\n", lines(1000, 2)),
+            ["1\n2\n3\n4\n", "5\n"]
+        );
+        assert_eq!(blocks("a\nb", lines(1000, 1)), ["a\nb"]);
+    }
+
+    #[test]
+    fn record_starts_and_ends_are_kept_or_removed() {
+        let rule = BlockRule {
+            record_end: b"]]".to_vec(),
+            record_start: b"[[".to_vec(),
+            records_per_block: Some(1),
+            ..lines(1000, 1)
+        };
+        assert_eq!(
+            blocks(" ]][[A]] ]][[B", rule.clone()),
+            [" ]]", "[[A]] ]]", "[[B"]
+        );
+        let rrs = BlockRule {
+            removes_separators: true,
+            ..rule
+        };
+        assert_eq!(blocks("[[A]][[B]]", rrs), ["A", "B"]);
     }
 }

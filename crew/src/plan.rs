@@ -7,23 +7,22 @@
 //! happens.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::batch::BatchRule;
-use crate::cli::{split_command, Cli, SourceSpec};
+use crate::cli::{split_command, Cli, Separators, SourceSpec};
 use crate::error::CrewError;
-use crate::input::ColumnSeparator;
+use crate::input::{ColumnSeparator, ReadOptions};
 use crate::job::Capture;
 use crate::joblog::ResumeMode;
+use crate::length::{LengthRule, GNU_MAX_CHARS};
 use crate::pipe::BlockRule;
+use crate::placeholder::{NativeNames, Replacements};
 use crate::progress::Wanted;
 use crate::template::{ShellReason, Template};
-use crate::units::{parse_duration, parse_halt, parse_jobs, parse_size, HaltRule};
-
-/// The default `--max-chars`: below Linux's 128 KiB limit on one argument
-/// (a shell-mode command is one argument to `sh -c`).
-const DEFAULT_MAX_CHARS: usize = 120_000;
+use crate::units::{parse_count, parse_duration, parse_halt, parse_jobs, parse_size, HaltRule};
 
 /// The most job slots `-j 0` uses.
 const MAX_SLOTS: usize = 1024;
@@ -35,6 +34,15 @@ pub enum Tagging {
     Inputs,
     /// `--tagstring`: this template.
     Template(Template),
+}
+
+/// Where `--joblog` goes.
+#[derive(Debug, Clone)]
+pub struct JoblogTarget {
+    /// The file (`-` is stdout).
+    pub path: PathBuf,
+    /// `+FILE`: append instead of starting afresh.
+    pub append: bool,
 }
 
 /// What to run and how.
@@ -56,32 +64,42 @@ pub struct Plan {
     pub keep_order: bool,
     /// `--results`.
     pub results: Option<PathBuf>,
-    /// Attempts per job (from `--retries`).
+    /// Attempts per job (from `--retries`; `u32::MAX`: until success).
     pub attempts: u32,
     /// `--timeout`.
     pub timeout: Option<Duration>,
     /// `--halt`.
     pub halt: Option<HaltRule>,
     /// `--joblog`.
-    pub joblog: Option<PathBuf>,
+    pub joblog: Option<JoblogTarget>,
     /// `--resume`/`--resume-failed`.
     pub resume: Option<ResumeMode>,
-    /// `-n`/`-N`/`-X`/`-m`.
+    /// `-n`/`-N`/`-L`/`-X`/`-m`.
     pub batch: BatchRule,
+    /// GNU's command-line length rule (`-s`).
+    pub length: LengthRule,
+    /// `-n0`/`-N0`/`-L0`: each job consumes one input but gets no value.
+    pub drops_values: bool,
     /// `--pipe` and its block rule.
     pub pipe: Option<BlockRule>,
+    /// `--pipepart`: the file the blocks come from, else stdin.
+    pub pipe_source: Option<PathBuf>,
     /// Input sources, grouped by linking.
     pub sources: Vec<Vec<SourceSpec>>,
-    /// `-0`.
-    pub null: bool,
+    /// How records are read.
+    pub read: ReadOptions,
     /// `--colsep`.
     pub colsep: Option<ColumnSeparator>,
     /// `--bar`/`--eta`/`--progress`.
     pub progress: Wanted,
     /// `--dry-run`.
     pub dry_run: bool,
-    /// `-v`.
+    /// `-v`: commands on stdout, before their output.
+    pub print_commands: bool,
+    /// `-t`/`--verbose`: commands on stderr as they start.
     pub verbose: bool,
+    /// `--explain`.
+    pub explain: bool,
     /// `--delay`.
     pub delay: Option<Duration>,
     /// `--load`.
@@ -90,6 +108,42 @@ pub struct Plan {
     pub min_free_memory: Option<u64>,
     /// `--tmpdir`.
     pub tmpdir: Option<PathBuf>,
+    /// `--process-slot-var`.
+    pub slot_var: Option<OsString>,
+    /// Perl code of the Perl replacement strings, by index.
+    pub perl_exprs: Vec<String>,
+}
+
+/// An option value GNU treats as absent when empty (`--joblog ""`).
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+/// GNU's backslash escapes in `-d`: `\n`, `\t`, `\r`, `\0`, `\\`.
+fn unescape(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+            let escaped = match bytes[i + 1] {
+                b'n' => Some(b'\n'),
+                b't' => Some(b'\t'),
+                b'r' => Some(b'\r'),
+                b'0' => Some(0),
+                b'\\' => Some(b'\\'),
+                _ => None,
+            };
+            if let Some(byte) = escaped {
+                out.push(byte);
+                i += 2;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
 }
 
 impl Plan {
@@ -99,93 +153,235 @@ impl Plan {
     ///
     /// Any invalid value or combination, with a one-line explanation.
     pub fn from_cli(cli: Cli) -> Result<Plan, CrewError> {
-        let split = split_command(&cli.command, &cli.arg_files)?;
+        let separators = Separators {
+            args: given(cli.arg_sep.clone()).unwrap_or_else(|| ":::".into()),
+            files: given(cli.arg_file_sep.clone()).unwrap_or_else(|| "::::".into()),
+        };
+        let arg_files: Vec<String> = cli
+            .arg_files
+            .iter()
+            .filter(|f| !f.is_empty())
+            .cloned()
+            .collect();
+        let mut split = split_command(&cli.command, &arg_files, &separators)?;
+        if cli.link && split.groups.len() > 1 {
+            split.groups = vec![split.groups.concat()];
+        }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let possible = as_many_slots_as_possible();
-        let slots = match &cli.jobs {
-            Some(text) => parse_jobs(text)?.resolve(cores, possible),
+        let slots = match given(cli.jobs.clone()) {
+            Some(text) => {
+                // GNU: -j FILE reads the count from the file (each time).
+                let text = match std::fs::read_to_string(&text) {
+                    Ok(contents) if std::path::Path::new(&text).is_file() => {
+                        contents.trim().to_string()
+                    }
+                    _ => text,
+                };
+                parse_jobs(&text)?.resolve(cores, possible)
+            }
             None => cores,
         };
-        let replace = cli.replace.as_deref().unwrap_or("{}");
-        if replace.is_empty() {
-            return Err(CrewError::usage("-I needs a non-empty replacement string"));
-        }
-        let batching = cli.max_args.is_some() || cli.context_replace || cli.multiple;
-        if cli.pipe && batching {
-            return Err(CrewError::usage("--pipe feeds blocks to stdin; it cannot be combined with -n, -X or -m (-N sets records per block)"));
-        }
-        if cli.pipe && split.command.is_empty() {
-            return Err(CrewError::usage(
-                "--pipe needs a command to feed the blocks to",
-            ));
-        }
-        let (template, shell_reason) = Template::parse(
-            &split.command,
-            replace.as_bytes(),
-            cli.shell,
-            cli.context_replace,
-        )?;
-        for (option, value) in [
-            ("-n", cli.max_args),
-            ("-N", cli.max_replace_args),
-            ("-L", cli.max_lines),
-            ("-s", cli.max_chars),
-        ] {
-            if value == Some(0) {
-                return Err(CrewError::usage(format!("{option} must be at least 1")));
-            }
-        }
-        if cli.retries == 0 {
-            return Err(CrewError::usage(
-                "--retries counts attempts in all and must be at least 1",
-            ));
-        }
-        let batch = if cli.pipe {
-            BatchRule::One
-        } else if cli.context_replace || cli.multiple {
-            BatchRule::Fill {
-                max_records: cli.max_args.unwrap_or(usize::MAX),
-                max_chars: cli.max_chars.unwrap_or(DEFAULT_MAX_CHARS),
-            }
-        } else if let Some(n) = cli.max_args.or(cli.max_replace_args) {
-            BatchRule::UpTo(n)
-        } else {
-            BatchRule::One
+        let defaults = NativeNames::default();
+        let names = NativeNames {
+            whole: given(cli.replace.clone())
+                .or_else(|| {
+                    cli.replace_i
+                        .clone()
+                        .map(|r| if r.is_empty() { "{}".into() } else { r })
+                })
+                .unwrap_or(defaults.whole),
+            no_extension: given(cli.extension_replace.clone()).unwrap_or(defaults.no_extension),
+            basename: given(cli.basename_replace.clone()).unwrap_or(defaults.basename),
+            dirname: given(cli.dirname_replace.clone()).unwrap_or(defaults.dirname),
+            basename_no_extension: given(cli.basename_extension_replace.clone())
+                .unwrap_or(defaults.basename_no_extension),
+            seq: given(cli.seq_replace.clone()).unwrap_or(defaults.seq),
+            slot: given(cli.slot_replace.clone()).unwrap_or(defaults.slot),
         };
-        let pipe = if cli.pipe {
+        let mut table = Replacements::new(&names, cli.plus, &cli.rpl)?;
+        let count = |option: &str, value: &Option<String>| -> Result<Option<usize>, CrewError> {
+            given(value.clone())
+                .map(|v| parse_count(option, &v))
+                .transpose()
+        };
+        let max_args = count("-n", &cli.max_args)?;
+        let max_replace_args = count("-N", &cli.max_replace_args)?;
+        // GNU: -l 0 is -l 1; -L 0 gives each job no value.
+        let max_lines =
+            count("-L", &cli.max_lines_upper)?.or(count("-l", &cli.max_lines)?.map(|n| n.max(1)));
+        let max_chars = count("-s", &cli.max_chars)?;
+        let fills = cli.context_replace || cli.multiple;
+        if (cli.pipe || cli.pipepart) && split.command.is_empty() {
+            return Err(CrewError::Gnu(
+                "--pipe/--pipepart must have a command to pipe into (e.g. 'cat').".into(),
+            ));
+        }
+        let context_replace = !(cli.pipe || cli.pipepart)
+            && (cli.context_replace
+                || (!cli.multiple
+                    && max_args.is_none()
+                    && (max_replace_args.is_some() || max_lines.is_some())));
+        let program: Vec<u8> = split
+            .command
+            .first()
+            .map(|w| {
+                w.as_bytes()
+                    .split(|b| b.is_ascii_whitespace())
+                    .next()
+                    .unwrap_or_default()
+                    .to_vec()
+            })
+            .unwrap_or_default();
+        let runs_function = crate::shell::is_exported_function(&program);
+        let delimiter = if cli.null {
+            b"\0".to_vec()
+        } else {
+            match given(cli.delimiter.clone()) {
+                Some(d) => unescape(&d),
+                None => b"\n".to_vec(),
+            }
+        };
+        let mut colsep = given(cli.colsep.clone());
+        let mut skips_header = false;
+        if given(cli.header.clone()).is_some_and(|h| h != "0") {
+            let separator = colsep.get_or_insert_with(|| "\t".to_string()).clone();
+            let splitter = ColumnSeparator::new(&separator)?;
+            let mut index = 0i64;
+            let stdin_group = vec![vec![SourceSpec::File(PathBuf::from("-"))]];
+            let mut groups = if split.groups.is_empty() {
+                stdin_group
+            } else {
+                split.groups.clone()
+            };
+            for source in groups.iter_mut().flatten() {
+                let line = match source {
+                    SourceSpec::Args(args) if !args.is_empty() => args.remove(0).into_vec(),
+                    SourceSpec::Args(_) => continue,
+                    SourceSpec::File(path) => {
+                        skips_header |= path.as_os_str() != "-";
+                        crate::input::first_line(path, &delimiter)?
+                    }
+                };
+                for name in splitter.split(&line) {
+                    index += 1;
+                    table.add_column_name(&name, index);
+                }
+            }
+            if !split.groups.is_empty() {
+                split.groups = groups;
+            }
+        }
+        let (template, mut shell_reason) = if cli.quote {
+            (
+                Template::parse_quoted(&split.command, &mut table, context_replace),
+                None,
+            )
+        } else {
+            Template::parse(
+                &split.command,
+                &mut table,
+                cli.shell || runs_function,
+                context_replace,
+            )?
+        };
+        let mut shell = crate::shell::choose();
+        if runs_function {
+            shell_reason = Some("it names a bash function exported into the environment");
+            if !shell.to_string_lossy().ends_with("bash") {
+                shell = crate::shell::bash();
+            }
+        }
+        let retries = parse_count("--retries", &cli.retries)?;
+        let per_job = if cli.pipe || cli.pipepart {
+            None
+        } else {
+            max_args.or(max_replace_args).or(max_lines)
+        };
+        let drops_values = per_job == Some(0);
+        let batch = if cli.pipe || cli.pipepart {
+            BatchRule::One
+        } else if fills {
+            BatchRule::Fill {
+                max_records: per_job.filter(|&n| n > 0),
+            }
+        } else {
+            match per_job {
+                Some(n) if n > 1 => BatchRule::UpTo(n),
+                _ => BatchRule::One,
+            }
+        };
+        let length = LengthRule::new(
+            &template,
+            max_chars.map_or(GNU_MAX_CHARS, |s| s.min(GNU_MAX_CHARS)),
+        );
+        let pipe = if cli.pipe || cli.pipepart {
             Some(BlockRule {
-                separator: if cli.null { b'\0' } else { b'\n' },
-                lines_per_record: cli.max_lines.unwrap_or(1),
-                records_per_block: cli.max_replace_args,
-                block_size: match &cli.block_size {
-                    Some(text) => parse_size("--block-size", text)?.max(1),
+                record_end: match given(cli.recend.clone()) {
+                    Some(end) => unescape(&end),
+                    None if cli.null => b"\0".to_vec(),
+                    None => b"\n".to_vec(),
+                },
+                record_start: cli.recstart.as_deref().map(unescape).unwrap_or_default(),
+                lines_per_record: max_lines.unwrap_or(1).max(1),
+                records_per_block: max_replace_args.or(max_args).filter(|&n| n > 0),
+                block_size: match given(cli.block_size.clone()) {
+                    Some(text) if text.starts_with('-') => {
+                        return Err(CrewError::usage(format!(
+                            "--block must be a positive size, got `{text}`"
+                        )))
+                    }
+                    Some(text) => parse_size("--block-size", &text)?.max(1),
                     None => 1 << 20,
                 },
+                removes_separators: cli.remove_rec_sep,
+                skips_blank: cli.no_run_if_empty,
             })
         } else {
             None
         };
-        if cli.pipe && !split.groups.is_empty() {
+        if pipe.as_ref().is_some_and(|rule| rule.record_end.is_empty()) {
+            return Err(CrewError::usage("--recend must not be empty"));
+        }
+        let pipe_source = if cli.pipepart {
+            match arg_files.as_slice() {
+                [file] if !std::path::Path::new(file).exists() => {
+                    return Err(CrewError::Gnu(format!("File not found: {file}")))
+                }
+                [file] => Some(PathBuf::from(file)),
+                _ => {
+                    return Err(CrewError::usage(
+                        "--pipepart reads one file, given with -a FILE",
+                    ))
+                }
+            }
+        } else {
+            None
+        };
+        if cli.pipe && !split.groups.is_empty() && !cli.pipepart {
             return Err(CrewError::usage(
                 "--pipe reads stdin; it takes no ::: or :::: inputs",
             ));
         }
+        // -k with --line-buffer: in order, so grouped (GNU prints the
+        // oldest job live; crew prints each job whole, in order).
         let capture = if cli.ungroup {
             Capture::Ungroup
-        } else if cli.line_buffer {
+        } else if cli.line_buffer && !cli.keep_order {
             Capture::Lines
         } else {
             Capture::Group
         };
-        let tagging = match (&cli.tagstring, cli.tag) {
+        let tagging = match (given(cli.tagstring.clone()), cli.tag) {
             (Some(text), _) => Some(Tagging::Template(Template::parse_text(
-                text.as_bytes(),
-                replace.as_bytes(),
+                &unescape_tag(&text),
+                &mut table,
+                context_replace,
             ))),
             (None, true) => Some(Tagging::Inputs),
             (None, false) => None,
         };
-        let max_load = match &cli.load {
+        let max_load = match given(cli.load.clone()) {
             Some(text) => Some(
                 text.trim()
                     .trim_end_matches('%')
@@ -200,61 +396,123 @@ impl Plan {
             ),
             None => None,
         };
+        let joblog = given(cli.joblog.clone()).and_then(|text| match text.strip_prefix('+') {
+            Some("") => None,
+            Some(path) => Some(JoblogTarget {
+                path: PathBuf::from(path),
+                append: true,
+            }),
+            None => Some(JoblogTarget {
+                path: PathBuf::from(text),
+                append: false,
+            }),
+        });
         let resume = match (cli.resume, cli.resume_failed) {
-            (true, _) => Some(ResumeMode::Logged),
             (_, true) => Some(ResumeMode::Succeeded),
+            (true, _) => Some(ResumeMode::Logged),
             _ => None,
         };
+        if resume.is_some() && joblog.is_none() {
+            return Err(CrewError::Gnu(
+                "--resume and --resume-failed require --joblog or --results.".into(),
+            ));
+        }
+        let eof = given(cli.eof_upper.clone()).or_else(|| given(cli.eof.clone()));
         Ok(Plan {
             slots,
             template,
             shell_reason,
-            shell: std::env::var_os("CREW_SHELL")
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| OsString::from("/bin/sh")),
+            shell,
             tagging,
             capture,
-            keep_order: cli.keep_order,
-            results: cli.results,
-            attempts: cli.retries,
-            timeout: cli
-                .timeout
-                .as_deref()
-                .map(|t| parse_duration("--timeout", t))
+            keep_order: cli.keep_order && !cli.no_keep_order,
+            results: given(cli.results.clone()).map(PathBuf::from),
+            attempts: if retries == 0 {
+                u32::MAX
+            } else {
+                retries.min(u32::MAX as usize - 1) as u32
+            },
+            timeout: given(cli.timeout.clone())
+                .map(|t| parse_duration("--timeout", &t))
                 .transpose()?,
-            halt: cli.halt.as_deref().map(parse_halt).transpose()?.flatten(),
-            joblog: cli.joblog,
+            halt: given(cli.halt.clone())
+                .as_deref()
+                .map(parse_halt)
+                .transpose()?
+                .flatten(),
+            joblog,
             resume,
             batch,
+            length,
+            drops_values,
             pipe,
-            sources: split.groups,
-            null: cli.null,
-            colsep: cli
-                .colsep
-                .as_deref()
-                .map(ColumnSeparator::new)
-                .transpose()?,
+            pipe_source,
+            sources: if cli.pipepart {
+                Vec::new()
+            } else {
+                split.groups
+            },
+            read: ReadOptions {
+                delimiter,
+                eof: eof.map(String::into_bytes),
+                skip_blank: cli.no_run_if_empty,
+                skip_header: skips_header,
+                keeps_column_blanks: given(cli.trim.clone()).as_deref() == Some("n"),
+                joins_continued_lines: max_lines.is_some() && !(cli.pipe || cli.pipepart),
+                trim: parse_trim(given(cli.trim.clone()).as_deref())?,
+                wrap_links: cli.link,
+            },
+            colsep: colsep.as_deref().map(ColumnSeparator::new).transpose()?,
             progress: Wanted {
                 bar: cli.bar,
                 eta: cli.eta,
                 counts: cli.progress,
             },
             dry_run: cli.dry_run,
+            print_commands: cli.print_commands > 0,
             verbose: cli.verbose,
-            delay: cli
-                .delay
-                .as_deref()
-                .map(|d| parse_duration("--delay", d))
+            explain: cli.explain,
+            delay: given(cli.delay.clone())
+                .map(|d| parse_duration("--delay", &d))
                 .transpose()?,
             max_load,
-            min_free_memory: cli
-                .memfree
-                .as_deref()
-                .map(|m| parse_size("--memfree", m))
+            min_free_memory: given(cli.memfree.clone())
+                .map(|m| parse_size("--memfree", &m))
                 .transpose()?,
-            tmpdir: cli.tmpdir,
+            tmpdir: given(cli.tmpdir.clone()).map(PathBuf::from),
+            perl_exprs: table.perl_exprs.clone(),
+            slot_var: given(cli.process_slot_var.clone()).map(OsString::from),
         })
     }
+
+    /// Whether jobs need their command line as GNU shows it (`-v`,
+    /// joblog, `--dry-run`, halting messages).
+    pub fn needs_command_line(&self) -> bool {
+        self.print_commands
+            || self.verbose
+            || self.dry_run
+            || self.joblog.is_some()
+            || self.halt.is_some()
+    }
+}
+
+/// `--trim`: which sides of each input lose their blanks.
+fn parse_trim(text: Option<&str>) -> Result<(bool, bool), CrewError> {
+    Ok(match text {
+        None | Some("n") => (false, false),
+        Some("l") => (true, false),
+        Some("r") => (false, true),
+        Some("lr" | "rl") => (true, true),
+        Some(other) => {
+            let _ = other;
+            return Err(CrewError::Gnu("--trim must be one of: r l rl lr.".into()));
+        }
+    })
+}
+
+/// `--tagstring`'s `\t` is a TAB, as in GNU.
+fn unescape_tag(text: &str) -> Vec<u8> {
+    text.replace("\\t", "\t").into_bytes()
 }
 
 /// Raises the open-file limit to its hard maximum (each running job holds

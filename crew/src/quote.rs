@@ -272,28 +272,42 @@ fn unbalanced(quote: char, at: usize) -> CrewError {
     ))
 }
 
-/// Bytes that never need quoting in a bare shell word.
+/// Bytes that never need quoting in a bare shell word (GNU parallel's
+/// set, so commands read the same as GNU's in `-v` and the joblog).
 fn is_plain(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"_@%+:,./-".contains(&byte)
+    byte.is_ascii_alphanumeric() || b"-_.+/".contains(&byte)
 }
 
 /// Appends `value` to `out`, quoted for `context` so `sh` reads back exactly
-/// `value`.
+/// `value`. Bare values are quoted as GNU parallel quotes them: plain ones
+/// as they are, others in `'...'` with each `'` as `'"'"'`.
 pub fn quote_into(out: &mut Vec<u8>, value: &[u8], context: QuoteContext) {
     match context {
         QuoteContext::Bare => {
-            if !value.is_empty() && value.iter().all(|&b| is_plain(b)) {
+            if value.is_empty() {
+                out.extend_from_slice(b"''");
+                return;
+            }
+            if value.iter().all(|&b| is_plain(b)) {
                 out.extend_from_slice(value);
                 return;
             }
+            let start = out.len();
             out.push(b'\'');
             quote_into(out, value, QuoteContext::Single);
             out.push(b'\'');
+            // GNU drops the empty '' a leading or trailing quote leaves.
+            if out[start..].starts_with(b"''") && out.len() - start > 2 {
+                out.drain(start..start + 2);
+            }
+            if out[start..].ends_with(b"''") && out.len() - start > 2 {
+                out.truncate(out.len() - 2);
+            }
         }
         QuoteContext::Single => {
             for &byte in value {
                 if byte == b'\'' {
-                    out.extend_from_slice(b"'\\''");
+                    out.extend_from_slice(b"'\"'\"'");
                 } else {
                     out.push(byte);
                 }
@@ -310,24 +324,22 @@ pub fn quote_into(out: &mut Vec<u8>, value: &[u8], context: QuoteContext) {
     }
 }
 
+/// The length of `value` quoted as a bare word (GNU's length rule).
+pub fn quoted_len(value: &[u8]) -> usize {
+    if !value.is_empty() && value.iter().all(|&b| is_plain(b)) {
+        return value.len();
+    }
+    let mut out = Vec::with_capacity(value.len() + 8);
+    quote_into(&mut out, value, QuoteContext::Bare);
+    out.len()
+}
+
 /// `value` quoted as a bare shell word.
 #[cfg(test)]
 pub fn quote(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + 2);
     quote_into(&mut out, value, QuoteContext::Bare);
     out
-}
-
-/// An argument vector as one line a user could paste into `sh`.
-pub fn display_argv(argv: &[Vec<u8>]) -> Vec<u8> {
-    let mut line = Vec::new();
-    for (i, arg) in argv.iter().enumerate() {
-        if i > 0 {
-            line.push(b' ');
-        }
-        quote_into(&mut line, arg, QuoteContext::Bare);
-    }
-    line
 }
 
 #[cfg(test)]
@@ -382,7 +394,9 @@ mod tests {
     fn quoting_survives_every_awkward_byte() {
         assert_eq!(quote(b"plain.txt"), b"plain.txt");
         assert_eq!(quote(b""), b"''");
-        assert_eq!(quote(b"it's a file"), b"'it'\\''s a file'");
+        assert_eq!(quote(b"it's a file"), b"'it'\"'\"'s a file'");
+        assert_eq!(quote(b"'a"), b"\"'\"'a'");
+        assert_eq!(quote(b"a:b"), b"'a:b'");
         let mut double = Vec::new();
         quote_into(&mut double, b"$x \"y\"", QuoteContext::Double);
         assert_eq!(double, b"\\$x \\\"y\\\"");

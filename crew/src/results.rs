@@ -1,15 +1,15 @@
-//! `--results DIR`: keeps each job's output and status on disk, in
-//! `DIR/<seq>/` with the files `stdout`, `stderr`, `exitval` (GNU parallel's
-//! joblog Exitval), `signal` and `cmd`.
+//! `--results DIR`: each job's output kept on disk in GNU parallel's
+//! layout, `DIR/<source>/<value>/.../{seq,stdout,stderr}`: one
+//! `<source>/<value>` pair per input value, the source named by its
+//! number (or its `--header` name), the value with `\` `\t` NUL and `/`
+//! written as `\\` `\t` `\0` `\_`. As in GNU, nothing else is printed.
 //!
-//! Invariant: a job's directory is complete (all five files) once the job
-//! finished; a retried job's files hold only its last attempt.
+//! Invariant: a job's directory holds its `seq`, `stdout` and `stderr`
+//! once the job finished; a retried job's files hold only its last attempt.
 
 use std::fs::{self, File};
 use std::io;
 use std::path::PathBuf;
-
-use crate::exec::Ending;
 
 /// The results directory.
 #[derive(Debug, Clone)]
@@ -23,18 +23,27 @@ impl ResultsDir {
         ResultsDir { root }
     }
 
-    fn job_dir(&self, seq: u64) -> PathBuf {
-        self.root.join(seq.to_string())
+    /// The directory of a job with these inputs (fields per record).
+    pub fn job_dir(&self, records: &[Vec<Vec<u8>>]) -> PathBuf {
+        let mut dir = self.root.clone();
+        for record in records {
+            for (column, value) in record.iter().enumerate() {
+                dir.push((column + 1).to_string());
+                dir.push(escape(value));
+            }
+        }
+        dir
     }
 
-    /// Creates (or empties) the stdout and stderr files of job `seq`.
+    /// Creates (or empties) the files of job `seq` in `dir`: `seq` holds
+    /// the number; the stdout and stderr files are returned.
     ///
     /// # Errors
     ///
     /// The directory or files cannot be created.
-    pub fn create(&self, seq: u64) -> io::Result<(File, File)> {
-        let dir = self.job_dir(seq);
-        fs::create_dir_all(&dir)?;
+    pub fn create(&self, dir: &std::path::Path, seq: u64) -> io::Result<(File, File)> {
+        fs::create_dir_all(dir)?;
+        fs::write(dir.join("seq"), seq.to_string())?;
         let open = |name: &str| {
             fs::OpenOptions::new()
                 .read(true)
@@ -45,18 +54,35 @@ impl ResultsDir {
         };
         Ok((open("stdout")?, open("stderr")?))
     }
+}
 
-    /// Writes the status files of job `seq`.
-    ///
-    /// # Errors
-    ///
-    /// A file cannot be written.
-    pub fn finish(&self, seq: u64, ending: &Ending, command: &[u8]) -> io::Result<()> {
-        let dir = self.job_dir(seq);
-        fs::write(dir.join("exitval"), format!("{}\n", ending.exitval()))?;
-        fs::write(dir.join("signal"), format!("{}\n", ending.signal()))?;
-        let mut cmd = command.to_vec();
-        cmd.push(b'\n');
-        fs::write(dir.join("cmd"), cmd)
+/// A value as one directory name, GNU's way.
+fn escape(value: &[u8]) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    let mut name = Vec::with_capacity(value.len());
+    for &byte in value {
+        match byte {
+            b'\\' => name.extend_from_slice(b"\\\\"),
+            b'\t' => name.extend_from_slice(b"\\t"),
+            0 => name.extend_from_slice(b"\\0"),
+            b'/' => name.extend_from_slice(b"\\_"),
+            _ => name.push(byte),
+        }
+    }
+    std::ffi::OsString::from_vec(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_become_gnu_style_directory_names() {
+        let results = ResultsDir::new(PathBuf::from("out"));
+        let records = vec![vec![b"a/b".to_vec(), b"x\ty".to_vec()]];
+        assert_eq!(
+            results.job_dir(&records),
+            PathBuf::from("out/1/a\\_b/2/x\\ty")
+        );
     }
 }

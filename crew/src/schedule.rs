@@ -34,8 +34,10 @@ pub enum Stop {
     Signal(i32),
     /// Whoever read crew's stdout went away.
     BrokenPipe,
-    /// crew itself failed (an input file, the joblog, ...).
+    /// crew itself failed (an input file, the joblog, a lost output ...).
     Fatal,
+    /// crew's stdout or stderr cannot be written (the message is printed).
+    OutputFailed,
 }
 
 /// What the run came to.
@@ -180,6 +182,11 @@ impl Scheduler {
         self.changed.notify_all();
     }
 
+    /// Whether a `--halt` rule stopped crew.
+    pub fn is_halted(&self) -> bool {
+        matches!(self.lock().stop, Some(Stop::Halt { .. }))
+    }
+
     /// Whether crew is stopping.
     pub fn is_stopping(&self) -> bool {
         self.lock().stop.is_some()
@@ -197,6 +204,24 @@ impl Scheduler {
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         (state.tally, state.stop)
+    }
+
+    /// Waits up to `limit` until no job runs; returns whether none does.
+    pub fn wait_idle_for(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        let mut state = self.lock();
+        while state.running > 0 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
     }
 
     /// The tally so far.

@@ -3,10 +3,15 @@
 //! Jobs run in their own process groups (see [`crate::exec`]), so a
 //! terminal's Ctrl-C reaches only crew; crew forwards it. The first signal
 //! stops new starts and is forwarded to every running job's group (and to
-//! any job that manages to start afterwards); a second one sends SIGKILL.
-//! crew then exits with 128 + the signal once the jobs are gone (even if it
-//! was waiting for more input), its joblog complete, so `--resume` picks up
-//! where it stopped.
+//! any job that manages to start afterwards). It is followed by SIGTERM
+//! and then SIGKILL, [`crate::exec::KILL_GRACE`] apart, to the jobs still
+//! running: `sh` starts `cmd &` children with SIGINT ignored, and a job
+//! may trap the signal. A job whose leader exits while crew is stopping has
+//! whatever it left in its group (`cmd &`) terminated the same way before
+//! it is reaped. A second signal sends SIGKILL at once. crew then exits
+//! with 128 + the signal once the jobs are gone (even if it was waiting for
+//! more input), its joblog complete, so `--resume` picks up where it
+//! stopped.
 //!
 //! Protocol (self-pipe): the handler only writes the signal number into a
 //! pipe, the one async-signal-safe thing it needs; a watcher thread reads
@@ -21,7 +26,7 @@ use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
-use crate::exec::RunningJobs;
+use crate::exec::{RunningJobs, KILL_GRACE};
 use crate::schedule::{Scheduler, Stop};
 
 const STOP_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
@@ -71,9 +76,16 @@ pub fn watch(scheduler: Arc<Scheduler>, jobs: Arc<RunningJobs>) {
                     // comes (`tail -f | crew`): once the jobs are gone,
                     // nothing is left to do, so exit from here.
                     let watched = Arc::clone(&scheduler);
+                    let doomed = Arc::clone(&jobs);
                     let _ = std::thread::Builder::new()
                         .stack_size(64 * 1024)
                         .spawn(move || {
+                            for follow_up in [libc::SIGTERM, libc::SIGKILL] {
+                                if watched.wait_idle_for(KILL_GRACE) {
+                                    break;
+                                }
+                                doomed.signal_all(follow_up, true);
+                            }
                             watched.wait_idle();
                             std::process::exit(128 + signal);
                         });

@@ -11,6 +11,21 @@
 //!   so nothing is left behind in the spool directory, even after SIGKILL.
 //! - At most [`KEEP_SPARE`] idle files are kept; the rest are closed.
 //!
+//! A full filesystem (the lost-output rule): a job writes into its spool
+//! (or `--results`) files itself, so when the filesystem fills up the job
+//! gets `ENOSPC`, not crew, and what it wrote is cut short. crew cannot
+//! see the job's error, so it watches the filesystem instead: an output
+//! is *possibly torn* when, at the job's end, the filesystem holding its
+//! files has less than [`FULL_MARGIN`] free, or when crew found it that
+//! full at any moment while the job ran ([`Fullness`] counts those
+//! moments; it is also checked before crew truncates a spool file, which
+//! frees room a torn job would otherwise hide behind). A possibly torn
+//! output is never printed: the job is reported on one line, counted as
+//! failed, and crew starts no further job (every later one would be
+//! spooled to the same full place). A job that printed little while the
+//! disk was nearly full can be reported although nothing was cut: the
+//! rule errs on the loud side, never on the silent one.
+//!
 //! Why files and not pipes: a child writing into a file never blocks on
 //! crew, crew needs no reader thread or poll loop per job, and crew's memory
 //! stays flat whatever a job prints: the bytes stay in the page cache and
@@ -18,17 +33,84 @@
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// How many idle spool files are kept for reuse.
 const KEEP_SPARE: usize = 4096;
+
+/// Below this much free room a filesystem counts as full: a write that
+/// failed for lack of room leaves less than one block free, and delayed
+/// allocation can refuse a write with a few blocks still free.
+pub const FULL_MARGIN: u64 = 64 * 1024;
+
+/// Whether the filesystem holding `file` has less than [`FULL_MARGIN`]
+/// free for crew (root may use the blocks reserved for it). A filesystem
+/// that reports no size at all never counts as full.
+pub fn is_full(file: &File) -> bool {
+    // SAFETY: 1. an all-zero statvfs is a valid value for the call to
+    // overwrite; 2. the fd is open for the duration (borrowed from `file`).
+    let (stats, ok) = unsafe {
+        let mut stats: libc::statvfs = std::mem::zeroed();
+        let ok = libc::fstatvfs(file.as_raw_fd(), &mut stats) == 0;
+        (stats, ok)
+    };
+    if !ok || stats.f_blocks == 0 {
+        return false;
+    }
+    // SAFETY: 1. geteuid has no preconditions and cannot fail.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    let free_blocks = if is_root {
+        stats.f_bfree
+    } else {
+        stats.f_bavail
+    };
+    // The field types differ between targets (u32 or u64).
+    #[allow(clippy::useless_conversion)]
+    let free = u64::from(free_blocks).saturating_mul(u64::from(stats.f_frsize));
+    free < FULL_MARGIN
+}
+
+/// Counts the moments crew found an output filesystem full, so a job can
+/// tell whether that happened while it ran (see the lost-output rule).
+#[derive(Debug, Default)]
+pub struct Fullness {
+    seen: AtomicU64,
+}
+
+impl Fullness {
+    /// A mark to compare with at the job's end.
+    pub fn mark(&self) -> u64 {
+        // Relaxed: the count only grows; a check that misses an increment
+        // made at the same instant sees the full filesystem itself.
+        self.seen.load(Ordering::Relaxed)
+    }
+
+    /// Checks `file`'s filesystem now, counting it if full.
+    pub fn check(&self, file: &File) -> bool {
+        let full = is_full(file);
+        if full {
+            // Relaxed: see `mark`.
+            self.seen.fetch_add(1, Ordering::Relaxed);
+        }
+        full
+    }
+
+    /// Whether output written into `file` since `mark` may be cut short.
+    pub fn is_torn_since(&self, mark: u64, file: &File) -> bool {
+        self.check(file) || self.mark() != mark
+    }
+}
 
 /// A reusable supply of empty anonymous temporary files.
 #[derive(Debug)]
 pub struct TempFiles {
     dir: PathBuf,
     spare: Mutex<Vec<File>>,
+    /// Full-filesystem moments seen on spool or results files.
+    pub fullness: Fullness,
 }
 
 impl TempFiles {
@@ -37,6 +119,7 @@ impl TempFiles {
         TempFiles {
             dir: dir.unwrap_or_else(std::env::temp_dir),
             spare: Mutex::new(Vec::new()),
+            fullness: Fullness::default(),
         }
     }
 
@@ -80,7 +163,13 @@ impl TempFiles {
     pub fn give_back(&self, mut file: File) {
         let is_clean = match file.metadata() {
             Ok(meta) if meta.len() == 0 => file.seek(SeekFrom::Start(0)).is_ok(),
-            Ok(_) => file.set_len(0).is_ok() && file.seek(SeekFrom::Start(0)).is_ok(),
+            Ok(_) => {
+                // Truncating frees room: note a full filesystem first, so
+                // the jobs running now learn that their writes may have
+                // failed (the lost-output rule).
+                self.fullness.check(&file);
+                file.set_len(0).is_ok() && file.seek(SeekFrom::Start(0)).is_ok()
+            }
             Err(_) => false,
         };
         if is_clean {

@@ -1,28 +1,32 @@
-//! The command template: where each placeholder sits and how a batch of
-//! inputs turns it into a command line.
+//! The command template: where each replacement string sits and how a
+//! batch of inputs turns it into a command line.
 //!
-//! Placeholders (GNU parallel's): `{}` the input (or the `-I` string),
-//! `{.}` without extension, `{/}` basename, `{//}` dirname, `{/.}` basename
-//! without extension, `{#}` job sequence number, `{%}` job slot, `{N}` and
-//! `{N.}`, `{N/}`, `{N//}`, `{N/.}` the N-th field (input source, column,
-//! or argument of a batch).
+//! GNU parallel's model, which crew follows: the command words are joined
+//! by spaces into one shell command line, and each replacement string is
+//! replaced by its value shell-quoted (GNU's quoting: bare when made of
+//! `[-_.+a-zA-Z0-9/]`, else in `'...'`). Values in the *first* word are
+//! pasted unquoted: they are the command itself (`parallel {}`, `l{}`).
+//! That line is what `-v`, `--dry-run` and the joblog show.
 //!
 //! Invariants:
-//! - A template without any placeholder gets `{}` appended, so every input
-//!   reaches its command.
-//! - Direct mode (no shell) yields an argument vector whose words are the
-//!   values byte for byte; shell mode pastes each value quoted for the
-//!   quoting context it sits in ([`crate::quote`]), so `sh` also sees the
-//!   values byte for byte. Either way no value is ever split or expanded.
-//! - A value replacing an input placeholder inside a word follows the rule
-//!   `sh` applies to GNU parallel's space-joined replacement: the first value
-//!   joins the text before it, the last the text after it, those between are
-//!   words of their own. With `-X` the whole word is repeated per input.
+//! - A template without any replacement string gets ` {}` appended, so
+//!   every input reaches its command.
+//! - Direct mode (no shell) yields the argument vector `sh` would have
+//!   made of the command line, byte for byte; shell mode hands the line to
+//!   the shell, each value quoted for the quoting context it sits in
+//!   ([`crate::quote`]). Either way no value is ever split or expanded.
+//! - Joining (default, `-n`, `-m`): a `{}`-like string stands for all the
+//!   job's values separated by spaces, so in a word the first value joins
+//!   the text before it and the last the text after it. Context replace
+//!   (`-X`, `-N`, `-L`): a word holding a `{}`-like string is repeated once
+//!   per value. Positional strings (`{2}`) take one value of the job; a
+//!   word made only of replacement strings without any value vanishes.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::error::CrewError;
+pub use crate::placeholder::{Modifier, Placeholder, Position, Replacements};
 use crate::quote::{analyze, quote_into, QuoteContext};
 
 /// One input value (a line, an argument, a column), as raw bytes.
@@ -31,110 +35,34 @@ pub type Value = Vec<u8>;
 /// The fields of one input: one per input source or `--colsep` column.
 pub type Record = Vec<Value>;
 
-/// How a placeholder transforms a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Modifier {
-    /// `{}`: the value itself.
-    Whole,
-    /// `{.}`: without its extension.
-    NoExtension,
-    /// `{/}`: the part after the last `/`.
-    Basename,
-    /// `{//}`: the part before the last `/` (`.` if there is none).
-    Dirname,
-    /// `{/.}`: basename without extension.
-    BasenameNoExtension,
-}
-
-impl Modifier {
-    fn from_suffix(suffix: &[u8]) -> Option<Modifier> {
-        Some(match suffix {
-            b"" => Modifier::Whole,
-            b"." => Modifier::NoExtension,
-            b"/" => Modifier::Basename,
-            b"//" => Modifier::Dirname,
-            b"/." => Modifier::BasenameNoExtension,
-            _ => return None,
-        })
-    }
-
-    /// Applies the modifier to `value`.
-    pub fn apply<'v>(self, value: &'v [u8]) -> &'v [u8] {
-        let last_slash = value.iter().rposition(|&b| b == b'/');
-        let basename = || &value[last_slash.map_or(0, |i| i + 1)..];
-        let strip_extension = |v: &'v [u8]| match v.iter().rposition(|&b| b == b'.') {
-            Some(dot) if !v[dot..].contains(&b'/') => &v[..dot],
-            _ => v,
-        };
-        match self {
-            Modifier::Whole => value,
-            Modifier::NoExtension => strip_extension(value),
-            Modifier::Basename => basename(),
-            Modifier::Dirname => match last_slash {
-                None => b".",
-                Some(0) => b"/",
-                Some(i) => &value[..i],
-            },
-            Modifier::BasenameNoExtension => strip_extension(basename()),
-        }
-    }
-}
-
-/// What a placeholder stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Placeholder {
-    /// Every field of every input of the batch.
-    Each(Modifier),
-    /// The N-th field (1-based) of the batch.
-    Field(usize, Modifier),
-    /// `{#}`: the job's sequence number.
-    Seq,
-    /// `{%}`: the job's slot (1..=jobs).
-    Slot,
-}
+/// Values computed in Perl for one job: per Perl occurrence in the
+/// template (in order), one `(value, is_unquoted)` per value it covers.
+pub type PerlValues = Vec<Vec<(Vec<u8>, bool)>>;
 
 #[derive(Clone, Debug)]
 enum Segment {
     Text(Vec<u8>),
-    Hole(Placeholder, QuoteContext),
+    /// A replacement string, its quoting context, and for Perl ones its
+    /// occurrence number (the index into [`PerlValues`]).
+    Hole(Placeholder, QuoteContext, usize),
 }
 
 #[derive(Clone, Debug)]
 struct Word {
     segments: Vec<Segment>,
+    /// Values here are pasted unquoted (the first word).
+    is_command: bool,
 }
 
 impl Word {
     fn has_each(&self) -> bool {
         self.segments
             .iter()
-            .any(|s| matches!(s, Segment::Hole(Placeholder::Each(_), _)))
+            .any(|s| matches!(s, Segment::Hole(p, ..) if p.is_each()))
     }
 
     fn has_any_hole(&self) -> bool {
         self.segments.iter().any(|s| matches!(s, Segment::Hole(..)))
-    }
-
-    fn text_len(&self) -> usize {
-        self.segments
-            .iter()
-            .map(|s| match s {
-                Segment::Text(t) => t.len(),
-                Segment::Hole(..) => 0,
-            })
-            .sum()
-    }
-
-    fn each_holes(&self) -> usize {
-        self.segments
-            .iter()
-            .filter(|s| {
-                matches!(
-                    s,
-                    Segment::Hole(Placeholder::Each(_) | Placeholder::Field(..), _)
-                )
-            })
-            .count()
     }
 }
 
@@ -142,14 +70,6 @@ impl Word {
 enum ShellPiece {
     Space(Vec<u8>),
     Word(Word),
-}
-
-#[derive(Clone, Debug)]
-enum Form {
-    Direct(Vec<Word>),
-    Shell(Vec<ShellPiece>),
-    /// No command given: each input is itself a shell command.
-    InputIsCommand,
 }
 
 /// A command line ready to run.
@@ -162,6 +82,7 @@ pub enum CommandLine {
 }
 
 /// What a command is built from: the batch of inputs and the job's numbers.
+#[derive(Clone, Copy)]
 pub struct Expansion<'a> {
     /// The inputs of this job (one unless batching with -n/-N/-X/-m).
     pub records: &'a [Record],
@@ -169,161 +90,318 @@ pub struct Expansion<'a> {
     pub seq: u64,
     /// The job's slot, from 1.
     pub slot: usize,
+    /// Values of the Perl replacement strings, when there are any.
+    pub perl: Option<&'a PerlValues>,
+}
+
+/// An expansion with its values flattened once (every field of every
+/// record, in order).
+struct Values<'e> {
+    expansion: &'e Expansion<'e>,
+    flat: Vec<&'e [u8]>,
+}
+
+impl<'e> Values<'e> {
+    fn new(expansion: &'e Expansion<'e>) -> Values<'e> {
+        Values {
+            expansion,
+            flat: expansion
+                .records
+                .iter()
+                .flatten()
+                .map(Vec::as_slice)
+                .collect(),
+        }
+    }
+
+    /// The `n`-th value (1-based; negative from the end), if any.
+    fn nth(&self, n: i64) -> Option<&'e [u8]> {
+        let index = if n > 0 {
+            usize::try_from(n - 1).ok()?
+        } else {
+            self.flat.len().checked_sub(usize::try_from(-n).ok()?)?
+        };
+        self.flat.get(index).copied()
+    }
+}
+
+/// One `{}`-like value standing in for all (a repeated word's turn).
+#[derive(Clone, Copy)]
+struct Turn {
+    index: usize,
 }
 
 /// A parsed command template.
 #[derive(Clone, Debug)]
 pub struct Template {
-    form: Form,
+    /// The words for direct execution, or `None` when a shell is needed.
+    direct: Option<Vec<Word>>,
+    /// The command line GNU parallel would hand to the shell.
+    shell: Vec<ShellPiece>,
     context_replace: bool,
+    perl_occurrences: Vec<(Position, usize)>,
+    /// Per command word as given: literal length and replacement strings.
+    shape: Vec<(usize, Vec<Placeholder>)>,
 }
 
 /// Why a shell is used, or `None` for direct execution.
 pub type ShellReason = Option<&'static str>;
 
 impl Template {
-    /// Parses the command words. `replace` is `{}` or the `-I` string;
-    /// `force_shell` is `--shell`; `context_replace` is `-X`.
+    /// Parses the command words with the replacement strings of `table`;
+    /// `force_shell` is `--shell`; `context_replace` is `-X`/`-N`/`-L`.
     ///
     /// # Errors
     ///
     /// Unbalanced quotes in the command.
     pub fn parse(
         command: &[OsString],
-        replace: &[u8],
+        table: &mut Replacements,
         force_shell: bool,
         context_replace: bool,
     ) -> Result<(Template, ShellReason), CrewError> {
-        if command.is_empty() {
-            let template = Template {
-                form: Form::InputIsCommand,
-                context_replace,
-            };
-            return Ok((template, Some("the inputs are the commands")));
-        }
-        let mut joined = Vec::new();
+        let mut joined: Vec<u8> = Vec::new();
         for (i, word) in command.iter().enumerate() {
             if i > 0 {
                 joined.push(b' ');
             }
             joined.extend_from_slice(word.as_bytes());
         }
+        if joined.iter().all(|b| b.is_ascii_whitespace()) {
+            joined = b"{}".to_vec();
+            let names = crate::placeholder::NativeNames::default();
+            *table = Replacements::new(&names, false, &[])?;
+        }
+        let joined = table.tokenize(&joined);
+        let mut shape = Vec::new();
+        for word in command.iter().filter(|w| !w.is_empty()) {
+            let mut scratch = Vec::new();
+            let segments =
+                parse_segments(word.as_bytes(), |_| QuoteContext::Bare, table, &mut scratch);
+            shape.push(word_shape(&segments));
+        }
+        if shape.is_empty() {
+            shape.push((0, vec![Placeholder::Value(Position::Each, Modifier::Whole)]));
+        }
         let analysis = analyze(&joined)?;
-        let reason = if force_shell {
+        let mut occurrences = Vec::new();
+        let mut shell = Vec::new();
+        let mut at = 0;
+        for (i, span) in analysis.word_spans.iter().enumerate() {
+            if span.start > at {
+                shell.push(ShellPiece::Space(joined[at..span.start].to_vec()));
+            }
+            let segments = parse_segments(
+                &joined[span.clone()],
+                |k| analysis.contexts[span.start + k],
+                table,
+                &mut occurrences,
+            );
+            shell.push(ShellPiece::Word(Word {
+                segments,
+                is_command: i == 0,
+            }));
+            at = span.end;
+        }
+        if at < joined.len() {
+            shell.push(ShellPiece::Space(joined[at..].to_vec()));
+        }
+        let has_hole = shell
+            .iter()
+            .any(|p| matches!(p, ShellPiece::Word(w) if w.has_any_hole()));
+        let is_computed_command = matches!(
+            shell.iter().find(|p| matches!(p, ShellPiece::Word(_))),
+            Some(ShellPiece::Word(w)) if w.has_any_hole()
+        );
+        let mut reason = if force_shell {
             Some("--shell was given")
+        } else if !occurrences.is_empty() {
+            Some("a Perl replacement string may return shell code (uq())")
+        } else if is_computed_command {
+            Some("the command itself comes from the input")
         } else {
             analysis.needs_shell
         };
-        let form = if reason.is_some() {
-            let mut pieces = Vec::new();
-            let mut at = 0;
-            for span in &analysis.word_spans {
-                if span.start > at {
-                    pieces.push(ShellPiece::Space(joined[at..span.start].to_vec()));
-                }
-                let segments = parse_segments(
-                    &joined[span.clone()],
-                    |i| analysis.contexts[span.start + i],
-                    replace,
-                );
-                pieces.push(ShellPiece::Word(Word { segments }));
-                at = span.end;
-            }
-            if at < joined.len() {
-                pieces.push(ShellPiece::Space(joined[at..].to_vec()));
-            }
-            let has_hole = pieces
-                .iter()
-                .any(|p| matches!(p, ShellPiece::Word(w) if w.has_any_hole()));
-            if !has_hole {
-                pieces.push(ShellPiece::Space(b" ".to_vec()));
-                pieces.push(ShellPiece::Word(appended_input()));
-            }
-            Form::Shell(pieces)
-        } else {
+        if !has_hole {
+            shell.push(ShellPiece::Space(b" ".to_vec()));
+            shell.push(ShellPiece::Word(appended_input()));
+            shape.push((0, vec![Placeholder::Value(Position::Each, Modifier::Whole)]));
+        }
+        let direct = if reason.is_none() {
+            let mut direct_occurrences = Vec::new();
             let mut words: Vec<Word> = analysis
                 .unquoted_words
                 .iter()
                 .map(|w| Word {
-                    segments: parse_segments(w, |_| QuoteContext::Bare, replace),
+                    segments: parse_segments(
+                        w,
+                        |_| QuoteContext::Bare,
+                        table,
+                        &mut direct_occurrences,
+                    ),
+                    is_command: false,
                 })
                 .collect();
-            if !words.iter().any(Word::has_any_hole) {
+            if !has_hole {
                 words.push(appended_input());
             }
-            Form::Direct(words)
+            if direct_occurrences != occurrences {
+                // A replacement string split by quotes: let the shell read it.
+                reason = Some("a replacement string is split by quotes");
+                None
+            } else {
+                Some(words)
+            }
+        } else {
+            None
         };
         Ok((
             Template {
-                form,
+                direct,
+                shell,
                 context_replace,
+                perl_occurrences: occurrences,
+                shape,
             },
             reason,
         ))
     }
 
-    /// Parses a `--tagstring`: placeholders only, no shell words.
-    pub fn parse_text(text: &[u8], replace: &[u8]) -> Template {
-        let segments = parse_segments(text, |_| QuoteContext::Bare, replace);
-        Template {
-            form: Form::Direct(vec![Word { segments }]),
-            context_replace: false,
+    /// Parses the command words for `-q`: each word is one argument as it
+    /// is, never read by a shell.
+    pub fn parse_quoted(
+        command: &[OsString],
+        table: &mut Replacements,
+        context_replace: bool,
+    ) -> Template {
+        let mut occurrences = Vec::new();
+        let mut words: Vec<Word> = command
+            .iter()
+            .map(|word| {
+                let word = table.tokenize(word.as_bytes());
+                Word {
+                    segments: parse_segments(
+                        &word,
+                        |_| QuoteContext::Bare,
+                        table,
+                        &mut occurrences,
+                    ),
+                    is_command: false,
+                }
+            })
+            .collect();
+        let mut shape: Vec<(usize, Vec<Placeholder>)> =
+            words.iter().map(|w| word_shape(&w.segments)).collect();
+        if !words.iter().any(Word::has_any_hole) {
+            words.push(appended_input());
+            shape.push((0, vec![Placeholder::Value(Position::Each, Modifier::Whole)]));
         }
+        Template {
+            direct: Some(words),
+            shell: Vec::new(),
+            context_replace,
+            perl_occurrences: occurrences,
+            shape,
+        }
+    }
+
+    /// Parses a `--tagstring`: replacement strings only, no shell words.
+    pub fn parse_text(text: &[u8], table: &mut Replacements, context_replace: bool) -> Template {
+        let mut occurrences = Vec::new();
+        let text = table.tokenize(text);
+        let segments = parse_segments(&text, |_| QuoteContext::Bare, table, &mut occurrences);
+        Template {
+            direct: Some(vec![Word {
+                segments,
+                is_command: false,
+            }]),
+            shell: Vec::new(),
+            context_replace,
+            perl_occurrences: occurrences,
+            shape: Vec::new(),
+        }
+    }
+
+    /// The Perl replacement strings, in the order they are evaluated.
+    pub fn perl_occurrences(&self) -> &[(Position, usize)] {
+        &self.perl_occurrences
+    }
+
+    /// Whether a word is repeated per value (`-X`, `-N`).
+    pub fn is_context_replace(&self) -> bool {
+        self.context_replace
+    }
+
+    /// The command words' structure for GNU's length rule: per command
+    /// word as given, its literal length and its replacement strings.
+    pub fn length_shape(&self) -> &[(usize, Vec<Placeholder>)] {
+        &self.shape
     }
 
     /// Builds the command line for one job.
     pub fn expand(&self, expansion: &Expansion<'_>) -> CommandLine {
-        match &self.form {
-            Form::Direct(words) => {
-                let mut argv = Vec::with_capacity(words.len() + expansion.records.len());
+        match &self.direct {
+            Some(words) => {
+                let values = Values::new(expansion);
+                let mut argv = Vec::with_capacity(words.len() + values.flat.len());
                 for word in words {
                     if self.context_replace && word.has_each() {
-                        for record in expansion.records {
-                            let single = Expansion {
-                                records: std::slice::from_ref(record),
-                                ..*expansion
-                            };
-                            expand_direct_word(word, &single, &mut argv);
+                        for index in 0..values.flat.len() {
+                            expand_direct_word(word, &values, Some(Turn { index }), &mut argv);
                         }
                     } else {
-                        expand_direct_word(word, expansion, &mut argv);
+                        expand_direct_word(word, &values, None, &mut argv);
                     }
                 }
                 CommandLine::Direct(argv)
             }
-            Form::Shell(pieces) => {
-                let mut script = Vec::new();
-                for piece in pieces {
-                    match piece {
-                        ShellPiece::Space(raw) => script.extend_from_slice(raw),
-                        ShellPiece::Word(word) if self.context_replace && word.has_each() => {
-                            for (i, record) in expansion.records.iter().enumerate() {
-                                if i > 0 {
-                                    script.push(b' ');
-                                }
-                                let single = Expansion {
-                                    records: std::slice::from_ref(record),
-                                    ..*expansion
-                                };
-                                expand_shell_word(word, &single, &mut script);
-                            }
-                        }
-                        ShellPiece::Word(word) => expand_shell_word(word, expansion, &mut script),
-                    }
+            None => CommandLine::Shell(self.command_line(expansion)),
+        }
+    }
+
+    /// The shell command line GNU parallel would run (what `-v` shows).
+    pub fn command_line(&self, expansion: &Expansion<'_>) -> Vec<u8> {
+        if self.shell.is_empty() {
+            // `-q`: the arguments, each quoted for a shell.
+            let CommandLine::Direct(argv) = self.expand(expansion) else {
+                return Vec::new();
+            };
+            let mut line = Vec::new();
+            for (i, arg) in argv.iter().enumerate() {
+                if i > 0 {
+                    line.push(b' ');
                 }
-                CommandLine::Shell(script)
+                quote_into(&mut line, arg, QuoteContext::Bare);
             }
-            Form::InputIsCommand => {
-                let mut script = Vec::new();
-                for (i, value) in expansion.records.iter().flatten().enumerate() {
-                    if i > 0 {
-                        script.push(b' ');
+            return line;
+        }
+        let values = Values::new(expansion);
+        let mut script = Vec::new();
+        for piece in &self.shell {
+            match piece {
+                ShellPiece::Space(raw) => script.extend_from_slice(raw),
+                ShellPiece::Word(word) if self.context_replace && word.has_each() => {
+                    for index in 0..values.flat.len() {
+                        if index > 0 {
+                            script.push(b' ');
+                        }
+                        expand_shell_word(word, &values, Some(Turn { index }), &mut script);
                     }
-                    script.extend_from_slice(value);
                 }
-                CommandLine::Shell(script)
+                ShellPiece::Word(word) => {
+                    let before = script.len();
+                    expand_shell_word(word, &values, None, &mut script);
+                    if script.len() == before && word.has_any_hole() {
+                        // A word without values vanishes with its space
+                        // (`--pipe cat` shows as `cat`).
+                        while script.last() == Some(&b' ') {
+                            script.pop();
+                        }
+                    }
+                }
             }
         }
+        script
     }
 
     /// Expands a text template (`--tagstring`) to bytes, values joined by
@@ -334,70 +412,57 @@ impl Template {
             CommandLine::Shell(script) => script,
         }
     }
+}
 
-    /// The length of the command line without inputs, and how many times
-    /// each input byte appears in it: `-X`/`-m` use these to fill a command
-    /// line up to `--max-chars`.
-    pub fn size_model(&self) -> (usize, usize, usize) {
-        let words: Vec<&Word> = match &self.form {
-            Form::Direct(words) => words.iter().collect(),
-            Form::Shell(pieces) => pieces
-                .iter()
-                .filter_map(|p| match p {
-                    ShellPiece::Word(w) => Some(w),
-                    ShellPiece::Space(_) => None,
-                })
-                .collect(),
-            Form::InputIsCommand => return (0, 1, 1),
-        };
-        let base: usize = words.iter().map(|w| w.text_len() + 1).sum();
-        let copies: usize = words.iter().map(|w| w.each_holes()).sum::<usize>().max(1);
-        let per_input_extra: usize = if self.context_replace {
-            words
-                .iter()
-                .filter(|w| w.has_each())
-                .map(|w| w.text_len() + 1)
-                .sum()
-        } else {
-            0
-        };
-        (base, copies, per_input_extra + copies * 3)
+fn word_shape(segments: &[Segment]) -> (usize, Vec<Placeholder>) {
+    let mut text = 0;
+    let mut holes = Vec::new();
+    for segment in segments {
+        match segment {
+            Segment::Text(t) => text += t.len(),
+            Segment::Hole(p, ..) => holes.push(*p),
+        }
     }
+    (text, holes)
 }
 
 fn appended_input() -> Word {
     Word {
         segments: vec![Segment::Hole(
-            Placeholder::Each(Modifier::Whole),
+            Placeholder::Value(Position::Each, Modifier::Whole),
             QuoteContext::Bare,
+            usize::MAX,
         )],
+        is_command: false,
     }
 }
 
-/// Splits `text` into literal text and placeholders; `context(i)` gives the
-/// quoting context of byte `i`.
+/// Splits `text` into literal text and replacement strings; `context(i)`
+/// gives the quoting context of byte `i`. Perl occurrences are numbered
+/// in `occurrences`.
 fn parse_segments(
     text: &[u8],
     context: impl Fn(usize) -> QuoteContext,
-    replace: &[u8],
+    table: &mut Replacements,
+    occurrences: &mut Vec<(Position, usize)>,
 ) -> Vec<Segment> {
     let mut segments = Vec::new();
     let mut literal = Vec::new();
     let mut i = 0;
     while i < text.len() {
-        let found = if text[i..].starts_with(replace) {
-            Some((Placeholder::Each(Modifier::Whole), replace.len()))
-        } else if text[i] == b'{' {
-            parse_brace(&text[i..])
-        } else {
-            None
-        };
-        match found {
+        match table.find(&text[i..]) {
             Some((placeholder, len)) => {
                 if !literal.is_empty() {
                     segments.push(Segment::Text(std::mem::take(&mut literal)));
                 }
-                segments.push(Segment::Hole(placeholder, context(i)));
+                let occurrence = match placeholder {
+                    Placeholder::Perl(position, id) => {
+                        occurrences.push((position, id));
+                        occurrences.len() - 1
+                    }
+                    _ => usize::MAX,
+                };
+                segments.push(Segment::Hole(placeholder, context(i), occurrence));
                 i += len;
             }
             None => {
@@ -412,54 +477,63 @@ fn parse_segments(
     segments
 }
 
-/// Reads `{#}`, `{%}`, `{.}`, `{/}`, `{//}`, `{/.}`, `{N}`, `{N.}`... at the
-/// start of `text`; `{}` itself is the replace string's business.
-fn parse_brace(text: &[u8]) -> Option<(Placeholder, usize)> {
-    let close = text.iter().take(24).position(|&b| b == b'}')?;
-    let inner = &text[1..close];
-    let placeholder = match inner {
-        b"#" => Placeholder::Seq,
-        b"%" => Placeholder::Slot,
-        b"" => return None,
-        _ => {
-            let digits = inner.iter().take_while(|b| b.is_ascii_digit()).count();
-            let modifier = Modifier::from_suffix(&inner[digits..])?;
-            if digits == 0 {
-                Placeholder::Each(modifier)
-            } else {
-                let n: usize = std::str::from_utf8(&inner[..digits]).ok()?.parse().ok()?;
-                if n == 0 {
-                    return None;
-                }
-                Placeholder::Field(n, modifier)
-            }
-        }
-    };
-    Some((placeholder, close + 1))
-}
-
-/// Calls `emit` with each value `placeholder` stands for.
+/// Calls `emit(value, is_unquoted)` with each value `placeholder` stands
+/// for; `turn` narrows `{}`-like strings to one value.
 fn for_each_value(
     placeholder: Placeholder,
-    expansion: &Expansion<'_>,
-    mut emit: impl FnMut(&[u8]),
+    occurrence: usize,
+    values: &Values<'_>,
+    turn: Option<Turn>,
+    mut emit: impl FnMut(&[u8], bool),
 ) {
+    let expansion = values.expansion;
+    let perl =
+        |index: usize| -> Option<&(Vec<u8>, bool)> { expansion.perl?.get(occurrence)?.get(index) };
     match placeholder {
-        Placeholder::Each(modifier) => {
-            for value in expansion.records.iter().flatten() {
-                emit(modifier.apply(value));
+        Placeholder::Value(Position::Each, modifier) => match turn {
+            Some(turn) => {
+                if let Some(value) = values.flat.get(turn.index) {
+                    emit(modifier.apply(value), false);
+                }
+            }
+            None => {
+                for value in &values.flat {
+                    emit(modifier.apply(value), false);
+                }
+            }
+        },
+        Placeholder::Value(Position::Nth(n), modifier) => {
+            if let Some(value) = values.nth(n) {
+                emit(modifier.apply(value), false);
             }
         }
-        Placeholder::Field(n, modifier) => {
-            let value = expansion.records.iter().flatten().nth(n - 1);
-            emit(value.map_or(&b""[..], |v| modifier.apply(v)));
+        Placeholder::Perl(Position::Each, _) => {
+            let range = match turn {
+                Some(turn) => turn.index..turn.index + 1,
+                None => 0..values.flat.len(),
+            };
+            for index in range {
+                if let Some((value, unquoted)) = perl(index) {
+                    emit(value, *unquoted);
+                }
+            }
         }
-        Placeholder::Seq => emit(expansion.seq.to_string().as_bytes()),
-        Placeholder::Slot => emit(expansion.slot.to_string().as_bytes()),
+        Placeholder::Perl(Position::Nth(_), _) => {
+            if let Some((value, unquoted)) = perl(0) {
+                emit(value, *unquoted);
+            }
+        }
+        Placeholder::Seq => emit(expansion.seq.to_string().as_bytes(), false),
+        Placeholder::Slot => emit(expansion.slot.to_string().as_bytes(), false),
     }
 }
 
-fn expand_direct_word(word: &Word, expansion: &Expansion<'_>, argv: &mut Vec<Vec<u8>>) {
+fn expand_direct_word(
+    word: &Word,
+    expansion: &Values<'_>,
+    turn: Option<Turn>,
+    argv: &mut Vec<Vec<u8>>,
+) {
     let first = argv.len();
     argv.push(Vec::new());
     let mut has_content = false;
@@ -471,9 +545,9 @@ fn expand_direct_word(word: &Word, expansion: &Expansion<'_>, argv: &mut Vec<Vec
                     .expect("a word is open")
                     .extend_from_slice(text);
             }
-            Segment::Hole(placeholder, _) => {
+            Segment::Hole(placeholder, _, occurrence) => {
                 let mut count = 0;
-                for_each_value(*placeholder, expansion, |value| {
+                for_each_value(*placeholder, *occurrence, expansion, turn, |value, _| {
                     if count > 0 {
                         argv.push(Vec::new());
                     }
@@ -486,26 +560,42 @@ fn expand_direct_word(word: &Word, expansion: &Expansion<'_>, argv: &mut Vec<Vec
             }
         }
     }
-    // A word made only of placeholders without values (a `--pipe` job has
-    // no inputs) vanishes, as an empty unquoted expansion does in `sh`.
-    if !has_content {
+    // A word made only of replacement strings without values (a missing
+    // column, a `--pipe` job) vanishes, as an empty unquoted expansion
+    // does in `sh`.
+    if !has_content && !word.segments.is_empty() {
         argv.truncate(first);
     }
 }
 
-fn expand_shell_word(word: &Word, expansion: &Expansion<'_>, script: &mut Vec<u8>) {
+fn expand_shell_word(
+    word: &Word,
+    expansion: &Values<'_>,
+    turn: Option<Turn>,
+    script: &mut Vec<u8>,
+) {
     for segment in &word.segments {
         match segment {
             Segment::Text(text) => script.extend_from_slice(text),
-            Segment::Hole(placeholder, context) => {
+            Segment::Hole(placeholder, context, occurrence) => {
                 let mut count = 0;
-                for_each_value(*placeholder, expansion, |value| {
-                    if count > 0 {
-                        script.push(b' ');
-                    }
-                    quote_into(script, value, *context);
-                    count += 1;
-                });
+                for_each_value(
+                    *placeholder,
+                    *occurrence,
+                    expansion,
+                    turn,
+                    |value, unquoted| {
+                        if count > 0 {
+                            script.push(b' ');
+                        }
+                        if word.is_command || unquoted {
+                            script.extend_from_slice(value);
+                        } else {
+                            quote_into(script, value, *context);
+                        }
+                        count += 1;
+                    },
+                );
             }
         }
     }
@@ -514,23 +604,36 @@ fn expand_shell_word(word: &Word, expansion: &Expansion<'_>, script: &mut Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::placeholder::NativeNames;
+
+    fn table() -> Replacements {
+        Replacements::new(&NativeNames::default(), false, &[]).unwrap()
+    }
+
+    fn parse(words: &[&str], context_replace: bool) -> (Template, ShellReason) {
+        let words: Vec<OsString> = words.iter().map(OsString::from).collect();
+        Template::parse(&words, &mut table(), false, context_replace).unwrap()
+    }
 
     fn template(words: &[&str]) -> Template {
-        let words: Vec<OsString> = words.iter().map(OsString::from).collect();
-        Template::parse(&words, b"{}", false, false).unwrap().0
+        parse(words, false).0
     }
 
     fn record(values: &[&str]) -> Record {
         values.iter().map(|v| v.as_bytes().to_vec()).collect()
     }
 
-    fn direct(template: &Template, records: &[Record]) -> Vec<String> {
-        let expansion = Expansion {
+    fn expansion(records: &[Record]) -> Expansion<'_> {
+        Expansion {
             records,
             seq: 7,
             slot: 2,
-        };
-        match template.expand(&expansion) {
+            perl: None,
+        }
+    }
+
+    fn direct(template: &Template, records: &[Record]) -> Vec<String> {
+        match template.expand(&expansion(records)) {
             CommandLine::Direct(argv) => argv
                 .into_iter()
                 .map(|a| String::from_utf8(a).unwrap())
@@ -539,17 +642,6 @@ mod tests {
                 panic!("expected direct, got {}", String::from_utf8_lossy(&script))
             }
         }
-    }
-
-    #[test]
-    fn modifiers_follow_gnu_parallel() {
-        assert_eq!(Modifier::NoExtension.apply(b"d/f.tar.gz"), b"d/f.tar");
-        assert_eq!(Modifier::NoExtension.apply(b"a.b/c"), b"a.b/c");
-        assert_eq!(Modifier::Basename.apply(b"a/b/c.txt"), b"c.txt");
-        assert_eq!(Modifier::Dirname.apply(b"file"), b".");
-        assert_eq!(Modifier::Dirname.apply(b"/x"), b"/");
-        assert_eq!(Modifier::Dirname.apply(b"a/b/c"), b"a/b");
-        assert_eq!(Modifier::BasenameNoExtension.apply(b"a/b/c.txt"), b"c");
     }
 
     #[test]
@@ -570,46 +662,78 @@ mod tests {
     }
 
     #[test]
-    fn batches_split_into_words_like_sh_would() {
-        let t = template(&["echo", "pre{}post"]);
+    fn joining_splits_like_sh_and_context_replace_repeats_per_value() {
         let records = [record(&["a"]), record(&["b"]), record(&["c"])];
-        assert_eq!(direct(&t, &records), ["echo", "prea", "b", "cpost"]);
-        let words: Vec<OsString> = ["echo", "pre{}post"].iter().map(OsString::from).collect();
-        let x = Template::parse(&words, b"{}", false, true).unwrap().0;
+        assert_eq!(
+            direct(&template(&["echo", "pre{}post"]), &records),
+            ["echo", "prea", "b", "cpost"]
+        );
+        let x = parse(&["echo", "pre{}post", "{1}"], true).0;
         assert_eq!(
             direct(&x, &records),
-            ["echo", "preapost", "prebpost", "precpost"]
+            ["echo", "preapost", "prebpost", "precpost", "a"]
+        );
+        let two_sources = [record(&["a", "b"])];
+        assert_eq!(
+            direct(&parse(&["echo", "{}-{.}"], true).0, &two_sources),
+            ["echo", "a-a", "b-b"]
         );
     }
 
     #[test]
-    fn positional_fields_pick_sources() {
-        let t = template(&["echo", "{2}", "{1.}"]);
-        assert_eq!(direct(&t, &[record(&["x.c", "y"])]), ["echo", "y", "x"]);
+    fn positional_fields_pick_values_and_missing_ones_vanish() {
+        let t = template(&["echo", "{2}", "{1.}", "{-1}", "x{3}y", "{3}"]);
+        assert_eq!(
+            direct(&t, &[record(&["x.c", "y"])]),
+            ["echo", "y", "x", "y", "xy"]
+        );
     }
 
     #[test]
-    fn shell_mode_quotes_values_for_their_context() {
+    fn shell_mode_quotes_values_for_their_context_the_gnu_way() {
         let t = template(&["echo {} \"{}\" '{}' | cat"]);
         let records = [record(&["it's $x"])];
-        let expansion = Expansion {
-            records: &records,
-            seq: 1,
-            slot: 1,
-        };
-        let CommandLine::Shell(script) = t.expand(&expansion) else {
+        let CommandLine::Shell(script) = t.expand(&expansion(&records)) else {
             panic!("a pipe needs the shell")
         };
         assert_eq!(
             String::from_utf8(script).unwrap(),
-            r#"echo 'it'\''s $x' "it's \$x" 'it'\''s $x' | cat"#
+            r#"echo 'it'"'"'s $x' "it's \$x" 'it'"'"'s $x' | cat"#
         );
     }
 
     #[test]
+    fn a_replacement_in_the_first_word_is_the_command_itself() {
+        let (t, reason) = parse(&["l{}"], false);
+        assert!(reason.is_some());
+        let records = [record(&["s /bin/ls"])];
+        assert_eq!(
+            t.expand(&expansion(&records)),
+            CommandLine::Shell(b"ls /bin/ls".to_vec())
+        );
+        let (none, _) = parse(&[], false);
+        assert_eq!(
+            none.expand(&expansion(&records)),
+            CommandLine::Shell(b"s /bin/ls".to_vec())
+        );
+    }
+
+    #[test]
+    fn the_command_line_shows_values_quoted_in_place() {
+        let t = template(&["echo", "{}", "{}x"]);
+        let records = [record(&["a b"])];
+        assert_eq!(t.command_line(&expansion(&records)), b"echo 'a b' 'a b'x");
+    }
+
+    #[test]
     fn a_custom_replace_string_takes_the_place_of_braces() {
+        let names = NativeNames {
+            whole: "@@".into(),
+            ..NativeNames::default()
+        };
+        let mut table = Replacements::new(&names, false, &[]).unwrap();
         let words: Vec<OsString> = ["mv", "@@", "{}"].iter().map(OsString::from).collect();
-        let t = Template::parse(&words, b"@@", false, false).unwrap().0;
+        let t = Template::parse(&words, &mut table, false, false).unwrap().0;
         assert_eq!(direct(&t, &[record(&["f"])]), ["mv", "f", "{}"]);
     }
 }

@@ -114,6 +114,16 @@ impl JobCount {
     }
 }
 
+/// Parses a count with GNU's unit suffixes (`1k` = 1000, `1K` = 1024).
+pub fn parse_count(option: &str, text: &str) -> Result<usize, CrewError> {
+    let value = parse_size(option, text).map_err(|_| {
+        CrewError::usage(format!(
+            "{option} expects a count like 0, 5 or 1k, got `{text}`"
+        ))
+    })?;
+    usize::try_from(value).map_err(|_| CrewError::usage(format!("{option}: `{text}` is too large")))
+}
+
 /// Parses `-j`: `N`, `0`, `N%`, `+N` or `-N`.
 pub fn parse_jobs(text: &str) -> Result<JobCount, CrewError> {
     let bad = || {
@@ -209,13 +219,43 @@ pub fn parse_halt(text: &str) -> Result<Option<HaltRule>, CrewError> {
         "0" | "never" => return Ok(None),
         "1" => return Ok(Some(legacy(Urgency::Soon))),
         "2" => return Ok(Some(legacy(Urgency::Now))),
+        "-1" => {
+            return Ok(Some(HaltRule {
+                counts: HaltCounts::Successes,
+                ..legacy(Urgency::Soon)
+            }))
+        }
+        "-2" => {
+            return Ok(Some(HaltRule {
+                counts: HaltCounts::Successes,
+                ..legacy(Urgency::Now)
+            }))
+        }
         _ => {}
     }
-    let (when, why) = text.trim().split_once(',').ok_or_else(bad)?;
+    // GNU's own words for the two mistakes it names.
+    let (when, why) = match text.trim().split_once(',') {
+        Some(split) => split,
+        None if matches!(text.trim(), "now" | "soon") => {
+            return Err(CrewError::Gnu(format!(
+                "--halt {} must be followed by ,success or ,fail.",
+                text.trim()
+            )))
+        }
+        None => {
+            return Err(CrewError::Gnu(
+                "--halt must have 'never', 'soon', or 'now'.".into(),
+            ))
+        }
+    };
     let urgency = match when {
         "now" => Urgency::Now,
         "soon" => Urgency::Soon,
-        _ => return Err(bad()),
+        _ => {
+            return Err(CrewError::Gnu(
+                "--halt must have 'never', 'soon', or 'now'.".into(),
+            ))
+        }
     };
     let (what, level) = why.split_once('=').ok_or_else(bad)?;
     let counts = match what {

@@ -127,11 +127,13 @@ fn pipes_redirections_and_lists_run_through_the_shell() {
 }
 
 #[test]
-fn plain_commands_run_without_a_shell() {
-    let output = crew(["-v", "true", ":::", "x"]).output().unwrap();
+fn explain_says_whether_commands_run_without_a_shell() {
+    let output = crew(["--explain", "true", ":::", "x"]).output().unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("directly"), "{stderr}");
-    let output = crew(["-v", "true | true", ":::", "x"]).output().unwrap();
+    let output = crew(["--explain", "true | true", ":::", "x"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("pipe"), "{stderr}");
 }

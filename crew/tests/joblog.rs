@@ -241,3 +241,36 @@ fn dry_run_leaves_the_joblog_alone_and_shows_only_what_resume_would_run() {
     assert!(dry.status.success());
     assert!(!fresh.exists(), "a dry run creates no joblog");
 }
+
+#[test]
+fn job_runtimes_never_fall_short_of_what_the_job_slept() {
+    // The start is read before the spawn, so no runtime can be shorter
+    // than the sleep itself (GNU under-reports 2 of 200, crew did 15).
+    let dir = scratch();
+    let log = dir.path().join("log");
+    let mut args = vec![
+        "-j50".to_string(),
+        "--joblog".to_string(),
+        log.display().to_string(),
+        "sleep".to_string(),
+        ":::".to_string(),
+    ];
+    args.extend(std::iter::repeat_n("0.05".to_string(), 200));
+    let output = crew(&args).output().unwrap();
+    assert!(output.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let short: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            line.split('\t')
+                .nth(3)
+                .unwrap()
+                .trim()
+                .parse::<f64>()
+                .unwrap()
+                < 0.05
+        })
+        .collect();
+    assert!(short.is_empty(), "runtimes below 0.050 s: {short:?}");
+}

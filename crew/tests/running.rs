@@ -61,7 +61,7 @@ fn dry_run_prints_commands_without_running_them() {
     assert_eq!(
         out,
         format!(
-            "touch {} 'it'\\''s'\ntouch {} b\n",
+            "touch {} 'it'\"'\"'s'\ntouch {} b\n",
             marker.display(),
             marker.display()
         )
@@ -70,12 +70,16 @@ fn dry_run_prints_commands_without_running_them() {
 }
 
 #[test]
-fn verbose_prints_each_command_on_stderr() {
-    let output = crew(["-v", "-j1", "echo", ":::", "a b"]).output().unwrap();
+fn dash_t_prints_each_command_on_stderr_and_dash_v_on_stdout() {
+    let output = crew(["-t", "-j1", "echo", ":::", "a b"]).output().unwrap();
     assert_eq!(String::from_utf8(output.stdout).unwrap(), "a b\n");
-    assert!(String::from_utf8(output.stderr)
-        .unwrap()
-        .contains("echo 'a b'\n"));
+    assert_eq!(String::from_utf8(output.stderr).unwrap(), "echo 'a b'\n");
+    let output = crew(["-v", "-j1", "echo", ":::", "a b"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "echo 'a b'\na b\n"
+    );
+    assert!(output.stderr.is_empty());
 }
 
 #[test]
@@ -263,4 +267,33 @@ fn sigterm_ends_crew_even_while_it_waits_for_more_input() {
     }
     assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
     drop(stdin);
+}
+
+#[test]
+fn the_committed_man_page_is_the_one_crew_generates() {
+    let page = crew(["--man"]).output().unwrap();
+    assert!(page.status.success());
+    let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/crew.1")).unwrap();
+    assert!(
+        page.stdout == committed,
+        "crew/crew.1 is stale: regenerate it with `crew --man > crew/crew.1`"
+    );
+    assert!(String::from_utf8_lossy(&page.stdout).contains(".TH crew 1"));
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef crew"),
+        ("fish", "complete -c crew"),
+    ] {
+        let output = crew(["--completions", shell]).output().unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("keep-order"), "{shell}");
+    }
+    let (error, _) = common::one_line_error(["--completions", "tcsh"]);
+    assert!(error.contains("tcsh"), "{error}");
 }

@@ -20,9 +20,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::Timeout;
-use crate::pool::{panic_closed, Pool};
+use crate::pool::Pool;
 use crate::scheduler::deadline_after;
+use crate::scheduler::shared::panic_closed;
 use crate::scheduler::worker::Worker;
+use crate::task::control::stopped_or_panic;
 use crate::task::error::TaskError;
 use crate::task::handle::TaskHandle;
 use crate::task::task_set::TaskSet;
@@ -88,14 +90,13 @@ impl<R: Send + 'static> Sink<R> {
 }
 
 impl<R> Sink<R> {
-    /// Cancels every chunk not started yet.
+    /// Cancels every chunk not started yet and asks the running ones to
+    /// stop: nobody will read them.
     fn cancel_all(&mut self) {
         match self {
-            Sink::Ordered(handles) => handles.iter().for_each(|handle| {
-                handle.cancel();
-            }),
+            Sink::Ordered(handles) => handles.iter().for_each(TaskHandle::request_cancel),
             Sink::Unordered(set) => {
-                set.cancel_all();
+                set.request_cancel_all();
             }
         }
     }
@@ -175,7 +176,9 @@ where
 /// See [`Pool::imap`] and [`Pool::imap_unordered`].
 ///
 /// Dropping it never blocks: it stops pulling input, cancels the chunks not
-/// yet started and lets running ones finish in the background.
+/// yet started, asks the running ones to stop
+/// ([`is_cancelled`](crate::is_cancelled) turns true inside them) and lets
+/// them finish in the background.
 #[must_use = "an Imap does nothing until iterated"]
 pub struct Imap<R> {
     pool: Pool,
@@ -201,7 +204,12 @@ impl<R: Send + 'static> Imap<R> {
             panic_closed(what);
         }
         Imap {
-            buffer: 2 * pool.max_threads(),
+            // Inline, each item is computed as it is read.
+            buffer: if pool.shared.config.inline {
+                1
+            } else {
+                2 * pool.max_threads()
+            },
             pool: pool.clone(),
             source: Some(source),
             sink,
@@ -318,9 +326,7 @@ impl<R: Send + 'static> Imap<R> {
                     self.finish();
                     match error {
                         TaskError::Panicked(payload) => panic::resume_unwind(payload),
-                        TaskError::Cancelled => panic!(
-                            "workcrew: Imap: a chunk was cancelled by shutdown_now before it ran"
-                        ),
+                        error => stopped_or_panic("Imap::next", &error),
                     }
                 }
             }

@@ -28,9 +28,12 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::pool::Pool;
+use crate::scheduler::ambient::Ambient;
+use crate::scheduler::context::EnteredContext;
 use crate::scheduler::part::run_with_helpers;
 use crate::scheduler::worker::Worker;
 use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::task::control::Control;
 
 const MAX_BATCH: usize = 4096;
 const FAST: Duration = Duration::from_micros(50);
@@ -84,6 +87,8 @@ struct MapLoop<'f, I: Iterator, R, E, F> {
     /// Index ranges written into `slots`.
     written: Mutex<Vec<Range<usize>>>,
     stop: AtomicBool,
+    /// The items' control block, under the caller's (task/control.rs).
+    group: Control,
     failure: Mutex<Option<Failure<E>>>,
     threads: usize,
 }
@@ -98,6 +103,8 @@ where
 {
     fn fail(&self, failure: Failure<E>) {
         self.stop.store(true, Ordering::Relaxed);
+        // Fail fast: items still running elsewhere are asked to stop.
+        self.group.request();
         let mut slot = lock(&self.failure);
         let replace = match (&*slot, &failure) {
             (None, _) => true,
@@ -226,6 +233,7 @@ where
         overflow: Mutex::new(Vec::new()),
         written: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
+        group: Control::new(Ambient::current()),
         failure: Mutex::new(None),
         threads,
     };
@@ -233,7 +241,14 @@ where
         Some(len) => len.saturating_sub(1).min(threads - 1),
         None => threads - 1,
     };
-    run_with_helpers(worker, helpers, &|| map.work());
+    // Helpers enter the caller's control block and context on whichever
+    // worker runs them.
+    let context = EnteredContext::current();
+    let hooks = worker.pool().config.context.as_ref();
+    run_with_helpers(worker, helpers, &|| {
+        let _items = map.group.ambient().enter();
+        context.run(hooks, || map.work())
+    });
 
     let MapLoop {
         feed,
@@ -242,16 +257,28 @@ where
         failure,
         ..
     } = map;
-    let total = lock(&feed).next_index;
+    let feed = feed.into_inner().unwrap_or_else(|e| e.into_inner());
+    let total = feed.next_index;
+    // What is left of the input is the caller's, dropped inside the guard.
+    worker.pool().drop_guarded(feed.items);
     let mut written = written.into_inner().unwrap_or_else(|e| e.into_inner());
     written.sort_by_key(|range| range.start);
     if let Some(failure) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        // The results computed so far are user values: each is dropped
+        // inside the pool's guard, so a panicking `Drop` is counted and
+        // handed on instead of replacing the failure or leaking the rest.
+        let pool = worker.pool();
+        let base = output.as_mut_ptr();
         for range in written {
             for index in range {
                 // SAFETY: written (recorded in `written`) and not yet dropped;
                 // the vector's length is still 0, so this is the only drop.
-                unsafe { output.as_mut_ptr().add(index).drop_in_place() };
+                pool.run_guarded(|| unsafe { base.add(index).drop_in_place() });
             }
+        }
+        let overflow = overflow.into_inner().unwrap_or_else(|e| e.into_inner());
+        for value in overflow.into_iter().flat_map(|(_, values)| values) {
+            pool.drop_guarded(value);
         }
         return match failure {
             Failure::Panicked(payload) => panic::resume_unwind(payload),
@@ -312,19 +339,37 @@ fn for_each_piece_on(worker: &Worker, len: usize, f: &(dyn Fn(Range<usize>) + Sy
     let pieces = Pieces::new(len, threads);
     let failure = Mutex::new(None);
     let stop = AtomicBool::new(false);
+    // The pieces' control block, under the caller's (task/control.rs).
+    let group = Control::new(Ambient::current());
+    let context = EnteredContext::current();
+    let hooks = worker.pool().config.context.as_ref();
     let work = || {
-        while !stop.load(Ordering::Relaxed) {
-            let Some(range) = pieces.claim() else { return };
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(range))) {
-                stop.store(true, Ordering::Relaxed);
-                lock(&failure).get_or_insert(payload);
-            }
-        }
+        let _pieces = group.ambient().enter();
+        context.run(hooks, || pieces_loop(&pieces, &stop, &group, &failure, f));
     };
     let helpers = len.saturating_sub(1).min(threads - 1);
     run_with_helpers(worker, helpers, &work);
     if let Some(payload) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         panic::resume_unwind(payload);
+    }
+}
+
+/// One participant of a range loop: claims pieces until none is left or one
+/// failed.
+fn pieces_loop(
+    pieces: &Pieces,
+    stop: &AtomicBool,
+    group: &Control,
+    failure: &Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    f: &(dyn Fn(Range<usize>) + Sync),
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let Some(range) = pieces.claim() else { return };
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(range))) {
+            stop.store(true, Ordering::Relaxed);
+            group.request();
+            lock(failure).get_or_insert(payload);
+        }
     }
 }
 

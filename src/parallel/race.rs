@@ -1,8 +1,10 @@
 //! [`Pool::race`]: run candidates, keep the first success.
 //!
 //! Built on a [`TaskSet`]: the first `Ok` to come out of the set wins and
-//! returns at once; the rest keep running detached (their results are
-//! dropped when they finish). All `Err` returns every error.
+//! returns at once; the rest keep running detached, asked to stop
+//! (task/control.rs: `is_cancelled` is true inside them, from their first
+//! check for those not started yet), and their results are dropped when
+//! they finish. All `Err` returns every error.
 
 use std::panic;
 
@@ -12,8 +14,9 @@ use crate::task::error::TaskError;
 
 impl Pool {
     /// Runs every candidate and returns the first `Ok` as soon as it arrives;
-    /// the other candidates keep running detached and their results are
-    /// dropped. If every candidate fails, returns all the errors (in the order
+    /// the other candidates keep running detached, asked to stop
+    /// ([`is_cancelled`](crate::is_cancelled) turns true inside them, so a
+    /// candidate that checks it ends early), and their results are dropped. If every candidate fails, returns all the errors (in the order
     /// they arrived). The "ask every mirror, keep the first answer" pattern.
     ///
     /// A panicking candidate counts as failed; if none succeeds, the first
@@ -52,12 +55,16 @@ impl Pool {
         let mut cancelled = false;
         while let Some(result) = set.join_next() {
             match result {
-                Ok(Ok(value)) => return Ok(value),
+                Ok(Ok(value)) => {
+                    // The others keep running detached, asked to stop.
+                    set.ask_all_to_stop();
+                    return Ok(value);
+                }
                 Ok(Err(error)) => errors.push(error),
                 Err(TaskError::Panicked(payload)) => {
                     first_panic.get_or_insert(payload);
                 }
-                Err(TaskError::Cancelled) => cancelled = true,
+                Err(TaskError::Cancelled | TaskError::TimedOut) => cancelled = true,
             }
         }
         if let Some(payload) = first_panic {

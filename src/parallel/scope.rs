@@ -16,13 +16,14 @@ use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::pool::Pool;
-use crate::scheduler::job::JobRef;
-use crate::scheduler::shared::{panic_closed, Shared, WhenFull};
+use crate::scheduler::ambient::Ambient;
+use crate::scheduler::shared::{panic_closed, Shared};
+use crate::scheduler::submit::WhenFull;
 use crate::scheduler::worker::{Blocked, Worker};
-use crate::task::cell::TaskCell;
 use crate::task::error::TaskError;
 use crate::task::handle::{spin_until, Handle};
 use crate::task::scope_link::ScopeState;
+use crate::task::spawn::submit_task;
 use crate::Arc;
 
 /// A scope to spawn borrowing tasks into; see [`Pool::scope`].
@@ -83,31 +84,25 @@ impl<'scope> Scope<'scope, '_> {
         T: Send + 'scope,
     {
         let link = self.state.link();
-        let spawned = self.pool.submit(
-            (f, link),
-            WhenFull::Wait(None),
-            |(f, link)| {
-                let cell = TaskCell::new(f, Some(link));
-                // SAFETY: `Pool::scope` waits until every cell linked to this
-                // scope is dropped (module docs), so what `f` and `T` borrow
-                // outlives every use of the entry.
-                let job = unsafe { JobRef::from_arc_unchecked(cell.clone()) };
-                (job, cell)
-            },
-            |(f, link), worker| {
-                let cell = TaskCell::new(f, Some(link));
-                cell.run_unqueued(worker);
-                cell
-            },
-        );
+        // SAFETY: `Pool::scope` waits until every cell linked to this scope
+        // is dropped (module docs), so what `f` and `T` borrow outlives every
+        // use of the task.
+        let spawned = unsafe {
+            submit_task(
+                &self.pool,
+                f,
+                WhenFull::Wait(None),
+                None,
+                Some(link),
+                Ambient::NONE,
+                None,
+            )
+        };
         match spawned {
             Ok(task) => ScopedHandle {
-                inner: Handle {
-                    task,
-                    pool: self.pool.clone(),
-                },
+                inner: Handle::new(task, self.pool.clone()),
             },
-            Err(_) => panic_closed("Scope::spawn"),
+            Err(refusal) => self.pool.panic_refused("Scope::spawn", refusal),
         }
     }
 
@@ -168,7 +163,7 @@ impl Pool {
             panic_closed("Pool::scope");
         }
         let scope = Scope {
-            state: ScopeState::new(),
+            state: ScopeState::new(Ambient::current()),
             pool: self.shared.clone(),
             scope: PhantomData,
             env: PhantomData,

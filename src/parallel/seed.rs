@@ -4,11 +4,18 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::pool::Pool;
-use crate::sync::{lock, Mutex};
+use crate::sync::{lock, Mutex, Ordering};
 use crate::task::handle::TaskHandle;
 
 /// The process-wide pool, built on first use with one thread per CPU.
-/// It is never shut down.
+/// It lives as long as the process: [`Pool::shutdown`],
+/// [`Pool::shutdown_now`] and [`Pool::shutdown_timeout`] on it panic with a
+/// message saying so ([`Pool::join`] waits, as on any pool).
+///
+/// # Panics
+///
+/// If the OS refuses every worker thread when the pool is first built (a
+/// pids limit or `ulimit -u` reached); a later call tries again.
 ///
 /// # Examples
 ///
@@ -18,7 +25,14 @@ use crate::task::handle::TaskHandle;
 /// ```
 pub fn global() -> &'static Pool {
     static GLOBAL: OnceLock<Pool> = OnceLock::new();
-    GLOBAL.get_or_init(|| Pool::new(0))
+    GLOBAL.get_or_init(|| {
+        let pool = match Pool::builder().build() {
+            Ok(pool) => pool,
+            Err(error) => panic!("workcrew::global: could not build the global pool: {error}"),
+        };
+        pool.shared.is_global.store(true, Ordering::Relaxed);
+        pool
+    })
 }
 
 /// Spawns `f` on the [`global`] pool.
@@ -95,10 +109,17 @@ fn plan(thread_count: isize) -> (usize, bool) {
 }
 
 /// Runs `run(index, start, count)` for every subjob, as [`thread_job`] says.
-fn run_subjobs(job_size: usize, thread_count: isize, run: &(dyn Fn(usize, usize, usize) + Sync)) {
+fn run_subjobs(
+    what: &str,
+    job_size: usize,
+    thread_count: isize,
+    run: &(dyn Fn(usize, usize, usize) + Sync),
+) {
     let (count, sequential) = plan(thread_count);
     let jobs = subjobs(job_size, count);
-    if sequential {
+    // An inline global pool (WORKCREW_INLINE=1) runs everything here, in
+    // order, like the negative thread count.
+    if sequential || global().shared.config.inline {
         for (index, (start, size)) in jobs.enumerate() {
             run(index, start, size);
         }
@@ -121,18 +142,33 @@ fn run_subjobs(job_size: usize, thread_count: isize, run: &(dyn Fn(usize, usize,
         // thread, as spacepy does, so that blocking targets still overlap.
         // Join them all here: an unjoined scoped thread's panic would reach
         // us as std's generic message instead of the target's own.
-        let first_panic = std::thread::scope(|scope| {
-            let threads: Vec<_> = jobs
-                .enumerate()
-                .map(|(index, (start, size))| scope.spawn(move || run(index, start, size)))
-                .collect();
-            threads
+        // If the OS refuses a thread, the subjobs already started finish and
+        // the call panics naming itself; the others never run.
+        let (first_panic, refused) = std::thread::scope(|scope| {
+            let mut threads = Vec::new();
+            let mut refused = None;
+            for (index, (start, size)) in jobs.enumerate() {
+                let spawned = std::thread::Builder::new()
+                    .spawn_scoped(scope, move || run(index, start, size));
+                match spawned {
+                    Ok(thread) => threads.push(thread),
+                    Err(error) => {
+                        refused = Some((index, error));
+                        break;
+                    }
+                }
+            }
+            let first_panic = threads
                 .into_iter()
                 .filter_map(|thread| thread.join().err())
-                .next()
+                .next();
+            (first_panic, refused)
         });
         if let Some(payload) = first_panic {
             std::panic::resume_unwind(payload);
+        }
+        if let Some((index, error)) = refused {
+            panic!("workcrew::{what}: the OS refused a thread for subjob {index} of {count} ({error}); the subjobs before it ran, the others did not");
         }
     }
 }
@@ -157,7 +193,11 @@ fn run_subjobs(job_size: usize, thread_count: isize, run: &(dyn Fn(usize, usize,
 ///
 /// # Panics
 ///
-/// A panic in `target` resumes here, after every subjob has finished.
+/// A panic in `target` resumes here, after every subjob has finished. With
+/// more subjobs than the global pool has threads, also if the OS refuses one
+/// of the dedicated threads (a pids limit or `ulimit -u`): the subjobs
+/// already started finish first, the others never run, and the message
+/// names `thread_job` and the subjob.
 ///
 /// # Examples
 ///
@@ -178,7 +218,7 @@ pub fn thread_job<F>(job_size: usize, thread_count: isize, target: F)
 where
     F: Fn(usize, usize) + Sync,
 {
-    run_subjobs(job_size, thread_count, &|_, start, count| {
+    run_subjobs("thread_job", job_size, thread_count, &|_, start, count| {
         target(start, count)
     });
 }
@@ -189,7 +229,8 @@ where
 ///
 /// # Panics
 ///
-/// A panic in `f` resumes here, after every subjob has finished.
+/// A panic in `f` resumes here, after every subjob has finished; and as
+/// [`thread_job`] when the OS refuses a dedicated thread.
 ///
 /// # Examples
 ///
@@ -206,10 +247,15 @@ where
 {
     let (count, _) = plan(thread_count);
     let pieces: Vec<Mutex<Vec<R>>> = (0..count).map(|_| Mutex::new(Vec::new())).collect();
-    run_subjobs(inputs.len(), thread_count, &|index, start, size| {
-        let results: Vec<R> = inputs[start..start + size].iter().map(&f).collect();
-        *lock(&pieces[index]) = results;
-    });
+    run_subjobs(
+        "thread_map",
+        inputs.len(),
+        thread_count,
+        &|index, start, size| {
+            let results: Vec<R> = inputs[start..start + size].iter().map(&f).collect();
+            *lock(&pieces[index]) = results;
+        },
+    );
     pieces
         .into_iter()
         .flat_map(|piece| piece.into_inner().unwrap_or_else(|e| e.into_inner()))

@@ -5,8 +5,10 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::pool::Pool;
-use crate::scheduler::config::{cores, Config, Hook, NameFn, PanicHandler};
+use crate::scheduler::config::{cores, Config, Hook, NameFn, PanicHandler, SlowTask};
+use crate::scheduler::context::ContextHooks;
 use crate::scheduler::registry::THREAD_LIMIT;
+use crate::scheduler::timings::TaskInfo;
 use crate::Arc;
 
 /// Builds a [`Pool`]; start with [`Pool::builder`].
@@ -40,6 +42,10 @@ pub struct PoolBuilder {
     before_task: Option<Hook>,
     after_task: Option<Hook>,
     panic_handler: Option<PanicHandler>,
+    timings: bool,
+    slow_task: Option<SlowTask>,
+    context: Option<ContextHooks>,
+    inline: Option<bool>,
 }
 
 impl Default for PoolBuilder {
@@ -56,6 +62,10 @@ impl Default for PoolBuilder {
             before_task: None,
             after_task: None,
             panic_handler: None,
+            timings: false,
+            slow_task: None,
+            context: None,
+            inline: None,
         }
     }
 }
@@ -65,9 +75,10 @@ impl PoolBuilder {
         Self::default()
     }
 
-    /// Core threads, kept alive while the pool lives; 0 (the default) means
-    /// one per CPU. Threads start on demand, when work is queued and no
-    /// thread is idle.
+    /// Core threads, started by `build` and kept alive while the pool lives.
+    /// 0 (the default) means one per CPU, but never more than
+    /// [`max_threads`](Self::max_threads) when that is set, so
+    /// `Pool::builder().max_threads(1).build()` works on any machine.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
         self
@@ -96,10 +107,34 @@ impl PoolBuilder {
         self
     }
 
-    /// Bounds the number of queued (not yet running) tasks. When the queue
-    /// is full, `spawn` waits for room, `try_spawn` returns
-    /// [`SpawnError::Full`](crate::SpawnError::Full) and `spawn_timeout`
-    /// waits up to its timeout. Default: unbounded.
+    /// Bounds the number of queued tasks that no thread is free to take.
+    /// Idle threads (and threads the pool may still start, up to
+    /// `max_threads`) take work first: with `t` of them and capacity `n`,
+    /// `t + n` submissions are accepted at once. `0` means hand-off only: a
+    /// task is accepted only when a thread can take it now (as Java's
+    /// `SynchronousQueue`). When there is no room, `spawn` waits for it,
+    /// `try_spawn` returns [`SpawnError::Full`](crate::SpawnError::Full) and
+    /// `spawn_timeout` waits up to its timeout. Default: unbounded.
+    ///
+    /// ```
+    /// use workcrew::Pool;
+    ///
+    /// // Two idle threads and room for one more task: three are accepted at once.
+    /// let pool = Pool::builder().threads(2).queue_capacity(1).build()?;
+    /// let gate = std::sync::Arc::new(std::sync::Barrier::new(3));
+    /// let mut accepted = Vec::new();
+    /// for _ in 0..2 {
+    ///     let gate = gate.clone();
+    ///     accepted.push(pool.try_spawn(move || { gate.wait(); }).expect("a thread is idle"));
+    /// }
+    /// accepted.push(pool.try_spawn(|| {}).expect("room for one queued task"));
+    /// assert!(pool.try_spawn(|| {}).unwrap_err().is_full());
+    /// gate.wait();
+    /// for handle in accepted {
+    ///     handle.join()?;
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = Some(capacity);
         self
@@ -163,18 +198,149 @@ impl PoolBuilder {
         self
     }
 
+    /// Measures how long every task waits in the queue and runs, into
+    /// [`PoolStats::queue_wait`](crate::PoolStats::queue_wait) and
+    /// [`PoolStats::run_time`](crate::PoolStats::run_time) (count, total, max
+    /// and a histogram). Off by default: it reads the clock twice per task.
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::builder().threads(2).task_timings(true).build()?;
+    /// for _ in 0..10 {
+    ///     pool.execute(|| std::thread::sleep(std::time::Duration::from_millis(1)));
+    /// }
+    /// pool.join();
+    /// let stats = pool.stats();
+    /// assert_eq!(stats.run_time.count, 10);
+    /// assert!(stats.run_time.max >= std::time::Duration::from_millis(1));
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
+    pub fn task_timings(mut self, on: bool) -> Self {
+        self.timings = on;
+        self
+    }
+
+    /// Calls `hook` on the worker, right after a task returns, when it ran
+    /// longer than `threshold`, with its name (see
+    /// [`TaskBuilder::name`](crate::TaskBuilder::name)), how long it waited
+    /// and how long it ran. Implies [`task_timings`](Self::task_timings). A
+    /// panic in the hook is caught like a hook's. A task that never returns
+    /// is never reported: give it a deadline for that.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// let slow = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = slow.clone();
+    /// let pool = workcrew::Pool::builder()
+    ///     .threads(1)
+    ///     .slow_task(Duration::from_millis(5), move |task| {
+    ///         seen.lock().unwrap().push(task.name().unwrap_or("?").to_owned());
+    ///     })
+    ///     .build()?;
+    /// pool.task_builder().name("quick").spawn(|| ()).join()?;
+    /// pool.task_builder()
+    ///     .name("sleepy")
+    ///     .spawn(|| std::thread::sleep(Duration::from_millis(20)))
+    ///     .join()?;
+    /// pool.join();
+    /// assert_eq!(*slow.lock().unwrap(), ["sleepy"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn slow_task(
+        mut self,
+        threshold: Duration,
+        hook: impl Fn(&TaskInfo<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.timings = true;
+        self.slow_task = Some(SlowTask {
+            threshold,
+            hook: Box::new(hook),
+        });
+        self
+    }
+
+    /// Carries context from the thread that submits a task into the task:
+    /// `capture` runs at submit (on the submitting thread) and its value
+    /// travels with the task; `enter` runs on the worker around the task,
+    /// with that value and the task's body to call (once). Use it for a
+    /// tracing span, a request id, a locale. Applies to `spawn`, `execute`,
+    /// scoped tasks and the pieces of `map` and parallel loops (which enter
+    /// the caller's context on whichever worker runs them).
+    ///
+    /// The value lives inline in the task (no extra allocation) when it is at
+    /// most 48 bytes and 8-aligned; a larger one is boxed.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// thread_local!(static REQUEST: Cell<u32> = const { Cell::new(0) });
+    /// let pool = workcrew::Pool::builder()
+    ///     .threads(2)
+    ///     .context(
+    ///         || REQUEST.with(Cell::get),
+    ///         |id: &u32, body: &mut dyn FnMut()| {
+    ///             let outer = REQUEST.with(|r| r.replace(*id));
+    ///             body();
+    ///             REQUEST.with(|r| r.set(outer));
+    ///         },
+    ///     )
+    ///     .build()?;
+    /// REQUEST.with(|r| r.set(42));
+    /// let seen = pool.spawn(|| REQUEST.with(Cell::get)).join()?;
+    /// assert_eq!(seen, 42, "the task ran inside the submitter's request");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn context<C>(
+        mut self,
+        capture: impl Fn() -> C + Send + Sync + 'static,
+        enter: impl Fn(&C, &mut dyn FnMut()) + Send + Sync + 'static,
+    ) -> Self
+    where
+        C: Send + Sync + 'static,
+    {
+        self.context = Some(ContextHooks::new(capture, enter));
+        self
+    }
+
+    /// Runs every task on the thread that submits it, at once, in order: no
+    /// worker thread starts, `spawn` returns a finished handle, `map` and
+    /// `fork_join` run sequentially, `imap` computes each item as it is read.
+    /// Results and panics are the same as on threads, but a debugger and a
+    /// profiler see one thread, as with spacepy's negative thread count.
+    /// The environment variable `WORKCREW_INLINE=1` turns this on for every
+    /// pool whose builder did not say otherwise.
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::builder().inline(true).build()?;
+    /// let caller = std::thread::current().id();
+    /// let handle = pool.spawn(move || std::thread::current().id() == caller);
+    /// assert!(handle.is_finished(), "ran at submit");
+    /// assert!(handle.join()?);
+    /// assert_eq!(pool.threads(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn inline(mut self, on: bool) -> Self {
+        self.inline = Some(on);
+        self
+    }
+
     /// Checks the settings and builds the pool.
     ///
     /// # Errors
     ///
     /// A [`BuildError`] naming the setting when `max_threads` is 0 or less
-    /// than `threads`, when a thread count exceeds 32,767, or when
-    /// `stack_size` or `queue_capacity` is 0.
+    /// than `threads` (both set), when a thread count exceeds 32,767, when
+    /// `stack_size` is 0, when `thread_name` gives a thread `build` starts a
+    /// name with a NUL byte, and when the OS refuses every worker thread
+    /// (a pids limit or `ulimit -u` reached: [`BuildError::field`] is then
+    /// `"threads"`). A pool that could start some but not all of its core
+    /// threads is built and runs on those; it starts the others when the OS
+    /// allows.
     pub fn build(self) -> Result<Pool, BuildError> {
-        let threads = if self.threads == 0 {
-            cores()
-        } else {
-            self.threads
+        let threads = match (self.threads, self.max_threads) {
+            // Unset: one per CPU, but never more than max_threads.
+            (0, Some(max)) if max > 0 => cores().min(max),
+            (0, _) => cores(),
+            (threads, _) => threads,
         };
         check_limit("threads", threads)?;
         let max_threads = match self.max_threads {
@@ -200,13 +366,7 @@ impl PoolBuilder {
                 "stack_size is 0 bytes; leave it unset for the platform default".into(),
             ));
         }
-        if self.queue_capacity == Some(0) {
-            return Err(BuildError::new(
-                "queue_capacity",
-                "queue_capacity is 0, so no task could ever be queued; leave it unset for an unbounded queue".into(),
-            ));
-        }
-        Ok(Pool::from_config(Config {
+        Pool::from_config(Config {
             core_threads: threads,
             max_threads,
             keep_alive: self.keep_alive,
@@ -218,8 +378,22 @@ impl PoolBuilder {
             before_task: self.before_task,
             after_task: self.after_task,
             panic_handler: self.panic_handler,
-        }))
+            timings: self.timings,
+            slow_task: self.slow_task,
+            context: self.context,
+            inline: self.inline.unwrap_or_else(inline_from_env),
+        })
     }
+}
+
+/// Whether `WORKCREW_INLINE` asks for inline pools (`1`, `true`, `yes`, `on`).
+fn inline_from_env() -> bool {
+    std::env::var("WORKCREW_INLINE").is_ok_and(|value| {
+        matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
 }
 
 fn check_limit(field: &'static str, value: usize) -> Result<(), BuildError> {
@@ -253,7 +427,7 @@ pub struct BuildError {
 }
 
 impl BuildError {
-    fn new(field: &'static str, message: String) -> Self {
+    pub(crate) fn new(field: &'static str, message: String) -> Self {
         BuildError { field, message }
     }
 

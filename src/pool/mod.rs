@@ -6,25 +6,32 @@
 //! submissions are admitted and refused is described in `shared.rs`.
 
 pub(crate) mod builder;
+mod control;
+pub(crate) mod task_builder;
 
 use std::fmt;
-use std::panic;
+use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::SpawnError;
-use crate::pool::builder::PoolBuilder;
+use crate::pool::builder::{BuildError, PoolBuilder};
+use crate::scheduler::ambient::{is_stopped, Ambient};
 use crate::scheduler::config::Config;
 use crate::scheduler::deadline_after;
 use crate::scheduler::job::{BoxedJob, JobHeader, JobRef};
 use crate::scheduler::queue::Steal;
 use crate::scheduler::registry::THREAD_LIMIT;
-pub(crate) use crate::scheduler::shared::{panic_closed, Shared, WhenFull};
+use crate::scheduler::shared::Shared;
+use crate::scheduler::spawn::StartError;
 use crate::scheduler::stats::PoolStats;
+use crate::scheduler::submit::{Refusal, WhenFull};
 use crate::scheduler::worker::{Run, Worker};
 use crate::sync::{thread, Ordering};
-use crate::task::cell::TaskCell;
+use crate::task::control::{stopped_or_panic, Control};
 use crate::task::error::TaskError;
 use crate::task::handle::{Handle, TaskHandle};
+use crate::task::instrument::Instrumented;
+use crate::task::spawn::{submit_static, submit_task};
 use crate::task::task_set::TaskSet;
 use crate::Arc;
 
@@ -42,17 +49,17 @@ impl<F: FnOnce() + Send> BoxedJob for ExecJob<F> {
     }
 
     fn run(self, worker: &Worker) {
-        worker.run_task_then(Run::Queued, self.f, |outcome| {
-            if let Err(payload) = outcome {
-                // Counted by `run_task_then`; nobody else can receive it.
-                worker.pool().hand_to_panic_handler(payload);
-            }
-        });
+        run_executed(worker, Run::Queued, self.f);
     }
 
     fn cancel(self, pool: &Shared) -> bool {
-        drop(self);
+        // Counted first, then a panic in the closure's `Drop` is handed on
+        // (scheduler/guard.rs, "The rule").
+        let dropped = panic::catch_unwind(AssertUnwindSafe(move || drop(self)));
         pool.task_cancelled();
+        if let Err(payload) = dropped {
+            pool.caught(payload);
+        }
         true
     }
 }
@@ -68,28 +75,43 @@ where
     F: FnOnce() -> T + Send + 'a,
     T: Send + 'a,
 {
-    let spawned = shared.submit(
-        f,
-        WhenFull::Wait(None),
-        |f| {
-            let cell = TaskCell::new(f, None);
-            // SAFETY: forwarded to our caller.
-            let job = unsafe { JobRef::from_arc_unchecked(cell.clone()) };
-            (job, cell)
-        },
-        |f, worker| {
-            let cell = TaskCell::new(f, None);
-            cell.run_unqueued(worker);
-            cell
-        },
-    );
+    // The caller waits for the task, so the task is stopped with it.
+    // SAFETY: forwarded to our caller.
+    let spawned = unsafe {
+        submit_task(
+            shared,
+            f,
+            WhenFull::Wait(None),
+            None,
+            None,
+            Ambient::current(),
+            None,
+        )
+    };
     match spawned {
-        Ok(cell) => Handle {
-            task: cell,
-            pool: shared.clone(),
-        },
-        Err(_) => panic_closed(what),
+        Ok(cell) => Handle::new(cell, shared.clone()),
+        Err(refusal) => shared.panic_refused(what, refusal),
     }
+}
+
+/// Runs an `execute` task on `worker`: under a control block of its own on
+/// this stack (so it can be asked to stop, task/control.rs), its panic
+/// handed to the `panic_handler` (a checkpoint's stop is not a panic).
+fn run_executed(worker: &Worker, how: Run, f: impl FnOnce()) {
+    let control = Control::new(Ambient::NONE);
+    let pool = worker.pool();
+    let body = || {
+        let _running = control.enter(pool.cancel_epoch());
+        f()
+    };
+    worker.run_task_then(how, body, |outcome| {
+        if let Err(payload) = outcome {
+            if !is_stopped(payload.as_ref()) {
+                // Counted by `run_task_then`; nobody else can receive it.
+                pool.hand_to_panic_handler(payload);
+            }
+        }
+    });
 }
 
 /// A pool of worker threads. Cheap to clone; clones share one pool.
@@ -129,14 +151,35 @@ impl Pool {
         PoolBuilder::new()
     }
 
-    pub(crate) fn from_config(config: Config) -> Pool {
+    /// Builds the pool and starts its core threads, so the first burst of
+    /// work does not wait for threads to be created one after another;
+    /// extra threads up to `max_threads` still start on demand. Fails if a
+    /// thread name is one the OS cannot take, or if no thread could start.
+    pub(crate) fn from_config(config: Config) -> Result<Pool, BuildError> {
         let core = config.core_threads;
+        let inline = config.inline;
         let shared = Arc::new(Shared::new(config));
-        // Core threads start now, so the first burst of work does not wait
-        // for threads to be created one after another; extra threads up to
-        // `max_threads` still start on demand.
-        shared.registry.grow_for(core, &shared);
-        Pool { shared }
+        if inline {
+            // No thread ever starts (scheduler/inline.rs).
+            return Ok(Pool { shared });
+        }
+        let error = match shared.registry.start_core(core, &shared) {
+            Ok(()) => return Ok(Pool { shared }),
+            Err(StartError::BadName(name)) => BuildError::new(
+                "thread_name",
+                format!("it returned {name:?}, and thread names cannot contain a NUL byte"),
+            ),
+            Err(StartError::Os(error)) => BuildError::new(
+                "threads",
+                format!("the OS refused to start any worker thread ({error}); a pids limit or `ulimit -u` may be reached"),
+            ),
+            Err(StartError::Stopped) => unreachable!("a pool being built has not been shut down"),
+        };
+        // Stop the threads that did start before reporting.
+        shared.close(false);
+        shared.registry.wake_all();
+        shared.registry.join_threads(None);
+        Err(error)
     }
 
     // ------------------------------------------------------------ submitting
@@ -165,7 +208,7 @@ impl Pool {
     {
         match self.spawn_with(f, WhenFull::Wait(None)) {
             Ok(handle) => handle,
-            Err(_) => panic_closed("Pool::spawn"),
+            Err(refusal) => self.shared.panic_refused("Pool::spawn", refusal),
         }
     }
 
@@ -181,6 +224,7 @@ impl Pool {
         T: Send + 'static,
     {
         self.spawn_with(f, WhenFull::Refuse)
+            .map_err(SpawnError::from)
     }
 
     /// Like [`spawn`](Self::spawn), but waits at most `timeout` for room in a
@@ -200,28 +244,17 @@ impl Pool {
         T: Send + 'static,
     {
         self.spawn_with(f, WhenFull::Wait(Some(deadline_after(timeout))))
+            .map_err(SpawnError::from)
     }
 
-    fn spawn_with<F, T>(&self, f: F, when_full: WhenFull) -> Result<TaskHandle<T>, SpawnError<F>>
+    fn spawn_with<F, T>(&self, f: F, when_full: WhenFull) -> Result<TaskHandle<T>, Refusal<F>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let shared = &self.shared;
-        shared.submit(
-            f,
-            when_full,
-            |f| {
-                let cell = TaskCell::new(f, None);
-                let job = JobRef::from_arc(cell.clone());
-                (job, TaskHandle::new(cell, shared.clone()))
-            },
-            |f, worker| {
-                let cell = TaskCell::new(f, None);
-                cell.run_unqueued(worker);
-                TaskHandle::new(cell, shared.clone())
-            },
-        )
+        submit_static(shared, f, when_full, None, None)
+            .map(|task| TaskHandle::new(task, shared.clone()))
     }
 
     /// Runs `f` on the pool without a handle: fire and forget. Follows the
@@ -232,6 +265,17 @@ impl Pool {
     ///
     /// If the pool is closed.
     pub fn execute<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if self.shared.config.instruments_tasks() {
+            let wrapped = Instrumented::new(&self.shared.config, None, f);
+            return self.execute_closure(move || wrapped.run());
+        }
+        self.execute_closure(f);
+    }
+
+    fn execute_closure<F>(&self, f: F)
     where
         F: FnOnce() + Send + 'static,
     {
@@ -246,15 +290,11 @@ impl Pool {
                 (JobRef::from_box(job, &self.shared), ())
             },
             |f, worker| {
-                worker.run_task_then(Run::Unqueued, f, |outcome| {
-                    if let Err(payload) = outcome {
-                        worker.pool().hand_to_panic_handler(payload);
-                    }
-                });
+                run_executed(worker, Run::Unqueued, f);
             },
         );
-        if executed.is_err() {
-            panic_closed("Pool::execute");
+        if let Err(refusal) = executed {
+            self.shared.panic_refused("Pool::execute", refusal);
         }
     }
 
@@ -290,11 +330,7 @@ impl Pool {
         match handle.join() {
             Ok(value) => value,
             Err(TaskError::Panicked(payload)) => panic::resume_unwind(payload),
-            Err(TaskError::Cancelled) => {
-                panic!(
-                    "workcrew: Pool::{what}: the task was cancelled by shutdown_now before it ran"
-                )
-            }
+            Err(error) => stopped_or_panic(&format!("Pool::{what}"), &error),
         }
     }
 
@@ -360,6 +396,7 @@ impl Pool {
     pub fn shutdown(&self) {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown");
+        self.assert_not_global("Pool::shutdown");
         self.finish_shutdown(false, None);
     }
 
@@ -379,9 +416,20 @@ impl Pool {
     pub fn shutdown_now(&self) -> usize {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown_now");
+        self.assert_not_global("Pool::shutdown_now");
+        self.cancel_everything_queued(false)
+    }
+
+    /// `shutdown_now`'s work: close, optionally ask the running tasks to
+    /// stop, then cancel everything queued; returns how many were cancelled.
+    pub(crate) fn cancel_everything_queued(&self, stop_running: bool) -> usize {
         let shared = &self.shared;
         let before = shared.cancelled.load(Ordering::SeqCst);
         shared.close(true);
+        if stop_running {
+            // After the close no task starts, so "running now" is final.
+            shared.request_cancel_running();
+        }
         // Workers cancel what they pop from now on, and a task admitted just
         // before the close may still be on its way into a queue: drain until
         // no counted task is left queued, so the count below is exact.
@@ -415,11 +463,29 @@ impl Pool {
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown_timeout");
+        self.assert_not_global("Pool::shutdown_timeout");
         self.finish_shutdown(false, Some(deadline_after(timeout)))
+    }
+
+    /// `shutdown*` on [`global`](crate::global) panics: it lives as long
+    /// as the process, and every part of the crate relies on it.
+    pub(crate) fn assert_not_global(&self, what: &str) {
+        if self.shared.is_global.load(Ordering::Relaxed) {
+            panic!("workcrew: {what} called on the global pool (workcrew::global()): it lives as long as the process and cannot be shut down; build a Pool of your own to shut it down");
+        }
     }
 
     fn finish_shutdown(&self, abort: bool, deadline: Option<Instant>) -> bool {
         self.shared.close(abort);
+        if !self.shared.registry.ensure_thread(&self.shared) {
+            // No thread exists and none can start, so nothing would ever run
+            // what is queued: cancel it instead of waiting for ever (every
+            // handle finishes as `Cancelled`).
+            while let Some(job) = Steal::until_settled(|| self.shared.injector.steal()) {
+                job.cancel(&self.shared);
+            }
+            self.shared.signal_if_quiet();
+        }
         if !self.shared.wait_quiet(deadline) {
             return false;
         }
@@ -463,9 +529,10 @@ impl Pool {
         }
     }
 
-    /// Live worker threads now.
+    /// Worker threads that exist now (a thread that is retiring counts until
+    /// its `on_thread_stop` hook has returned).
     pub fn threads(&self) -> usize {
-        self.shared.registry.counts().threads()
+        self.shared.registry.live_threads()
     }
 
     /// The most threads the pool runs at once.
@@ -482,14 +549,23 @@ impl Pool {
     pub fn stats(&self) -> PoolStats {
         let totals = self.shared.totals();
         let counts = self.shared.registry.counts();
+        let (timed_out, discarded) = self.shared.timeouts();
+        let (queue_wait, run_time) = self.shared.timings();
+        let threads = self.shared.registry.live_threads();
         PoolStats {
-            threads: counts.threads(),
-            idle_threads: counts.searching() + counts.parked(),
+            threads,
+            // Two reads of two words: a thread starting or leaving between
+            // them must not make more threads idle than exist.
+            idle_threads: (counts.searching() + counts.parked()).min(threads),
             queued: totals.queued(),
             running: totals.running(),
             completed: totals.finished,
             panicked: totals.panicked,
             cancelled: totals.cancelled,
+            timed_out,
+            discarded,
+            queue_wait,
+            run_time,
         }
     }
 }

@@ -7,6 +7,8 @@
 use std::any::Any;
 use std::time::Duration;
 
+use crate::scheduler::context::ContextHooks;
+use crate::scheduler::timings::TaskInfo;
 use crate::Arc;
 
 pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
@@ -26,6 +28,29 @@ pub(crate) struct Config {
     pub(crate) before_task: Option<Hook>,
     pub(crate) after_task: Option<Hook>,
     pub(crate) panic_handler: Option<PanicHandler>,
+    /// Measure queue wait and run time of every task (timings.rs).
+    pub(crate) timings: bool,
+    /// Report tasks that ran longer than a threshold.
+    pub(crate) slow_task: Option<SlowTask>,
+    /// Carry context from the submitter into the task (context.rs).
+    pub(crate) context: Option<ContextHooks>,
+    /// Run every task on the submitting thread, at submit (`inline`).
+    pub(crate) inline: bool,
+}
+
+/// A slow-task hook and its threshold (`PoolBuilder::slow_task`).
+pub(crate) struct SlowTask {
+    pub(crate) threshold: Duration,
+    pub(crate) hook: SlowHook,
+}
+
+pub(crate) type SlowHook = Box<dyn Fn(&TaskInfo<'_>) + Send + Sync + 'static>;
+
+impl Config {
+    /// Whether tasks must carry a submit instant or context (task/instrument.rs).
+    pub(crate) fn instruments_tasks(&self) -> bool {
+        self.timings || self.slow_task.is_some() || self.context.is_some()
+    }
 }
 
 impl Config {

@@ -234,12 +234,6 @@ impl JobRef {
         JobRef(block.cast())
     }
 
-    /// Wraps one strong reference to a `'static` heap job.
-    pub(crate) fn from_arc<J: QueuedJob + 'static>(job: Arc<J>) -> JobRef {
-        // SAFETY: `J: 'static` borrows nothing that could end early.
-        unsafe { Self::from_arc_unchecked(job) }
-    }
-
     /// Wraps one strong reference to a heap job that may borrow.
     ///
     /// # Safety

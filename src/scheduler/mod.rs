@@ -20,19 +20,27 @@
 
 use std::time::{Duration, Instant};
 
+pub(crate) mod ambient;
 pub(crate) mod config;
+pub(crate) mod context;
 pub(crate) mod fence;
 pub(crate) mod frames;
+pub(crate) mod guard;
 pub(crate) mod heartbeat;
 #[cfg(loom)]
 pub mod hooks;
+pub(crate) mod inline;
 pub(crate) mod job;
 pub(crate) mod part;
 pub(crate) mod queue;
 pub(crate) mod registry;
+pub(crate) mod room;
 pub(crate) mod shared;
 pub(crate) mod spare;
+pub(crate) mod spawn;
 pub(crate) mod stats;
+pub(crate) mod submit;
+pub(crate) mod timings;
 pub(crate) mod worker;
 
 /// `now + timeout`, saturating far in the future instead of overflowing.

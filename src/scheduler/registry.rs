@@ -75,7 +75,6 @@ use crate::scheduler::heartbeat::Heartbeat;
 use crate::scheduler::queue::Stealer;
 use crate::scheduler::shared::Shared;
 use crate::scheduler::stats::SlotStats;
-use crate::scheduler::worker;
 use crate::sync::{
     fence, lock, thread, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
@@ -87,8 +86,8 @@ pub(crate) const THREAD_LIMIT: usize = 32_767;
 
 const FIELD: u32 = 16;
 const MASK: u64 = (1 << FIELD) - 1;
-const ONE_THREAD: u64 = 1;
-const ONE_SEARCHING: u64 = 1 << FIELD;
+pub(super) const ONE_THREAD: u64 = 1;
+pub(super) const ONE_SEARCHING: u64 = 1 << FIELD;
 const ONE_PARKED: u64 = 1 << (2 * FIELD);
 const ONE_BLOCKED: u64 = 1 << (3 * FIELD);
 
@@ -160,9 +159,9 @@ impl Wake {
 
 /// A worker's index: its name, its stats slot, its stealer.
 pub(crate) struct SlotEntry {
-    in_use: bool,
+    pub(super) in_use: bool,
     pub(crate) stats: Arc<SlotStats>,
-    peer: Option<Peer>,
+    pub(super) peer: Option<Peer>,
 }
 
 /// What other workers may reach of a live worker: its deque's far end and
@@ -176,15 +175,15 @@ pub(crate) struct Peer {
 /// State behind the `idle` lock.
 pub(crate) struct Idle {
     /// Parked workers, most recently parked last (woken first, warm cache).
-    parked: Vec<Arc<Wake>>,
+    pub(super) parked: Vec<Arc<Wake>>,
     /// Indexed by worker index; entries are reused by later threads.
     pub(crate) slots: Vec<SlotEntry>,
-    joins: Vec<thread::JoinHandle<()>>,
+    pub(super) joins: Vec<thread::JoinHandle<()>>,
     /// OS threads that have not finished `worker::main` (includes workers
     /// already subtracted from `threads` but still running `on_thread_stop`).
-    alive: usize,
+    pub(super) alive: usize,
     /// Set by `shutdown` once every thread is gone: no thread starts again.
-    stopped: bool,
+    pub(super) stopped: bool,
 }
 
 /// What woke a parked worker.
@@ -200,18 +199,22 @@ pub(crate) enum Woken {
 pub(crate) struct Registry {
     /// Padded: workers write it on every search transition; it must not
     /// share a cache line with fields submitters write.
-    counts: CachePadded<AtomicU64>,
+    pub(super) counts: CachePadded<AtomicU64>,
     core: AtomicUsize,
     max: AtomicUsize,
     /// Threads may exceed the limit; see the module docs. Written under `idle`.
     surplus: AtomicBool,
     /// Padded: locked on every park and wake-up, away from the read-mostly
     /// limits and flags next to it.
-    idle: CachePadded<Mutex<Idle>>,
+    pub(super) idle: CachePadded<Mutex<Idle>>,
     /// Signalled when `Idle::alive` drops.
-    exited: Condvar,
+    pub(super) exited: Condvar,
     /// Bumped (under `idle`) whenever a stealer is added or removed.
-    stealers_epoch: AtomicUsize,
+    pub(super) stealers_epoch: AtomicUsize,
+    /// OS worker threads that exist (spawn.rs, "Invariants").
+    pub(super) live: AtomicUsize,
+    /// The OS refused the last thread we tried to start (spawn.rs).
+    pub(super) growth_refused: AtomicBool,
     /// Which idle worker keeps time for the busy ones (heartbeat.rs).
     pub(crate) heartbeat: Heartbeat,
 }
@@ -232,6 +235,8 @@ impl Registry {
             })),
             exited: Condvar::new(),
             stealers_epoch: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            growth_refused: AtomicBool::new(false),
             heartbeat: Heartbeat::new(),
         }
     }
@@ -248,7 +253,13 @@ impl Registry {
         self.max.load(Ordering::Relaxed)
     }
 
-    fn may_grow(&self, counts: Counts) -> bool {
+    /// How many more threads may start before the pool reaches its limit.
+    pub(crate) fn growth_room(&self, counts: Counts) -> usize {
+        let max = self.max_threads();
+        max.saturating_sub(counts.active(max))
+    }
+
+    pub(super) fn may_grow(&self, counts: Counts) -> bool {
         let max = self.max_threads();
         counts.active(max) < max
     }
@@ -307,15 +318,9 @@ impl Registry {
             return;
         }
         if self.may_grow(counts) {
-            if let Err(error) = self.start_thread(&mut idle, pool) {
-                let none_left = self.counts().threads() == 0;
-                drop(idle);
-                if none_left {
-                    panic!(
-                        "workcrew: could not start a worker thread and the pool has none: {error}"
-                    );
-                }
-            }
+            // A refusal is recorded in `growth_refused`; the pool keeps
+            // running on the threads it has (spawn.rs).
+            let _ = self.start_thread(&mut idle, pool, false);
         }
     }
 
@@ -330,7 +335,7 @@ impl Registry {
 
     /// Takes the most recently parked worker off the list, counts it as
     /// searching and wakes it; false if none is parked. `idle` is locked.
-    fn wake_parked(&self, idle: &mut Idle) -> bool {
+    pub(super) fn wake_parked(&self, idle: &mut Idle) -> bool {
         let Some(wake) = idle.parked.pop() else {
             return false;
         };
@@ -345,65 +350,6 @@ impl Registry {
     pub(crate) fn wake_all(&self) {
         let mut idle = self.idle_lock();
         while self.wake_parked(&mut idle) {}
-    }
-
-    // ------------------------------------------------------------ growth
-
-    /// Starts one worker thread; must be called with `idle` locked. The new
-    /// thread is counted as searching from the start.
-    fn start_thread(&self, idle: &mut Idle, pool: &Arc<Shared>) -> std::io::Result<()> {
-        if idle.stopped {
-            // `[late-grow-vs-shutdown]`: a submission admitted just before
-            // `shutdown` may try to start a thread after its task already ran
-            // and `shutdown` returned; the pool is finished, nothing can need it.
-            return Ok(());
-        }
-        idle.joins.retain(|join| !crate::sync::is_finished(join));
-        let index = match idle.slots.iter().position(|slot| !slot.in_use) {
-            Some(index) => index,
-            None => {
-                idle.slots.push(SlotEntry {
-                    in_use: false,
-                    stats: Arc::new(SlotStats::default()),
-                    peer: None,
-                });
-                idle.slots.len() - 1
-            }
-        };
-        idle.slots[index].in_use = true;
-        let stats = idle.slots[index].stats.clone();
-        self.counts
-            .fetch_add(ONE_THREAD + ONE_SEARCHING, Ordering::SeqCst);
-        let mut builder = thread::Builder::new().name(pool.thread_name(index));
-        if let Some(size) = pool.config.stack_size {
-            builder = builder.stack_size(size);
-        }
-        let for_thread = pool.clone();
-        match builder.spawn(move || worker::main(for_thread, index, stats)) {
-            Ok(join) => {
-                idle.joins.push(join);
-                idle.alive += 1;
-                Ok(())
-            }
-            Err(error) => {
-                // Roll back exactly what we did above.
-                self.counts
-                    .fetch_sub(ONE_THREAD + ONE_SEARCHING, Ordering::SeqCst);
-                idle.slots[index].in_use = false;
-                Err(error)
-            }
-        }
-    }
-
-    /// Starts up to `wanted` threads while the pool may grow (used when the
-    /// limit is raised with work already queued).
-    pub(crate) fn grow_for(&self, wanted: usize, pool: &Arc<Shared>) {
-        let mut idle = self.idle_lock();
-        for _ in 0..wanted {
-            if !self.may_grow(self.counts()) || self.start_thread(&mut idle, pool).is_err() {
-                break;
-            }
-        }
     }
 
     /// Publishes a worker's stealer and frame list so others can take its
@@ -442,43 +388,6 @@ impl Registry {
         idle.slots
             .iter()
             .any(|slot| slot.peer.as_ref().is_some_and(|p| !p.stealer.is_empty()))
-    }
-
-    /// Called at the very end of a worker thread.
-    pub(crate) fn thread_finished(&self, index: usize) {
-        let mut idle = self.idle_lock();
-        idle.slots[index].in_use = false;
-        idle.slots[index].peer = None;
-        self.stealers_epoch.fetch_add(1, Ordering::Release);
-        idle.alive -= 1;
-        self.exited.notify_all();
-    }
-
-    /// Waits until no worker thread is left, then joins them all. Returns
-    /// false if `deadline` passed first.
-    pub(crate) fn join_threads(&self, deadline: Option<Instant>) -> bool {
-        let mut idle = self.idle_lock();
-        while idle.alive > 0 {
-            idle = match deadline {
-                None => crate::sync::wait(&self.exited, idle),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    crate::sync::wait_timeout(&self.exited, idle, deadline - now)
-                }
-            };
-        }
-        // Under the same lock as `start_thread`: see [late-grow-vs-shutdown].
-        idle.stopped = true;
-        let joins = std::mem::take(&mut idle.joins);
-        drop(idle);
-        for join in joins {
-            // Worker threads catch every panic; a join error cannot happen.
-            let _ = join.join();
-        }
-        true
     }
 
     // ------------------------------------------------------------ searching
@@ -618,19 +527,33 @@ impl Registry {
 
     // ------------------------------------------------------------ blocking
 
-    /// The calling worker is about to block in a wait inside a task.
-    /// Returns whether it may need compensation (see `Self::unblock`).
     /// Whether a worker that blocks now leaves its pool a thread to run
-    /// queued work: an idle one, or a compensating one it may start.
+    /// queued work: an idle one, or a compensating one it may start (and
+    /// that the OS has not been refusing: `[refused-compensation]`).
     pub(crate) fn can_compensate(&self) -> bool {
         let counts = self.counts();
         if counts.searching() + counts.parked() > 0 {
             return true;
         }
+        if self.growth_refused() {
+            // [refused-compensation]: the thread it would start cannot start.
+            return false;
+        }
         let max = self.max_threads();
         counts.threads() - (counts.blocked() + 1).min(max) < max
     }
 
+    /// Whether queued work has no thread to run it and cannot get one: no
+    /// thread is idle and the OS refused the last thread the pool tried to
+    /// start ([refused-compensation]). Asked by a waiter already counted as
+    /// blocked, whose `block` just tried to start one.
+    pub(crate) fn refuses_compensation(&self) -> bool {
+        let counts = self.counts();
+        counts.searching() + counts.parked() == 0 && self.growth_refused()
+    }
+
+    /// The calling worker is about to block in a wait inside a task: it no
+    /// longer counts against `max_threads` (see "Growth" above).
     pub(crate) fn block(&self, pool: &Arc<Shared>) {
         self.counts.fetch_add(ONE_BLOCKED, Ordering::SeqCst);
         // Jobs pushed before we raised `blocked` may have found the pool at

@@ -17,24 +17,23 @@
 //! to finish the running tasks and they may need that work; after
 //! `shutdown_now` they are refused too.
 
-use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
-use crate::error::SpawnError;
-use crate::scheduler::config::{Config, Hook};
-use crate::scheduler::job::JobRef;
+use crate::scheduler::config::Config;
 use crate::scheduler::queue::{Injector, Steal};
 use crate::scheduler::registry::Registry;
+use crate::scheduler::room::Room;
 use crate::scheduler::spare::Spares;
 use crate::scheduler::stats::Totals;
+use crate::scheduler::timings::Timings;
 use crate::scheduler::worker::Worker;
 use crate::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::Arc;
 
 const CLOSED: u64 = 1;
-const ONE_ADMITTED: u64 = 2;
+pub(super) const ONE_ADMITTED: u64 = 2;
 
 impl Drop for Shared {
     fn drop(&mut self) {
@@ -44,6 +43,24 @@ impl Drop for Shared {
         while let Some(job) = Steal::until_settled(|| self.injector.steal()) {
             job.cancel(self);
         }
+        // The hooks and closures of the config are user values too
+        // (guard.rs): dropped inside the guard, the hooks while the
+        // `panic_handler` can still receive their panics, the handler last.
+        let config = &mut self.config;
+        let hooks = [
+            config.on_thread_start.take(),
+            config.on_thread_stop.take(),
+            config.before_task.take(),
+            config.after_task.take(),
+        ];
+        let name = config.thread_name.take();
+        // One at a time: a second panic while the first unwinds would abort.
+        for hook in hooks {
+            self.drop_guarded(hook);
+        }
+        self.drop_guarded(name);
+        let handler = self.config.panic_handler.take();
+        self.drop_guarded(handler);
     }
 }
 
@@ -56,114 +73,6 @@ pub(crate) fn panic_closed(what: &str) -> ! {
 
 const CLOSED_MESSAGE: &str =
     "the pool is closed (shut down, or its last Pool handle was dropped) and takes no new work";
-
-/// What to do when the bounded queue is full.
-#[derive(Clone, Copy)]
-pub(crate) enum WhenFull {
-    /// Refuse at once (`try_spawn`).
-    Refuse,
-    /// Wait for room until the deadline, if any. From a worker of the pool,
-    /// run the task inline instead of waiting (waiting could deadlock).
-    Wait(Option<Instant>),
-}
-
-/// The bounded queue's free slots (`queue_capacity`).
-struct Room {
-    capacity: usize,
-    queued: AtomicUsize,
-    waiting: AtomicUsize,
-    lock: Mutex<()>,
-    freed: Condvar,
-}
-
-enum NoRoom {
-    Full,
-    Closed,
-}
-
-impl Room {
-    fn try_take(&self) -> bool {
-        let mut queued = self.queued.load(Ordering::Relaxed);
-        while queued < self.capacity {
-            match self.queued.compare_exchange_weak(
-                queued,
-                queued + 1,
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => queued = actual,
-            }
-        }
-        false
-    }
-
-    fn take(&self, deadline: Option<Instant>, is_closed: impl Fn() -> bool) -> Result<(), NoRoom> {
-        loop {
-            if is_closed() {
-                return Err(NoRoom::Closed);
-            }
-            if self.try_take() {
-                return Ok(());
-            }
-            // [room-vs-release]: a releaser decrements `queued`, then (fence)
-            // reads `waiting`; we raise `waiting`, then (fence) read `queued`
-            // again in `try_take`. The two SeqCst fences make one of us see
-            // the other: either our retry finds the room, or the releaser
-            // sees us waiting and notifies under the lock we hold until we
-            // wait. (Without the fences the C11 model lets both reads be
-            // stale, store-buffering style, and this waiter sleeps on a free
-            // slot; loom finds that interleaving.)
-            self.waiting.fetch_add(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
-            let guard = lock(&self.lock);
-            let outcome = if is_closed() {
-                Some(Err(NoRoom::Closed))
-            } else if self.try_take() {
-                Some(Ok(()))
-            } else {
-                match deadline {
-                    None => {
-                        drop(crate::sync::wait(&self.freed, guard));
-                        None
-                    }
-                    Some(deadline) => {
-                        let now = Instant::now();
-                        if now >= deadline {
-                            Some(Err(NoRoom::Full))
-                        } else {
-                            drop(crate::sync::wait_timeout(
-                                &self.freed,
-                                guard,
-                                deadline - now,
-                            ));
-                            None
-                        }
-                    }
-                }
-            };
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            if let Some(outcome) = outcome {
-                return outcome;
-            }
-        }
-    }
-
-    fn release(&self) {
-        self.queued.fetch_sub(1, Ordering::SeqCst);
-        // [room-vs-release]: pairs with the fence in `take`.
-        fence(Ordering::SeqCst);
-        if self.waiting.load(Ordering::SeqCst) > 0 {
-            let _guard = lock(&self.lock);
-            self.freed.notify_one();
-        }
-    }
-
-    fn wake_all(&self) {
-        let _guard = lock(&self.lock);
-        self.freed.notify_all();
-    }
-}
 
 /// Threads blocked in `join` until the pool is quiet.
 struct Quiet {
@@ -186,32 +95,34 @@ pub(crate) struct Shared {
     /// submitters; workers read it only when idle.
     /// Padded: submitters write it for every task and must not share a
     /// cache line with what workers write (the registry's counts).
-    admission: CachePadded<AtomicU64>,
+    pub(super) admission: CachePadded<AtomicU64>,
     /// Set by `shutdown_now`; read by workers before every job, so it lives
     /// apart from `admission`, which submitters write for every task.
     aborted: CachePadded<AtomicBool>,
     pub(crate) cancelled: AtomicU64,
+    /// Bumped to ask every running task to stop (task/control.rs).
+    cancel_epoch: AtomicU64,
+    /// Tasks whose deadline passed before they finished.
+    timed_out: AtomicU64,
+    /// Results of timed-out tasks dropped when the task finally returned.
+    discarded: AtomicU64,
     /// Panics caught in hooks and callbacks (task panics count per worker).
-    panics_elsewhere: AtomicU64,
-    room: Option<Room>,
+    pub(crate) panics_elsewhere: AtomicU64,
+    pub(crate) room: Option<Room>,
     quiet: Quiet,
+    /// Set once for `workcrew::global()`, whose `shutdown*` panic.
+    pub(crate) is_global: AtomicBool,
     /// Live `Pool` values.
     pub(crate) handles: AtomicUsize,
     /// Panics of the `thread_name` closure not yet handed on.
-    name_panics: Mutex<Vec<Box<dyn std::any::Any + Send>>>,
+    pub(crate) name_panics: Mutex<Vec<Box<dyn std::any::Any + Send>>>,
     /// Memory of finished `execute` jobs, for the next ones (spare.rs).
     pub(crate) spares: Spares,
 }
 
 impl Shared {
     pub(crate) fn new(config: Config) -> Self {
-        let room = config.queue_capacity.map(|capacity| Room {
-            capacity,
-            queued: AtomicUsize::new(0),
-            waiting: AtomicUsize::new(0),
-            lock: Mutex::new(()),
-            freed: Condvar::new(),
-        });
+        let room = config.queue_capacity.map(Room::new);
         Shared {
             registry: Registry::new(config.core_threads, config.max_threads),
             config,
@@ -219,6 +130,9 @@ impl Shared {
             admission: CachePadded::new(AtomicU64::new(0)),
             aborted: CachePadded::new(AtomicBool::new(false)),
             cancelled: AtomicU64::new(0),
+            cancel_epoch: AtomicU64::new(0),
+            timed_out: AtomicU64::new(0),
+            discarded: AtomicU64::new(0),
             panics_elsewhere: AtomicU64::new(0),
             room,
             quiet: Quiet {
@@ -226,6 +140,7 @@ impl Shared {
                 lock: Mutex::new(()),
                 reached: Condvar::new(),
             },
+            is_global: AtomicBool::new(false),
             handles: AtomicUsize::new(1),
             name_panics: Mutex::new(Vec::new()),
             spares: Spares::new(),
@@ -242,7 +157,7 @@ impl Shared {
 
     /// Counts one outside submission, unless the pool is closed.
     /// `[shutdown-vs-submit]`
-    fn admit(&self) -> bool {
+    pub(super) fn admit(&self) -> bool {
         let mut word = self.admission.load(Ordering::Relaxed);
         loop {
             if word & CLOSED != 0 {
@@ -273,70 +188,6 @@ impl Shared {
         previous & CLOSED == 0
     }
 
-    // ------------------------------------------------------------ submitting
-
-    /// Queues one counted task built from `f` by `queue` once it is admitted,
-    /// following the rules in the module docs; `inline` runs it at once on a
-    /// worker when the bounded queue is full and `when_full` says to wait.
-    /// On refusal `f` comes back in the error.
-    pub(crate) fn submit<F, R>(
-        self: &Arc<Self>,
-        f: F,
-        when_full: WhenFull,
-        queue: impl FnOnce(F) -> (JobRef, R),
-        inline: impl FnOnce(F, &Worker) -> R,
-    ) -> Result<R, SpawnError<F>> {
-        Worker::with_current_in(self, |worker| match worker {
-            Some(worker) => {
-                if self.is_aborted() {
-                    return Err(SpawnError::Closed(f));
-                }
-                if let Some(room) = &self.room {
-                    if !room.try_take() {
-                        return match when_full {
-                            WhenFull::Refuse => Err(SpawnError::Full(f)),
-                            WhenFull::Wait(_) => Ok(inline(f, worker)),
-                        };
-                    }
-                }
-                let (job, value) = queue(f);
-                worker.stats().spawned.bump();
-                worker.push(job);
-                Ok(value)
-            }
-            None => {
-                if let Some(room) = &self.room {
-                    if self.is_closed() {
-                        return Err(SpawnError::Closed(f));
-                    }
-                    let taken = match when_full {
-                        WhenFull::Refuse => {
-                            if room.try_take() {
-                                Ok(())
-                            } else {
-                                Err(NoRoom::Full)
-                            }
-                        }
-                        WhenFull::Wait(deadline) => room.take(deadline, || self.is_closed()),
-                    };
-                    match taken {
-                        Ok(()) => {}
-                        Err(NoRoom::Full) => return Err(SpawnError::Full(f)),
-                        Err(NoRoom::Closed) => return Err(SpawnError::Closed(f)),
-                    }
-                }
-                if !self.admit() {
-                    self.release_queue_slot();
-                    return Err(SpawnError::Closed(f));
-                }
-                let (job, value) = queue(f);
-                self.injector.push(job);
-                self.registry.notify_work(self);
-                Ok(value)
-            }
-        })
-    }
-
     // ------------------------------------------------------------ accounting
 
     /// A counted task left the queue (started or cancelled): free its slot.
@@ -344,6 +195,32 @@ impl Shared {
         if let Some(room) = &self.room {
             room.release();
         }
+    }
+
+    /// The epoch a running task compares its start against.
+    pub(crate) fn cancel_epoch(&self) -> &AtomicU64 {
+        &self.cancel_epoch
+    }
+
+    /// Asks every task running now to stop.
+    pub(crate) fn request_cancel_running(&self) {
+        self.cancel_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn task_timed_out(&self) {
+        self.timed_out.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn discarded_after_timeout(&self) {
+        self.discarded.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// (timed out, discarded) so far.
+    pub(crate) fn timeouts(&self) -> (u64, u64) {
+        (
+            self.timed_out.load(Ordering::SeqCst),
+            self.discarded.load(Ordering::SeqCst),
+        )
     }
 
     pub(crate) fn task_cancelled(&self) {
@@ -368,6 +245,17 @@ impl Shared {
             cancelled,
             panicked: panicked + self.panics_elsewhere.load(Ordering::SeqCst),
         }
+    }
+
+    /// (queue wait, run time) summed over every worker slot.
+    pub(crate) fn timings(&self) -> (Timings, Timings) {
+        let idle = self.registry.idle_lock();
+        let (mut waited, mut ran) = (Timings::default(), Timings::default());
+        for slot in &idle.slots {
+            slot.stats.queue_wait.add_to(&mut waited);
+            slot.stats.run_time.add_to(&mut ran);
+        }
+        (waited, ran)
     }
 
     /// Nothing queued or running. A task counts as running until its result
@@ -425,58 +313,6 @@ impl Shared {
         drop(guard);
         self.quiet.waiting.fetch_sub(1, Ordering::SeqCst);
         reached
-    }
-
-    // ------------------------------------------------------------ panics
-
-    /// Gives a panic nobody else can receive to the `panic_handler`.
-    pub(crate) fn hand_to_panic_handler(&self, payload: Box<dyn std::any::Any + Send>) {
-        if let Some(handler) = &self.config.panic_handler {
-            // A panicking handler has nowhere left to go: drop its panic.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| handler(payload)));
-        }
-    }
-
-    /// Runs `f`, catching, counting and handing on a panic.
-    fn run_guarded(&self, f: impl FnOnce()) {
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
-            self.panics_elsewhere.fetch_add(1, Ordering::SeqCst);
-            self.hand_to_panic_handler(payload);
-        }
-    }
-
-    /// The name of worker `index`. A panicking `thread_name` closure is
-    /// counted like a hook's panic and the thread gets the default name: a
-    /// thread must still start for the queued work. This runs under the
-    /// registry's `idle` lock, where a `panic_handler` that calls into the
-    /// pool would deadlock, so the payload waits for the next thread that
-    /// starts, which hands it on ([`Self::hand_on_name_panics`]).
-    pub(crate) fn thread_name(&self, index: usize) -> String {
-        match panic::catch_unwind(AssertUnwindSafe(|| self.config.thread_name(index))) {
-            Ok(name) => name,
-            Err(payload) => {
-                self.panics_elsewhere.fetch_add(1, Ordering::SeqCst);
-                lock(&self.name_panics).push(payload);
-                crate::scheduler::config::default_thread_name(index)
-            }
-        }
-    }
-
-    /// Hands the panics of `thread_name` to the `panic_handler`; called by a
-    /// starting worker, outside every lock of the pool.
-    pub(crate) fn hand_on_name_panics(&self) {
-        let payloads = std::mem::take(&mut *lock(&self.name_panics));
-        for payload in payloads {
-            self.hand_to_panic_handler(payload);
-        }
-    }
-
-    pub(crate) fn run_hook(&self, hook: &Hook) {
-        self.run_guarded(|| hook());
-    }
-
-    pub(crate) fn run_callback(&self, callback: impl FnOnce()) {
-        self.run_guarded(callback);
     }
 
     /// Whether a submission from the current thread would be refused: from

@@ -15,6 +15,7 @@
 
 use crossbeam_utils::CachePadded;
 
+use crate::scheduler::timings::{SlotTimings, Timings};
 use crate::sync::{AtomicU64, Ordering};
 
 /// A counter written by one thread at a time, read by any.
@@ -28,6 +29,23 @@ impl Counter {
         // thread recorded before it (see the module docs).
         self.0
             .store(self.0.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    /// Adds `n`. Only the owning worker thread calls this.
+    pub(crate) fn add(&self, n: u64) {
+        // Release: as in `bump`.
+        self.0.store(
+            self.0.load(Ordering::Relaxed).saturating_add(n),
+            Ordering::Release,
+        );
+    }
+
+    /// Raises the value to `n` if it is lower. Only the owning worker
+    /// thread calls this.
+    pub(crate) fn raise_to(&self, n: u64) {
+        if n > self.0.load(Ordering::Relaxed) {
+            self.0.store(n, Ordering::Release);
+        }
     }
 
     pub(crate) fn get(&self) -> u64 {
@@ -45,6 +63,10 @@ pub(crate) struct SlotStats {
     pub(crate) finished: Counter,
     /// Panics caught in tasks run by this worker.
     pub(crate) panicked: Counter,
+    /// How long the tasks it ran waited in the queue (timed pools only).
+    pub(crate) queue_wait: SlotTimings,
+    /// How long they ran (timed pools only).
+    pub(crate) run_time: SlotTimings,
 }
 
 /// A snapshot of a pool's threads and tasks, from [`Pool::stats`](crate::Pool::stats).
@@ -56,7 +78,11 @@ pub(crate) struct SlotStats {
 /// `on_complete` callback has returned, so right after a
 /// [`TaskHandle::join`](crate::TaskHandle::join) returns, `completed` may not
 /// include that task for a moment; after `Pool::join` it does.
+///
+/// Marked `#[non_exhaustive]`: fields are added as the pool learns to
+/// report more; read the ones you need.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolStats {
     /// Live worker threads.
     pub threads: usize,
@@ -70,8 +96,21 @@ pub struct PoolStats {
     pub completed: u64,
     /// Panics the pool caught: in tasks, hooks and `on_complete` callbacks.
     pub panicked: u64,
-    /// Tasks cancelled before they started.
+    /// Tasks cancelled before they started (including queued tasks whose
+    /// deadline passed).
     pub cancelled: u64,
+    /// Tasks whose deadline passed before they finished: queued ones never
+    /// ran, running ones were asked to stop (see
+    /// [`TaskBuilder::timeout`](crate::TaskBuilder::timeout)).
+    pub timed_out: u64,
+    /// Results (or panics) of timed-out tasks that finished anyway, dropped
+    /// by the pool since nobody could receive them.
+    pub discarded: u64,
+    /// How long tasks waited in the queue before a thread took them
+    /// (measured only with [`PoolBuilder::task_timings`](crate::PoolBuilder::task_timings)).
+    pub queue_wait: Timings,
+    /// How long tasks ran (measured likewise).
+    pub run_time: Timings,
 }
 
 /// Totals read in the order the module docs require.

@@ -19,6 +19,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::time::Instant;
 
+use crate::scheduler::ambient::is_stopped;
 use crate::scheduler::fence;
 use crate::scheduler::frames::Frames;
 use crate::scheduler::heartbeat::{self, Tick};
@@ -87,43 +88,65 @@ enum Beat {
 
 /// Entry point of every worker thread.
 pub(crate) fn main(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) {
-    let local = Local::new();
-    let frames = Arc::new(Frames::new());
-    pool.registry.set_peer(
+    let worker = Worker::new(pool, index, stats);
+    worker.pool.registry.set_peer(
         index,
         Some(Peer {
-            stealer: local.stealer(),
-            frames: frames.clone(),
+            stealer: worker.local.stealer(),
+            frames: worker.frames.clone(),
         }),
     );
-    let worker = Worker {
-        index,
-        local,
-        frames,
-        floor: Cell::new(0),
-        stats,
-        wake: Wake::for_current_thread(),
-        peers: RefCell::new(Peers {
-            epoch: usize::MAX,
-            list: Vec::new(),
-        }),
-        rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
-        pool,
-    };
     CURRENT.with(|current| current.set(&worker));
     worker.pool.hand_on_name_panics();
     if let Some(hook) = &worker.pool.config.on_thread_start {
         worker.pool.run_hook(hook);
     }
     worker.run_loop();
+    // The thread has left the pool: from `on_thread_stop` it is an outside
+    // thread, so what the hook submits is queued for the others or, once the
+    // pool is closed, refused; never pushed to a deque nobody will look at
+    // again (`[stop-hook-submits]`).
+    CURRENT.with(|current| current.set(ptr::null()));
     if let Some(hook) = &worker.pool.config.on_thread_stop {
         worker.pool.run_hook(hook);
     }
-    CURRENT.with(|current| current.set(ptr::null()));
     worker.pool.registry.thread_finished(index);
 }
 
 impl Worker {
+    /// The context of a worker with slot `index` of `pool`, for the calling
+    /// thread; it becomes the current worker only once `CURRENT` points at it.
+    pub(crate) fn new(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) -> Worker {
+        Worker {
+            index,
+            local: Local::new(),
+            frames: Arc::new(Frames::new()),
+            floor: Cell::new(0),
+            stats,
+            wake: Wake::for_current_thread(),
+            peers: RefCell::new(Peers {
+                epoch: usize::MAX,
+                list: Vec::new(),
+            }),
+            rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+            pool,
+        }
+    }
+
+    /// Runs `body` with `worker` as the current thread's worker, then
+    /// restores the previous one (scheduler/inline.rs).
+    pub(crate) fn run_as_current<R>(worker: &Worker, body: impl FnOnce(&Worker) -> R) -> R {
+        struct Restore(*const Worker);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let previous = self.0;
+                CURRENT.with(|current| current.set(previous));
+            }
+        }
+        let _restore = Restore(CURRENT.with(|current| current.replace(worker)));
+        body(worker)
+    }
+
     /// Calls `f` with the worker running on this thread, if there is one.
     pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
         let current = CURRENT.with(Cell::get);
@@ -298,7 +321,10 @@ impl Worker {
         if let Some(hook) = &config.after_task {
             self.pool.run_hook(hook);
         }
-        let panicked = outcome.is_err();
+        // A checkpoint's early end is not a panic (ambient.rs).
+        let panicked = outcome
+            .as_ref()
+            .is_err_and(|payload| !is_stopped(payload.as_ref()));
         let finished = finish(outcome);
         if how != Run::Part {
             if panicked {
@@ -317,13 +343,21 @@ impl Worker {
         // spawned (registry.rs, "Waking"), so it starts on the IDLE path.
         let mut next = self.search();
         while let Some(job) = next {
-            if self.pool.is_aborted() {
-                // shutdown_now: whatever is still queued is cancelled.
-                if job.cancel(&self.pool) {
-                    self.pool.signal_if_quiet();
+            // Every user value is run or dropped inside a guard deeper down
+            // (scheduler/guard.rs); this one only keeps a bug in that rule from
+            // unwinding the worker out of its loop.
+            let consumed = panic::catch_unwind(AssertUnwindSafe(|| {
+                if self.pool.is_aborted() {
+                    // shutdown_now: whatever is still queued is cancelled.
+                    if job.cancel(&self.pool) {
+                        self.pool.signal_if_quiet();
+                    }
+                } else {
+                    job.run(self);
                 }
-            } else {
-                job.run(self);
+            }));
+            if let Err(payload) = consumed {
+                self.pool.caught(payload);
             }
             // BUSY
             if registry.may_have_surplus() && registry.try_retire(false) {
@@ -334,6 +368,10 @@ impl Worker {
                 None => {
                     // IDLE. [busy-to-idle]
                     registry.start_searching();
+                    // An idle thread is room in a bounded queue (room.rs).
+                    if let Some(room) = &self.pool.room {
+                        room.taker_freed();
+                    }
                     self.search()
                 }
             };
@@ -595,7 +633,16 @@ impl Drop for Blocked {
 /// returns `done()`. Something must unpark this thread when `done` changes.
 /// A worker thread is counted as blocked meanwhile.
 pub(crate) fn park_until(done: impl Fn() -> bool, deadline: Option<Instant>) -> bool {
-    let _blocked = Blocked::current();
+    let blocked = Blocked::current();
+    park_while_blocked(&blocked, done, deadline)
+}
+
+/// [`park_until`] for a caller that already holds its `Blocked` guard.
+pub(crate) fn park_while_blocked(
+    _blocked: &Blocked,
+    done: impl Fn() -> bool,
+    deadline: Option<Instant>,
+) -> bool {
     loop {
         if done() {
             return true;

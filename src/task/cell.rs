@@ -3,23 +3,22 @@
 //!
 //! # Life cycle
 //!
-//! A task's life is one atomic word ([`TaskState`]). Its two low bits are the
-//! stage; bit 2 says that someone registered in the waiter list.
+//! A task's life is one atomic word, [`TaskState`] (task/state.rs, with its
+//! transitions table and who owns the slot when). The cell adds the slot,
+//! the waiters and the control block a running task reads to see whether it
+//! has been asked to stop (task/control.rs).
 //!
-//! | from     | to          | who                                             |
-//! |----------|-------------|-------------------------------------------------|
-//! | Queued   | Running     | whoever claims the task ([`TaskState::try_claim`]): a worker that took it from a queue, a waiter taking it back to run inline, or a canceller |
-//! | Running  | Complete    | the runner, after storing the result ([`TaskState::publish`]) |
-//! | Running  | Cancelled   | the canceller, after dropping the closure ([`TaskState::publish`]) |
+//! # Detaching
 //!
-//! The claim is a compare-exchange from `Queued`, so between a worker
-//! starting the task and `cancel` exactly one wins; the loser leaves the cell
-//! alone. A canceller holds the claim only while it drops the closure, so
-//! that a waiter who sees `Cancelled` knows nothing borrowed is still in use.
-//! Complete and Cancelled are final. The claimant owns the slot until it
-//! publishes the final state with a release; the one consumer (the handle, or
-//! the `on_complete` callback) reads the result only after an acquire load has
-//! seen `Complete`.
+//! Dropping a handle that still owns the outcome detaches the task, and the
+//! outcome (a result whose `Drop` may panic, or a panic payload) is dropped
+//! as soon as it exists, by exactly one thread, inside the pool's guard
+//! (scheduler/guard.rs): `[detach-vs-publish]`. The handle sets `DETACHED`
+//! with a read-modify-write; the finisher publishes with one. Whichever comes
+//! second sees the other: a handle that finds the task final discards the
+//! outcome itself; a finisher that finds `DETACHED` discards it after waking
+//! the waiters. A scoped task's panic is not dropped but handed to its scope.
+//! `on_complete` hands the outcome to its callback instead and never detaches.
 //!
 //! # Waking
 //!
@@ -31,60 +30,19 @@
 //! the waiter saw the final state, or the finisher saw the bit and waits for
 //! the waiter's lock to see its entry.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
+use crate::scheduler::ambient::{is_stopped, Ambient};
 use crate::scheduler::job::{JobHeader, Kind, QueuedJob};
 use crate::scheduler::shared::Shared;
 use crate::scheduler::worker::{Run, Worker};
-use crate::sync::{lock, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::sync::{lock, Mutex, UnsafeCell};
+use crate::task::control::Control;
 use crate::task::error::TaskError;
 use crate::task::scope_link::ScopeLink;
+use crate::task::state::{Claim, Published, Stage, TaskState};
 use crate::Arc;
-
-// ---------------------------------------------------------------- state word
-
-const STAGE: usize = 0b11;
-const QUEUED: usize = 0;
-const RUNNING: usize = 1;
-const COMPLETE: usize = 2;
-const CANCELLED: usize = 3;
-/// Set once someone has registered in the waiter list; the finisher must then
-/// lock the list and wake what it finds there.
-const WAITING: usize = 0b100;
-
-/// Where a task is in its life; see the module docs for the transitions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Stage {
-    Queued,
-    Running,
-    Complete,
-    Cancelled,
-}
-
-impl Stage {
-    fn of(word: usize) -> Self {
-        match word & STAGE {
-            QUEUED => Stage::Queued,
-            RUNNING => Stage::Running,
-            COMPLETE => Stage::Complete,
-            _ => Stage::Cancelled,
-        }
-    }
-
-    pub(crate) fn is_final(self) -> bool {
-        matches!(self, Stage::Complete | Stage::Cancelled)
-    }
-}
-
-/// Outcome of trying to move a task out of `Queued`.
-#[must_use]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Claim {
-    /// This caller moved the task; it now owns the closure.
-    Won,
-    /// Someone else got there first (it is running, done or cancelled).
-    Lost,
-}
 
 /// Outcome of registering interest in a task's completion.
 #[must_use]
@@ -93,61 +51,6 @@ pub(crate) enum Registered {
     Yes,
     /// The task was already final; nothing was registered.
     AlreadyFinal,
-}
-
-/// The atomic life-cycle word of a task.
-pub(crate) struct TaskState(AtomicUsize);
-
-impl TaskState {
-    pub(crate) fn new() -> Self {
-        Self(AtomicUsize::new(QUEUED))
-    }
-
-    pub(crate) fn stage(&self) -> Stage {
-        // Acquire: pairs with the release in `complete`, so a caller that sees
-        // `Complete` also sees the stored result.
-        Stage::of(self.0.load(Ordering::Acquire))
-    }
-
-    /// Queued → Running.
-    pub(crate) fn try_claim(&self) -> Claim {
-        let mut word = self.0.load(Ordering::Relaxed);
-        loop {
-            if word & STAGE != QUEUED {
-                return Claim::Lost;
-            }
-            // Acquire: the winner sees the closure written by the submitter.
-            match self.0.compare_exchange_weak(
-                word,
-                word | RUNNING,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Claim::Won,
-                Err(actual) => word = actual,
-            }
-        }
-    }
-
-    /// Running → `to` (Complete or Cancelled). Returns whether waiters must
-    /// be woken.
-    #[must_use]
-    fn publish(&self, to: Stage) -> bool {
-        let step = match to {
-            Stage::Complete => COMPLETE - RUNNING,
-            Stage::Cancelled => CANCELLED - RUNNING,
-            Stage::Queued | Stage::Running => unreachable!("publish goes to a final stage"),
-        };
-        // Release: publishes the slot written before this call.
-        let previous = self.0.fetch_add(step, Ordering::AcqRel);
-        debug_assert_eq!(previous & STAGE, RUNNING);
-        previous & WAITING != 0
-    }
-
-    /// Sets the `WAITING` bit; must be called with the waiter list locked.
-    fn mark_waiting(&self) -> Stage {
-        Stage::of(self.0.fetch_or(WAITING, Ordering::AcqRel))
-    }
 }
 
 // ---------------------------------------------------------------- the cell
@@ -182,6 +85,8 @@ pub(crate) struct TaskCell<F, T> {
     /// First, so a queue entry can point at the cell (job.rs).
     header: JobHeader,
     state: TaskState,
+    /// Whether the running task has been asked to stop (task/control.rs).
+    control: Control,
     slot: UnsafeCell<Slot<F, T>>,
     /// Boxed on first use, so a task nobody waits for stays small.
     waiters: Mutex<Option<Box<Waiters<T>>>>,
@@ -203,10 +108,15 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    pub(crate) fn new(f: F, scope: Option<ScopeLink>) -> Arc<Self> {
+    /// A cell for `f`; a scoped task is stopped with the work that opened its
+    /// scope, an awaited one (`apply`, a `map` called from outside) with the
+    /// work that waits for it (`parent`).
+    pub(crate) fn new(f: F, scope: Option<ScopeLink>, parent: Ambient) -> Arc<Self> {
+        let parent = scope.as_ref().map_or(parent, ScopeLink::parent);
         Arc::new(TaskCell {
             header: JobHeader::for_arc::<Self>(),
             state: TaskState::new(),
+            control: Control::new(parent),
             slot: UnsafeCell::new(Slot::Pending(f)),
             waiters: Mutex::new(None),
             scope,
@@ -229,17 +139,76 @@ where
     /// Runs a task the caller has claimed, then publishes the outcome.
     fn run_claimed(&self, worker: &Worker, how: Run) {
         let f = self.take_closure();
+        let pool = worker.pool();
+        let control = &self.control;
+        let body = move || {
+            let _running = control.enter(pool.cancel_epoch());
+            f()
+        };
         // Publish (and run `on_complete`) before the task stops counting as
         // running, so `Pool::join` returning means every handle is final.
-        worker.run_task_then(how, f, |outcome| {
-            // SAFETY: we still own the slot (claim above); the release in
-            // `publish` hands the write to the consumer.
-            self.slot
-                .with_mut(|slot| unsafe { *slot = Slot::Finished(outcome) });
-            if self.state.publish(Stage::Complete) {
-                self.wake_all(worker.pool());
+        worker.run_task_then(how, body, |outcome| {
+            if self.control.deadline_passed() {
+                // Finished after its deadline: timed out, whatever it
+                // returned, even if the timer has not fired yet.
+                if !matches!(&outcome, Err(payload) if is_stopped(payload.as_ref())) {
+                    pool.discarded_after_timeout();
+                }
+                match outcome {
+                    Ok(value) => pool.drop_guarded(value),
+                    Err(payload) => pool.drop_payload(payload),
+                }
+                if let Published::Done { wake, .. } = self.state.publish(Stage::TimedOut) {
+                    pool.task_timed_out();
+                    if wake {
+                        self.wake_all(pool);
+                    }
+                }
+                return;
             }
+            let (slot, stage) = match outcome {
+                // Stopped at a checkpoint: an early end, reported `Cancelled`.
+                Err(payload) if is_stopped(payload.as_ref()) => (Slot::Taken, Stage::Cancelled),
+                outcome => (Slot::Finished(outcome), Stage::Complete),
+            };
+            // SAFETY: we still own the slot (claim above, and a timeout
+            // leaves it to us: state.rs, "Who owns the slot"); the release in
+            // `publish` hands the write to the consumer.
+            self.slot.with_mut(|place| unsafe { *place = slot });
+            self.finish(pool, stage);
         });
+    }
+
+    /// Publishes the final `stage` of a task whose slot the caller owns, and
+    /// does what that asks for.
+    fn finish(&self, pool: &Shared, stage: Stage) {
+        match self.state.publish(stage) {
+            Published::Done { wake, discard } => {
+                if wake {
+                    self.wake_all(pool);
+                }
+                if discard {
+                    // SAFETY: the handle detached before the publish, so
+                    // nobody else will consume the outcome ([detach-vs-publish]).
+                    unsafe { self.discard_outcome(pool) };
+                }
+            }
+            Published::TimedOut => {
+                // [timeout-vs-publish]: the waiters already saw `TimedOut`;
+                // the outcome is ours to drop.
+                // SAFETY: the slot is still ours (state.rs).
+                let slot = self
+                    .slot
+                    .with_mut(|place| unsafe { std::mem::replace(&mut *place, Slot::Consumed) });
+                if let Slot::Finished(outcome) = slot {
+                    pool.discarded_after_timeout();
+                    match outcome {
+                        Ok(value) => pool.drop_guarded(value),
+                        Err(payload) => pool.drop_payload(payload),
+                    }
+                }
+            }
+        }
     }
 
     /// Claims the task and runs it at once on `worker`, without it ever
@@ -261,7 +230,8 @@ where
             callback,
         } = *waiters;
         for waker in wakers.into_iter().chain(handle_waker) {
-            waker.wake();
+            // A waker is user code too (an executor's): guarded.
+            pool.run_guarded(|| waker.wake());
         }
         if let Some(callback) = callback {
             // SAFETY: `on_complete` consumed the handle, so the callback is
@@ -279,17 +249,78 @@ where
     unsafe fn take_outcome(&self) -> Result<T, TaskError> {
         // SAFETY: the caller guarantees the task is final, so the runner or
         // canceller is done with the slot, and that nobody else consumes it.
+        match self.state.stage() {
+            Stage::Cancelled => return Err(TaskError::Cancelled),
+            // The slot may still be the runner's (state.rs): never touched.
+            Stage::TimedOut => return Err(TaskError::TimedOut),
+            _ => {}
+        }
+        // SAFETY: the caller guarantees the task is final (and not timed out,
+        // checked above), so the runner or canceller is done with the slot,
+        // and that nobody else consumes it.
         let slot = self
             .slot
             .with_mut(|slot| unsafe { std::mem::replace(&mut *slot, Slot::Consumed) });
-        if self.state.stage() == Stage::Cancelled {
-            return Err(TaskError::Cancelled);
-        }
         match slot {
             Slot::Finished(Ok(value)) => Ok(value),
             Slot::Finished(Err(payload)) => Err(TaskError::Panicked(payload)),
             Slot::Consumed => panic!("the task's result was already taken (a TaskHandle polled again after it completed)"),
             Slot::Pending(_) | Slot::Taken => unreachable!("outcome read before the task finished"),
+        }
+    }
+}
+
+impl<F, T> TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    /// Queued → `stage` (Cancelled or TimedOut): the task never runs. True
+    /// if this call did it.
+    fn cancel_as(&self, pool: &Shared, stage: Stage) -> bool {
+        if self.state.try_claim() == Claim::Lost {
+            return false;
+        }
+        // Drop the closure before publishing, so that a waiter who sees
+        // `Cancelled` knows nothing it borrowed is still in use; a panic in
+        // its `Drop` is handed on only after the task is published and
+        // counted (scheduler/guard.rs, "The rule").
+        let closure = self.take_closure();
+        let dropped = panic::catch_unwind(AssertUnwindSafe(move || drop(closure)));
+        self.finish(pool, stage);
+        // Counted last, as `run_claimed` does: see there.
+        pool.task_cancelled();
+        if let Err(payload) = dropped {
+            pool.caught(payload);
+        }
+        true
+    }
+}
+
+impl<F, T> TaskCell<F, T> {
+    /// Drops the outcome of a final task nobody will consume, inside the
+    /// pool's guard; a scoped task's panic or cancellation goes to its scope
+    /// instead, which reports it when the scope ends.
+    ///
+    /// # Safety
+    /// The task must be final (seen with acquire) and the caller must be its
+    /// only consumer.
+    unsafe fn discard_outcome(&self, pool: &Shared) {
+        if self.state.stage() == Stage::TimedOut {
+            // The runner drops it (state.rs, "Who owns the slot").
+            return;
+        }
+        // SAFETY: forwarded from the caller's contract.
+        let slot = self
+            .slot
+            .with_mut(|slot| unsafe { std::mem::replace(&mut *slot, Slot::Consumed) });
+        let cancelled = self.state.stage() == Stage::Cancelled;
+        match (slot, &self.scope) {
+            (Slot::Finished(Err(payload)), Some(scope)) => scope.record_panic(payload),
+            (Slot::Finished(Err(payload)), None) => pool.drop_payload(payload),
+            (Slot::Finished(Ok(value)), _) => pool.drop_guarded(value),
+            (Slot::Taken, Some(scope)) if cancelled => scope.record_cancelled(),
+            _ => {}
         }
     }
 }
@@ -358,6 +389,24 @@ pub(crate) trait TaskRef<T>: Send + Sync {
     /// Queued → Cancelled, waking waiters. True if this call cancelled it.
     fn cancel_queued(&self, pool: &Shared) -> bool;
 
+    /// The deadline passed: a queued task is claimed and never runs, a
+    /// running one is asked to stop and becomes final for its waiters
+    /// (state.rs). True if this call timed it out.
+    fn time_out(&self, pool: &Shared) -> bool;
+
+    /// The block a running task reads to see whether to stop.
+    fn control(&self) -> &Control;
+
+    /// This task as something the deadline timer can time out.
+    fn as_expire(self: Arc<Self>) -> Arc<dyn crate::task::deadline::Expire>
+    where
+        Self: 'static;
+
+    /// The handle is gone without taking the outcome: discard it now if the
+    /// task is final, else let the finisher do it ([detach-vs-publish]).
+    /// Called once, by the only consumer.
+    fn detach(&self, pool: &Shared);
+
     /// # Safety
     /// The task must be final and the caller its only consumer.
     unsafe fn take_outcome_erased(&self) -> Result<T, TaskError>;
@@ -391,18 +440,48 @@ where
     }
 
     fn cancel_queued(&self, pool: &Shared) -> bool {
-        if self.state.try_claim() == Claim::Lost {
-            return false;
+        self.cancel_as(pool, Stage::Cancelled)
+    }
+
+    fn time_out(&self, pool: &Shared) -> bool {
+        if self.cancel_as(pool, Stage::TimedOut) {
+            pool.task_timed_out();
+            return true;
         }
-        // Drop the closure before publishing, so that a waiter who sees
-        // `Cancelled` knows nothing it borrowed is still in use.
-        drop(self.take_closure());
-        if self.state.publish(Stage::Cancelled) {
-            self.wake_all(pool);
+        match self.state.time_out() {
+            None => false,
+            Some(wake) => {
+                // Running: asked to stop, and final for every waiter now; the
+                // runner drops what it returns ([timeout-vs-publish]).
+                self.control.request();
+                if wake {
+                    self.wake_all(pool);
+                }
+                pool.task_timed_out();
+                true
+            }
         }
-        // Counted last, as `run_claimed` does: see there.
-        pool.task_cancelled();
-        true
+    }
+
+    fn control(&self) -> &Control {
+        &self.control
+    }
+
+    fn as_expire(self: Arc<Self>) -> Arc<dyn crate::task::deadline::Expire>
+    where
+        Self: 'static,
+    {
+        self
+    }
+
+    fn detach(&self, pool: &Shared) {
+        // A final stage seen with acquire means the finisher is done with the
+        // slot and saw no `DETACHED`: the outcome is ours to discard.
+        if self.state.stage().is_final() || self.state.detach().is_final() {
+            // SAFETY: final, and the handle was the only consumer; it gives
+            // up that role here ([detach-vs-publish]).
+            unsafe { self.discard_outcome(pool) };
+        }
     }
 
     unsafe fn take_outcome_erased(&self) -> Result<T, TaskError> {
@@ -458,5 +537,18 @@ impl<T> Waiters<T> {
             handle_waker: None,
             callback: None,
         })
+    }
+}
+
+impl<F, T> crate::task::deadline::Expire for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn expire(&self, pool: &Shared) {
+        if self.time_out(pool) {
+            // A queued task that timed out left the queue, as a cancel does.
+            pool.signal_if_quiet();
+        }
     }
 }

@@ -3,14 +3,30 @@
 use std::any::Any;
 use std::fmt;
 
+use crate::scheduler::guard::panic_message;
+
 /// Why a task produced no value.
+///
+/// Marked `#[non_exhaustive]`: match it with a wildcard arm, or use
+/// [`is_panic`](Self::is_panic), [`is_cancelled`](Self::is_cancelled) and
+/// [`is_timed_out`](Self::is_timed_out).
+#[non_exhaustive]
 pub enum TaskError {
     /// The task panicked; this is the panic payload.
     Panicked(Box<dyn Any + Send + 'static>),
-    /// The task was cancelled before it started (by [`TaskHandle::cancel`](crate::TaskHandle::cancel),
+    /// The task was cancelled: before it started (by
+    /// [`TaskHandle::cancel`](crate::TaskHandle::cancel),
     /// [`TaskSet::cancel_all`](crate::TaskSet::cancel_all) or
-    /// [`Pool::shutdown_now`](crate::Pool::shutdown_now)); it never ran.
+    /// [`Pool::shutdown_now`](crate::Pool::shutdown_now)), so it never ran; or
+    /// while it ran, asked to stop, it ended at a
+    /// [`checkpoint`](crate::checkpoint).
     Cancelled,
+    /// The task's deadline passed before it finished (see
+    /// [`TaskBuilder::timeout`](crate::TaskBuilder::timeout)). A queued task
+    /// then never runs; a running one is asked to stop, and whatever it
+    /// returns when it does is dropped (counted in
+    /// [`PoolStats::discarded`](crate::PoolStats::discarded)).
+    TimedOut,
 }
 
 impl TaskError {
@@ -19,9 +35,14 @@ impl TaskError {
         matches!(self, TaskError::Panicked(_))
     }
 
-    /// True if the task was cancelled before it ran.
+    /// True if the task was cancelled (see [`TaskError::Cancelled`]).
     pub fn is_cancelled(&self) -> bool {
         matches!(self, TaskError::Cancelled)
+    }
+
+    /// True if the task's deadline passed before it finished.
+    pub fn is_timed_out(&self) -> bool {
+        matches!(self, TaskError::TimedOut)
     }
 
     /// The panic payload, to inspect or to pass to
@@ -29,12 +50,15 @@ impl TaskError {
     ///
     /// # Panics
     ///
-    /// If the task was cancelled rather than panicking.
+    /// If the task was cancelled or timed out rather than panicking.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self {
             TaskError::Panicked(payload) => payload,
             TaskError::Cancelled => {
                 panic!("TaskError::into_panic: the task was cancelled, not panicked")
+            }
+            TaskError::TimedOut => {
+                panic!("TaskError::into_panic: the task timed out, not panicked")
             }
         }
     }
@@ -44,17 +68,9 @@ impl TaskError {
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             TaskError::Panicked(payload) => panic_message(payload.as_ref()),
-            TaskError::Cancelled => None,
+            TaskError::Cancelled | TaskError::TimedOut => None,
         }
     }
-}
-
-/// The text of a panic payload, if it is a string.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 impl fmt::Debug for TaskError {
@@ -65,6 +81,7 @@ impl fmt::Debug for TaskError {
                 None => f.write_str("Panicked(..)"),
             },
             TaskError::Cancelled => f.write_str("Cancelled"),
+            TaskError::TimedOut => f.write_str("TimedOut"),
         }
     }
 }
@@ -76,7 +93,12 @@ impl fmt::Display for TaskError {
                 Some(message) => write!(f, "task panicked: {message}"),
                 None => f.write_str("task panicked (with a non-string payload)"),
             },
-            TaskError::Cancelled => f.write_str("task was cancelled before it started"),
+            TaskError::Cancelled => {
+                f.write_str("task was cancelled (before it started, or it stopped when asked)")
+            }
+            TaskError::TimedOut => {
+                f.write_str("task timed out: its deadline passed before it finished")
+            }
         }
     }
 }

@@ -28,10 +28,11 @@ use std::time::{Duration, Instant};
 
 use crate::scheduler::deadline_after;
 use crate::scheduler::shared::Shared;
-use crate::scheduler::worker::{backoff, park_until, Worker};
+use crate::scheduler::worker::{backoff, park_while_blocked, Blocked, Worker};
 use crate::sync::{thread, WAIT_ROUNDS};
-use crate::task::cell::{Registered, Stage, TaskRef};
+use crate::task::cell::{Callback, Registered, TaskRef};
 use crate::task::error::TaskError;
+use crate::task::state::Stage;
 use crate::Arc;
 
 /// Wakes a parked thread.
@@ -80,6 +81,51 @@ pub(crate) fn may_take_back(deadline: Option<Instant>) -> bool {
 pub(crate) struct Handle<'a, T> {
     pub(crate) task: Arc<dyn TaskRef<T> + 'a>,
     pub(crate) pool: Arc<Shared>,
+    /// False once the outcome was taken or handed to an `on_complete`
+    /// callback; while true, dropping the handle detaches the task
+    /// (task/cell.rs, "Detaching").
+    owns_outcome: bool,
+}
+
+impl<'a, T> Handle<'a, T> {
+    pub(crate) fn new(task: Arc<dyn TaskRef<T> + 'a>, pool: Arc<Shared>) -> Self {
+        Handle {
+            task,
+            pool,
+            owns_outcome: true,
+        }
+    }
+
+    /// Takes the outcome of a final task; the handle no longer owns it.
+    ///
+    /// # Safety
+    /// The task must be final (seen with acquire), and this handle must not
+    /// have given up the outcome (to `take_outcome` or a callback).
+    pub(crate) unsafe fn take_outcome(&mut self) -> Result<T, TaskError> {
+        self.owns_outcome = false;
+        // SAFETY: forwarded; a handle is its task's only consumer.
+        unsafe { self.task.take_outcome_erased() }
+    }
+
+    /// Hands the outcome to `callback`: at once if the task is final, else
+    /// on the thread that finishes it.
+    pub(crate) fn on_complete(mut self, callback: Callback<T>) {
+        self.owns_outcome = false;
+        if let Err(callback) = self.task.set_callback(callback) {
+            // SAFETY: `set_callback` refused because the task is final, and
+            // the callback is now the only consumer.
+            let outcome = unsafe { self.task.take_outcome_erased() };
+            self.pool.run_callback(move || callback(outcome));
+        }
+    }
+}
+
+impl<T> Drop for Handle<'_, T> {
+    fn drop(&mut self) {
+        if self.owns_outcome {
+            self.task.detach(&self.pool);
+        }
+    }
 }
 
 impl<T> Handle<'_, T> {
@@ -108,7 +154,28 @@ impl<T> Handle<'_, T> {
         if let Registered::AlreadyFinal = self.task.register(&waker) {
             return true;
         }
-        let done = park_until(|| self.is_finished(), deadline);
+        // Counted as blocked, the pool may start a compensating thread for
+        // the queued task; if the OS refuses it, a timed wait takes the task
+        // back after all ([refused-compensation], scheduler/spawn.rs).
+        let mut blocked = Blocked::current();
+        if deadline.is_some() && self.task.stage() == Stage::Queued {
+            let refused = Worker::with_current_in(&self.pool, |worker| {
+                worker.is_some_and(|worker| worker.pool().registry.refuses_compensation())
+            });
+            if refused {
+                drop(blocked);
+                let ran = Worker::with_current_in(&self.pool, |worker| {
+                    worker.is_some_and(|worker| self.task.run_inline(worker))
+                });
+                if ran {
+                    self.task.deregister(&waker);
+                    return true;
+                }
+                blocked = Blocked::current();
+            }
+        }
+        let done = park_while_blocked(&blocked, || self.is_finished(), deadline);
+        drop(blocked);
         if !done {
             self.task.deregister(&waker);
         }
@@ -116,11 +183,11 @@ impl<T> Handle<'_, T> {
     }
 
     /// Waits, then takes the outcome.
-    pub(crate) fn join(self) -> Result<T, TaskError> {
+    pub(crate) fn join(mut self) -> Result<T, TaskError> {
         self.wait(None);
         // SAFETY: `wait(None)` returns only once the task is final, and
         // `self` by value makes this the only consumer.
-        unsafe { self.task.take_outcome_erased() }
+        unsafe { self.take_outcome() }
     }
 
     /// Cancels the task if it is still queued.
@@ -130,6 +197,22 @@ impl<T> Handle<'_, T> {
             self.pool.signal_if_quiet();
         }
         cancelled
+    }
+
+    /// Cancels a queued task; asks a running one to stop (task/control.rs).
+    /// Returns whether the task was still queued (and is now cancelled).
+    pub(crate) fn request_cancel(&self) -> bool {
+        if self.cancel() {
+            return true;
+        }
+        // Lost the claim: running (it sees the request), or final (the
+        // request changes nothing).
+        self.task.control().request();
+        false
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.task.stage() == Stage::Running
     }
 }
 
@@ -158,7 +241,7 @@ pub struct TaskHandle<T> {
 impl<T> TaskHandle<T> {
     pub(crate) fn new(task: Arc<dyn TaskRef<T>>, pool: Arc<Shared>) -> Self {
         TaskHandle {
-            inner: Handle { task, pool },
+            inner: Handle::new(task, pool),
         }
     }
 
@@ -211,6 +294,47 @@ impl<T> TaskHandle<T> {
         self.inner.cancel()
     }
 
+    /// Asks the task to stop. A queued task is cancelled as by
+    /// [`cancel`](Self::cancel): it never runs. A running one sees
+    /// [`is_cancelled`](crate::is_cancelled) return true from now on (and a
+    /// [`checkpoint`](crate::checkpoint) ends it, so that its handle reports
+    /// [`TaskError::Cancelled`]); a task that never looks runs to its end and
+    /// reports its own outcome. A finished task is left as it is. Either way
+    /// the handle reports exactly one outcome.
+    ///
+    /// Scoped tasks and the pieces of `map`, `scope` and parallel iterators
+    /// called inside the task see the request too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::TaskError;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// let worker = pool.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     let mut processed = 0;
+    ///     for _ in 0..u64::MAX {
+    ///         workcrew::checkpoint(); // ends the task once it is asked to stop
+    ///         processed += 1;
+    ///     }
+    ///     processed
+    /// });
+    /// started_rx.recv().unwrap();
+    /// worker.request_cancel();
+    /// assert!(matches!(worker.join(), Err(TaskError::Cancelled)));
+    /// ```
+    pub fn request_cancel(&self) {
+        self.inner.request_cancel();
+    }
+
+    /// True while the task runs: it has started and not finished. A request
+    /// to stop ([`request_cancel`](Self::request_cancel)) can only reach a
+    /// task in this state; [`cancel`](Self::cancel) only one before it.
+    pub fn is_running(&self) -> bool {
+        self.inner.is_running()
+    }
+
     /// Calls `callback` with the outcome once the task is finished: on the
     /// thread that finishes it, or at once on this thread if it already has.
     /// A panic in the callback is caught, counted in
@@ -220,12 +344,7 @@ impl<T> TaskHandle<T> {
     where
         T: 'static,
     {
-        if let Err(callback) = self.inner.task.set_callback(Box::new(callback)) {
-            // SAFETY: `set_callback` refused because the task is final, and
-            // `self` by value makes us the only consumer.
-            let outcome = unsafe { self.inner.task.take_outcome_erased() };
-            self.inner.pool.run_callback(move || callback(outcome));
-        }
+        self.inner.on_complete(Box::new(callback));
     }
 }
 
@@ -236,15 +355,15 @@ impl<T> Future for TaskHandle<T> {
     /// latest waker is woken on completion. Polling again after `Ready`
     /// panics.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = &self.inner.task;
-        if !task.stage().is_final() {
-            if let Registered::Yes = task.set_handle_waker(cx.waker()) {
+        let inner = &mut self.get_mut().inner;
+        if !inner.task.stage().is_final() {
+            if let Registered::Yes = inner.task.set_handle_waker(cx.waker()) {
                 return Poll::Pending;
             }
         }
-        // SAFETY: final, and `Pin<&mut Self>` gives exclusive access; a second
+        // SAFETY: final, and `&mut self` gives exclusive access; a second
         // poll finds the slot consumed and panics instead of reading it twice.
-        Poll::Ready(unsafe { task.take_outcome_erased() })
+        Poll::Ready(unsafe { inner.take_outcome() })
     }
 }
 

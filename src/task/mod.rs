@@ -4,7 +4,12 @@
 //! knows nothing of the pool's face or of data parallelism.
 
 pub(crate) mod cell;
+pub(crate) mod control;
+pub(crate) mod deadline;
 pub(crate) mod error;
 pub(crate) mod handle;
+pub(crate) mod instrument;
 pub(crate) mod scope_link;
+pub(crate) mod spawn;
+pub(crate) mod state;
 pub(crate) mod task_set;

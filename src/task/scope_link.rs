@@ -8,6 +8,7 @@
 
 use std::any::Any;
 
+use crate::scheduler::ambient::Ambient;
 use crate::sync::{lock, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::Arc;
 
@@ -21,11 +22,16 @@ pub(crate) struct ScopeState {
     cancelled: AtomicBool,
     lock: Mutex<()>,
     all_dropped: Condvar,
+    /// The work that opened the scope: its tasks are stopped with it
+    /// (task/control.rs). It outlives them, since the scope waits for them.
+    parent: Ambient,
 }
 
 impl ScopeState {
-    pub(crate) fn new() -> Arc<Self> {
+    /// A scope opened by code running under `parent`.
+    pub(crate) fn new(parent: Ambient) -> Arc<Self> {
         Arc::new(ScopeState {
+            parent,
             live: AtomicUsize::new(0),
             first_panic: Mutex::new(None),
             cancelled: AtomicBool::new(false),
@@ -85,6 +91,11 @@ impl ScopeLink {
         if first.is_none() {
             *first = Some(payload);
         }
+    }
+
+    /// The control block the scope's tasks are stopped with.
+    pub(crate) fn parent(&self) -> Ambient {
+        self.0.parent
     }
 
     pub(crate) fn record_cancelled(&self) {

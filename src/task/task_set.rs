@@ -9,18 +9,21 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::task::{Wake, Waker};
+use std::future::Future;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use crate::error::Timeout;
 use crate::scheduler::deadline_after;
-use crate::scheduler::job::JobRef;
-use crate::scheduler::shared::{panic_closed, Shared, WhenFull};
+use crate::scheduler::shared::Shared;
+use crate::scheduler::submit::WhenFull;
 use crate::scheduler::worker::{park_until, Worker};
 use crate::sync::{lock, Condvar, Mutex};
-use crate::task::cell::{Registered, Stage, TaskCell, TaskRef};
+use crate::task::cell::{Registered, TaskRef};
 use crate::task::error::TaskError;
 use crate::task::handle::{current_thread_waker, may_take_back, Handle, TaskHandle};
+use crate::task::spawn::submit_static;
+use crate::task::state::Stage;
 use crate::Arc;
 
 /// Identifies a task of a [`TaskSet`]; ids grow in spawn order.
@@ -36,16 +39,35 @@ impl fmt::Display for TaskId {
 /// A task's id and outcome, as the set hands them out.
 type Joined<T> = (TaskId, Result<T, TaskError>);
 
-/// Ids of finished tasks, in the order they finished.
+/// Ids of finished tasks, in the order they finished, and who waits.
 struct Ready {
-    ids: Mutex<VecDeque<u64>>,
+    list: Mutex<ReadyList>,
+    /// Signalled on every push, for a blocked `join_next`.
     changed: Condvar,
+}
+
+#[derive(Default)]
+struct ReadyList {
+    ids: VecDeque<u64>,
+    /// The waker of a pending `poll_join_next`, woken once by the next push.
+    waker: Option<Waker>,
 }
 
 impl Ready {
     fn push(&self, id: u64) {
-        lock(&self.ids).push_back(id);
+        let waker = {
+            let mut list = lock(&self.list);
+            list.ids.push_back(id);
+            list.waker.take()
+        };
         self.changed.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn pop(&self) -> Option<u64> {
+        lock(&self.list).ids.pop_front()
     }
 }
 
@@ -99,6 +121,8 @@ pub struct TaskSet<T> {
     /// so taking one back never looks at them again: `join_all` from a
     /// worker stays linear.
     take_back_from: u64,
+    /// Ask the others to stop once one fails (`fail_fast`).
+    fail_fast: bool,
 }
 
 impl<T> TaskSet<T> {
@@ -109,11 +133,83 @@ impl<T> TaskSet<T> {
             tasks: BTreeMap::new(),
             take_back_from: 0,
             ready: Arc::new(Ready {
-                ids: Mutex::new(VecDeque::new()),
+                list: Mutex::new(ReadyList::default()),
                 changed: Condvar::new(),
             }),
             next_id: 0,
+            fail_fast: false,
         }
+    }
+
+    /// Makes the set fail fast: once a task's result comes out of the set
+    /// as a panic or a timeout, every other task in it is asked to stop (as
+    /// by [`request_cancel_all`](Self::request_cancel_all)). Nothing keeps
+    /// running that nobody will read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set().fail_fast();
+    /// set.spawn(|| -> u32 { panic!("one part failed") });
+    /// set.spawn(|| {
+    ///     let mut polls = 0;
+    ///     while !workcrew::is_cancelled() {
+    ///         polls += 1;
+    ///         std::thread::yield_now();
+    ///     }
+    ///     polls
+    /// });
+    /// let outcomes = set.join_all();
+    /// assert!(outcomes.iter().any(|outcome| outcome.as_ref().is_err_and(|e| e.is_panic())));
+    /// assert_eq!(outcomes.len(), 2, "the spinning task was asked to stop and returned");
+    /// ```
+    pub fn fail_fast(mut self) -> Self {
+        self.fail_fast = true;
+        self
+    }
+
+    /// Asks every task of the set to stop without cancelling any: running
+    /// ones see [`is_cancelled`](crate::is_cancelled) turn true, queued ones
+    /// still start and see it from their first check (`race`'s losers).
+    pub(crate) fn ask_all_to_stop(&self) {
+        for handle in self.tasks.values() {
+            handle.task.control().request();
+        }
+    }
+
+    /// Cancels every task that has not started (they never run, and come out
+    /// of the set as [`TaskError::Cancelled`]) and asks every running one to
+    /// stop (see [`TaskHandle::request_cancel`]). Returns how many queued
+    /// tasks it cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let mut set = pool.task_set();
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// set.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     while !workcrew::is_cancelled() {
+    ///         std::thread::yield_now();
+    ///     }
+    ///     "stopped when asked"
+    /// });
+    /// started_rx.recv().unwrap();
+    /// set.spawn(|| "never runs");
+    /// assert_eq!(set.request_cancel_all(), 1);
+    /// let outcomes = set.join_all();
+    /// assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    /// ```
+    pub fn request_cancel_all(&mut self) -> usize {
+        // The queued ones first: a running task that stops at once would
+        // free its thread for a queued one before the request reached it.
+        let cancelled = self.tasks.values().filter(|handle| handle.cancel()).count();
+        for handle in self.tasks.values() {
+            handle.request_cancel();
+        }
+        cancelled
     }
 }
 
@@ -128,22 +224,10 @@ impl<T: Send + 'static> TaskSet<T> {
     where
         F: FnOnce() -> T + Send + 'static,
     {
-        let spawned = self.pool.submit(
-            f,
-            WhenFull::Wait(None),
-            |f| {
-                let cell = TaskCell::new(f, None);
-                (JobRef::from_arc(cell.clone()), cell)
-            },
-            |f, worker| {
-                let cell = TaskCell::new(f, None);
-                cell.run_unqueued(worker);
-                cell
-            },
-        );
+        let spawned = submit_static(&self.pool, f, WhenFull::Wait(None), None, None);
         let task: Arc<dyn TaskRef<T>> = match spawned {
             Ok(cell) => cell,
-            Err(_) => panic_closed("TaskSet::spawn"),
+            Err(refusal) => self.pool.panic_refused("TaskSet::spawn", refusal),
         };
         let id = self.next_id;
         self.next_id += 1;
@@ -154,13 +238,7 @@ impl<T: Send + 'static> TaskSet<T> {
         if let Registered::AlreadyFinal = task.register(&waker) {
             self.ready.push(id);
         }
-        self.tasks.insert(
-            id,
-            Handle {
-                task,
-                pool: self.pool.clone(),
-            },
-        );
+        self.tasks.insert(id, Handle::new(task, self.pool.clone()));
         TaskId(id)
     }
 
@@ -180,8 +258,73 @@ impl<T: Send + 'static> TaskSet<T> {
 
     /// The next finished task's result if one is ready now; never blocks.
     pub fn try_join_next(&mut self) -> Option<Result<T, TaskError>> {
-        let id = lock(&self.ready.ids).pop_front()?;
+        let id = self.ready.pop()?;
         Some(self.take(id).1)
+    }
+
+    /// Polls for the next finished task, for async code: `Ready(None)` once
+    /// the set is empty; `Pending` (waking `cx`'s waker when a task finishes)
+    /// otherwise. Never blocks the thread, so a tokio or smol task can await
+    /// a set without holding a runtime thread; see
+    /// [`join_next_async`](Self::join_next_async).
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, TaskError>>> {
+        if self.tasks.is_empty() {
+            return Poll::Ready(None);
+        }
+        let ready = {
+            let mut list = lock(&self.ready.list);
+            let ready = list.ids.pop_front();
+            if ready.is_none() {
+                list.waker = Some(cx.waker().clone());
+            }
+            ready
+        };
+        match ready {
+            Some(id) => Poll::Ready(Some(self.take(id).1)),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The next finished task's result, as a future (see
+    /// [`poll_join_next`](Self::poll_join_next)); `None` once the set is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Wake, Waker};
+    /// #     struct Unpark(std::thread::Thread);
+    /// #     impl Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+    /// #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    /// #     let mut future = std::pin::pin!(future);
+    /// #     loop {
+    /// #         match future.as_mut().poll(&mut Context::from_waker(&waker)) {
+    /// #             Poll::Ready(output) => return output,
+    /// #             Poll::Pending => std::thread::park(),
+    /// #         }
+    /// #     }
+    /// # }
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// for n in 1..=3u64 {
+    ///     set.spawn(move || n * n);
+    /// }
+    /// let total = block_on(async {
+    ///     let mut total = 0;
+    ///     while let Some(result) = set.join_next_async().await {
+    ///         total += result.unwrap();
+    ///     }
+    ///     total
+    /// });
+    /// assert_eq!(total, 14);
+    /// ```
+    pub fn join_next_async(
+        &mut self,
+    ) -> impl Future<Output = Option<Result<T, TaskError>>> + Send + '_
+    where
+        T: Send,
+    {
+        std::future::poll_fn(move |cx| self.poll_join_next(cx))
     }
 
     /// Like [`join_next`](Self::join_next), but waits at most `timeout`.
@@ -213,7 +356,11 @@ impl<T: Send + 'static> TaskSet<T> {
             .tasks
             .remove(&id)
             .expect("a finished id belongs to a task still in the set");
-        (TaskId(id), handle.join())
+        let result = handle.join();
+        if self.fail_fast && matches!(result, Err(TaskError::Panicked(_) | TaskError::TimedOut)) {
+            self.request_cancel_all();
+        }
+        (TaskId(id), result)
     }
 
     fn next_finished(&mut self, deadline: Option<Instant>) -> Result<Option<Joined<T>>, Timeout> {
@@ -221,7 +368,7 @@ impl<T: Send + 'static> TaskSet<T> {
             if self.tasks.is_empty() {
                 return Ok(None);
             }
-            let ready = lock(&self.ready.ids).pop_front();
+            let ready = self.ready.pop();
             if let Some(id) = ready {
                 return Ok(Some(self.take(id)));
             }
@@ -231,17 +378,17 @@ impl<T: Send + 'static> TaskSet<T> {
             if may_take_back(deadline) && self.take_back_one() {
                 continue;
             }
-            let mut ids = lock(&self.ready.ids);
+            let mut list = lock(&self.ready.list);
             let _blocked = crate::scheduler::worker::Blocked::current();
-            while ids.is_empty() {
-                ids = match deadline {
-                    None => crate::sync::wait(&self.ready.changed, ids),
+            while list.ids.is_empty() {
+                list = match deadline {
+                    None => crate::sync::wait(&self.ready.changed, list),
                     Some(deadline) => {
                         let now = Instant::now();
                         if now >= deadline {
                             return Err(Timeout);
                         }
-                        crate::sync::wait_timeout(&self.ready.changed, ids, deadline - now)
+                        crate::sync::wait_timeout(&self.ready.changed, list, deadline - now)
                     }
                 };
             }
@@ -287,7 +434,7 @@ impl<T> fmt::Debug for TaskSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskSet")
             .field("len", &self.tasks.len())
-            .field("ready", &lock(&self.ready.ids).len())
+            .field("ready", &lock(&self.ready.list).ids.len())
             .finish()
     }
 }

@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 
 use workcrew::{Pool, TaskHandle};
 
+pub mod fault;
+
 /// The default deadline for a test body: far above what any test needs on a
 /// loaded two-core machine, far below a CI timeout.
 pub const LIMIT: Duration = Duration::from_secs(20);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::harness::{compare, cores, fresh, timed, Contender, Sample, Table};
+use crate::harness::{compare, cores, fresh, timed, Contender, Measured, Sample, Table};
 
 // ------------------------------------------------------------ W4
 
@@ -78,7 +78,7 @@ fn squares_scoped(src: &[i64], dst: &mut [i64]) {
     });
 }
 
-pub fn w4_squares(reps: usize) {
+pub fn w4_squares(reps: usize) -> Measured {
     let table = Table {
         id: "W4",
         title: "squares of 100,000,000 i64 into a second preallocated buffer, all threads",
@@ -159,7 +159,7 @@ pub fn w4_squares(reps: usize) {
             buffers.measure(same, |src, dst| dst.copy_from_slice(src))
         }),
     ];
-    compare(&table, reps, contenders);
+    compare(&table, reps, contenders)
 }
 
 // ------------------------------------------------------------ W8
@@ -177,7 +177,7 @@ fn checked_map(result: (Vec<u64>, Duration)) -> Sample {
     Sample::ms(elapsed)
 }
 
-pub fn w8_map(reps: usize) {
+pub fn w8_map(reps: usize) -> Measured {
     let table = Table {
         id: "W8",
         title: "map of 10,000,000 cheap items (x * 3) into a new Vec",
@@ -220,5 +220,5 @@ pub fn w8_map(reps: usize) {
             checked_map(timed(|| input.iter().map(|&x| x * 3).collect::<Vec<u64>>()))
         }),
     ];
-    compare(&table, reps, contenders);
+    compare(&table, reps, contenders)
 }

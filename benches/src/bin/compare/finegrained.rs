@@ -7,9 +7,10 @@
 //! | W11 | tree sum, 2^24 - 1 nodes (ms)                                   |
 //! | W12 | tree sum, 2^20 - 1 nodes on a ONE-thread pool: the join's cost  |
 //! | W13 | fib(27) with a join at every level (ms)                         |
-//! | W14 | rayon-demo's join microbenchmarks: join_recursively(16) and     |
-//! |     | 70,000 empty joins in a row (µs)                                |
-//! | W15 | quicksort and mergesort of 4M u32 by fork-join (ms)             |
+//! | W14a| rayon-demo's join_recursively(16) (µs)                          |
+//! | W14b| rayon-demo's join_overhead: 70,000 empty joins in a row (µs)    |
+//! | W15a| quicksort of 4M u32 by fork-join (ms)                           |
+//! | W15b| mergesort of 4M u32 by fork-join (ms)                           |
 //! | W16 | fork_join of two 50 ms sleeps (ms): do blocking halves overlap? |
 //! | W17 | idle CPU for 1 s after a fork-join tree ran (% of a core)       |
 //!
@@ -21,7 +22,9 @@ use std::num::NonZero;
 use std::time::{Duration, Instant};
 
 use crate::forkjoin::Node;
-use crate::harness::{compare, cores, cpu_time_by_thread, fresh, timed, Contender, Sample, Table};
+use crate::harness::{
+    compare, cores, cpu_time_by_thread, fresh, timed, Contender, Measured, Sample, Table,
+};
 
 // ------------------------------------------------------------ pools
 
@@ -410,7 +413,7 @@ fn table(id: &'static str, title: &'static str, unit: &'static str, note: &'stat
 
 // ------------------------------------------------------------ workloads
 
-pub fn w10_small_tree(reps: usize) {
+pub fn w10_small_tree(reps: usize) -> Measured {
     let tree = Node::tree(10);
     let t = table(
         "W10",
@@ -423,10 +426,10 @@ pub fn w10_small_tree(reps: usize) {
         &t,
         reps,
         four_peers(cores(), many_us(20_000), checked_tree(&tree, 10)),
-    );
+    )
 }
 
-pub fn w11_big_tree(reps: usize) {
+pub fn w11_big_tree(reps: usize) -> Measured {
     let tree = Node::tree(24);
     let t = table(
         "W11",
@@ -438,10 +441,10 @@ pub fn w11_big_tree(reps: usize) {
         &t,
         reps,
         four_peers(cores(), once_ms, checked_tree(&tree, 24)),
-    );
+    )
 }
 
-pub fn w12_one_thread_tree(reps: usize) {
+pub fn w12_one_thread_tree(reps: usize) -> Measured {
     let tree = Node::tree(20);
     let t = table(
         "W12",
@@ -450,10 +453,10 @@ pub fn w12_one_thread_tree(reps: usize) {
         "every pool with one thread; \"vs sequential\" below 1 is the join's overhead \
          (0.77 = 1.3x the sequential time)",
     );
-    compare(&t, reps, four_peers(1, once_ms, checked_tree(&tree, 20)));
+    compare(&t, reps, four_peers(1, once_ms, checked_tree(&tree, 20)))
 }
 
-pub fn w13_fib(reps: usize) {
+pub fn w13_fib(reps: usize) -> Measured {
     let t = table(
         "W13",
         "fib(27) with a fork-join at every level, no cutoff, 2 threads",
@@ -461,10 +464,10 @@ pub fn w13_fib(reps: usize) {
         "300k joins of almost no work each; \"vs sequential\" is the speed-up",
     );
     let work = |w: &dyn JoinWork| assert_eq!(w.fib(std::hint::black_box(27)), 196_418, "fib(27)");
-    compare(&t, reps, four_peers(cores(), once_ms, work));
+    compare(&t, reps, four_peers(cores(), once_ms, work))
 }
 
-pub fn w14_rayon_demo_joins(reps: usize) {
+pub fn w14a_join_recursively(reps: usize) -> Measured {
     let t = table(
         "W14a",
         "rayon-demo join_recursively(16): 65,535 joins of nothing, 2 threads",
@@ -472,7 +475,10 @@ pub fn w14_rayon_demo_joins(reps: usize) {
         "rayon-demo's join_microbench; mean over 200 runs inside the pool",
     );
     let work = |w: &dyn JoinWork| w.join_recursively(std::hint::black_box(16));
-    compare(&t, reps, four_peers(cores(), many_us(200), work));
+    compare(&t, reps, four_peers(cores(), many_us(200), work))
+}
+
+pub fn w14b_empty_joins(reps: usize) -> Measured {
     let t = table(
         "W14b",
         "rayon-demo join_overhead: 70,000 empty joins one after another, 2 threads",
@@ -480,15 +486,21 @@ pub fn w14_rayon_demo_joins(reps: usize) {
         "no recursion: every join is the only one pending; mean over 100 runs",
     );
     let work = |w: &dyn JoinWork| w.empty_joins();
-    compare(&t, reps, four_peers(cores(), many_us(100), work));
+    compare(&t, reps, four_peers(cores(), many_us(100), work))
 }
 
 const SORT_LEN: usize = 1 << 22;
 
-pub fn w15_sorts(reps: usize) {
+/// The sorts' input and its sorted form.
+fn sort_input() -> (Vec<u32>, Vec<u32>) {
     let input = scrambled(SORT_LEN);
     let mut expected = input.clone();
     expected.sort_unstable();
+    (input, expected)
+}
+
+pub fn w15a_quicksort(reps: usize) -> Measured {
+    let (input, expected) = sort_input();
     let (input, expected) = (&input, &expected);
     let t = table(
         "W15a",
@@ -501,7 +513,12 @@ pub fn w15_sorts(reps: usize) {
         w.quicksort(&mut v);
         assert!(v == *expected, "quicksort");
     };
-    compare(&t, reps, four_peers(cores(), sort_ms(input, false), sort));
+    compare(&t, reps, four_peers(cores(), sort_ms(input, false), sort))
+}
+
+pub fn w15b_mergesort(reps: usize) -> Measured {
+    let (input, expected) = sort_input();
+    let (input, expected) = (&input, &expected);
     let t = table(
         "W15b",
         "mergesort of 4M u32 by fork-join (std sort below 1,024 items), 2 threads",
@@ -514,7 +531,7 @@ pub fn w15_sorts(reps: usize) {
         w.mergesort(&mut v, &mut buf);
         assert!(v == *expected, "mergesort");
     };
-    compare(&t, reps, four_peers(cores(), sort_ms(input, true), sort));
+    compare(&t, reps, four_peers(cores(), sort_ms(input, true), sort))
 }
 
 /// Times one sort; the copy of the input (and the scratch buffer) made by
@@ -539,7 +556,7 @@ fn sort_ms(
 
 const NAP: Duration = Duration::from_millis(50);
 
-pub fn w16_blocking_halves(reps: usize) {
+pub fn w16_blocking_halves(reps: usize) -> Measured {
     let t = table(
         "W16",
         "fork_join of two 50 ms sleeps, 2 threads",
@@ -547,7 +564,7 @@ pub fn w16_blocking_halves(reps: usize) {
         "50 ms means the halves overlapped, 100 ms that they ran one after the other",
     );
     let work = |w: &dyn JoinWork| w.two_naps();
-    compare(&t, reps, four_peers(cores(), once_ms, work));
+    compare(&t, reps, four_peers(cores(), once_ms, work))
 }
 
 const IDLE_FOR: Duration = Duration::from_secs(1);
@@ -577,7 +594,7 @@ fn idle_cpu_percent() -> Sample {
     Sample::new(used as f64 / wall * 100.0)
 }
 
-pub fn w17_idle_after_fork_join(reps: usize) {
+pub fn w17_idle_after_fork_join(reps: usize) -> Measured {
     let t = Table {
         id: "W17",
         title: "idle CPU for 1 s right after a 2^16-node fork-join tree, 2 threads (chili's scope kept)",
@@ -625,5 +642,5 @@ pub fn w17_idle_after_fork_join(reps: usize) {
             )
         }),
     ];
-    compare(&t, reps, contenders);
+    compare(&t, reps, contenders)
 }

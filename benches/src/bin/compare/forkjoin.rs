@@ -5,7 +5,7 @@
 use std::num::NonZero;
 use std::time::Duration;
 
-use crate::harness::{compare, cores, fresh, timed, Contender, Sample, Table};
+use crate::harness::{compare, cores, fresh, timed, Contender, Measured, Sample, Table};
 
 fn workcrew_pool() -> workcrew::Pool {
     workcrew::Pool::new(cores())
@@ -72,7 +72,7 @@ fn checked_fib(result: (u64, Duration)) -> Sample {
     Sample::ms(result.1)
 }
 
-pub fn w3_fib(reps: usize) {
+pub fn w3_fib(reps: usize) -> Measured {
     let table = Table {
         id: "W3",
         title: "recursive fib(30), fork-join at every level above n = 12",
@@ -119,7 +119,7 @@ pub fn w3_fib(reps: usize) {
             checked_fib(timed(|| fib_sequential(W3_N)))
         }),
     ];
-    compare(&table, reps, contenders);
+    compare(&table, reps, contenders)
 }
 
 // ------------------------------------------------------------ W9
@@ -179,7 +179,7 @@ fn checked_sum(result: (u64, Duration)) -> Sample {
     Sample::ms(result.1)
 }
 
-pub fn w9_tree_sum(reps: usize) {
+pub fn w9_tree_sum(reps: usize) -> Measured {
     let table = Table {
         id: "W9",
         title: "sum over a boxed binary tree of 2^20 - 1 nodes, fork-join at every node",
@@ -228,5 +228,5 @@ pub fn w9_tree_sum(reps: usize) {
             checked_sum(timed(|| sum_sequential(tree)))
         }),
     ];
-    compare(&table, reps, contenders);
+    compare(&table, reps, contenders)
 }

@@ -5,7 +5,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    compare, cores, cpu_time_by_thread, current_tid, fresh, leak, percentile, Latch, Sample, Table,
+    compare, cores, cpu_time_by_thread, current_tid, fresh, leak, percentile, Latch, Measured,
+    Sample, Table,
 };
 use crate::peers::{every_task_pool, run_tasks, TaskPool, TaskWorkload};
 
@@ -52,7 +53,7 @@ impl TaskWorkload for WakeUp {
     }
 }
 
-pub fn w6_wake_up(reps: usize) {
+pub fn w6_wake_up(reps: usize) -> Measured {
     let table = Table {
         id: "W6",
         title: "wake-up latency: one task submitted after 5 ms idle, submit to start",
@@ -65,7 +66,7 @@ pub fn w6_wake_up(reps: usize) {
     let workload = WakeUp {
         samples_per_round: W6_SAMPLES.div_ceil(reps),
     };
-    compare(&table, reps, every_task_pool(&workload));
+    compare(&table, reps, every_task_pool(&workload))
 }
 
 // ------------------------------------------------------------ W7
@@ -124,7 +125,7 @@ impl TaskWorkload for IdleCpu {
     }
 }
 
-pub fn w7_idle_cpu(reps: usize) {
+pub fn w7_idle_cpu(reps: usize) -> Measured {
     let table = Table {
         id: "W7",
         title: "idle CPU: 2-thread pool, one tiny task every 10 ms for 1 s",
@@ -134,5 +135,5 @@ pub fn w7_idle_cpu(reps: usize) {
         note: "CPU time from /proc/self/task/*/schedstat over wall time; \"process\" adds the \
                submitting thread, the same for every peer",
     };
-    compare(&table, reps, every_task_pool(&IdleCpu));
+    compare(&table, reps, every_task_pool(&IdleCpu))
 }

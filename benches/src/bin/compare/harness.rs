@@ -18,49 +18,55 @@
 //!   median`, so a ratio above 1 means workcrew is faster.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use workcrew_benches::markdown::figure;
+use workcrew_benches::results::Row;
+
 // ------------------------------------------------------------ options
 
-/// What the command line asked for (`cargo bench --bench compare -- ...`).
+/// What the command line asked for (`cargo run --release -p workcrew-benches -- ...`).
 pub struct Options {
     /// Workload ids to run (`--only W1,W3`); `None` runs all of them.
     pub only: Option<Vec<String>>,
     /// Rounds per workload (`--reps N`); `None` keeps each workload's default.
     pub reps: Option<usize>,
+    /// Where to write the figures in `workcrew_benches::results`' format.
+    pub save: Option<PathBuf>,
+    /// Where to draw the chart of the figures (SVG).
+    pub chart: Option<PathBuf>,
 }
 
 pub const USAGE: &str = "\
-usage: cargo bench --bench compare -- [--only W1,W3,...] [--reps N]
+usage: cargo run --release -p workcrew-benches -- [--only W1,W3,...] [--reps N]
+                                                  [--save FILE] [--chart FILE.svg]
 
-  --only IDS   run only these workloads (comma-separated, e.g. W1,W6)
-  --reps N     rounds per workload (each round measures every peer once;
-               at least 5 by default, more for the short workloads)
-  --list       print the workloads and exit
-
-cargo passes --bench itself; to run the binary by hand, pass --bench too.";
+  --only IDS        run only these workloads (comma-separated, e.g. W1,W6)
+  --reps N          rounds per workload (each round measures every peer once;
+                    at least 5 by default, more for the short workloads)
+  --save FILE       also write the figures to FILE (tab-separated; the `chart`
+                    binary redraws the chart or prints the README table from it)
+  --chart FILE.svg  also draw the chart of this run (peer / workcrew per workload)
+  --list            print the workloads and exit";
 
 pub enum Command {
     Run(Options),
     List,
     Help,
-    /// Started without `--bench`: by `cargo test --benches` or
-    /// `--all-targets`, which run `harness = false` benches as tests.
-    NotABenchRun,
 }
 
 impl Command {
-    /// Parses the arguments after the program name. Only `cargo bench`
-    /// passes `--bench`; without it nothing is measured (see
-    /// [`Command::NotABenchRun`]), so test runs stay fast.
+    /// Parses the arguments after the program name.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
         let mut options = Options {
             only: None,
             reps: None,
+            save: None,
+            chart: None,
         };
-        let mut is_bench_run = false;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline_value) = match arg.split_once('=') {
@@ -74,7 +80,6 @@ impl Command {
                     .ok_or_else(|| format!("{name} needs a value"))
             };
             match flag.as_str() {
-                "--bench" => is_bench_run = true,
                 "--help" | "-h" => return Ok(Command::Help),
                 "--list" => return Ok(Command::List),
                 "--only" => {
@@ -95,14 +100,12 @@ impl Command {
                     }
                     options.reps = Some(reps);
                 }
+                "--save" => options.save = Some(value("--save")?.into()),
+                "--chart" => options.chart = Some(value("--chart")?.into()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
-        if is_bench_run {
-            Ok(Command::Run(options))
-        } else {
-            Ok(Command::NotABenchRun)
-        }
+        Ok(Command::Run(options))
     }
 }
 
@@ -209,17 +212,18 @@ impl<'a> Contender<'a> {
     }
 }
 
-/// A contender's figures over all rounds.
-pub struct Summary {
-    pub name: String,
-    pub median: f64,
-    pub min: f64,
-    pub extra: Option<f64>,
+/// What one workload measured: its table's unit and second figure, and
+/// every contender's figures over all rounds (the reference first).
+pub struct Measured {
+    pub unit: &'static str,
+    pub extra: Option<&'static str>,
+    pub rounds: usize,
+    pub rows: Vec<Row>,
 }
 
 /// Runs `reps` interleaved rounds of every contender, prints the table and
-/// returns the summaries (the first one is the reference).
-pub fn compare(table: &Table, reps: usize, mut contenders: Vec<Contender<'_>>) -> Vec<Summary> {
+/// returns the figures (the first row is the reference).
+pub fn compare(table: &Table, reps: usize, mut contenders: Vec<Contender<'_>>) -> Measured {
     assert!(!contenders.is_empty(), "{}: no contenders", table.id);
     let count = contenders.len();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::with_capacity(reps); count];
@@ -235,13 +239,13 @@ pub fn compare(table: &Table, reps: usize, mut contenders: Vec<Contender<'_>>) -
     }
     eprintln!(" {:.1} s", started.elapsed().as_secs_f64());
 
-    let summaries: Vec<Summary> = contenders
+    let rows: Vec<Row> = contenders
         .iter()
         .zip(&samples)
         .map(|(contender, samples)| {
             let values: Vec<f64> = samples.iter().map(|s| s.value).collect();
             let extras: Vec<f64> = samples.iter().filter_map(|s| s.extra).collect();
-            Summary {
+            Row {
                 name: contender.name.clone(),
                 median: median(&values),
                 min: values.iter().copied().fold(f64::INFINITY, f64::min),
@@ -249,12 +253,17 @@ pub fn compare(table: &Table, reps: usize, mut contenders: Vec<Contender<'_>>) -
             }
         })
         .collect();
-    print!("{}", render(table, reps, &summaries));
-    summaries
+    print!("{}", render(table, reps, &rows));
+    Measured {
+        unit: table.unit,
+        extra: table.extra,
+        rounds: reps,
+        rows,
+    }
 }
 
 /// The table as text.
-pub fn render(table: &Table, reps: usize, summaries: &[Summary]) -> String {
+pub fn render(table: &Table, reps: usize, summaries: &[Row]) -> String {
     let reference = summaries[0].median;
     let baseline = table
         .baseline
@@ -304,20 +313,6 @@ pub fn render(table: &Table, reps: usize, summaries: &[Summary]) -> String {
     }
     let _ = writeln!(out, "  ({})", table.note);
     out
-}
-
-/// Three significant digits, or whole numbers once they are large.
-fn figure(value: f64) -> String {
-    let magnitude = value.abs();
-    if magnitude >= 100.0 {
-        format!("{value:.0}")
-    } else if magnitude >= 10.0 {
-        format!("{value:.1}")
-    } else if magnitude >= 1.0 {
-        format!("{value:.2}")
-    } else {
-        format!("{value:.3}")
-    }
 }
 
 /// Times `f` once; returns its result (dropped by the caller, after the

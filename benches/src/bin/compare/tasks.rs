@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::{compare, cores, fresh, Contender, Sample, Table};
+use crate::harness::{compare, cores, fresh, Contender, Measured, Sample, Table};
 use crate::peers::{every_task_pool, run_tasks, TaskPool, TaskWorkload, WorkcrewChannel};
 
 // ------------------------------------------------------------ W1
@@ -30,7 +30,7 @@ impl TaskWorkload for EmptyTasks {
     }
 }
 
-pub fn w1_empty_tasks(reps: usize) {
+pub fn w1_empty_tasks(reps: usize) -> Measured {
     let table = Table {
         id: "W1",
         title: "1,000,000 empty tasks submitted from an outside thread, then wait for all",
@@ -39,7 +39,7 @@ pub fn w1_empty_tasks(reps: usize) {
         baseline: None,
         note: "every task captures one shared count-down latch; pools on all cores",
     };
-    compare(&table, reps, every_task_pool(&EmptyTasks));
+    compare(&table, reps, every_task_pool(&EmptyTasks))
 }
 
 // ------------------------------------------------------------ W2
@@ -70,7 +70,7 @@ impl TaskWorkload for ReturningTasks {
     }
 }
 
-pub fn w2_returning_tasks(reps: usize) {
+pub fn w2_returning_tasks(reps: usize) -> Measured {
     let table = Table {
         id: "W2",
         title: "100,000 tasks returning a u64, results collected by the caller",
@@ -87,7 +87,7 @@ pub fn w2_returning_tasks(reps: usize) {
             ReturningTasks.measure::<WorkcrewChannel>()
         }),
     );
-    compare(&table, reps, contenders);
+    compare(&table, reps, contenders)
 }
 
 // ------------------------------------------------------------ W5
@@ -138,7 +138,7 @@ fn w5_scoped_threads() -> Sample {
     Sample::ms(start.elapsed())
 }
 
-pub fn w5_sleeping_tasks(reps: usize) {
+pub fn w5_sleeping_tasks(reps: usize) -> Measured {
     let table = Table {
         id: "W5",
         title: "1000 tasks that each sleep 10 ms, on 100 threads (ideal 100 ms)",
@@ -149,5 +149,5 @@ pub fn w5_sleeping_tasks(reps: usize) {
     };
     let mut contenders = every_task_pool(&SleepingTasks);
     contenders.push(Contender::new("std::thread::scope", w5_scoped_threads));
-    compare(&table, reps, contenders);
+    compare(&table, reps, contenders)
 }
