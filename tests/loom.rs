@@ -262,6 +262,7 @@ fn check_one_winner<T: PartialEq + std::fmt::Debug>(
             assert_eq!(runs.get(), 0, "a cancelled task ran");
         }
         Err(TaskError::Panicked(_)) => panic!("the task cannot panic"),
+        Err(other) => panic!("unexpected outcome: {other}"),
     }
 }
 
@@ -717,6 +718,7 @@ fn shutdown_now_racing_with_submit_loses_no_task() {
                             cancelled += 1;
                         }
                         Err(TaskError::Panicked(_)) => panic!("the task cannot panic"),
+                        Err(other) => panic!("unexpected outcome: {other}"),
                     },
                     Submitted::Refused(id, task) => {
                         seen.saw("refused");
