@@ -90,8 +90,10 @@ pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
 /// A fork records its frame only while fewer than this many are pending:
 /// promotion hands out the oldest, so a deeper one would be shared only
 /// after those, and recording it would cost the common case its stores.
-/// The deeper forks run both halves inline, as chili's `join` does.
-pub(crate) const FEW: usize = 3;
+/// The deeper forks run both halves inline, as chili's `join` does. Two
+/// measured a little faster than three on the tree benchmarks (W9-W12),
+/// and one would leave nothing to hand out while the oldest is stolen.
+pub(crate) const FEW: usize = 2;
 
 /// The request bit in `top`: set, it makes every fork and join of the owner
 /// take its cold path, where the owner answers.
