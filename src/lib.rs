@@ -88,6 +88,11 @@ mod parallel;
 
 pub(crate) use sync::Arc;
 
+/// Hooks for the loom models of `tests/loom.rs` (built under `cfg(loom)`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub use scheduler::hooks as __loom;
+
 pub use error::{SpawnError, Timeout};
 pub use parallel::imap::{Imap, Progress};
 pub use parallel::join::fork_join;

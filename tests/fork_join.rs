@@ -417,6 +417,29 @@ fn from_outside_the_pool_b_is_stolen_and_runs_beside_a_on_the_pools_threads() {
     });
 }
 
+/// The heartbeat claims a blocked worker's pending halves oldest first
+/// (src/scheduler/heartbeat.rs): here the outer `b` is claimed, and then
+/// the inner one that `a` is blocked waiting for, one level down.
+#[test]
+fn a_blocked_workers_inner_pending_half_is_claimed_after_the_outer_one() {
+    with_deadline(LIMIT, || {
+        let pool = named_pool("fj-claim-inner", 2);
+        let inner = pool.clone();
+        let (halves, outer_b) = pool.apply(move || {
+            let caller = here();
+            let (halves, outer_b) = inner.fork_join(|| fork_join_with_b_stolen(&inner), here);
+            assert_eq!(halves.a.0, caller.0, "a ran away from its caller");
+            (halves, outer_b)
+        });
+        assert_ne!(halves.b.0, halves.a.0, "the inner b ran on a's thread");
+        assert!(
+            outer_b.1.starts_with("fj-claim-inner-"),
+            "outer b ran on {:?}",
+            outer_b.1
+        );
+    });
+}
+
 /// Nests `depth` fork_joins, alternating the side that recurses, and
 /// returns how many levels ran.
 fn nest(pool: &Pool, depth: usize) -> usize {

@@ -262,6 +262,7 @@ fn check_one_winner<T: PartialEq + std::fmt::Debug>(
             assert_eq!(runs.get(), 0, "a cancelled task ran");
         }
         Err(TaskError::Panicked(_)) => panic!("the task cannot panic"),
+        Err(other) => panic!("unexpected outcome: {other}"),
     }
 }
 
@@ -717,6 +718,7 @@ fn shutdown_now_racing_with_submit_loses_no_task() {
                             cancelled += 1;
                         }
                         Err(TaskError::Panicked(_)) => panic!("the task cannot panic"),
+                        Err(other) => panic!("unexpected outcome: {other}"),
                     },
                     Submitted::Refused(id, task) => {
                         seen.saw("refused");
@@ -1045,6 +1047,178 @@ fn a_hand_off_submitter_is_woken_when_the_worker_becomes_idle() {
             assert_eq!(second.join().unwrap(), 2);
             pool.shutdown();
             assert_eq!(pool.stats().completed, 2);
+        },
+    );
+}
+
+// ---------------------------------------------------------------- (9) promotion of fork_join halves
+
+/// [claim-vs-join], [stale-claim] (src/scheduler/frames.rs): the owner
+/// records a frame, joins it, records a second one at the same index and
+/// joins that, while another thread claims once. Each frame is run exactly
+/// once: inline by the owner, or by the claimer; never both, never neither.
+#[test]
+fn a_claim_racing_the_owners_join_takes_each_frame_at_most_once() {
+    use workcrew::__loom::{FrameList, Join};
+    explore(
+        "claim vs join",
+        3,
+        &[
+            "owner ran both",
+            "claimer won the first frame",
+            "claimer won the second frame",
+            "claimer lost to the join",
+            "owner settled after the claimer backed off",
+        ],
+        |seen| {
+            let list = Arc::new(FrameList::default());
+            let runs = [Count::new(), Count::new()];
+            let claimer = {
+                let (list, runs) = (list.clone(), runs.clone());
+                thread::spawn(move || {
+                    let claim = list.claim();
+                    if let Ok(id) = claim {
+                        runs[id].bump();
+                    }
+                    claim
+                })
+            };
+            let mut joins = Vec::new();
+            for (id, ran) in runs.iter().enumerate() {
+                let frame = list.record(id);
+                let join = list.join(frame);
+                if join != Join::Claimed {
+                    ran.bump();
+                } else {
+                    // The claimer runs it; a real owner waits for its latch.
+                    while ran.get() == 0 {
+                        thread::yield_now();
+                    }
+                }
+                joins.push(join);
+            }
+            let claim = claimer.join().unwrap();
+            for (id, ran) in runs.iter().enumerate() {
+                assert_eq!(ran.get(), 1, "frame {id} ran {} times", ran.get());
+            }
+            match claim {
+                Ok(0) => seen.saw("claimer won the first frame"),
+                Ok(_) => seen.saw("claimer won the second frame"),
+                Err("lost to the join") => seen.saw("claimer lost to the join"),
+                Err(_) => {}
+            }
+            if claim.is_err() {
+                seen.saw("owner ran both");
+            }
+            if joins.contains(&Join::InlineAfterSettling) {
+                seen.saw("owner settled after the claimer backed off");
+            }
+        },
+    );
+}
+
+/// A fork_join whose `b` the owner promoted onto its own deque (answering a
+/// request) while `shutdown_now` drains the deques: the owner takes `b`
+/// back at its join, or `shutdown_now` hands it back and the owner runs it.
+/// Either way `b` runs exactly once and the running task finishes.
+#[test]
+fn shutdown_now_racing_a_promoted_half_hands_it_back_to_run_once() {
+    explore(
+        "promotion vs shutdown_now",
+        2,
+        &["owner took it back", "shutdown_now handed it back"],
+        |seen| {
+            let pool = one_thread_pool();
+            let b_runs = Count::new();
+            let promoted = Count::new();
+            let handle = {
+                let (b_runs, promoted) = (b_runs.clone(), promoted.clone());
+                pool.spawn(move || {
+                    let b_on = b_runs.clone();
+                    workcrew::fork_join(
+                        move || {
+                            // An idle thread's request, answered at the
+                            // next fork: `b` goes to the worker's deque.
+                            workcrew::__loom::request_promotion();
+                            workcrew::fork_join(|| (), || ());
+                            promoted.bump();
+                            thread::yield_now();
+                        },
+                        move || {
+                            b_on.bump();
+                            thread::current().id()
+                        },
+                    )
+                })
+            };
+            while promoted.get() == 0 {
+                thread::yield_now();
+            }
+            let handed_back_before = workcrew::__loom::handed_back_halves();
+            let cancelled = pool.shutdown_now();
+            assert_eq!(
+                cancelled, 0,
+                "a part of a running task is not a cancelled task"
+            );
+            let ((), b_thread) = handle.join().expect("the running task finishes");
+            assert_eq!(b_runs.get(), 1, "b ran {} times", b_runs.get());
+            let _ = b_thread;
+            pool.shutdown();
+            seen.saw(
+                if workcrew::__loom::handed_back_halves() > handed_back_before {
+                    "shutdown_now handed it back"
+                } else {
+                    "owner took it back"
+                },
+            );
+        },
+    );
+}
+
+/// A promoted `b` on the owner's deque that the pool's other worker steals
+/// while the owner reaches its join and tries to take it back: exactly one
+/// of them runs it.
+#[test]
+fn a_thief_racing_the_owners_join_for_a_promoted_half_runs_it_once() {
+    explore(
+        "thief vs join",
+        2,
+        &["owner took it back", "the other worker ran it"],
+        |seen| {
+            let pool = Pool::builder().threads(2).build().expect("valid settings");
+            let b_runs = Count::new();
+            let b_inline = Count::new();
+            {
+                let (b_runs, b_inline) = (b_runs.clone(), b_inline.clone());
+                // `execute` and `pool.join`, as the retiring model does.
+                pool.execute(move || {
+                    let owner = thread::current().id();
+                    let ((), b_thread) = workcrew::fork_join(
+                        || {
+                            workcrew::__loom::request_promotion();
+                            workcrew::fork_join(|| (), || ());
+                        },
+                        move || {
+                            b_runs.bump();
+                            thread::current().id()
+                        },
+                    );
+                    if b_thread == owner {
+                        b_inline.bump();
+                    }
+                });
+            }
+            // Down to one thread before the end: shutting down a loom pool
+            // with two live workers trips the same loom assertion.
+            pool.set_threads(1);
+            pool.join();
+            assert_eq!(b_runs.get(), 1, "b ran {} times", b_runs.get());
+            seen.saw(if b_inline.get() == 1 {
+                "owner took it back"
+            } else {
+                "the other worker ran it"
+            });
+            pool.shutdown();
         },
     );
 }

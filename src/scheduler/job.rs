@@ -25,7 +25,7 @@ use std::ptr::NonNull;
 
 use crate::scheduler::shared::Shared;
 use crate::scheduler::spare::{self, Spares};
-use crate::scheduler::worker::{Run, Worker};
+use crate::scheduler::worker::Worker;
 use crate::sync::{thread, AtomicUsize, Ordering, UnsafeCell};
 use crate::Arc;
 
@@ -262,6 +262,19 @@ impl JobRef {
         JobRef(NonNull::from(&job.header))
     }
 
+    /// Rebuilds the entry of a stack job from the header address its owner
+    /// recorded in its frame list (`frames.rs`), for the thread that promoted
+    /// or claimed that frame.
+    ///
+    /// # Safety
+    /// `header` came from [`StackJob::header_ptr`] of a live stack job, and
+    /// the caller won the frame (moved `top` past it under the frame list's
+    /// rules), so no other entry for it exists; the module contract for
+    /// stack jobs then holds for the new entry.
+    pub(crate) unsafe fn from_frame(header: NonNull<JobHeader>) -> JobRef {
+        JobRef(header)
+    }
+
     fn vtable(&self) -> &'static VTable {
         // SAFETY: an unconsumed entry points at a live job (module contract),
         // whose first field is its header.
@@ -401,13 +414,20 @@ pub(crate) struct StackJob<F, R> {
     /// The address of the parallel loop this helper belongs to, 0 if none.
     tag: usize,
     func: UnsafeCell<Option<F>>,
-    outcome: UnsafeCell<Outcome<R>>,
+    /// `ManuallyDrop`: a `Done` outcome is always moved out by the owner
+    /// (`take_outcome`) and the others own nothing, so the owner's fast path
+    /// is spared a drop check of a value it never wrote.
+    outcome: UnsafeCell<ManuallyDrop<Outcome<R>>>,
     latch: Latch,
     /// `1 + 2 * worker index + clean` of the worker that took the job from a
     /// queue, 0 before that. `clean` means that worker's deque was empty when
     /// it took the job, so until the job finishes everything in that deque
     /// descends from this job (see `part.rs`, "helping").
     thief: AtomicUsize,
+    /// The thief's `frames.bottom()` when it began this job: its frames at
+    /// or above it descend from this job (the waiter may claim those).
+    /// Written before `thief` (release), read after it (acquire).
+    thief_floor: AtomicUsize,
 }
 
 /// Who took a stack job from its owner's deque.
@@ -415,6 +435,8 @@ pub(crate) struct StackJob<F, R> {
 pub(crate) struct Thief {
     pub(crate) index: usize,
     pub(crate) clean: bool,
+    /// The thief's first frame that descends from the job.
+    pub(crate) floor: usize,
 }
 
 impl<F, R> StackJob<F, R>
@@ -436,10 +458,20 @@ where
             },
             tag,
             func: UnsafeCell::new(Some(func)),
-            outcome: UnsafeCell::new(Outcome::NotRun),
+            outcome: UnsafeCell::new(ManuallyDrop::new(Outcome::NotRun)),
             latch: Latch::new(),
             thief: AtomicUsize::new(0),
+            thief_floor: AtomicUsize::new(0),
         }
+    }
+
+    /// The address the frame list records for this job.
+    ///
+    /// Derived from the whole job, not from `&self.header`: whoever runs the
+    /// entry reads the other fields through it (the header is the first
+    /// field of this `repr(C)` type, so the addresses agree).
+    pub(crate) fn header_ptr(&self) -> NonNull<JobHeader> {
+        NonNull::from(self).cast()
     }
 
     pub(crate) fn latch(&self) -> &Latch {
@@ -452,33 +484,45 @@ where
             word => Some(Thief {
                 index: (word - 1) / 2,
                 clean: (word - 1) % 2 == 1,
+                // Relaxed: written before the release store of `thief`
+                // that the acquire load above read.
+                floor: self.thief_floor.load(Ordering::Relaxed),
             }),
         }
     }
 
-    /// Takes the closure back to run it inline. Only the owner calls this,
-    /// after popping the job's entry back from its own deque, or once the
-    /// latch says [`Outcome::HandedBack`] (`&mut self` proves no entry is
-    /// left to race with).
-    pub(crate) fn take_func(&mut self) -> F {
+    /// Takes the closure back to run it inline.
+    ///
+    /// Through `&self`, not `&mut self`: the owner's frame list (or a queue)
+    /// may hold the job's address while the owner holds this reference, and
+    /// a `&mut` would claim exclusive access that is not there.
+    ///
+    /// # Safety
+    /// Only the owner calls this, once its frame was popped inline, or its
+    /// entry taken back from the own deque, or its latch says
+    /// [`Outcome::HandedBack`]: no other thread touches the closure then.
+    pub(crate) unsafe fn take_func(&self) -> F {
         self.func
             .with_mut(|func| {
-                // SAFETY: `&mut self`, and the entry is no longer in any
-                // queue (popped back, or consumed before the latch was set).
+                // SAFETY: exclusive by the caller's contract.
                 unsafe { (*func).take() }
             })
             .expect("a stack job ran twice")
     }
 
-    /// Moves the outcome out once the latch is set. Only the owner calls
-    /// this (`&mut self`), after the entry was consumed.
-    pub(crate) fn take_outcome(&mut self) -> Outcome<R> {
+    /// Moves the outcome out once the latch is set.
+    ///
+    /// # Safety
+    /// Only the owner calls this, after the latch was set.
+    pub(crate) unsafe fn take_outcome(&self) -> Outcome<R> {
         debug_assert!(self.latch.is_set());
         self.outcome.with_mut(|outcome| {
             // SAFETY: the latch was set (acquire), so the runner's write is
-            // visible and it no longer touches the job; `&mut self` excludes
-            // every other reference from this side.
-            unsafe { std::mem::replace(&mut *outcome, Outcome::NotRun) }
+            // visible and it no longer touches the job (caller's contract);
+            // the owner is the only other party.
+            let taken =
+                unsafe { std::mem::replace(&mut *outcome, ManuallyDrop::new(Outcome::NotRun)) };
+            ManuallyDrop::into_inner(taken)
         })
     }
 
@@ -497,15 +541,19 @@ where
         // set, which is the last thing we do with it.
         let job = unsafe { header.cast::<Self>().as_ref() };
         let mark = 1 + 2 * worker.index() + usize::from(worker.deque_is_empty());
+        job.thief_floor
+            .store(worker.frames().bottom(), Ordering::Relaxed);
         job.thief.store(mark, Ordering::Release);
         // SAFETY: the entry was in exactly one queue and we consumed it, so
         // nobody else takes the closure or writes the outcome.
         let func = job.func.with_mut(|func| unsafe { (*func).take() });
         let func = func.expect("a stack job ran twice");
-        let outcome = worker.run_task(Run::Part, func);
+        // A floor: frames this worker recorded before are not this job's
+        // (`frames.rs`, answering a request).
+        let outcome = worker.run_part(func);
         // SAFETY: as above; the latch's release publishes the write.
         job.outcome
-            .with_mut(|slot| unsafe { *slot = Outcome::Done(outcome) });
+            .with_mut(|slot| unsafe { *slot = ManuallyDrop::new(Outcome::Done(outcome)) });
         job.latch.set();
     }
 
@@ -517,7 +565,7 @@ where
         // The closure stays in the job: the owner runs it (`HandedBack`).
         // SAFETY: as in `run_erased`.
         job.outcome
-            .with_mut(|slot| unsafe { *slot = Outcome::HandedBack });
+            .with_mut(|slot| unsafe { *slot = ManuallyDrop::new(Outcome::HandedBack) });
         job.latch.set();
         // Stack jobs are part of a running task, not counted tasks.
         false

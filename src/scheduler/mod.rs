@@ -13,14 +13,22 @@
 //!
 //! Protocols, each documented where it lives: waking and growth
 //! (`registry.rs`), admission and closing (`shared.rs`), queue entries and
-//! stack jobs (`job.rs`), counting (`stats.rs`), helping (`part.rs`).
+//! stack jobs (`job.rs`), counting (`stats.rs`), helping (`part.rs`),
+//! recording and promoting `fork_join` halves (`frames.rs`), who asks for
+//! them and when (`heartbeat.rs`), and the fences that keep a join cheap
+//! (`fence.rs`).
 
 use std::time::{Duration, Instant};
 
 pub(crate) mod ambient;
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod fence;
+pub(crate) mod frames;
 pub(crate) mod guard;
+pub(crate) mod heartbeat;
+#[cfg(loom)]
+pub mod hooks;
 pub(crate) mod inline;
 pub(crate) mod job;
 #[cfg(feature = "metrics")]

@@ -4,9 +4,20 @@
 //!
 //! # fork_join
 //!
-//! `b` goes on the caller's deque as a stack job (no allocation) where idle
-//! workers may steal it; the caller runs `a`, then pops `b` back and runs it
-//! inline if nobody took it. Otherwise it waits for `b`'s latch.
+//! `b` becomes a stack job in the caller's frame, recorded in the worker's
+//! frame list with plain stores (`frames.rs`); the caller runs `a`, then
+//! pops the frame and, if nobody promoted it, calls `b` inline: an
+//! unpromoted join is a few stores and loads, no lock, no atomic
+//! read-modify-write, no queue. The frame leaves the list only when another
+//! thread could use it: the owner answers an idle thread's request by
+//! pushing its *oldest* pending frame on its deque, or a heartbeat claims it
+//! for an owner that is stuck (heartbeat.rs). At its join, a promoted frame
+//! is taken back from the own deque if nobody stole it; otherwise the caller
+//! waits for its latch, helping as below. Deeper than `frames::CAPACITY`,
+//! both halves simply run inline.
+//!
+//! A panic in `a` or `b` is caught; both halves always run, and the panic
+//! resumes in the caller after both ended.
 //!
 //! # Helping without running unrelated work
 //!
@@ -26,6 +37,12 @@
 //!   If `J` finished in the meantime, or the stolen job is a detached task
 //!   nobody waits for, it goes to the injector for any worker to run.
 //!
+//! The thief's frame list (`frames.rs`) holds more of `J`'s work: the
+//! frames it recorded since it began `J` (at or above the index its
+//! `bottom` had then, kept in the job). The waiter asks the thief to answer
+//! one onto its deque, and if the thief does not answer within a few rounds
+//! (it is blocked, or descheduled), claims the oldest such frame itself.
+//!
 //! When there is nothing to help with, the waiter spins a little, then parks
 //! on the latch counted as *blocked*, so the pool may compensate.
 //!
@@ -36,9 +53,15 @@
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 
+use crate::scheduler::frames::{Claim, Frame, Plan, Popped, Request, Settled};
+use crate::scheduler::heartbeat;
 use crate::scheduler::job::{JobRef, Latch, Outcome, StackJob};
 use crate::scheduler::queue::Steal;
 use crate::scheduler::worker::{backoff, Worker};
+
+/// Rounds without an answer after which a waiter claims a frame of its
+/// thief itself (a claim costs a heavy fence; an answer is cheaper).
+const CLAIM_AFTER: u32 = if cfg!(loom) { 0 } else { 8 };
 
 /// Rounds of spinning and yielding before a waiter parks.
 const HELP_ROUNDS: u32 = if cfg!(loom) { 1 } else { 48 };
@@ -64,7 +87,7 @@ where
     let latch = job.latch();
     let mut round = 0;
     while !latch.is_set() {
-        if help_thief(worker, job, latch) {
+        if help_thief(worker, job, latch, round > CLAIM_AFTER) {
             round = 0;
             continue;
         }
@@ -81,7 +104,7 @@ where
 
 /// Takes one job from the thief of `job` and runs or re-queues it. Returns
 /// whether it took anything.
-fn help_thief<F, R>(worker: &Worker, job: &StackJob<F, R>, latch: &Latch) -> bool
+fn help_thief<F, R>(worker: &Worker, job: &StackJob<F, R>, latch: &Latch, may_claim: bool) -> bool
 where
     F: FnOnce() -> R + Send,
     R: Send,
@@ -92,11 +115,30 @@ where
     if !thief.clean || thief.index == worker.index() {
         return false;
     }
-    let Some(stealer) = worker.stealer_of(thief.index) else {
+    let Some(peer) = worker.peer_of(thief.index) else {
         return false;
     };
-    let Some(stolen) = Steal::until_settled(|| stealer.steal()) else {
-        return false;
+    let stolen = match Steal::until_settled(|| peer.stealer.steal()) {
+        Some(stolen) => stolen,
+        None => {
+            // Ask the thief to share a frame: its frames above its floor
+            // descend from `job`, and it answers onto its deque.
+            if !peer.frames.has_pending() {
+                return false;
+            }
+            let request = peer.frames.request(heartbeat::now_nanos(), 0);
+            if request != Request::ClaimInstead || !may_claim {
+                return false;
+            }
+            // No answer for a while (the thief is blocked, or descheduled):
+            // claim its oldest frame that descends from `job`.
+            let Claim::Won(header) = peer.frames.claim_oldest(thief.floor) else {
+                return false;
+            };
+            // SAFETY: the claim moved `top` past the frame, so this is its
+            // only entry (`JobRef::from_frame`).
+            unsafe { JobRef::from_frame(header) }
+        }
     };
     if stolen.kind().is_awaited() && !latch.is_set() {
         // Still unfinished after the steal: `stolen` descends from `job`.
@@ -108,6 +150,11 @@ where
 }
 
 /// Runs `a` and `b`, possibly in parallel, on the worker's pool.
+///
+/// No `catch_unwind` on the way: if `a` unwinds, a guard settles `b` (runs
+/// it or waits for it) before the unwind goes on; if `b` runs inline and
+/// unwinds, `a` has ended and the frame is already off the list.
+#[inline]
 pub(crate) fn fork_join_on<A, B, RA, RB>(worker: &Worker, a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
@@ -115,35 +162,173 @@ where
     RA: Send,
     RB: Send,
 {
-    let mut job_b = StackJob::new(b, 0);
-    // SAFETY: `job_b` stays in this frame, unmoved, until its entry is popped
-    // back below or its latch is set; the abort guard covers unwinding, and
-    // the entry goes only to this worker's own deque.
-    let entry = unsafe { JobRef::from_stack(&job_b) };
-    worker.push_part(entry);
-    let guard = AbortOnUnwind;
-    let result_a = panic::catch_unwind(AssertUnwindSafe(a));
-    let result_b = match worker.take_back(|entry| entry.is(&job_b)) {
-        Some(entry) => {
-            entry.reclaim();
-            let b = job_b.take_func();
-            panic::catch_unwind(AssertUnwindSafe(b))
-        }
-        None => {
-            wait_for_part(worker, &job_b);
-            match job_b.take_outcome() {
-                Outcome::Done(result) => result,
-                // `shutdown_now` emptied the deque; this task is running, so
-                // it finishes: `b` runs here.
-                Outcome::HandedBack => panic::catch_unwind(AssertUnwindSafe(job_b.take_func())),
-                Outcome::NotRun => unreachable!("a stack job's latch was set without running it"),
+    let frames = worker.frames();
+    let (index, first) = match frames.plan() {
+        Plan::Record { index, first } => (index, first),
+        Plan::Inline => return inline_both(a, b),
+        Plan::Attention => match attention(worker) {
+            Some(record) => record,
+            None => return inline_both(a, b),
+        },
+    };
+    let job_b = StackJob::new(b, 0);
+    // SAFETY:
+    // 1. This thread is the list's owner (`worker` is the current worker),
+    //    and `index` comes from its `plan` just now.
+    // 2. `job_b` stays in this frame, unmoved, until `pop` says `Inline`, or
+    //    until `settle_promoted` took its entry back or saw its latch set;
+    //    `SettleOnUnwind` does the same when `a` unwinds, and
+    //    `AbortOnUnwind` covers an unwind out of our own code.
+    let frame = unsafe { frames.record(index, job_b.header_ptr()) };
+    if first {
+        worker.first_frame();
+    }
+    let unwinding = SettleOnUnwind {
+        worker,
+        frame: &frame,
+        job: &job_b,
+    };
+    let ra = a();
+    mem::forget(unwinding);
+    match frames.pop(&frame) {
+        // SAFETY: popped inline: the frame was never promoted.
+        Popped::Inline => (ra, unsafe { job_b.take_func() }()),
+        Popped::Attention => {
+            let guard = AbortOnUnwind;
+            let result_b = settle_promoted(worker, &frame, &job_b);
+            mem::forget(guard);
+            match result_b {
+                Ok(rb) => (ra, rb),
+                Err(payload) => panic::resume_unwind(payload),
             }
         }
+    }
+}
+
+/// Both halves on this thread, unrecorded: `b` runs even if `a` panics,
+/// and `a`'s panic resumes after it.
+#[inline(always)]
+fn inline_both<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA,
+    B: FnOnce() -> RB,
+{
+    let unwinding = RunOnUnwind(Some(b));
+    let ra = a();
+    let mut unwinding = mem::ManuallyDrop::new(unwinding);
+    let b = unwinding.0.take().expect("b is still there");
+    (ra, b())
+}
+
+/// Runs an unrecorded `b` while `a`'s panic unwinds (`b` must run once); a
+/// panic of `b` then is dropped: `a`'s resumes.
+struct RunOnUnwind<B: FnOnce() -> RB, RB>(Option<B>);
+
+impl<B: FnOnce() -> RB, RB> Drop for RunOnUnwind<B, RB> {
+    fn drop(&mut self) {
+        if let Some(b) = self.0.take() {
+            drop(panic::catch_unwind(AssertUnwindSafe(b)));
+        }
+    }
+}
+
+/// A fork that found a request: answers it, then plans again. `None`: run
+/// both halves inline.
+#[cold]
+#[inline(never)]
+fn attention(worker: &Worker) -> Option<(usize, bool)> {
+    if worker.frames().is_wanted() {
+        answer(worker);
+    }
+    match worker.frames().plan() {
+        Plan::Record { index, first } => Some((index, first)),
+        Plan::Inline | Plan::Attention => None,
+    }
+}
+
+/// Settles a recorded `b` (inline, taken back, or waited for) while `a`'s
+/// panic unwinds, so the frame and the job are gone before this stack frame
+/// is; `b`'s own panic, if any, is dropped: `a`'s resumes.
+struct SettleOnUnwind<'w, 'j, F: FnOnce() -> R + Send, R: Send> {
+    worker: &'w Worker,
+    frame: &'j Frame,
+    job: &'j StackJob<F, R>,
+}
+
+impl<F: FnOnce() -> R + Send, R: Send> Drop for SettleOnUnwind<'_, '_, F, R> {
+    fn drop(&mut self) {
+        let guard = AbortOnUnwind;
+        let result_b = match self.worker.frames().pop(self.frame) {
+            Popped::Inline => {
+                // SAFETY: popped inline: the frame was never promoted.
+                let b = unsafe { self.job.take_func() };
+                panic::catch_unwind(AssertUnwindSafe(b))
+            }
+            Popped::Attention => settle_promoted(self.worker, self.frame, self.job),
+        };
+        mem::forget(guard);
+        drop(result_b);
+    }
+}
+
+/// Promotes the oldest pending frame onto the own deque, if a request
+/// waits and the frame is at or above the floor.
+fn answer(worker: &Worker) {
+    if let Some(header) = worker.frames().answer(worker.floor()) {
+        // SAFETY: `answer` moved `top` past the frame, so this is its only
+        // entry; it goes to the owner's own deque, and the owner's join of
+        // that frame takes it back or waits for its latch (`settle_promoted`).
+        worker.push(unsafe { JobRef::from_frame(header) });
+    }
+}
+
+/// The join of a frame that `pop` could not settle inline.
+#[cold]
+#[inline(never)]
+fn settle_promoted<F, R>(
+    worker: &Worker,
+    frame: &Frame,
+    job_b: &StackJob<F, R>,
+) -> std::thread::Result<R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    let settled = worker.frames().settle(frame);
+    if worker.frames().is_wanted() {
+        answer(worker);
+    }
+    let taken_back = match settled {
+        Settled::Inline => true,
+        Settled::OnOwnDeque => match worker.take_back(|entry| entry.is(job_b)) {
+            Some(entry) => {
+                entry.reclaim();
+                true
+            }
+            None => false,
+        },
+        Settled::Claimed => false,
     };
-    mem::forget(guard);
-    match (result_a, result_b) {
-        (Ok(ra), Ok(rb)) => (ra, rb),
-        (Err(payload), _) | (_, Err(payload)) => panic::resume_unwind(payload),
+    if taken_back {
+        // SAFETY: still ours, or its only entry was taken back.
+        let b = unsafe { job_b.take_func() };
+        return panic::catch_unwind(AssertUnwindSafe(b));
+    }
+    wait_for_part(worker, job_b);
+    // SAFETY: the latch is set (`wait_for_part` returned).
+    match unsafe { job_b.take_outcome() } {
+        Outcome::Done(result) => result,
+        // `shutdown_now` emptied the deque, or a claimer found the pool
+        // aborted; this task is running, so it finishes: `b` runs here.
+        Outcome::HandedBack => {
+            #[cfg(loom)]
+            crate::scheduler::hooks::HANDED_BACK.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // SAFETY: handed back: the closure is still in the job, and its
+            // entry is consumed.
+            let b = unsafe { job_b.take_func() };
+            panic::catch_unwind(AssertUnwindSafe(b))
+        }
+        Outcome::NotRun => unreachable!("a stack job's latch was set without running it"),
     }
 }
 

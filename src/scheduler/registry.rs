@@ -70,6 +70,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use crate::scheduler::frames::Frames;
+use crate::scheduler::heartbeat::Heartbeat;
 use crate::scheduler::queue::Stealer;
 use crate::scheduler::shared::Shared;
 use crate::scheduler::stats::SlotStats;
@@ -159,7 +161,15 @@ impl Wake {
 pub(crate) struct SlotEntry {
     pub(super) in_use: bool,
     pub(crate) stats: Arc<SlotStats>,
-    pub(super) stealer: Option<Stealer>,
+    pub(super) peer: Option<Peer>,
+}
+
+/// What other workers may reach of a live worker: its deque's far end and
+/// its frame list (`frames.rs`).
+#[derive(Clone)]
+pub(crate) struct Peer {
+    pub(crate) stealer: Stealer,
+    pub(crate) frames: Arc<Frames>,
 }
 
 /// State behind the `idle` lock.
@@ -205,6 +215,8 @@ pub(crate) struct Registry {
     pub(super) live: AtomicUsize,
     /// The OS refused the last thread we tried to start (spawn.rs).
     pub(super) growth_refused: AtomicBool,
+    /// Which idle worker keeps time for the busy ones (heartbeat.rs).
+    pub(crate) heartbeat: Heartbeat,
 }
 
 impl Registry {
@@ -225,6 +237,7 @@ impl Registry {
             stealers_epoch: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
             growth_refused: AtomicBool::new(false),
+            heartbeat: Heartbeat::new(),
         }
     }
 
@@ -339,10 +352,11 @@ impl Registry {
         while self.wake_parked(&mut idle) {}
     }
 
-    /// Publishes a worker's stealer so others can take its queued jobs.
-    pub(crate) fn set_stealer(&self, index: usize, stealer: Option<Stealer>) {
+    /// Publishes a worker's stealer and frame list so others can take its
+    /// queued jobs and ask for its pending frames.
+    pub(crate) fn set_peer(&self, index: usize, peer: Option<Peer>) {
         let mut idle = self.idle_lock();
-        idle.slots[index].stealer = stealer;
+        idle.slots[index].peer = peer;
         self.stealers_epoch.fetch_add(1, Ordering::Release);
     }
 
@@ -350,13 +364,21 @@ impl Registry {
         self.stealers_epoch.load(Ordering::Acquire)
     }
 
-    /// All published stealers (a worker caches this until the epoch moves).
+    /// All published stealers (`shutdown_now` drains them).
     pub(crate) fn stealers(&self) -> Vec<(usize, Stealer)> {
+        self.peers()
+            .into_iter()
+            .map(|(index, peer)| (index, peer.stealer))
+            .collect()
+    }
+
+    /// All published peers (a worker caches this until the epoch moves).
+    pub(crate) fn peers(&self) -> Vec<(usize, Peer)> {
         let idle = self.idle_lock();
         idle.slots
             .iter()
             .enumerate()
-            .filter_map(|(index, slot)| slot.stealer.clone().map(|s| (index, s)))
+            .filter_map(|(index, slot)| slot.peer.clone().map(|p| (index, p)))
             .collect()
     }
 
@@ -365,7 +387,7 @@ impl Registry {
         let idle = self.idle_lock();
         idle.slots
             .iter()
-            .any(|slot| slot.stealer.as_ref().is_some_and(|s| !s.is_empty()))
+            .any(|slot| slot.peer.as_ref().is_some_and(|p| !p.stealer.is_empty()))
     }
 
     // ------------------------------------------------------------ searching
@@ -420,6 +442,44 @@ impl Registry {
         self.counts
             .fetch_add(ONE_PARKED.wrapping_sub(ONE_SEARCHING), Ordering::SeqCst);
         idle.parked.push(wake.clone());
+    }
+
+    /// Sleeps on the parked list for at most `timeout` (the heartbeat's
+    /// tick); true if notified (then counted as searching), false if the
+    /// time ran out (still parked). Never exits: keep-alive is `park`'s.
+    pub(crate) fn park_for(&self, wake: &Arc<Wake>, timeout: Duration) -> bool {
+        let deadline = crate::scheduler::deadline_after(timeout);
+        loop {
+            if wake.notified.swap(false, Ordering::Acquire) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            crate::sync::park_timeout(deadline - now);
+            if cfg!(loom) {
+                return wake.notified.swap(false, Ordering::Acquire);
+            }
+        }
+    }
+
+    /// Takes a parked worker that found work by itself (a heartbeat claim)
+    /// off the parked list and counts it as searching, unless a waker did
+    /// both already. `[keep-alive-vs-submit]` applies: decided under `idle`.
+    pub(crate) fn leave_parked(&self, wake: &Arc<Wake>) {
+        let mut idle = self.idle_lock();
+        if wake.notified.swap(false, Ordering::Acquire) {
+            return;
+        }
+        let position = idle
+            .parked
+            .iter()
+            .position(|parked| Arc::ptr_eq(parked, wake))
+            .expect("a parked worker is on the parked list until notified");
+        idle.parked.swap_remove(position);
+        self.counts
+            .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_PARKED), Ordering::SeqCst);
     }
 
     /// Sleeps until notified, or until `keep_alive` ends an extra thread.

@@ -86,7 +86,7 @@ impl Registry {
                 idle.slots.push(SlotEntry {
                     in_use: false,
                     stats: Arc::new(SlotStats::default()),
-                    stealer: None,
+                    peer: None,
                 });
                 idle.slots.len() - 1
             }
@@ -146,7 +146,7 @@ impl Registry {
                 idle.slots.push(SlotEntry {
                     in_use: false,
                     stats: Arc::new(SlotStats::default()),
-                    stealer: None,
+                    peer: None,
                 });
                 idle.slots.len() - 1
             }
@@ -209,7 +209,7 @@ impl Registry {
     pub(crate) fn thread_finished(&self, index: usize) {
         let mut idle = self.idle_lock();
         idle.slots[index].in_use = false;
-        idle.slots[index].stealer = None;
+        idle.slots[index].peer = None;
         self.stealers_epoch.fetch_add(1, Ordering::Release);
         idle.alive -= 1;
         self.live.fetch_sub(1, Ordering::SeqCst);

@@ -20,9 +20,12 @@ use std::ptr;
 use std::time::Instant;
 
 use crate::scheduler::ambient::is_stopped;
+use crate::scheduler::fence;
+use crate::scheduler::frames::Frames;
+use crate::scheduler::heartbeat::{self, Tick};
 use crate::scheduler::job::JobRef;
-use crate::scheduler::queue::{Local, Steal, Stealer};
-use crate::scheduler::registry::{Wake, Woken};
+use crate::scheduler::queue::{Local, Steal};
+use crate::scheduler::registry::{Peer, Wake, Woken};
 use crate::scheduler::shared::Shared;
 use crate::scheduler::stats::SlotStats;
 use crate::sync::{thread, thread_local, SEARCH_ROUNDS};
@@ -54,7 +57,7 @@ thread_local! {
 
 struct Peers {
     epoch: usize,
-    stealers: Vec<(usize, Stealer)>,
+    list: Vec<(usize, Peer)>,
 }
 
 /// The context of one worker thread; lives on that thread's stack.
@@ -62,19 +65,37 @@ pub(crate) struct Worker {
     pool: Arc<Shared>,
     index: usize,
     local: Local,
+    /// The pending halves of the `fork_join`s running on this thread.
+    frames: Arc<Frames>,
+    /// `frames.bottom()` when the stack job running now began: frames below
+    /// belong to an outer job and are never promoted onto the own deque.
+    floor: Cell<usize>,
     stats: Arc<SlotStats>,
     wake: Arc<Wake>,
     peers: RefCell<Peers>,
     rng: Cell<u32>,
 }
 
+/// How a worker left the heartbeat role.
+enum Beat {
+    /// It claimed a stuck peer's frame; it counts as searching again.
+    Claimed(JobRef),
+    /// A waker moved it to searching.
+    Notified,
+    /// It did not beat, or stopped: still parked, it parks untimed.
+    Idle,
+}
+
 /// Entry point of every worker thread.
 pub(crate) fn main(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) {
     let worker = Worker::new(pool, index, stats);
-    worker
-        .pool
-        .registry
-        .set_stealer(index, Some(worker.local.stealer()));
+    worker.pool.registry.set_peer(
+        index,
+        Some(Peer {
+            stealer: worker.local.stealer(),
+            frames: worker.frames.clone(),
+        }),
+    );
     CURRENT.with(|current| current.set(&worker));
     worker.pool.hand_on_name_panics();
     if let Some(hook) = &worker.pool.config.on_thread_start {
@@ -99,11 +120,13 @@ impl Worker {
         Worker {
             index,
             local: Local::new(),
+            frames: Arc::new(Frames::new()),
+            floor: Cell::new(0),
             stats,
             wake: Wake::for_current_thread(),
             peers: RefCell::new(Peers {
                 epoch: usize::MAX,
-                stealers: Vec::new(),
+                list: Vec::new(),
             }),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             pool,
@@ -158,6 +181,37 @@ impl Worker {
 
     pub(crate) fn stats(&self) -> &SlotStats {
         &self.stats
+    }
+
+    /// This worker's frame list (owner side: only this thread pushes/pops).
+    pub(crate) fn frames(&self) -> &Frames {
+        &self.frames
+    }
+
+    pub(crate) fn floor(&self) -> usize {
+        self.floor.get()
+    }
+
+    /// Runs a stack job's closure as a piece of work (`run_task`, not
+    /// counted), with the floor raised to the frames recorded so far.
+    pub(crate) fn run_part<R>(&self, f: impl FnOnce() -> R) -> std::thread::Result<R> {
+        let outer = self.floor.replace(self.frames.bottom());
+        let outcome = self.run_task(Run::Part, f);
+        self.floor.set(outer);
+        outcome
+    }
+
+    /// [first-frame-vs-park]: the first pending frame of a `fork_join` tree
+    /// needs a heartbeat while some worker is idle (heartbeat.rs).
+    #[cold]
+    pub(crate) fn first_frame(&self) {
+        let registry = &self.pool.registry;
+        // The light side; a parking worker runs the heavy one (`beat`).
+        self.frames.light_fence();
+        if !registry.heartbeat.is_beating() && registry.counts().parked() > 0 {
+            registry.heartbeat.want();
+            registry.wake_one_parked();
+        }
     }
 
     /// Queues a job on this worker's own deque and wakes a thief if needed.
@@ -339,16 +393,12 @@ impl Worker {
                 return None;
             }
             if let Some(job) = self.find_job() {
-                let was_last = registry.stop_searching();
-                if self.sees_work() {
-                    if was_last {
-                        // [last-searcher]
-                        registry.notify_work(&self.pool);
-                    }
-                    // [fan-out]
-                    registry.wake_one_parked();
-                }
-                return Some(job);
+                return Some(self.found(job));
+            }
+            if round == 0 {
+                // Ask busy peers to share a pending frame (heartbeat.rs);
+                // they answer at their next fork or join, within the rounds.
+                let _ = heartbeat::tick(&self.peers.borrow().list, self.index, false);
             }
             round += 1;
             if round < SEARCH_ROUNDS {
@@ -368,11 +418,84 @@ impl Worker {
             } else if self.pool.is_drained() {
                 registry.wake_all();
             }
+            match self.beat() {
+                Beat::Claimed(job) => return Some(self.found(job)),
+                Beat::Notified => {
+                    round = 0;
+                    continue;
+                }
+                Beat::Idle => {}
+            }
             match registry.park(&self.wake, self.pool.config.keep_alive) {
                 Woken::Notified => round = 0,
                 Woken::Exited => return None,
             }
         }
+    }
+
+    /// A searcher found `job`: it stops searching and wakes others if more
+    /// work is in sight.
+    fn found(&self, job: JobRef) -> JobRef {
+        let registry = &self.pool.registry;
+        let was_last = registry.stop_searching();
+        if self.sees_work() {
+            if was_last {
+                // [last-searcher]
+                registry.notify_work(&self.pool);
+            }
+            // [fan-out]
+            registry.wake_one_parked();
+        }
+        job
+    }
+
+    /// Keeps the heartbeat while on the parked list, if a peer has pending
+    /// frames and no other worker beats (heartbeat.rs, "Who beats").
+    fn beat(&self) -> Beat {
+        let registry = &self.pool.registry;
+        let role = &registry.heartbeat;
+        // [first-frame-vs-park]: `parked` was raised (prepare_park) before
+        // this fence; the frame lists are read after it. Heavy, so that the
+        // forking owner's side is a light one.
+        fence::heavy();
+        let wanted = role.take_wanted();
+        if !(wanted || self.peers_pending()) || !role.try_start() {
+            return Beat::Idle;
+        }
+        let mut quiet = 0;
+        loop {
+            if registry.park_for(&self.wake, heartbeat::INTERVAL) {
+                role.stop();
+                return Beat::Notified;
+            }
+            let tick = heartbeat::tick(&self.peers.borrow().list, self.index, true);
+            match tick {
+                Tick::Claimed(job) => {
+                    role.stop();
+                    registry.leave_parked(&self.wake);
+                    return Beat::Claimed(job);
+                }
+                Tick::Asked => quiet = 0,
+                Tick::Quiet => {
+                    quiet += 1;
+                    if quiet >= heartbeat::QUIET_TICKS {
+                        role.stop();
+                        // [beater-stops]: look once more after giving up.
+                        fence::heavy();
+                        if !(self.peers_pending() && role.try_start()) {
+                            return Beat::Idle;
+                        }
+                        quiet = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a peer has a pending frame.
+    fn peers_pending(&self) -> bool {
+        self.refresh_peers();
+        heartbeat::any_pending(&self.peers.borrow().list, self.index)
     }
 
     /// Hands anything left in the own deque to the others before exiting.
@@ -408,7 +531,7 @@ impl Worker {
     fn steal_from_peers(&self) -> Option<JobRef> {
         self.refresh_peers();
         let peers = self.peers.borrow();
-        let count = peers.stealers.len();
+        let count = peers.list.len();
         if count <= 1 {
             return None;
         }
@@ -416,11 +539,11 @@ impl Worker {
         loop {
             let mut retry = false;
             for offset in 0..count {
-                let (index, stealer) = &peers.stealers[(start + offset) % count];
+                let (index, peer) = &peers.list[(start + offset) % count];
                 if *index == self.index {
                     continue;
                 }
-                match stealer.steal() {
+                match peer.stealer.steal() {
                     Steal::Success(job) => return Some(job),
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
@@ -439,28 +562,25 @@ impl Worker {
         }
         self.refresh_peers();
         let peers = self.peers.borrow();
-        peers
-            .stealers
-            .iter()
-            .any(|(_, stealer)| !stealer.is_empty())
+        peers.list.iter().any(|(_, peer)| !peer.stealer.is_empty())
     }
 
-    /// The stealer of worker `index`, if it is alive.
-    pub(crate) fn stealer_of(&self, index: usize) -> Option<Stealer> {
+    /// The deque and frame list of worker `index`, if it is alive.
+    pub(crate) fn peer_of(&self, index: usize) -> Option<Peer> {
         self.refresh_peers();
         let peers = self.peers.borrow();
         peers
-            .stealers
+            .list
             .iter()
             .find(|(i, _)| *i == index)
-            .map(|(_, stealer)| stealer.clone())
+            .map(|(_, peer)| peer.clone())
     }
 
     fn refresh_peers(&self) {
         let epoch = self.pool.registry.stealers_epoch();
         let mut peers = self.peers.borrow_mut();
         if peers.epoch != epoch {
-            peers.stealers = self.pool.registry.stealers();
+            peers.list = self.pool.registry.peers();
             peers.epoch = epoch;
         }
     }

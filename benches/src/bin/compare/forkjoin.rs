@@ -128,14 +128,14 @@ const W9_DEPTH: u32 = 20;
 
 /// A binary tree node, boxed one by one as in a real pointer-based tree.
 pub struct Node {
-    value: u64,
-    left: Option<Box<Node>>,
-    right: Option<Box<Node>>,
+    pub value: u64,
+    pub left: Option<Box<Node>>,
+    pub right: Option<Box<Node>>,
 }
 
 impl Node {
     /// A full tree of `depth` levels: 2^depth - 1 nodes, each worth 1.
-    fn tree(depth: u32) -> Node {
+    pub fn tree(depth: u32) -> Node {
         Node {
             value: 1,
             left: (depth > 1).then(|| Box::new(Node::tree(depth - 1))),

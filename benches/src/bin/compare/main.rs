@@ -26,6 +26,7 @@
 //! | W7 | CPU used by an idle 2-thread pool fed a tiny task per 10 ms  | idle.rs     |
 //! | W8 | map of 10M cheap items                                       | data.rs     |
 //! | W9 | sum over a 2^20-node boxed tree, fork-join at every node     | forkjoin.rs |
+//! | W10-W17 | fine-grained fork-join: trees of 2^10 and 2^24 nodes, one thread, fib, rayon-demo's joins, sorts, blocking halves, idle CPU after | finegrained.rs |
 //!
 //! `--save` writes the figures in `workcrew_benches::results`' format and
 //! `--chart` draws them (`workcrew_benches::chart`); the `chart` binary does
@@ -33,6 +34,7 @@
 //! `benches/python_peers.py` times the Python pools on W1/W2/W5.
 
 mod data;
+mod finegrained;
 mod forkjoin;
 mod harness;
 mod idle;
@@ -109,6 +111,66 @@ const WORKLOADS: &[Workload] = &[
         summary: "tree sum, fork-join at every node (ms)",
         default_reps: 9,
         run: forkjoin::w9_tree_sum,
+    },
+    Workload {
+        id: "W10",
+        summary: "tree sum, 2^10 nodes, join at every node (us)",
+        default_reps: 9,
+        run: finegrained::w10_small_tree,
+    },
+    Workload {
+        id: "W11",
+        summary: "tree sum, 2^24 nodes, join at every node (ms)",
+        default_reps: 5,
+        run: finegrained::w11_big_tree,
+    },
+    Workload {
+        id: "W12",
+        summary: "tree sum, 2^20 nodes, ONE thread: the join's cost (ms)",
+        default_reps: 9,
+        run: finegrained::w12_one_thread_tree,
+    },
+    Workload {
+        id: "W13",
+        summary: "fib(27), join at every level (ms)",
+        default_reps: 9,
+        run: finegrained::w13_fib,
+    },
+    Workload {
+        id: "W14a",
+        summary: "rayon-demo join_recursively(16) (us)",
+        default_reps: 7,
+        run: finegrained::w14a_join_recursively,
+    },
+    Workload {
+        id: "W14b",
+        summary: "rayon-demo 70,000 empty joins (us)",
+        default_reps: 7,
+        run: finegrained::w14b_empty_joins,
+    },
+    Workload {
+        id: "W15a",
+        summary: "quicksort of 4M u32 by fork-join (ms)",
+        default_reps: 7,
+        run: finegrained::w15a_quicksort,
+    },
+    Workload {
+        id: "W15b",
+        summary: "mergesort of 4M u32 by fork-join (ms)",
+        default_reps: 7,
+        run: finegrained::w15b_mergesort,
+    },
+    Workload {
+        id: "W16",
+        summary: "fork_join of two 50 ms sleeps (ms)",
+        default_reps: 5,
+        run: finegrained::w16_blocking_halves,
+    },
+    Workload {
+        id: "W17",
+        summary: "idle CPU right after a fork-join tree (%)",
+        default_reps: 3,
+        run: finegrained::w17_idle_after_fork_join,
     },
 ];
 
