@@ -527,3 +527,41 @@ fn try_spawn_with_a_builder_hands_the_closure_back_when_refused() {
     common::release(&gate, busy);
     pool.shutdown();
 }
+
+#[test]
+fn a_stolen_fork_join_half_sees_the_cancellation_of_its_task() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        let inner = pool.clone();
+        let (started_tx, started_rx) = mpsc::channel::<std::thread::ThreadId>();
+        let handle = pool.spawn(move || {
+            let owner = std::thread::current().id();
+            let (thread_of_b, _) = inner.fork_join(
+                move || {
+                    // `a` waits until `b` runs elsewhere, so `b` is a piece
+                    // on another worker when the request comes.
+                    let thread_of_b = started_rx.recv().unwrap();
+                    assert_ne!(thread_of_b, owner);
+                    while !workcrew::is_cancelled() {
+                        std::thread::yield_now();
+                    }
+                    thread_of_b
+                },
+                move || {
+                    started_tx.send(std::thread::current().id()).unwrap();
+                    while !workcrew::is_cancelled() {
+                        std::thread::yield_now();
+                    }
+                },
+            );
+            thread_of_b
+        });
+        common::wait_until("the halves to run", || handle.is_running());
+        handle.request_cancel();
+        assert!(
+            handle.join().is_ok(),
+            "both halves saw the request and returned"
+        );
+        pool.shutdown();
+    });
+}

@@ -292,3 +292,31 @@ fn map_progress_reports_every_item_once() {
     assert_eq!(reports, (1..=100).collect::<Vec<_>>());
     pool.shutdown();
 }
+
+#[test]
+fn a_stolen_fork_join_half_runs_in_the_callers_context() {
+    with_deadline(LIMIT, || {
+        let pool = pool_carrying_the_request(2);
+        let inner = pool.clone();
+        REQUEST.with(|r| r.set(21));
+        let (_, b_request) = pool
+            .spawn(move || {
+                let owner = std::thread::current().id();
+                let (started_tx, started_rx) = mpsc::channel();
+                let (_, seen) = inner.fork_join(
+                    move || started_rx.recv().unwrap(),
+                    move || {
+                        let seen = (std::thread::current().id(), request());
+                        started_tx.send(()).unwrap();
+                        seen
+                    },
+                );
+                assert_ne!(seen.0, owner, "b ran on the owner's thread");
+                seen
+            })
+            .join()
+            .unwrap();
+        assert_eq!(b_request, 21);
+        pool.shutdown();
+    });
+}

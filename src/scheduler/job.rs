@@ -23,6 +23,8 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
+use crate::scheduler::ambient::Ambient;
+use crate::scheduler::context::EnteredContext;
 use crate::scheduler::shared::Shared;
 use crate::scheduler::spare::{self, Spares};
 use crate::scheduler::worker::Worker;
@@ -428,6 +430,11 @@ pub(crate) struct StackJob<F, R> {
     /// or above it descend from this job (the waiter may claim those).
     /// Written before `thief` (release), read after it (acquire).
     thief_floor: AtomicUsize,
+    /// The owner's ambient and entered context when the job was made: the
+    /// piece of a running task carries them to the thread that runs it
+    /// (ambient.rs, context.rs); the owner waits for it, so they outlive it.
+    ambient: Ambient,
+    context: EnteredContext,
 }
 
 /// Who took a stack job from its owner's deque.
@@ -462,6 +469,8 @@ where
             latch: Latch::new(),
             thief: AtomicUsize::new(0),
             thief_floor: AtomicUsize::new(0),
+            ambient: Ambient::current(),
+            context: EnteredContext::current(),
         }
     }
 
@@ -550,7 +559,12 @@ where
         let func = func.expect("a stack job ran twice");
         // A floor: frames this worker recorded before are not this job's
         // (`frames.rs`, answering a request).
-        let outcome = worker.run_part(func);
+        // Run under the owner's ambient and context (a task's cancellation
+        // and its captured context reach the pieces it forks).
+        let _ambient = job.ambient.enter();
+        let hooks = worker.pool().config.context.as_ref();
+        let context = job.context;
+        let outcome = worker.run_part(move || context.run(hooks, func));
         // SAFETY: as above; the latch's release publishes the write.
         job.outcome
             .with_mut(|slot| unsafe { *slot = ManuallyDrop::new(Outcome::Done(outcome)) });
