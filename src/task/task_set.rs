@@ -214,7 +214,7 @@ impl<T> TaskSet<T> {
 }
 
 impl<T: Send + 'static> TaskSet<T> {
-    /// Spawns `f` into the set, like [`Pool::spawn`] (it waits for room in a
+    /// Spawns `f` into the set, like [`Pool::spawn`](crate::Pool::spawn) (it waits for room in a
     /// full bounded queue, or runs inline from a task of the pool).
     ///
     /// # Panics
