@@ -91,7 +91,10 @@ pub(crate) use sync::Arc;
 /// Hooks for the loom models of `tests/loom.rs` (built under `cfg(loom)`).
 #[cfg(loom)]
 #[doc(hidden)]
-pub use scheduler::hooks as __loom;
+pub mod __loom {
+    pub use crate::scheduler::hooks::*;
+    pub use crate::task::deadline::loom_hooks::*;
+}
 
 pub use error::{SpawnError, Timeout};
 pub use parallel::imap::{Imap, Progress};
