@@ -10,3 +10,4 @@ pub(crate) mod progress;
 pub(crate) mod race;
 pub(crate) mod scope;
 pub(crate) mod seed;
+pub(crate) mod timed;
