@@ -133,7 +133,7 @@ impl Observer {
 }
 
 /// How far a streaming map has got, as told to an
-/// [`Imap::progress`] observer (or [`Pool::map_progress`]'s): items whose
+/// [`Imap::on_progress`] observer (or [`Pool::map_progress`]'s): items whose
 /// function has returned (finished, not merely started), of how many.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -304,7 +304,7 @@ impl<R: Send + 'static> Imap<R> {
     /// let seen = last.clone();
     /// let squares: Vec<u64> = pool
     ///     .imap(1..=10u64, |x| x * x)
-    ///     .progress(move |p| {
+    ///     .on_progress(move |p| {
     ///         assert_eq!(p.total, Some(10));
     ///         seen.fetch_max(p.done, Ordering::Relaxed);
     ///     })
@@ -312,7 +312,11 @@ impl<R: Send + 'static> Imap<R> {
     /// assert_eq!(squares.len(), 10);
     /// assert_eq!(last.load(Ordering::Relaxed), 10);
     /// ```
-    pub fn progress(mut self, observer: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+    ///
+    /// Named `on_progress`, not `progress`, so that `indicatif`'s
+    /// `ProgressIterator::progress()` (which advances when the reader takes
+    /// an item) still works on an `Imap` by method syntax.
+    pub fn on_progress(mut self, observer: impl Fn(Progress) + Send + Sync + 'static) -> Self {
         if let Some(source) = self.source.as_mut() {
             source.observe(Observer {
                 report: Arc::new(observer),
