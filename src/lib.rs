@@ -96,6 +96,11 @@ pub mod __loom {
     pub use crate::task::deadline::loom_hooks::*;
 }
 
+/// The README's examples, run as doctests (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{SpawnError, Timeout};
 pub use parallel::imap::{Imap, Progress};
 pub use parallel::join::fork_join;
