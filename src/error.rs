@@ -6,6 +6,25 @@ use std::fmt;
 ///
 /// Returned by [`Pool::try_spawn`](crate::Pool::try_spawn) and
 /// [`Pool::spawn_timeout`](crate::Pool::spawn_timeout).
+///
+/// Marked `#[non_exhaustive]`: match it with a wildcard arm, or use
+/// [`is_full`](Self::is_full), [`is_closed`](Self::is_closed) and
+/// [`into_inner`](Self::into_inner), which every variant supports.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::{Pool, SpawnError};
+///
+/// let pool = Pool::new(1);
+/// pool.shutdown();
+/// match pool.try_spawn(|| "late") {
+///     Ok(_) => unreachable!("a closed pool takes nothing"),
+///     Err(SpawnError::Closed(task)) => assert_eq!(task(), "late"), // nothing lost
+///     Err(other) => panic!("unexpected: {other}"),
+/// }
+/// ```
+#[non_exhaustive]
 pub enum SpawnError<F> {
     /// No thread can take the task now: the bounded queue (see
     /// `queue_capacity`) had no room, or the pool has no worker thread left

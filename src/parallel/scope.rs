@@ -12,6 +12,7 @@
 //! it counts as blocked, so the pool may start a compensating thread for the
 //! scope's tasks queued elsewhere.
 
+use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -68,6 +69,22 @@ impl<T> ScopedHandle<'_, T> {
     /// True once the task completed, panicked or was cancelled.
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
+    }
+}
+
+impl<T> fmt::Debug for ScopedHandle<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopedHandle")
+            .field("finished", &self.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("live_tasks", &self.state.live_tasks())
+            .finish_non_exhaustive()
     }
 }
 

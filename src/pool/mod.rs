@@ -11,7 +11,7 @@ pub(crate) mod integrations;
 pub(crate) mod task_builder;
 
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, RefUnwindSafe, UnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::SpawnError;
@@ -116,6 +116,12 @@ fn run_executed(worker: &Worker, how: Run, f: impl FnOnce()) {
 }
 
 /// A pool of worker threads. Cheap to clone; clones share one pool.
+///
+/// `Pool` is `Clone + Send + Sync + Debug`, and `UnwindSafe +
+/// RefUnwindSafe`: a panic caught with [`std::panic::catch_unwind`] while
+/// the pool was borrowed cannot leave it half-updated, since every user
+/// value (task, hook, callback, result) runs and drops under the pool's own
+/// `catch_unwind`, so no `AssertUnwindSafe` is needed around code using it.
 ///
 /// # Examples
 ///
@@ -579,6 +585,12 @@ impl Clone for Pool {
         }
     }
 }
+
+// Unwind safety (see the type's docs): the pool's state is built to survive
+// panics (every user value runs and drops under `catch_unwind`, locks ignore
+// poisoning), so a `&Pool` seen after a caught panic works as before.
+impl UnwindSafe for Pool {}
+impl RefUnwindSafe for Pool {}
 
 impl Drop for Pool {
     fn drop(&mut self) {

@@ -22,6 +22,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -222,6 +223,12 @@ impl<T> Handle<'_, T> {
 /// detaches the task: it still runs, and its result is dropped when it
 /// finishes. A handle is also a [`Future`] that works under any executor.
 ///
+/// `TaskHandle<T>` is `Send + Sync` when `T: Send`, and `UnwindSafe +
+/// RefUnwindSafe` for every `T`: like a channel's receiver, it hands out
+/// the outcome only whole (by value, from [`join`](Self::join), the future
+/// or [`on_complete`](Self::on_complete)), so a panic caught while the
+/// handle was borrowed cannot expose a half-built result.
+///
 /// # Examples
 ///
 /// ```
@@ -366,6 +373,12 @@ impl<T> Future for TaskHandle<T> {
         Poll::Ready(unsafe { inner.take_outcome() })
     }
 }
+
+// Unwind safety (see the type's docs): a handle is a one-shot receiver of an
+// outcome that is whole before it is published, and its state moves only by
+// atomic transitions that a panic elsewhere cannot leave half done.
+impl<T> UnwindSafe for TaskHandle<T> {}
+impl<T> RefUnwindSafe for TaskHandle<T> {}
 
 impl<T> fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

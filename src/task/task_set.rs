@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -93,6 +94,11 @@ impl Wake for ReportTo {
 /// Dropping a set detaches the tasks still in it: they keep running and
 /// their results are dropped.
 ///
+/// `TaskSet<T>` is `Send + Sync` when `T: Send`, and `UnwindSafe +
+/// RefUnwindSafe` for every `T`, for the reason given at [`TaskHandle`]:
+/// results come out whole, and the set's own bookkeeping is never left
+/// half-updated by a panic.
+///
 /// # Examples
 ///
 /// ```
@@ -111,6 +117,7 @@ impl Wake for ReportTo {
 /// }
 /// assert_eq!(order.len(), 3);
 /// ```
+#[must_use = "dropping a TaskSet detaches its tasks; join them with `join_next` or `join_all`"]
 pub struct TaskSet<T> {
     pool: Arc<Shared>,
     /// Tasks not taken out yet, by id (ascending = spawn order).
@@ -429,6 +436,12 @@ impl<T> TaskSet<T> {
         self.tasks.is_empty()
     }
 }
+
+// Unwind safety (see the type's docs): as for `TaskHandle`; the set's own
+// bookkeeping (its map and ready list) changes under `&mut self` or under a
+// lock that ignores poisoning, never half-way across a call into user code.
+impl<T> UnwindSafe for TaskSet<T> {}
+impl<T> RefUnwindSafe for TaskSet<T> {}
 
 impl<T> fmt::Debug for TaskSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
