@@ -69,7 +69,7 @@
 //! | stream results | [`Pool::imap`], [`Pool::imap_unordered`] ([`Imap`]) |
 //! | divide and conquer | [`Pool::fork_join`], [`fork_join`] |
 //! | lifecycle | [`Pool::join`], [`Pool::shutdown`], [`Pool::shutdown_now`], [`Pool::set_threads`], [`Pool::stats`] |
-//! | the seeds' helpers | [`global`], [`spawn`], [`thread_job`], [`thread_map`], [`split_evenly`] |
+//! | the process-wide pool, spacepy's `thread_job` and `thread_map`, numpy's `array_split` | [`global`], [`spawn`], [`thread_job`], [`thread_map`], [`split_evenly`] |
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
