@@ -1,5 +1,5 @@
 //! Waiting for a [`Pool`], shutting it down and resizing it: the lifecycle
-//! half of its face (building and submitting are in `pool/mod.rs`).
+//! half of its face (building and submitting are in `pool/submit.rs`).
 //!
 //! Invariant: every `shutdown*` closes the pool first (`Shared::close`), so
 //! from then on no outside submission is admitted; `shutdown` and
