@@ -26,6 +26,24 @@ impl Pool {
     /// # Panics
     ///
     /// If called from a task of this pool (it would wait for itself).
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let pool = workcrew::Pool::new(2);
+    /// let done = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..8 {
+    ///     let done = done.clone();
+    ///     pool.execute(move || {
+    ///         done.fetch_add(1, Ordering::Relaxed);
+    ///     });
+    /// }
+    /// pool.join();
+    /// assert_eq!(done.load(Ordering::Relaxed), 8);
+    /// assert_eq!(pool.pending(), 0);
+    /// pool.spawn(|| "the pool stays open after join").join().unwrap();
+    /// ```
     pub fn join(&self) {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::join");
@@ -38,6 +56,17 @@ impl Pool {
     /// # Panics
     ///
     /// If called from a task of this pool.
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// pool.execute(move || release_rx.recv().unwrap());
+    /// assert!(!pool.join_timeout(Duration::from_millis(20)), "still busy");
+    /// release_tx.send(()).unwrap();
+    /// assert!(pool.join_timeout(Duration::from_secs(10)));
+    /// ```
     pub fn join_timeout(&self, timeout: Duration) -> bool {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::join_timeout");
@@ -50,7 +79,20 @@ impl Pool {
     ///
     /// # Panics
     ///
-    /// If called from a task of this pool.
+    /// If called from a task of this pool (it would wait for itself), or on
+    /// the [`global`](crate::global) pool, which lives as long as the
+    /// process.
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let handles: Vec<_> = (0..4).map(|i| pool.spawn(move || i)).collect();
+    /// pool.shutdown(); // runs all four first
+    /// assert_eq!(pool.threads(), 0);
+    /// assert!(pool.is_closed());
+    /// assert!(handles.iter().all(|handle| handle.is_finished()));
+    /// assert!(pool.try_spawn(|| 5).unwrap_err().is_closed());
+    /// ```
     pub fn shutdown(&self) {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown");
@@ -70,7 +112,31 @@ impl Pool {
     /// # Panics
     ///
     /// If called from a task of this pool, like every `shutdown*` call: stop
-    /// the pool from the thread that owns it.
+    /// the pool from the thread that owns it. Also on the
+    /// [`global`](crate::global) pool, which lives as long as the process.
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::TaskError;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let running = pool.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    ///     "finished"
+    /// });
+    /// started_rx.recv().unwrap();
+    /// let queued: Vec<_> = (0..3).map(|i| pool.spawn(move || i)).collect();
+    ///
+    /// assert_eq!(pool.shutdown_now(), 3); // returns at once
+    /// for handle in queued {
+    ///     assert!(matches!(handle.join(), Err(TaskError::Cancelled)));
+    /// }
+    /// release_tx.send(()).unwrap();
+    /// assert_eq!(running.join().unwrap(), "finished"); // running tasks finish
+    /// pool.shutdown(); // waits for the threads
+    /// ```
     pub fn shutdown_now(&self) -> usize {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown_now");
@@ -117,7 +183,19 @@ impl Pool {
     ///
     /// # Panics
     ///
-    /// If called from a task of this pool.
+    /// If called from a task of this pool, or on the
+    /// [`global`](crate::global) pool.
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::new(2);
+    /// pool.execute(|| std::thread::sleep(Duration::from_millis(10)));
+    /// if !pool.shutdown_timeout(Duration::from_secs(5)) {
+    ///     eprintln!("some tasks are still running; the pool stays closed");
+    /// }
+    /// assert!(pool.is_closed());
+    /// ```
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         self.shared
             .assert_not_own_worker(&self.shared, "Pool::shutdown_timeout");
@@ -168,6 +246,15 @@ impl Pool {
     /// # Panics
     ///
     /// If `threads` exceeds 32,767.
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// pool.set_threads(8);
+    /// assert_eq!(pool.max_threads(), 8);
+    /// pool.set_threads(1); // running tasks are not interrupted
+    /// assert_eq!(pool.max_threads(), 1);
+    /// ```
     pub fn set_threads(&self, threads: usize) {
         let threads = if threads == 0 {
             crate::scheduler::config::cores()
@@ -204,6 +291,19 @@ impl Pool {
     }
 
     /// A snapshot of threads and task counts; see [`PoolStats`].
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let failed = pool.spawn(|| -> u32 { panic!("counted") });
+    /// let _ = failed.join();
+    /// pool.spawn(|| 1).join().unwrap();
+    /// pool.join();
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.completed, stats.panicked, stats.cancelled), (2, 1, 0));
+    /// assert_eq!((stats.queued, stats.running), (0, 0));
+    /// println!("{stats:?}");
+    /// ```
     pub fn stats(&self) -> PoolStats {
         let totals = self.shared.totals();
         let counts = self.shared.registry.counts();

@@ -33,6 +33,12 @@ use crate::Arc;
 
 /// A pool of worker threads. Cheap to clone; clones share one pool.
 ///
+/// Dropping the last clone does not block: the pool closes, runs what is
+/// queued and its threads exit in the background; nothing waits for them
+/// when the process exits, so call [`shutdown`](Pool::shutdown) or
+/// [`join`](Pool::join) before returning from `main` if the work must
+/// finish (see [the crate docs](crate#dropping-the-last-pool-and-process-exit)).
+///
 /// `Pool` is `Clone + Send + Sync + Debug`, and `UnwindSafe +
 /// RefUnwindSafe`: a panic caught with [`std::panic::catch_unwind`] while
 /// the pool was borrowed cannot leave it half-updated, since every user

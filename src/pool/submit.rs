@@ -116,6 +116,14 @@ impl Pool {
     /// # Panics
     ///
     /// If `threads` exceeds 32,767.
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(4);
+    /// assert_eq!(pool.max_threads(), 4);
+    /// let all_cores = workcrew::Pool::new(0);
+    /// assert!(all_cores.max_threads() >= 1);
+    /// ```
     pub fn new(threads: usize) -> Pool {
         match Pool::builder().threads(threads).build() {
             Ok(pool) => pool,
@@ -124,6 +132,22 @@ impl Pool {
     }
 
     /// Starts a [`PoolBuilder`] to set limits, hooks and names.
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // Two threads always, up to 16 while blocking work piles up, each extra
+    /// // thread leaving after 5 s idle; at most 100 tasks waiting.
+    /// let pool = workcrew::Pool::builder()
+    ///     .threads(2)
+    ///     .max_threads(16)
+    ///     .keep_alive(Duration::from_secs(5))
+    ///     .queue_capacity(100)
+    ///     .thread_name(|index| format!("downloader-{index}"))
+    ///     .build()?;
+    /// assert_eq!(pool.max_threads(), 16);
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn builder() -> PoolBuilder {
         PoolBuilder::new()
     }
@@ -178,6 +202,19 @@ impl Pool {
     /// spawns and joins children (or uses `scope`) still completes; shutdown
     /// waits for those children too. The same holds for every submitting
     /// call made from a worker of the pool.
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let text = String::from("moved into the task");
+    /// let length = pool.spawn(move || text.len());
+    /// assert_eq!(length.join()?, 19);
+    ///
+    /// pool.shutdown();
+    /// let refused = std::panic::catch_unwind(|| pool.spawn(|| 1));
+    /// assert!(refused.is_err(), "spawn on a closed pool panics");
+    /// # Ok::<(), workcrew::TaskError>(())
+    /// ```
     pub fn spawn<F, T>(&self, f: F) -> TaskHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -195,6 +232,33 @@ impl Pool {
     ///
     /// [`SpawnError::Full`] if the bounded queue has no room and
     /// [`SpawnError::Closed`] if the pool is closed; both return `f`.
+    /// # Examples
+    ///
+    /// With one thread, busy, and room for one queued task, the second
+    /// submission is refused and its closure comes back:
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = workcrew::Pool::builder().threads(1).queue_capacity(1).build()?;
+    /// let (started_tx, started_rx) = mpsc::channel();
+    /// let (release_tx, release_rx) = mpsc::channel::<()>();
+    /// let busy = pool.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    /// });
+    /// started_rx.recv().unwrap(); // the only thread is taken
+    ///
+    /// let queued = pool.try_spawn(|| "queued").expect("the queue has room for one");
+    /// let refused = pool.try_spawn(|| "refused").unwrap_err();
+    /// assert!(refused.is_full());
+    /// let closure = refused.into_inner(); // nothing is lost: run it later, or here
+    /// assert_eq!(closure(), "refused");
+    ///
+    /// release_tx.send(()).unwrap();
+    /// busy.join().unwrap();
+    /// assert_eq!(queued.join().unwrap(), "queued");
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn try_spawn<F, T>(&self, f: F) -> Result<TaskHandle<T>, SpawnError<F>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -211,6 +275,17 @@ impl Pool {
     ///
     /// [`SpawnError::Full`] if no room came in time and
     /// [`SpawnError::Closed`] if the pool is closed; both return `f`.
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::builder().threads(1).queue_capacity(4).build()?;
+    /// match pool.spawn_timeout(|| 2 + 2, Duration::from_millis(100)) {
+    ///     Ok(handle) => assert_eq!(handle.join().unwrap(), 4),
+    ///     Err(refused) => eprintln!("no room within 100 ms: {refused}"),
+    /// }
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn spawn_timeout<F, T>(
         &self,
         f: F,
@@ -241,6 +316,22 @@ impl Pool {
     /// # Panics
     ///
     /// If the pool is closed.
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let pool = workcrew::Pool::new(2);
+    /// let done = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..10 {
+    ///     let done = done.clone();
+    ///     pool.execute(move || {
+    ///         done.fetch_add(1, Ordering::Relaxed);
+    ///     });
+    /// }
+    /// pool.join(); // waits for the fire-and-forget tasks too
+    /// assert_eq!(done.load(Ordering::Relaxed), 10);
+    /// ```
     pub fn execute<F>(&self, f: F)
     where
         F: FnOnce() + Send + 'static,
@@ -284,6 +375,14 @@ impl Pool {
     ///
     /// If `f` panics, if the pool is closed, or if `shutdown_now` cancels the
     /// task before it starts.
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let numbers = vec![1, 2, 3];
+    /// let total: i32 = pool.apply(|| numbers.iter().sum()); // borrows `numbers`
+    /// assert_eq!(total, 6);
+    /// ```
     pub fn apply<F, T>(&self, f: F) -> T
     where
         F: FnOnce() -> T + Send,
@@ -333,6 +432,21 @@ impl Pool {
     }
 
     /// A new, empty [`TaskSet`] spawning on this pool.
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// for n in 1..=4u64 {
+    ///     set.spawn(move || n * 10);
+    /// }
+    /// let mut total = 0;
+    /// while let Some(result) = set.join_next() {
+    ///     total += result?; // in the order the tasks finish
+    /// }
+    /// assert_eq!(total, 100);
+    /// # Ok::<(), workcrew::TaskError>(())
+    /// ```
     pub fn task_set<T: Send + 'static>(&self) -> TaskSet<T> {
         TaskSet::new(self.shared.clone())
     }
