@@ -213,4 +213,5 @@ pub use scheduler::timings::{TaskInfo, Timings, TIMING_BUCKETS};
 pub use task::control::{checkpoint, is_cancelled, time_left};
 pub use task::error::TaskError;
 pub use task::handle::TaskHandle;
-pub use task::task_set::{wait_all, wait_all_timeout, wait_any, wait_any_timeout, TaskId, TaskSet};
+pub use task::task_set::{TaskId, TaskSet};
+pub use task::wait::{wait_all, wait_all_timeout, wait_any, wait_any_timeout};

@@ -1,5 +1,5 @@
-//! Waiting for many tasks: [`TaskSet`] (results in completion order),
-//! [`wait_any`] / [`wait_all`].
+//! Waiting for many tasks: [`TaskSet`], results in completion order
+//! (`wait_any` and `wait_all`, over slices of handles, are in wait.rs).
 //!
 //! Every wait here costs no CPU: a completing task wakes the waiter through
 //! a waker registered once per task, so waiting on n tasks is O(n) work in
@@ -18,11 +18,11 @@ use crate::error::Timeout;
 use crate::scheduler::deadline_after;
 use crate::scheduler::shared::Shared;
 use crate::scheduler::submit::WhenFull;
-use crate::scheduler::worker::{park_until, Worker};
+use crate::scheduler::worker::Worker;
 use crate::sync::{lock, Condvar, Mutex};
 use crate::task::cell::{Registered, TaskRef};
 use crate::task::error::TaskError;
-use crate::task::handle::{current_thread_waker, may_take_back, Handle, TaskHandle};
+use crate::task::handle::{may_take_back, Handle};
 use crate::task::spawn::submit_static;
 use crate::task::state::Stage;
 use crate::Arc;
@@ -95,7 +95,7 @@ impl Wake for ReportTo {
 /// their results are dropped.
 ///
 /// `TaskSet<T>` is `Send + Sync` when `T: Send`, and `UnwindSafe +
-/// RefUnwindSafe` for every `T`, for the reason given at [`TaskHandle`]:
+/// RefUnwindSafe` for every `T`, for the reason given at [`TaskHandle`](crate::TaskHandle):
 /// results come out whole, and the set's own bookkeeping is never left
 /// half-updated by a panic.
 ///
@@ -187,7 +187,7 @@ impl<T> TaskSet<T> {
 
     /// Cancels every task that has not started (they never run, and come out
     /// of the set as [`TaskError::Cancelled`]) and asks every running one to
-    /// stop (see [`TaskHandle::request_cancel`]). Returns how many queued
+    /// stop (see [`TaskHandle::request_cancel`](crate::TaskHandle::request_cancel)). Returns how many queued
     /// tasks it cancelled.
     ///
     /// # Examples
@@ -340,7 +340,7 @@ impl<T: Send + 'static> TaskSet<T> {
     ///
     /// [`Timeout`] if no task finished in time; every task stays in the set.
     /// Like every timed wait, it runs a queued task inline only when the
-    /// pool could not run it otherwise (see [`TaskHandle::wait_timeout`]).
+    /// pool could not run it otherwise (see [`TaskHandle::wait_timeout`](crate::TaskHandle::wait_timeout)).
     pub fn join_next_timeout(
         &mut self,
         timeout: Duration,
@@ -450,103 +450,4 @@ impl<T> fmt::Debug for TaskSet<T> {
             .field("ready", &lock(&self.ready.list).ids.len())
             .finish()
     }
-}
-
-/// If the current thread is a worker of `pool`, runs the first still-queued
-/// task among `handles` inline. Returns whether it ran one.
-fn take_back_one<'h, T: 'h>(
-    pool: &Arc<Shared>,
-    handles: impl IntoIterator<Item = &'h Handle<'static, T>>,
-) -> bool {
-    Worker::with_current_in(pool, |worker| {
-        let Some(worker) = worker else { return false };
-        handles
-            .into_iter()
-            .filter(|handle| Arc::ptr_eq(&handle.pool, pool))
-            .any(|handle| handle.task.stage() == Stage::Queued && handle.task.run_inline(worker))
-    })
-}
-
-/// The lowest index of a finished handle.
-fn first_finished<T>(handles: &[TaskHandle<T>]) -> Option<usize> {
-    handles.iter().position(TaskHandle::is_finished)
-}
-
-/// Waits until one of `handles` is finished and returns the lowest index
-/// among the finished ones. Takes no result: join the handle to get it.
-///
-/// # Panics
-///
-/// If `handles` is empty (nothing could ever finish).
-///
-/// # Examples
-///
-/// ```
-/// let pool = workcrew::Pool::new(2);
-/// let handles = vec![pool.spawn(|| 1), pool.spawn(|| 2)];
-/// let first = workcrew::wait_any(&handles);
-/// assert!(first < 2);
-/// ```
-pub fn wait_any<T>(handles: &[TaskHandle<T>]) -> usize {
-    assert!(
-        !handles.is_empty(),
-        "workcrew::wait_any: no handles to wait for (it would wait forever)"
-    );
-    wait_any_until(handles, None).expect("no deadline")
-}
-
-/// Like [`wait_any`], but gives up after `timeout` and returns `None`
-/// (also at once for an empty slice). Nothing is consumed either way.
-pub fn wait_any_timeout<T>(handles: &[TaskHandle<T>], timeout: Duration) -> Option<usize> {
-    if handles.is_empty() {
-        return None;
-    }
-    wait_any_until(handles, Some(deadline_after(timeout)))
-}
-
-fn wait_any_until<T>(handles: &[TaskHandle<T>], deadline: Option<Instant>) -> Option<usize> {
-    loop {
-        if let Some(index) = first_finished(handles) {
-            return Some(index);
-        }
-        // Timed waits run a task inline only when the pool could not give
-        // it a thread (handle.rs, "Take back").
-        let took_back = may_take_back(deadline)
-            && handles
-                .iter()
-                .any(|handle| take_back_one(&handle.inner().pool, [handle.inner()]));
-        if !took_back {
-            break;
-        }
-    }
-    let waker = current_thread_waker();
-    let mut registered = 0;
-    for handle in handles {
-        match handle.inner().task.register(&waker) {
-            Registered::Yes => registered += 1,
-            Registered::AlreadyFinal => break,
-        }
-    }
-    park_until(|| first_finished(handles).is_some(), deadline);
-    for handle in &handles[..registered] {
-        handle.inner().task.deregister(&waker);
-    }
-    first_finished(handles)
-}
-
-/// Waits until every handle is finished (completed, panicked or cancelled).
-/// Takes no result. Returns at once for an empty slice.
-pub fn wait_all<T>(handles: &[TaskHandle<T>]) {
-    for handle in handles {
-        handle.wait();
-    }
-}
-
-/// Like [`wait_all`], but gives up after `timeout`; returns whether all
-/// finished. Nothing is consumed either way.
-pub fn wait_all_timeout<T>(handles: &[TaskHandle<T>], timeout: Duration) -> bool {
-    let deadline = deadline_after(timeout);
-    handles
-        .iter()
-        .all(|handle| handle.inner().wait(Some(deadline)))
 }
