@@ -26,6 +26,7 @@ impl Pool {
     /// # Panics
     ///
     /// If called from a task of this pool (it would wait for itself).
+    ///
     /// # Examples
     ///
     /// ```
@@ -56,6 +57,7 @@ impl Pool {
     /// # Panics
     ///
     /// If called from a task of this pool.
+    ///
     /// # Examples
     ///
     /// ```
@@ -82,6 +84,7 @@ impl Pool {
     /// If called from a task of this pool (it would wait for itself), or on
     /// the [`global`](crate::global) pool, which lives as long as the
     /// process.
+    ///
     /// # Examples
     ///
     /// ```
@@ -114,6 +117,7 @@ impl Pool {
     /// If called from a task of this pool, like every `shutdown*` call: stop
     /// the pool from the thread that owns it. Also on the
     /// [`global`](crate::global) pool, which lives as long as the process.
+    ///
     /// # Examples
     ///
     /// ```
@@ -185,6 +189,7 @@ impl Pool {
     ///
     /// If called from a task of this pool, or on the
     /// [`global`](crate::global) pool.
+    ///
     /// # Examples
     ///
     /// ```
@@ -246,6 +251,7 @@ impl Pool {
     /// # Panics
     ///
     /// If `threads` exceeds 32,767.
+    ///
     /// # Examples
     ///
     /// ```
@@ -291,6 +297,7 @@ impl Pool {
     }
 
     /// A snapshot of threads and task counts; see [`PoolStats`].
+    ///
     /// # Examples
     ///
     /// ```

@@ -116,6 +116,7 @@ impl Pool {
     /// # Panics
     ///
     /// If `threads` exceeds 32,767.
+    ///
     /// # Examples
     ///
     /// ```
@@ -132,6 +133,7 @@ impl Pool {
     }
 
     /// Starts a [`PoolBuilder`] to set limits, hooks and names.
+    ///
     /// # Examples
     ///
     /// ```
@@ -202,6 +204,7 @@ impl Pool {
     /// spawns and joins children (or uses `scope`) still completes; shutdown
     /// waits for those children too. The same holds for every submitting
     /// call made from a worker of the pool.
+    ///
     /// # Examples
     ///
     /// ```
@@ -232,6 +235,7 @@ impl Pool {
     ///
     /// [`SpawnError::Full`] if the bounded queue has no room and
     /// [`SpawnError::Closed`] if the pool is closed; both return `f`.
+    ///
     /// # Examples
     ///
     /// With one thread, busy, and room for one queued task, the second
@@ -275,6 +279,7 @@ impl Pool {
     ///
     /// [`SpawnError::Full`] if no room came in time and
     /// [`SpawnError::Closed`] if the pool is closed; both return `f`.
+    ///
     /// # Examples
     ///
     /// ```
@@ -316,6 +321,7 @@ impl Pool {
     /// # Panics
     ///
     /// If the pool is closed.
+    ///
     /// # Examples
     ///
     /// ```
@@ -375,6 +381,7 @@ impl Pool {
     ///
     /// If `f` panics, if the pool is closed, or if `shutdown_now` cancels the
     /// task before it starts.
+    ///
     /// # Examples
     ///
     /// ```
@@ -432,6 +439,7 @@ impl Pool {
     }
 
     /// A new, empty [`TaskSet`] spawning on this pool.
+    ///
     /// # Examples
     ///
     /// ```

@@ -295,6 +295,7 @@ impl<T> TaskHandle<T> {
     ///
     /// [`TaskError::Panicked`] with the payload if the task panicked,
     /// [`TaskError::Cancelled`] if it was cancelled before it started.
+    ///
     /// # Examples
     ///
     /// ```
@@ -312,6 +313,7 @@ impl<T> TaskHandle<T> {
 
     /// Blocks until the task is finished (completed, panicked or cancelled),
     /// without taking its result.
+    ///
     /// # Examples
     ///
     /// ```
@@ -332,6 +334,7 @@ impl<T> TaskHandle<T> {
     /// task inline (which could overrun the timeout) while the pool has an
     /// idle thread or may start a compensating one for it; only when neither
     /// is possible does it run the task itself, so the task always runs.
+    ///
     /// # Examples
     ///
     /// Python's `future.result(timeout=...)`:
@@ -351,6 +354,7 @@ impl<T> TaskHandle<T> {
     }
 
     /// True once the task completed, panicked or was cancelled.
+    ///
     /// # Examples
     ///
     /// ```
@@ -369,6 +373,7 @@ impl<T> TaskHandle<T> {
     /// handle is finished at once, and every waiter sees
     /// [`TaskError::Cancelled`]. Returns false (and changes nothing) once
     /// the task is running or finished, or if it was already cancelled.
+    ///
     /// # Examples
     ///
     /// ```
@@ -431,6 +436,7 @@ impl<T> TaskHandle<T> {
     /// True while the task runs: it has started and not finished. A request
     /// to stop ([`request_cancel`](Self::request_cancel)) can only reach a
     /// task in this state; [`cancel`](Self::cancel) only one before it.
+    ///
     /// # Examples
     ///
     /// ```
@@ -456,6 +462,7 @@ impl<T> TaskHandle<T> {
     /// A panic in the callback is caught, counted in
     /// [`PoolStats::panicked`](crate::PoolStats) and handed to the pool's
     /// `panic_handler`.
+    ///
     /// # Examples
     ///
     /// Python's `add_done_callback`, or the classic `threadpool` module's

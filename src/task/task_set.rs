@@ -27,7 +27,9 @@ use crate::task::spawn::submit_static;
 use crate::task::state::Stage;
 use crate::Arc;
 
-/// Identifies a task of a [`TaskSet`]; ids grow in spawn order.
+/// Identifies a task of a [`TaskSet`]; ids grow in spawn order. Returned
+/// by [`TaskSet::spawn`], handed back with the result by
+/// [`TaskSet::join_next_with_id`] (whose example maps ids to names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(u64);
 
@@ -227,6 +229,17 @@ impl<T: Send + 'static> TaskSet<T> {
     /// # Panics
     ///
     /// If the pool is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// let id = set.spawn(|| 7);
+    /// assert_eq!(set.len(), 1);
+    /// let (joined, result) = set.join_next_with_id().unwrap();
+    /// assert_eq!((joined, result.unwrap()), (id, 7));
+    /// ```
     pub fn spawn<F>(&mut self, f: F) -> TaskId
     where
         F: FnOnce() -> T + Send + 'static,
@@ -251,11 +264,45 @@ impl<T: Send + 'static> TaskSet<T> {
 
     /// Waits for the next task to finish and returns its result; `None` once
     /// the set is empty.
+    ///
+    /// # Examples
+    ///
+    /// Python's `for f in as_completed(fs): f.result()`:
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// for word in ["one", "three", "seven"] {
+    ///     set.spawn(move || word.len());
+    /// }
+    /// let mut lengths = Vec::new();
+    /// while let Some(result) = set.join_next() {
+    ///     lengths.push(result.unwrap());
+    /// }
+    /// lengths.sort();
+    /// assert_eq!(lengths, [3, 5, 5]);
+    /// assert!(set.join_next().is_none() && set.is_empty());
+    /// ```
     pub fn join_next(&mut self) -> Option<Result<T, TaskError>> {
         self.join_next_with_id().map(|(_, result)| result)
     }
 
     /// Like [`join_next`](Self::join_next), with the finished task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// let mut names = HashMap::new();
+    /// for name in ["alpha", "beta"] {
+    ///     names.insert(set.spawn(move || name.len()), name);
+    /// }
+    /// while let Some((id, result)) = set.join_next_with_id() {
+    ///     println!("{} -> {}", names[&id], result.unwrap());
+    /// }
+    /// ```
     pub fn join_next_with_id(&mut self) -> Option<Joined<T>> {
         match self.next_finished(None) {
             Ok(next) => next,
@@ -264,6 +311,24 @@ impl<T: Send + 'static> TaskSet<T> {
     }
 
     /// The next finished task's result if one is ready now; never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let mut set = pool.task_set();
+    /// set.spawn(move || release_rx.recv().unwrap());
+    /// assert!(set.try_join_next().is_none(), "nothing finished yet");
+    /// release_tx.send(()).unwrap();
+    /// loop {
+    ///     if let Some(result) = set.try_join_next() {
+    ///         result.unwrap();
+    ///         break;
+    ///     }
+    ///     std::thread::yield_now(); // or do other work between polls
+    /// }
+    /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, TaskError>> {
         let id = self.ready.pop()?;
         Some(self.take(id).1)
@@ -274,6 +339,24 @@ impl<T: Send + 'static> TaskSet<T> {
     /// otherwise. Never blocks the thread, so a tokio or smol task can await
     /// a set without holding a runtime thread; see
     /// [`join_next_async`](Self::join_next_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// let pool = workcrew::Pool::new(1);
+    /// let mut set = pool.task_set();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(matches!(set.poll_join_next(&mut cx), Poll::Ready(None)), "empty");
+    /// set.spawn(|| 5);
+    /// let result = loop {
+    ///     match set.poll_join_next(&mut cx) {
+    ///         Poll::Ready(next) => break next,
+    ///         Poll::Pending => std::thread::yield_now(), // an executor would sleep
+    ///     }
+    /// };
+    /// assert_eq!(result.unwrap().unwrap(), 5);
+    /// ```
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, TaskError>>> {
         if self.tasks.is_empty() {
             return Poll::Ready(None);
@@ -341,6 +424,22 @@ impl<T: Send + 'static> TaskSet<T> {
     /// [`Timeout`] if no task finished in time; every task stays in the set.
     /// Like every timed wait, it runs a queued task inline only when the
     /// pool could not run it otherwise (see [`TaskHandle::wait_timeout`](crate::TaskHandle::wait_timeout)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let mut set = pool.task_set();
+    /// set.spawn(move || release_rx.recv().unwrap());
+    /// assert!(set.join_next_timeout(Duration::from_millis(20)).is_err(), "timed out");
+    /// assert_eq!(set.len(), 1, "nothing lost");
+    /// release_tx.send(()).unwrap();
+    /// let next = set.join_next_timeout(Duration::from_secs(10)).expect("in time");
+    /// assert!(next.unwrap().is_ok());
+    /// assert!(matches!(set.join_next_timeout(Duration::ZERO), Ok(None)), "empty");
+    /// ```
     pub fn join_next_timeout(
         &mut self,
         timeout: Duration,
@@ -350,6 +449,19 @@ impl<T: Send + 'static> TaskSet<T> {
     }
 
     /// Waits for every task and returns all results in completion order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// for n in 0..5u32 {
+    ///     set.spawn(move || if n == 3 { panic!("three") } else { n });
+    /// }
+    /// let outcomes = set.join_all();
+    /// assert_eq!(outcomes.len(), 5);
+    /// assert_eq!(outcomes.iter().filter(|outcome| outcome.is_err()).count(), 1);
+    /// ```
     pub fn join_all(mut self) -> Vec<Result<T, TaskError>> {
         let mut results = Vec::with_capacity(self.tasks.len());
         while let Some(result) = self.join_next() {
@@ -422,16 +534,52 @@ impl<T> TaskSet<T> {
 
     /// Cancels every task that has not started; they never run and still come
     /// out of the set as [`TaskError::Cancelled`]. Returns how many it cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::TaskError;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let mut set = pool.task_set();
+    /// set.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    ///     "ran"
+    /// });
+    /// started_rx.recv().unwrap();
+    /// set.spawn(|| "queued");
+    /// set.spawn(|| "queued");
+    /// assert_eq!(set.cancel_all(), 2);
+    /// release_tx.send(()).unwrap();
+    /// let outcomes = set.join_all();
+    /// let cancelled = outcomes.iter().filter(|o| matches!(o, Err(TaskError::Cancelled))).count();
+    /// assert_eq!(cancelled, 2);
+    /// ```
     pub fn cancel_all(&mut self) -> usize {
         self.tasks.values().filter(|handle| handle.cancel()).count()
     }
 
     /// Tasks not yet taken out (running, queued, or finished but not joined).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let mut set = pool.task_set();
+    /// assert!(set.is_empty());
+    /// set.spawn(|| 1);
+    /// set.spawn(|| 2);
+    /// assert_eq!(set.len(), 2);
+    /// set.join_next();
+    /// assert_eq!(set.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.tasks.len()
     }
 
-    /// True if no task is left to take out.
+    /// True if no task is left to take out (see [`len`](Self::len)'s example).
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
     }

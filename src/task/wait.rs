@@ -50,8 +50,8 @@ fn first_finished<T>(handles: &[TaskHandle<T>]) -> Option<usize> {
 /// ```
 /// let pool = workcrew::Pool::new(2);
 /// let handles = vec![pool.spawn(|| 1), pool.spawn(|| 2)];
-/// let first = workcrew::wait_any(&handles);
-/// assert!(first < 2);
+/// let first = workcrew::wait_any(&handles); // Python's FIRST_COMPLETED
+/// assert!(first < 2 && handles[first].is_finished());
 /// ```
 pub fn wait_any<T>(handles: &[TaskHandle<T>]) -> usize {
     assert!(
@@ -63,6 +63,19 @@ pub fn wait_any<T>(handles: &[TaskHandle<T>]) -> usize {
 
 /// Like [`wait_any`], but gives up after `timeout` and returns `None`
 /// (also at once for an empty slice). Nothing is consumed either way.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let pool = workcrew::Pool::new(2);
+/// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+/// let handles = vec![pool.spawn(move || release_rx.recv().unwrap())];
+/// assert_eq!(workcrew::wait_any_timeout(&handles, Duration::from_millis(20)), None);
+/// release_tx.send(()).unwrap();
+/// assert_eq!(workcrew::wait_any_timeout(&handles, Duration::from_secs(10)), Some(0));
+/// assert_eq!(workcrew::wait_any_timeout::<()>(&[], Duration::from_secs(10)), None);
+/// ```
 pub fn wait_any_timeout<T>(handles: &[TaskHandle<T>], timeout: Duration) -> Option<usize> {
     if handles.is_empty() {
         return None;
@@ -102,6 +115,19 @@ fn wait_any_until<T>(handles: &[TaskHandle<T>], deadline: Option<Instant>) -> Op
 
 /// Waits until every handle is finished (completed, panicked or cancelled).
 /// Takes no result. Returns at once for an empty slice.
+///
+/// # Examples
+///
+/// Python's `wait(fs, return_when=ALL_COMPLETED)`:
+///
+/// ```
+/// let pool = workcrew::Pool::new(2);
+/// let handles: Vec<_> = (0..4).map(|i| pool.spawn(move || i * 2)).collect();
+/// workcrew::wait_all(&handles);
+/// assert!(handles.iter().all(|handle| handle.is_finished()));
+/// let results: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+/// assert_eq!(results, [0, 2, 4, 6]);
+/// ```
 pub fn wait_all<T>(handles: &[TaskHandle<T>]) {
     for handle in handles {
         handle.wait();
@@ -110,6 +136,18 @@ pub fn wait_all<T>(handles: &[TaskHandle<T>]) {
 
 /// Like [`wait_all`], but gives up after `timeout`; returns whether all
 /// finished. Nothing is consumed either way.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let pool = workcrew::Pool::new(2);
+/// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+/// let handles = vec![pool.spawn(|| ()), pool.spawn(move || release_rx.recv().unwrap())];
+/// assert!(!workcrew::wait_all_timeout(&handles, Duration::from_millis(20)));
+/// release_tx.send(()).unwrap();
+/// assert!(workcrew::wait_all_timeout(&handles, Duration::from_secs(10)));
+/// ```
 pub fn wait_all_timeout<T>(handles: &[TaskHandle<T>], timeout: Duration) -> bool {
     let deadline = deadline_after(timeout);
     handles
