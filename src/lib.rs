@@ -203,7 +203,8 @@ pub use parallel::imap::{Imap, Progress};
 pub use parallel::join::fork_join;
 pub use parallel::scope::{Scope, ScopedHandle};
 pub use parallel::seed::{global, spawn, split_evenly, thread_job, thread_map};
-pub use pool::builder::{BuildError, PoolBuilder};
+pub use pool::build_error::BuildError;
+pub use pool::builder::PoolBuilder;
 #[cfg(all(unix, feature = "ctrl-c"))]
 pub use pool::integrations::{stop_on_ctrl_c, CtrlC};
 pub use pool::task_builder::TaskBuilder;

@@ -10,6 +10,15 @@ impl crate::Pool {
     /// before a scrape. Does nothing for a pool built without
     /// [`PoolBuilder::metrics`](crate::PoolBuilder::metrics). Only with the
     /// `metrics` feature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::builder().threads(2).metrics("jobs").build()?;
+    /// // Each export (a scrape, a timer): refresh `jobs.threads`, `jobs.queued`, ...
+    /// pool.record_metrics();
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn record_metrics(&self) {
         if let Some(metrics) = &self.shared.config.metrics {
             let stats = self.stats();

@@ -12,6 +12,8 @@
 
 // Declared in the order the `Pool` page should list the methods (module
 // docs); blank lines keep rustfmt from sorting them.
+pub(crate) mod build_error;
+
 pub(crate) mod builder;
 
 mod submit;

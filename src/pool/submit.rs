@@ -12,7 +12,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::error::SpawnError;
-use crate::pool::builder::{BuildError, PoolBuilder};
+use crate::pool::build_error::BuildError;
+use crate::pool::builder::PoolBuilder;
 use crate::pool::Pool;
 use crate::scheduler::ambient::{is_stopped, Ambient};
 use crate::scheduler::config::Config;
