@@ -199,8 +199,9 @@ pub(crate) use sync::Arc;
 pub use scheduler::hooks as __loom;
 
 pub use error::{SpawnError, Timeout};
-pub use parallel::imap::{Imap, Progress};
+pub use parallel::imap::Imap;
 pub use parallel::join::fork_join;
+pub use parallel::progress::Progress;
 pub use parallel::scope::{Scope, ScopedHandle};
 pub use parallel::seed::{global, spawn, split_evenly, thread_job, thread_map};
 pub use pool::build_error::BuildError;
