@@ -43,6 +43,11 @@ pub fn global() -> &'static Pool {
 
 /// Spawns `f` on the [`global`] pool.
 ///
+/// # Panics
+///
+/// When the global pool cannot be built (see [`global`]); it is never
+/// closed, so that cause of [`Pool::spawn`]'s panic does not arise.
+///
 /// # Examples
 ///
 /// ```
