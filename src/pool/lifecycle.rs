@@ -237,6 +237,15 @@ impl Pool {
 
     /// True once the pool takes no new work from outside (after `shutdown*`;
     /// see [`spawn`](Self::spawn) for what its own draining tasks may still do).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// assert!(!pool.is_closed());
+    /// pool.shutdown();
+    /// assert!(pool.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
     }
@@ -282,16 +291,52 @@ impl Pool {
 
     /// Worker threads that exist now (a thread that is retiring counts until
     /// its `on_thread_stop` hook has returned).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::builder().threads(2).max_threads(4).build()?;
+    /// assert_eq!(pool.threads(), 2, "core threads start at build");
+    /// pool.shutdown();
+    /// assert_eq!(pool.threads(), 0);
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn threads(&self) -> usize {
         self.shared.registry.live_threads()
     }
 
     /// The most threads the pool runs at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::builder().threads(1).max_threads(4).build()?;
+    /// assert_eq!(pool.max_threads(), 4);
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn max_threads(&self) -> usize {
         self.shared.registry.max_threads()
     }
 
     /// Tasks queued or running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// pool.execute(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    /// });
+    /// started_rx.recv().unwrap();
+    /// pool.execute(|| ());
+    /// assert_eq!(pool.pending(), 2, "one running, one queued");
+    /// release_tx.send(()).unwrap();
+    /// pool.join();
+    /// assert_eq!(pool.pending(), 0);
+    /// ```
     pub fn pending(&self) -> usize {
         self.shared.pending()
     }
