@@ -223,7 +223,7 @@ fn a_submitter_waiting_for_queue_room_is_woken() {
                     // Blocks until the worker takes `first` out of the queue.
                     pool.spawn(task)
                 }
-                Err(SpawnError::Closed(_)) => panic!("the pool is open"),
+                Err(refused) => panic!("the pool is open: {refused}"),
             };
             let third = pool.spawn(|| 3);
             assert_eq!(first.join().unwrap(), 1);
@@ -632,7 +632,7 @@ fn submit_two(pool: &Pool, runs: &[Count; 2]) -> Vec<Submitted<impl FnOnce() -> 
             match pool.try_spawn(task) {
                 Ok(handle) => Submitted::Accepted(id, handle),
                 Err(SpawnError::Closed(task)) => Submitted::Refused(id, task),
-                Err(SpawnError::Full(_)) => panic!("an unbounded queue is never full"),
+                Err(refused) => panic!("an unbounded queue is never full: {refused}"),
             }
         })
         .collect()
@@ -1041,7 +1041,7 @@ fn a_hand_off_submitter_is_woken_when_the_worker_becomes_idle() {
                     seen.saw("waited for a taker");
                     pool.spawn(task)
                 }
-                Err(SpawnError::Closed(_)) => panic!("the pool is open"),
+                Err(refused) => panic!("the pool is open: {refused}"),
             };
             assert_eq!(first.join().unwrap(), 1);
             assert_eq!(second.join().unwrap(), 2);

@@ -388,9 +388,9 @@ fn submitter(pool: Pool, ledger: Arc<Ledger>, mut rng: Rng, operations: usize, n
                         kept.push(Kept { id, handle });
                     }
                     Err(SpawnError::Full(f)) => record_refused(&ledger, id, f, &context),
-                    Err(SpawnError::Closed(f)) => {
-                        assert!(pool.is_closed());
-                        record_refused(&ledger, id, f, &context);
+                    Err(refused) => {
+                        assert!(refused.is_closed() && pool.is_closed(), "{refused}");
+                        record_refused(&ledger, id, refused.into_inner(), &context);
                     }
                 }
             }

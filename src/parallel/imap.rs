@@ -20,11 +20,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::Timeout;
+use crate::parallel::progress::{Observer, Progress};
 use crate::pool::Pool;
 use crate::scheduler::deadline_after;
 use crate::scheduler::shared::panic_closed;
 use crate::scheduler::worker::Worker;
-use crate::sync::{AtomicUsize, Ordering};
 use crate::task::control::stopped_or_panic;
 use crate::task::error::TaskError;
 use crate::task::handle::TaskHandle;
@@ -112,36 +112,6 @@ trait Source<R>: Send {
 
     /// Reports every item `f` finishes to `observer` from now on.
     fn observe(&mut self, observer: Observer);
-}
-
-/// A progress observer and the count of items finished so far.
-#[derive(Clone)]
-struct Observer {
-    report: Arc<dyn Fn(Progress) + Send + Sync>,
-    done: Arc<AtomicUsize>,
-    total: Option<usize>,
-}
-
-impl Observer {
-    fn item_done(&self) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        (self.report)(Progress {
-            done,
-            total: self.total,
-        });
-    }
-}
-
-/// How far a streaming map has got, as told to an
-/// [`Imap::on_progress`] observer (or [`Pool::map_progress`]'s): items whose
-/// function has returned (finished, not merely started), of how many.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Progress {
-    /// Items finished so far.
-    pub done: usize,
-    /// All items, when the input's length is known (an exact `size_hint`).
-    pub total: Option<usize>,
 }
 
 struct MapSource<I, F> {
@@ -233,6 +203,18 @@ where
 /// yet started, asks the running ones to stop
 /// ([`is_cancelled`](crate::is_cancelled) turns true inside them) and lets
 /// them finish in the background.
+///
+/// # Examples
+///
+/// ```
+/// let pool = workcrew::Pool::new(4);
+/// // Lazy: only what the reader takes (plus a bounded look-ahead) is computed.
+/// let first_big = pool
+///     .imap(1.., |n: u64| n * n)
+///     .find(|square| *square > 1_000)
+///     .unwrap();
+/// assert_eq!(first_big, 1_024);
+/// ```
 #[must_use = "an Imap does nothing until iterated"]
 pub struct Imap<R> {
     pool: Pool,
@@ -318,11 +300,7 @@ impl<R: Send + 'static> Imap<R> {
     /// an item) still works on an `Imap` by method syntax.
     pub fn on_progress(mut self, observer: impl Fn(Progress) + Send + Sync + 'static) -> Self {
         if let Some(source) = self.source.as_mut() {
-            source.observe(Observer {
-                report: Arc::new(observer),
-                done: Arc::new(AtomicUsize::new(0)),
-                total: self.total,
-            });
+            source.observe(Observer::new(Arc::new(observer), self.total));
         }
         self
     }
@@ -335,6 +313,16 @@ impl<R: Send + 'static> Imap<R> {
     /// # Panics
     ///
     /// If `n` is 0.
+    ///
+    /// # Examples
+    ///
+    /// Python's `pool.imap(fn, xs, chunksize=64)`:
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let total: u64 = pool.imap(0..10_000u64, |x| x % 7).chunk_size(64).sum();
+    /// assert_eq!(total, (0..10_000u64).map(|x| x % 7).sum());
+    /// ```
     pub fn chunk_size(mut self, n: usize) -> Self {
         assert!(
             n > 0,
@@ -350,6 +338,16 @@ impl<R: Send + 'static> Imap<R> {
     /// # Panics
     ///
     /// If `n` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// // Big results: keep at most 4 computed ahead of a slow reader.
+    /// for page in pool.imap(0..8, |i| vec![i as u8; 1 << 20]).buffer(4) {
+    ///     assert_eq!(page.len(), 1 << 20);
+    /// }
+    /// ```
     pub fn buffer(mut self, n: usize) -> Self {
         assert!(
             n > 0,
@@ -370,6 +368,26 @@ impl<R: Send + 'static> Imap<R> {
     /// # Panics
     ///
     /// As `next`: a panic of `f` or of the input resumes here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::new(1);
+    /// let gate = Arc::new(Mutex::new(()));
+    /// let held = gate.lock().unwrap();
+    /// let waiting = gate.clone();
+    /// let mut results = pool.imap(0..2, move |i| {
+    ///     drop(waiting.lock().unwrap()); // waits until the reader opens the gate
+    ///     i * 10
+    /// });
+    /// assert!(results.next_timeout(Duration::from_millis(20)).is_err(), "not yet");
+    /// drop(held);
+    /// assert_eq!(results.next_timeout(Duration::from_secs(10)), Ok(Some(0)));
+    /// assert_eq!(results.next_timeout(Duration::from_secs(10)), Ok(Some(10)));
+    /// assert_eq!(results.next_timeout(Duration::from_secs(10)), Ok(None));
+    /// ```
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<R>, Timeout> {
         self.advance(Some(deadline_after(timeout)))
     }

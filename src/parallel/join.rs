@@ -56,6 +56,14 @@ impl Pool {
 /// Runs `a` and `b`, possibly in parallel: on the current worker's pool when
 /// called from a task, else on the [`global`] pool. See [`Pool::fork_join`].
 ///
+/// # Panics
+///
+/// If `a` or `b` panics, the panic resumes here after both have ended (if
+/// both panic, `a`'s). Called from a task of a pool that
+/// `shutdown_now` is emptying, `b` is handed back and runs on the caller,
+/// so both halves still run. From outside any pool, also when the global
+/// pool cannot be built (see [`global`]).
+///
 /// # Examples
 ///
 /// ```

@@ -3,11 +3,19 @@
 //! after spacepy's `thread_job` and Python's `multiprocessing.dummy`. Built on
 //! the pool's face, the task layer and the scheduler's `part` interface.
 
-pub(crate) mod imap;
-pub(crate) mod join;
+// Declared in the order the `Pool` page should list these methods (rustdoc
+// follows declaration order); blank lines keep rustfmt from sorting them.
 pub(crate) mod map;
+
 pub(crate) mod progress;
-pub(crate) mod race;
+
+pub(crate) mod imap;
+
 pub(crate) mod scope;
+
+pub(crate) mod join;
+
+pub(crate) mod race;
+
 pub(crate) mod seed;
 pub(crate) mod timed;

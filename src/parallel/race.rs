@@ -22,6 +22,12 @@ impl Pool {
     /// A panicking candidate counts as failed; if none succeeds, the first
     /// panic resumes here instead of returning the errors.
     ///
+    /// # Errors
+    ///
+    /// Every candidate's error, in the order they arrived, when none
+    /// returned `Ok` and none panicked (an empty `candidates` gives an empty
+    /// `Vec`).
+    ///
     /// # Panics
     ///
     /// If the pool is closed, if no candidate succeeded and one panicked, or
@@ -35,6 +41,11 @@ impl Pool {
     ///     move || if host.starts_with('b') { Ok(host) } else { Err(format!("{host} is down")) }
     /// });
     /// assert_eq!(pool.race(mirrors), Ok("b.example"));
+    ///
+    /// let all_down = pool.race([|| Err::<(), _>("timeout"), || Err("refused")]);
+    /// let mut errors = all_down.unwrap_err();
+    /// errors.sort();
+    /// assert_eq!(errors, ["refused", "timeout"]);
     /// ```
     pub fn race<I, F, T, E>(&self, candidates: I) -> Result<T, Vec<E>>
     where

@@ -12,6 +12,7 @@
 //! it counts as blocked, so the pool may start a compensating thread for the
 //! scope's tasks queued elsewhere.
 
+use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -49,6 +50,20 @@ pub struct Scope<'scope, 'env: 'scope> {
 
 /// A task spawned into a [`Scope`]. Dropping it is fine: the scope still
 /// waits for the task, and resumes its panic if nobody joined it.
+///
+/// # Examples
+///
+/// ```
+/// let pool = workcrew::Pool::new(2);
+/// let data = [1, 2, 3, 4];
+/// let (left, right) = data.split_at(2);
+/// let sum = pool.scope(|s| {
+///     let left = s.spawn(|| left.iter().sum::<i32>());
+///     let right = s.spawn(|| right.iter().sum::<i32>());
+///     left.join().unwrap() + right.join().unwrap()
+/// });
+/// assert_eq!(sum, 10);
+/// ```
 pub struct ScopedHandle<'scope, T> {
     inner: Handle<'scope, T>,
 }
@@ -61,13 +76,55 @@ impl<T> ScopedHandle<'_, T> {
     ///
     /// [`TaskError::Panicked`] if the task panicked, [`TaskError::Cancelled`]
     /// if `shutdown_now` cancelled it before it started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let name = String::from("scoped");
+    /// pool.scope(|s| {
+    ///     let failing = s.spawn(|| -> usize { panic!("handled here") });
+    ///     let fine = s.spawn(|| name.len());
+    ///     assert!(failing.join().unwrap_err().is_panic()); // joined: scope does not resume it
+    ///     assert_eq!(fine.join().unwrap(), 6);
+    /// });
+    /// ```
     pub fn join(self) -> Result<T, TaskError> {
         self.inner.join()
     }
 
     /// True once the task completed, panicked or was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// pool.scope(|s| {
+    ///     let handle = s.spawn(|| 1 + 1);
+    ///     while !handle.is_finished() {
+    ///         std::thread::yield_now();
+    ///     }
+    ///     assert_eq!(handle.join().unwrap(), 2);
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
+    }
+}
+
+impl<T> fmt::Debug for ScopedHandle<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopedHandle")
+            .field("finished", &self.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("live_tasks", &self.state.live_tasks())
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,6 +135,25 @@ impl<'scope> Scope<'scope, '_> {
     /// # Panics
     ///
     /// If the pool is closed.
+    ///
+    /// # Examples
+    ///
+    /// Scoped tasks may spawn more tasks into the same scope:
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let pool = workcrew::Pool::new(2);
+    /// let visited = AtomicUsize::new(0);
+    /// pool.scope(|s| {
+    ///     for _ in 0..3 {
+    ///         s.spawn(|| {
+    ///             visited.fetch_add(1, Ordering::Relaxed);
+    ///             s.spawn(|| visited.fetch_add(1, Ordering::Relaxed));
+    ///         });
+    ///     }
+    /// }); // returns once all six have run
+    /// assert_eq!(visited.load(Ordering::Relaxed), 6);
+    /// ```
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,

@@ -1,4 +1,10 @@
-//! The process-wide pool and the helpers shaped after the seeds' Python.
+//! The process-wide pool ([`global`], [`spawn`]) and the helpers shaped
+//! after spacepy's `thread_job` and `thread_map` and numpy's `array_split`
+//! ([`thread_job`], [`thread_map`], [`split_evenly`]).
+//!
+//! Invariant: the subjobs of a call cover `0..job_size` exactly once, in
+//! spacepy's boundaries (`subjobs`), and the call returns (or resumes a
+//! target's panic) only after every subjob it started has finished.
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -36,6 +42,11 @@ pub fn global() -> &'static Pool {
 }
 
 /// Spawns `f` on the [`global`] pool.
+///
+/// # Panics
+///
+/// When the global pool cannot be built (see [`global`]); it is never
+/// closed, so that cause of [`Pool::spawn`]'s panic does not arise.
 ///
 /// # Examples
 ///
@@ -180,7 +191,7 @@ fn run_subjobs(
 ///
 /// * `thread_count == 0`: one subjob per CPU.
 /// * `thread_count < 0`: `|thread_count|` subjobs run one after another, in
-///   order, on the calling thread (the seed's debugging mode).
+///   order, on the calling thread (spacepy's debugging mode).
 ///
 /// The calling thread runs the first subjob and the [`global`] pool the
 /// others; if there are more subjobs than the pool has threads, each gets its
@@ -201,7 +212,7 @@ fn run_subjobs(
 ///
 /// # Examples
 ///
-/// Squaring numbers in place, the seed's example:
+/// Squaring numbers in place, the example in spacepy's `thread_job` docstring:
 ///
 /// ```
 /// use std::sync::atomic::{AtomicI64, Ordering};

@@ -4,10 +4,10 @@ use std::any::Any;
 use std::fmt;
 use std::time::Duration;
 
+use crate::pool::build_error::{check_limit, BuildError};
 use crate::pool::Pool;
 use crate::scheduler::config::{cores, Config, Hook, NameFn, PanicHandler, SlowTask};
 use crate::scheduler::context::ContextHooks;
-use crate::scheduler::registry::THREAD_LIMIT;
 use crate::scheduler::timings::TaskInfo;
 use crate::Arc;
 
@@ -83,6 +83,14 @@ impl PoolBuilder {
     /// 0 (the default) means one per CPU, but never more than
     /// [`max_threads`](Self::max_threads) when that is set, so
     /// `Pool::builder().max_threads(1).build()` works on any machine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::builder().threads(3).build()?;
+    /// assert_eq!((pool.threads(), pool.max_threads()), (3, 3));
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
         self
@@ -99,6 +107,22 @@ impl PoolBuilder {
     /// compensating, so [`Pool::threads`](crate::Pool::threads) stays below
     /// `2 × max_threads`; once the waits end, threads above the limit exit
     /// instead of taking another task.
+    ///
+    /// # Examples
+    ///
+    /// One thread while idle, up to eight for blocking work (Python's
+    /// `ThreadPoolExecutor(max_workers=8)`):
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::builder().threads(1).max_threads(8).build()?;
+    /// assert_eq!(pool.max_threads(), 8);
+    /// let waits: Vec<_> = (0..8)
+    ///     .map(|_| pool.spawn(|| std::thread::sleep(std::time::Duration::from_millis(10))))
+    ///     .collect();
+    /// assert!(pool.threads() <= 8);
+    /// workcrew::wait_all(&waits);
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn max_threads(mut self, max_threads: usize) -> Self {
         self.max_threads = Some(max_threads);
         self
@@ -106,6 +130,18 @@ impl PoolBuilder {
 
     /// How long a thread above the core count stays idle before it exits
     /// (default 10 s). Core threads never time out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::builder()
+    ///     .threads(1)
+    ///     .max_threads(4)
+    ///     .keep_alive(Duration::from_millis(200)) // extra threads leave soon after a burst
+    ///     .build()?;
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
         self.keep_alive = keep_alive;
         self
@@ -153,24 +189,69 @@ impl PoolBuilder {
     /// [`PoolStats::panicked`](crate::PoolStats::panicked), handed to the
     /// `panic_handler`, from the thread once it has started) and the thread
     /// gets the default name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::builder()
+    ///     .threads(2)
+    ///     .thread_name(|index| format!("resize-{index}"))
+    ///     .build()?;
+    /// let name = pool.spawn(|| std::thread::current().name().map(str::to_owned)).join()?;
+    /// assert!(name.unwrap().starts_with("resize-"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
         self.thread_name = Some(Box::new(name));
         self
     }
 
     /// Stack size of worker threads, in bytes (default: the platform's).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Deep recursion in tasks: 16 MiB per worker thread.
+    /// let pool = workcrew::Pool::builder().threads(2).stack_size(16 << 20).build()?;
+    /// assert!(workcrew::Pool::builder().stack_size(0).build().is_err());
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
     }
 
     /// Runs on each worker thread when it starts, before it takes any task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let (started, stopped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let (on_start, on_stop) = (started.clone(), stopped.clone());
+    /// let pool = workcrew::Pool::builder()
+    ///     .threads(2)
+    ///     .on_thread_start(move || {
+    ///         on_start.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .on_thread_stop(move || {
+    ///         on_stop.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// pool.shutdown(); // joins the threads, so both hooks have run on each
+    /// assert_eq!(started.load(Ordering::SeqCst), 2);
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 2);
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_start = Some(Arc::new(hook));
         self
     }
 
     /// Runs on each worker thread just before it exits.
+    ///
+    /// See [`on_thread_start`](Self::on_thread_start) for an example with both.
     pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_stop = Some(Arc::new(hook));
         self
@@ -179,6 +260,30 @@ impl PoolBuilder {
     /// Runs on the worker before every piece of work it takes from a queue
     /// (tasks, scoped tasks, `map` pieces, a stolen `fork_join` half), also
     /// when that work then panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let (before, after) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let (b, a) = (before.clone(), after.clone());
+    /// let pool = workcrew::Pool::builder()
+    ///     .threads(2)
+    ///     .before_task(move || {
+    ///         b.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .after_task(move || {
+    ///         a.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// let _ = pool.spawn(|| -> u32 { panic!("wrapped too") }).join();
+    /// pool.spawn(|| ()).join().unwrap();
+    /// pool.join();
+    /// assert_eq!(before.load(Ordering::SeqCst), 2);
+    /// assert_eq!(after.load(Ordering::SeqCst), 2);
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn before_task(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.before_task = Some(Arc::new(hook));
         self
@@ -186,6 +291,8 @@ impl PoolBuilder {
 
     /// Runs on the worker after every piece of work `before_task` wraps,
     /// panicking ones included.
+    ///
+    /// See [`before_task`](Self::before_task) for an example with both.
     pub fn after_task(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.after_task = Some(Arc::new(hook));
         self
@@ -194,6 +301,24 @@ impl PoolBuilder {
     /// Receives the panics nobody else can: from [`Pool::execute`] tasks,
     /// hooks and `on_complete` callbacks. Without one they are dropped
     /// (and still counted in [`PoolStats::panicked`](crate::PoolStats)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let (panics_tx, panics_rx) = mpsc::channel();
+    /// let panics_tx = std::sync::Mutex::new(panics_tx);
+    /// let pool = workcrew::Pool::builder()
+    ///     .threads(1)
+    ///     .panic_handler(move |payload| {
+    ///         let message = payload.downcast_ref::<&str>().copied().unwrap_or("?");
+    ///         panics_tx.lock().unwrap().send(message.to_owned()).unwrap();
+    ///     })
+    ///     .build()?;
+    /// pool.execute(|| panic!("fire and forget went wrong"));
+    /// assert_eq!(panics_rx.recv().unwrap(), "fire and forget went wrong");
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn panic_handler(
         mut self,
         handler: impl Fn(Box<dyn Any + Send>) + Send + Sync + 'static,
@@ -339,6 +464,16 @@ impl PoolBuilder {
     /// gauges. Implies [`task_timings`](Self::task_timings). Install the
     /// recorder before building the pool: the handles are registered at
     /// `build`. Only with the `metrics` feature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // With a recorder installed first (metrics-exporter-prometheus, ...):
+    /// let pool = workcrew::Pool::builder().threads(2).metrics("workcrew.fetch").build()?;
+    /// pool.spawn(|| ()).join().unwrap();
+    /// pool.record_metrics(); // the gauges; call it as often as you export
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     #[cfg(feature = "metrics")]
     pub fn metrics(mut self, prefix: impl Into<String>) -> Self {
         self.timings = true;
@@ -358,6 +493,14 @@ impl PoolBuilder {
     /// `"threads"`). A pool that could start some but not all of its core
     /// threads is built and runs on those; it starts the others when the OS
     /// allows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let error = workcrew::Pool::builder().threads(4).max_threads(2).build().unwrap_err();
+    /// assert_eq!(error.field(), "max_threads");
+    /// println!("{error}"); // says what to change
+    /// ```
     pub fn build(self) -> Result<Pool, BuildError> {
         let threads = match (self.threads, self.max_threads) {
             // Unset: one per CPU, but never more than max_threads.
@@ -446,16 +589,6 @@ fn inline_from_env() -> bool {
     })
 }
 
-fn check_limit(field: &'static str, value: usize) -> Result<(), BuildError> {
-    if value > THREAD_LIMIT {
-        return Err(BuildError::new(
-            field,
-            format!("{field} ({value}) exceeds the limit of {THREAD_LIMIT} threads per pool"),
-        ));
-    }
-    Ok(())
-}
-
 impl fmt::Debug for PoolBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolBuilder")
@@ -467,31 +600,3 @@ impl fmt::Debug for PoolBuilder {
             .finish_non_exhaustive()
     }
 }
-
-/// A [`PoolBuilder`] setting that cannot work; `Display` names the setting
-/// and says how to fix it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BuildError {
-    field: &'static str,
-    message: String,
-}
-
-impl BuildError {
-    pub(crate) fn new(field: &'static str, message: String) -> Self {
-        BuildError { field, message }
-    }
-
-    /// The name of the builder method whose value was rejected, e.g.
-    /// `"max_threads"`.
-    pub fn field(&self) -> &'static str {
-        self.field
-    }
-}
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid pool setting `{}`: {}", self.field, self.message)
-    }
-}
-
-impl std::error::Error for BuildError {}

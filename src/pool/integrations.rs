@@ -10,6 +10,15 @@ impl crate::Pool {
     /// before a scrape. Does nothing for a pool built without
     /// [`PoolBuilder::metrics`](crate::PoolBuilder::metrics). Only with the
     /// `metrics` feature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::builder().threads(2).metrics("jobs").build()?;
+    /// // Each export (a scrape, a timer): refresh `jobs.threads`, `jobs.queued`, ...
+    /// pool.record_metrics();
+    /// # Ok::<(), workcrew::BuildError>(())
+    /// ```
     pub fn record_metrics(&self) {
         if let Some(metrics) = &self.shared.config.metrics {
             let stats = self.stats();
@@ -92,14 +101,18 @@ mod ctrl_c {
         unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
     }
 
-    /// What [`stop_on_ctrl_c`] returns: whether Ctrl-C was pressed.
+    /// What [`stop_on_ctrl_c`] returns: whether Ctrl-C was pressed. Dropping
+    /// it changes nothing (the handling stays installed); see
+    /// [`stop_on_ctrl_c`] for an example.
     #[derive(Clone, Debug)]
     pub struct CtrlC {
         interrupted: Arc<AtomicBool>,
     }
 
     impl CtrlC {
-        /// True once the first Ctrl-C stopped the pools.
+        /// True once the first Ctrl-C stopped the pools: check it after
+        /// `shutdown` to tell a finished run from an interrupted one (see
+        /// [`stop_on_ctrl_c`]'s example).
         pub fn is_interrupted(&self) -> bool {
             self.interrupted.load(Ordering::SeqCst)
         }

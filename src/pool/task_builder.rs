@@ -56,6 +56,14 @@ pub struct TaskBuilder<'p> {
 
 impl Pool {
     /// Starts a [`TaskBuilder`] for one task with a name or a deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let handle = pool.task_builder().name("checksum").spawn(|| 0xC0FFEE);
+    /// assert_eq!(handle.join().unwrap(), 0xC0FFEE);
+    /// ```
     pub fn task_builder(&self) -> TaskBuilder<'_> {
         TaskBuilder {
             pool: self,
@@ -68,6 +76,17 @@ impl Pool {
 impl TaskBuilder<'_> {
     /// Names the task; the name reaches the pool's slow-task hook
     /// ([`PoolBuilder::slow_task`](crate::PoolBuilder::slow_task)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// for file in ["a.txt", "b.txt"] {
+    ///     // A `String` or a `&'static str`; only the slow-task hook reads it.
+    ///     let _ = pool.task_builder().name(format!("read {file}")).spawn(move || file.len());
+    /// }
+    /// pool.join();
+    /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = Some(name.into());
         self
@@ -79,12 +98,42 @@ impl TaskBuilder<'_> {
     /// [`TaskError::TimedOut`](crate::TaskError::TimedOut) at once, and what
     /// a running task returns when it finally ends is dropped (counted in
     /// [`PoolStats::discarded`](crate::PoolStats::discarded)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use workcrew::TaskError;
+    /// let pool = workcrew::Pool::new(1);
+    /// let batch_deadline = Instant::now() + Duration::from_millis(30);
+    /// let handles: Vec<_> = (0..3)
+    ///     .map(|_| {
+    ///         pool.task_builder().deadline(batch_deadline).spawn(|| {
+    ///             while !workcrew::is_cancelled() {
+    ///                 std::thread::sleep(Duration::from_millis(1)); // work, checking in
+    ///             }
+    ///         })
+    ///     })
+    ///     .collect();
+    /// for handle in handles {
+    ///     assert!(matches!(handle.join(), Err(TaskError::TimedOut)));
+    /// }
+    /// ```
     pub fn deadline(mut self, at: Instant) -> Self {
         self.deadline = Some(Deadline::At(at));
         self
     }
 
     /// A [`deadline`](Self::deadline) `after` the submit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::new(1);
+    /// let quick = pool.task_builder().timeout(Duration::from_secs(10)).spawn(|| 1);
+    /// assert_eq!(quick.join().unwrap(), 1, "done long before its deadline");
+    /// ```
     pub fn timeout(mut self, after: Duration) -> Self {
         self.deadline = Some(Deadline::After(after));
         self
@@ -96,6 +145,14 @@ impl TaskBuilder<'_> {
     ///
     /// As [`Pool::spawn`]: if the pool is closed (or has no thread and the
     /// OS refuses one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let handle = pool.task_builder().name("answer").spawn(|| 42);
+    /// assert_eq!(handle.join().unwrap(), 42);
+    /// ```
     pub fn spawn<F, T>(self, f: F) -> TaskHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -113,6 +170,15 @@ impl TaskBuilder<'_> {
     /// # Errors
     ///
     /// As [`Pool::try_spawn`]; the closure comes back in the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// pool.shutdown();
+    /// let refused = pool.task_builder().name("late").try_spawn(|| 1).unwrap_err();
+    /// assert!(refused.is_closed());
+    /// ```
     pub fn try_spawn<F, T>(self, f: F) -> Result<TaskHandle<T>, SpawnError<F>>
     where
         F: FnOnce() -> T + Send + 'static,

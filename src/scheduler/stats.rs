@@ -81,6 +81,19 @@ pub(crate) struct SlotStats {
 ///
 /// Marked `#[non_exhaustive]`: fields are added as the pool learns to
 /// report more; read the ones you need.
+///
+/// # Examples
+///
+/// ```
+/// let pool = workcrew::Pool::new(2);
+/// let handles: Vec<_> = (0..5).map(|i| pool.spawn(move || i)).collect();
+/// workcrew::wait_all(&handles);
+/// pool.join();
+/// let stats = pool.stats();
+/// assert_eq!(stats.completed, 5);
+/// assert_eq!(stats.queued + stats.running, 0);
+/// assert!(stats.idle_threads <= stats.threads);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolStats {

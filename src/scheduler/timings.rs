@@ -62,6 +62,23 @@ impl SlotTimings {
 /// A histogram of durations, in [`PoolStats`](crate::PoolStats): how long
 /// tasks waited in the queue, or ran. Empty unless the pool measures them
 /// ([`PoolBuilder::task_timings`](crate::PoolBuilder::task_timings)).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let pool = workcrew::Pool::builder().threads(2).task_timings(true).build()?;
+/// for ms in [1, 2, 3] {
+///     pool.execute(move || std::thread::sleep(Duration::from_millis(ms)));
+/// }
+/// pool.join();
+/// let run_time = pool.stats().run_time;
+/// assert_eq!(run_time.count, 3);
+/// assert!(run_time.max >= Duration::from_millis(3));
+/// assert!(run_time.mean() >= Duration::from_millis(2));
+/// println!("p99 under {:?}", run_time.quantile_at_most(0.99));
+/// # Ok::<(), workcrew::BuildError>(())
+/// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timings {
@@ -78,6 +95,12 @@ pub struct Timings {
 
 impl Timings {
     /// The mean duration, or zero if nothing was measured.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(workcrew::Timings::default().mean(), std::time::Duration::ZERO);
+    /// ```
     pub fn mean(&self) -> Duration {
         match u32::try_from(self.count) {
             Ok(0) => Duration::ZERO,
@@ -88,6 +111,8 @@ impl Timings {
 
     /// An upper bound for the `q` quantile (0.0 to 1.0), from the buckets:
     /// the top of the bucket that holds it (so within a factor of two).
+    ///
+    /// See [`Timings`] for an example.
     pub fn quantile_at_most(&self, q: f64) -> Duration {
         if self.count == 0 {
             return Duration::ZERO;
@@ -121,6 +146,25 @@ impl fmt::Debug for Timings {
 
 /// What a slow-task hook is told about a task that ran longer than its
 /// threshold ([`PoolBuilder::slow_task`](crate::PoolBuilder::slow_task)).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let pool = workcrew::Pool::builder()
+///     .threads(1)
+///     .slow_task(Duration::from_millis(50), |task| {
+///         eprintln!(
+///             "slow task {}: waited {:?}, ran {:?}",
+///             task.name().unwrap_or("(unnamed)"),
+///             task.queued_for(),
+///             task.ran_for(),
+///         );
+///     })
+///     .build()?;
+/// pool.task_builder().name("report").spawn(|| ()).join().unwrap();
+/// # Ok::<(), workcrew::BuildError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct TaskInfo<'a> {
     pub(crate) name: Option<&'a str>,

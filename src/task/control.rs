@@ -249,6 +249,22 @@ pub fn checkpoint() {
 
 /// How long until the current task's deadline, if it has one (the nearest
 /// one up its chain); `Some(Duration::ZERO)` once it has passed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let pool = workcrew::Pool::new(1);
+/// assert_eq!(workcrew::time_left(), None, "not in a task");
+/// let left = pool
+///     .task_builder()
+///     .timeout(Duration::from_secs(60))
+///     .spawn(workcrew::time_left)
+///     .join()
+///     .unwrap();
+/// assert!(left.is_some_and(|left| left <= Duration::from_secs(60)));
+/// assert_eq!(pool.spawn(workcrew::time_left).join().unwrap(), None, "no deadline");
+/// ```
 pub fn time_left() -> Option<Duration> {
     let deadline = with_current_block(Control::nearest_deadline)??;
     let now = deadline_nanos(Instant::now());

@@ -10,6 +10,21 @@ use crate::scheduler::guard::panic_message;
 /// Marked `#[non_exhaustive]`: match it with a wildcard arm, or use
 /// [`is_panic`](Self::is_panic), [`is_cancelled`](Self::is_cancelled) and
 /// [`is_timed_out`](Self::is_timed_out).
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::TaskError;
+/// let pool = workcrew::Pool::new(1);
+/// match pool.spawn(|| -> u32 { panic!("disk full") }).join() {
+///     Ok(value) => println!("got {value}"),
+///     Err(TaskError::Panicked(payload)) => {
+///         assert_eq!(payload.downcast_ref::<&str>(), Some(&"disk full"));
+///     }
+///     Err(TaskError::Cancelled) => println!("cancelled"),
+///     Err(other) => println!("{other}"), // TimedOut, and variants added later
+/// }
+/// ```
 #[non_exhaustive]
 pub enum TaskError {
     /// The task panicked; this is the panic payload.
@@ -31,16 +46,50 @@ pub enum TaskError {
 
 impl TaskError {
     /// True if the task panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let error = pool.spawn(|| -> u8 { panic!("oops") }).join().unwrap_err();
+    /// assert!(error.is_panic() && !error.is_cancelled() && !error.is_timed_out());
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, TaskError::Panicked(_))
     }
 
     /// True if the task was cancelled (see [`TaskError::Cancelled`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let busy = pool.spawn(move || release_rx.recv().unwrap());
+    /// let queued = pool.spawn(|| 1);
+    /// assert!(queued.cancel());
+    /// assert!(queued.join().unwrap_err().is_cancelled());
+    /// release_tx.send(()).unwrap();
+    /// busy.join().unwrap();
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, TaskError::Cancelled)
     }
 
     /// True if the task's deadline passed before it finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::new(1);
+    /// let handle = pool.task_builder().timeout(Duration::from_millis(10)).spawn(|| {
+    ///     while !workcrew::is_cancelled() {
+    ///         std::thread::sleep(Duration::from_millis(1));
+    ///     }
+    /// });
+    /// assert!(handle.join().unwrap_err().is_timed_out());
+    /// ```
     pub fn is_timed_out(&self) -> bool {
         matches!(self, TaskError::TimedOut)
     }
@@ -51,6 +100,17 @@ impl TaskError {
     /// # Panics
     ///
     /// If the task was cancelled or timed out rather than panicking.
+    ///
+    /// # Examples
+    ///
+    /// Resume a task's panic in the caller, as if it had happened there:
+    ///
+    /// ```should_panic
+    /// let pool = workcrew::Pool::new(1);
+    /// if let Err(error) = pool.spawn(|| -> u32 { panic!("resumed in main") }).join() {
+    ///     std::panic::resume_unwind(error.into_panic());
+    /// }
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self {
             TaskError::Panicked(payload) => payload,
@@ -65,6 +125,17 @@ impl TaskError {
 
     /// The panic message, when the payload is a string (as it is for
     /// `panic!("...")`, with or without format arguments).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let error = pool.spawn(|| -> u32 { panic!("bad input: {}", 7) }).join().unwrap_err();
+    /// assert_eq!(error.panic_message(), Some("bad input: 7"));
+    /// let custom = pool.spawn(|| -> u32 { std::panic::panic_any(42_i32) }).join().unwrap_err();
+    /// assert_eq!(custom.panic_message(), None);
+    /// assert_eq!(custom.into_panic().downcast_ref::<i32>(), Some(&42));
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             TaskError::Panicked(payload) => panic_message(payload.as_ref()),

@@ -22,6 +22,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -220,7 +221,15 @@ impl<T> Handle<'_, T> {
 ///
 /// Returned by [`Pool::spawn`](crate::Pool::spawn). Dropping the handle
 /// detaches the task: it still runs, and its result is dropped when it
-/// finishes. A handle is also a [`Future`] that works under any executor.
+/// finishes. A handle is also a [`Future`] that works under any executor
+/// (tokio, smol, `futures::executor`): awaiting it never blocks the
+/// executor's thread, since the finishing worker wakes the task's waker.
+///
+/// `TaskHandle<T>` is `Send + Sync` when `T: Send`, and `UnwindSafe +
+/// RefUnwindSafe` for every `T`: like a channel's receiver, it hands out
+/// the outcome only whole (by value, from [`join`](Self::join), the future
+/// or [`on_complete`](Self::on_complete)), so a panic caught while the
+/// handle was borrowed cannot expose a half-built result.
 ///
 /// # Examples
 ///
@@ -232,6 +241,32 @@ impl<T> Handle<'_, T> {
 /// let failing = pool.spawn(|| -> u32 { panic!("boom") });
 /// let error = failing.join().unwrap_err();
 /// assert_eq!(error.panic_message(), Some("boom"));
+/// ```
+///
+/// Awaiting a handle, here with a minimal executor (use your runtime's
+/// `block_on` or `.await` inside its tasks):
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+/// #     use std::task::{Context, Poll, Wake, Waker};
+/// #     struct Unpark(std::thread::Thread);
+/// #     impl Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+/// #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+/// #     let mut future = std::pin::pin!(future);
+/// #     loop {
+/// #         match future.as_mut().poll(&mut Context::from_waker(&waker)) {
+/// #             Poll::Ready(output) => return output,
+/// #             Poll::Pending => std::thread::park(),
+/// #         }
+/// #     }
+/// # }
+/// let pool = workcrew::Pool::new(2);
+/// let sum = block_on(async {
+///     let a = pool.spawn(|| 40);
+///     let b = pool.spawn(|| 2);
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(sum, 42);
 /// ```
 #[must_use = "dropping a TaskHandle detaches the task; use `pool.execute` for fire-and-forget"]
 pub struct TaskHandle<T> {
@@ -260,12 +295,34 @@ impl<T> TaskHandle<T> {
     ///
     /// [`TaskError::Panicked`] with the payload if the task panicked,
     /// [`TaskError::Cancelled`] if it was cancelled before it started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let outer = pool.clone();
+    /// // Nested: the inner task is still queued behind its parent on the only
+    /// // thread, so `join` runs it right there instead of deadlocking.
+    /// let parent = pool.spawn(move || outer.spawn(|| 20).join().unwrap() + 1);
+    /// assert_eq!(parent.join()?, 21);
+    /// # Ok::<(), workcrew::TaskError>(())
+    /// ```
     pub fn join(self) -> Result<T, TaskError> {
         self.inner.join()
     }
 
     /// Blocks until the task is finished (completed, panicked or cancelled),
     /// without taking its result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let handle = pool.spawn(|| "done");
+    /// handle.wait();
+    /// assert!(handle.is_finished());
+    /// assert_eq!(handle.join().unwrap(), "done"); // the result is still there
+    /// ```
     pub fn wait(&self) {
         self.inner.wait(None);
     }
@@ -277,11 +334,37 @@ impl<T> TaskHandle<T> {
     /// task inline (which could overrun the timeout) while the pool has an
     /// idle thread or may start a compensating one for it; only when neither
     /// is possible does it run the task itself, so the task always runs.
+    ///
+    /// # Examples
+    ///
+    /// Python's `future.result(timeout=...)`:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let slow = pool.spawn(move || release_rx.recv().unwrap());
+    /// assert!(!slow.wait_timeout(Duration::from_millis(20)), "not yet");
+    /// release_tx.send(()).unwrap();
+    /// assert!(slow.wait_timeout(Duration::from_secs(10)));
+    /// slow.join().unwrap();
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.inner.wait(Some(deadline_after(timeout)))
     }
 
     /// True once the task completed, panicked or was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let handle = pool.spawn(|| 1);
+    /// while !handle.is_finished() {
+    ///     std::thread::yield_now(); // or do something useful meanwhile
+    /// }
+    /// assert_eq!(handle.join().unwrap(), 1);
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
@@ -290,6 +373,28 @@ impl<T> TaskHandle<T> {
     /// handle is finished at once, and every waiter sees
     /// [`TaskError::Cancelled`]. Returns false (and changes nothing) once
     /// the task is running or finished, or if it was already cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::TaskError;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let running = pool.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    /// });
+    /// started_rx.recv().unwrap();
+    /// let queued = pool.spawn(|| -> u32 { unreachable!("cancelled before it started") });
+    ///
+    /// assert!(queued.cancel());
+    /// assert!(queued.is_finished());
+    /// assert!(matches!(queued.join(), Err(TaskError::Cancelled)));
+    /// assert!(!running.cancel(), "a running task is not cancelled");
+    /// release_tx.send(()).unwrap();
+    /// running.join().unwrap();
+    /// ```
     pub fn cancel(&self) -> bool {
         self.inner.cancel()
     }
@@ -331,6 +436,23 @@ impl<T> TaskHandle<T> {
     /// True while the task runs: it has started and not finished. A request
     /// to stop ([`request_cancel`](Self::request_cancel)) can only reach a
     /// task in this state; [`cancel`](Self::cancel) only one before it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let handle = pool.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    /// });
+    /// started_rx.recv().unwrap();
+    /// assert!(handle.is_running());
+    /// release_tx.send(()).unwrap();
+    /// handle.wait();
+    /// assert!(!handle.is_running() && handle.is_finished());
+    /// ```
     pub fn is_running(&self) -> bool {
         self.inner.is_running()
     }
@@ -340,6 +462,27 @@ impl<T> TaskHandle<T> {
     /// A panic in the callback is caught, counted in
     /// [`PoolStats::panicked`](crate::PoolStats) and handed to the pool's
     /// `panic_handler`.
+    ///
+    /// # Examples
+    ///
+    /// Python's `add_done_callback`, or the classic `threadpool` module's
+    /// `callback`:
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = workcrew::Pool::new(2);
+    /// let (results_tx, results_rx) = mpsc::channel();
+    /// for n in 1..=3u32 {
+    ///     let results = results_tx.clone();
+    ///     pool.spawn(move || n * n).on_complete(move |outcome| {
+    ///         results.send(outcome.expect("no panic")).unwrap();
+    ///     });
+    /// }
+    /// drop(results_tx);
+    /// let mut squares: Vec<u32> = results_rx.iter().collect(); // ends when every callback ran
+    /// squares.sort();
+    /// assert_eq!(squares, [1, 4, 9]);
+    /// ```
     pub fn on_complete(self, callback: impl FnOnce(Result<T, TaskError>) + Send + 'static)
     where
         T: 'static,
@@ -366,6 +509,12 @@ impl<T> Future for TaskHandle<T> {
         Poll::Ready(unsafe { inner.take_outcome() })
     }
 }
+
+// Unwind safety (see the type's docs): a handle is a one-shot receiver of an
+// outcome that is whole before it is published, and its state moves only by
+// atomic transitions that a panic elsewhere cannot leave half done.
+impl<T> UnwindSafe for TaskHandle<T> {}
+impl<T> RefUnwindSafe for TaskHandle<T> {}
 
 impl<T> fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

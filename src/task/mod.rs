@@ -13,3 +13,4 @@ pub(crate) mod scope_link;
 pub(crate) mod spawn;
 pub(crate) mod state;
 pub(crate) mod task_set;
+pub(crate) mod wait;

@@ -58,6 +58,11 @@ impl ScopeState {
         self.live.load(Ordering::Acquire) == 0
     }
 
+    /// Cells not yet dropped, for `Debug` (a snapshot, synchronising nothing).
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
     /// Blocks until every cell of the scope has been dropped.
     pub(crate) fn wait_all_dropped(&self) {
         let mut guard = lock(&self.lock);

@@ -1,5 +1,5 @@
-//! Waiting for many tasks: [`TaskSet`] (results in completion order),
-//! [`wait_any`] / [`wait_all`].
+//! Waiting for many tasks: [`TaskSet`], results in completion order
+//! (`wait_any` and `wait_all`, over slices of handles, are in wait.rs).
 //!
 //! Every wait here costs no CPU: a completing task wakes the waiter through
 //! a waker registered once per task, so waiting on n tasks is O(n) work in
@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -17,16 +18,18 @@ use crate::error::Timeout;
 use crate::scheduler::deadline_after;
 use crate::scheduler::shared::Shared;
 use crate::scheduler::submit::WhenFull;
-use crate::scheduler::worker::{park_until, Worker};
+use crate::scheduler::worker::Worker;
 use crate::sync::{lock, Condvar, Mutex};
 use crate::task::cell::{Registered, TaskRef};
 use crate::task::error::TaskError;
-use crate::task::handle::{current_thread_waker, may_take_back, Handle, TaskHandle};
+use crate::task::handle::{may_take_back, Handle};
 use crate::task::spawn::submit_static;
 use crate::task::state::Stage;
 use crate::Arc;
 
-/// Identifies a task of a [`TaskSet`]; ids grow in spawn order.
+/// Identifies a task of a [`TaskSet`]; ids grow in spawn order. Returned
+/// by [`TaskSet::spawn`], handed back with the result by
+/// [`TaskSet::join_next_with_id`] (whose example maps ids to names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(u64);
 
@@ -93,6 +96,11 @@ impl Wake for ReportTo {
 /// Dropping a set detaches the tasks still in it: they keep running and
 /// their results are dropped.
 ///
+/// `TaskSet<T>` is `Send + Sync` when `T: Send`, and `UnwindSafe +
+/// RefUnwindSafe` for every `T`, for the reason given at [`TaskHandle`](crate::TaskHandle):
+/// results come out whole, and the set's own bookkeeping is never left
+/// half-updated by a panic.
+///
 /// # Examples
 ///
 /// ```
@@ -111,6 +119,7 @@ impl Wake for ReportTo {
 /// }
 /// assert_eq!(order.len(), 3);
 /// ```
+#[must_use = "dropping a TaskSet detaches its tasks; join them with `join_next` or `join_all`"]
 pub struct TaskSet<T> {
     pool: Arc<Shared>,
     /// Tasks not taken out yet, by id (ascending = spawn order).
@@ -180,7 +189,7 @@ impl<T> TaskSet<T> {
 
     /// Cancels every task that has not started (they never run, and come out
     /// of the set as [`TaskError::Cancelled`]) and asks every running one to
-    /// stop (see [`TaskHandle::request_cancel`]). Returns how many queued
+    /// stop (see [`TaskHandle::request_cancel`](crate::TaskHandle::request_cancel)). Returns how many queued
     /// tasks it cancelled.
     ///
     /// # Examples
@@ -220,6 +229,17 @@ impl<T: Send + 'static> TaskSet<T> {
     /// # Panics
     ///
     /// If the pool is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// let id = set.spawn(|| 7);
+    /// assert_eq!(set.len(), 1);
+    /// let (joined, result) = set.join_next_with_id().unwrap();
+    /// assert_eq!((joined, result.unwrap()), (id, 7));
+    /// ```
     pub fn spawn<F>(&mut self, f: F) -> TaskId
     where
         F: FnOnce() -> T + Send + 'static,
@@ -244,11 +264,45 @@ impl<T: Send + 'static> TaskSet<T> {
 
     /// Waits for the next task to finish and returns its result; `None` once
     /// the set is empty.
+    ///
+    /// # Examples
+    ///
+    /// Python's `for f in as_completed(fs): f.result()`:
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// for word in ["one", "three", "seven"] {
+    ///     set.spawn(move || word.len());
+    /// }
+    /// let mut lengths = Vec::new();
+    /// while let Some(result) = set.join_next() {
+    ///     lengths.push(result.unwrap());
+    /// }
+    /// lengths.sort();
+    /// assert_eq!(lengths, [3, 5, 5]);
+    /// assert!(set.join_next().is_none() && set.is_empty());
+    /// ```
     pub fn join_next(&mut self) -> Option<Result<T, TaskError>> {
         self.join_next_with_id().map(|(_, result)| result)
     }
 
     /// Like [`join_next`](Self::join_next), with the finished task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// let mut names = HashMap::new();
+    /// for name in ["alpha", "beta"] {
+    ///     names.insert(set.spawn(move || name.len()), name);
+    /// }
+    /// while let Some((id, result)) = set.join_next_with_id() {
+    ///     println!("{} -> {}", names[&id], result.unwrap());
+    /// }
+    /// ```
     pub fn join_next_with_id(&mut self) -> Option<Joined<T>> {
         match self.next_finished(None) {
             Ok(next) => next,
@@ -257,6 +311,24 @@ impl<T: Send + 'static> TaskSet<T> {
     }
 
     /// The next finished task's result if one is ready now; never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let mut set = pool.task_set();
+    /// set.spawn(move || release_rx.recv().unwrap());
+    /// assert!(set.try_join_next().is_none(), "nothing finished yet");
+    /// release_tx.send(()).unwrap();
+    /// loop {
+    ///     if let Some(result) = set.try_join_next() {
+    ///         result.unwrap();
+    ///         break;
+    ///     }
+    ///     std::thread::yield_now(); // or do other work between polls
+    /// }
+    /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, TaskError>> {
         let id = self.ready.pop()?;
         Some(self.take(id).1)
@@ -267,6 +339,24 @@ impl<T: Send + 'static> TaskSet<T> {
     /// otherwise. Never blocks the thread, so a tokio or smol task can await
     /// a set without holding a runtime thread; see
     /// [`join_next_async`](Self::join_next_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// let pool = workcrew::Pool::new(1);
+    /// let mut set = pool.task_set();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(matches!(set.poll_join_next(&mut cx), Poll::Ready(None)), "empty");
+    /// set.spawn(|| 5);
+    /// let result = loop {
+    ///     match set.poll_join_next(&mut cx) {
+    ///         Poll::Ready(next) => break next,
+    ///         Poll::Pending => std::thread::yield_now(), // an executor would sleep
+    ///     }
+    /// };
+    /// assert_eq!(result.unwrap().unwrap(), 5);
+    /// ```
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, TaskError>>> {
         if self.tasks.is_empty() {
             return Poll::Ready(None);
@@ -333,7 +423,23 @@ impl<T: Send + 'static> TaskSet<T> {
     ///
     /// [`Timeout`] if no task finished in time; every task stays in the set.
     /// Like every timed wait, it runs a queued task inline only when the
-    /// pool could not run it otherwise (see [`TaskHandle::wait_timeout`]).
+    /// pool could not run it otherwise (see [`TaskHandle::wait_timeout`](crate::TaskHandle::wait_timeout)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let mut set = pool.task_set();
+    /// set.spawn(move || release_rx.recv().unwrap());
+    /// assert!(set.join_next_timeout(Duration::from_millis(20)).is_err(), "timed out");
+    /// assert_eq!(set.len(), 1, "nothing lost");
+    /// release_tx.send(()).unwrap();
+    /// let next = set.join_next_timeout(Duration::from_secs(10)).expect("in time");
+    /// assert!(next.unwrap().is_ok());
+    /// assert!(matches!(set.join_next_timeout(Duration::ZERO), Ok(None)), "empty");
+    /// ```
     pub fn join_next_timeout(
         &mut self,
         timeout: Duration,
@@ -343,6 +449,19 @@ impl<T: Send + 'static> TaskSet<T> {
     }
 
     /// Waits for every task and returns all results in completion order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(2);
+    /// let mut set = pool.task_set();
+    /// for n in 0..5u32 {
+    ///     set.spawn(move || if n == 3 { panic!("three") } else { n });
+    /// }
+    /// let outcomes = set.join_all();
+    /// assert_eq!(outcomes.len(), 5);
+    /// assert_eq!(outcomes.iter().filter(|outcome| outcome.is_err()).count(), 1);
+    /// ```
     pub fn join_all(mut self) -> Vec<Result<T, TaskError>> {
         let mut results = Vec::with_capacity(self.tasks.len());
         while let Some(result) = self.join_next() {
@@ -415,20 +534,62 @@ impl<T> TaskSet<T> {
 
     /// Cancels every task that has not started; they never run and still come
     /// out of the set as [`TaskError::Cancelled`]. Returns how many it cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::TaskError;
+    /// let pool = workcrew::Pool::new(1);
+    /// let (started_tx, started_rx) = std::sync::mpsc::channel();
+    /// let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let mut set = pool.task_set();
+    /// set.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    ///     "ran"
+    /// });
+    /// started_rx.recv().unwrap();
+    /// set.spawn(|| "queued");
+    /// set.spawn(|| "queued");
+    /// assert_eq!(set.cancel_all(), 2);
+    /// release_tx.send(()).unwrap();
+    /// let outcomes = set.join_all();
+    /// let cancelled = outcomes.iter().filter(|o| matches!(o, Err(TaskError::Cancelled))).count();
+    /// assert_eq!(cancelled, 2);
+    /// ```
     pub fn cancel_all(&mut self) -> usize {
         self.tasks.values().filter(|handle| handle.cancel()).count()
     }
 
     /// Tasks not yet taken out (running, queued, or finished but not joined).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = workcrew::Pool::new(1);
+    /// let mut set = pool.task_set();
+    /// assert!(set.is_empty());
+    /// set.spawn(|| 1);
+    /// set.spawn(|| 2);
+    /// assert_eq!(set.len(), 2);
+    /// set.join_next();
+    /// assert_eq!(set.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.tasks.len()
     }
 
-    /// True if no task is left to take out.
+    /// True if no task is left to take out (see [`len`](Self::len)'s example).
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
     }
 }
+
+// Unwind safety (see the type's docs): as for `TaskHandle`; the set's own
+// bookkeeping (its map and ready list) changes under `&mut self` or under a
+// lock that ignores poisoning, never half-way across a call into user code.
+impl<T> UnwindSafe for TaskSet<T> {}
+impl<T> RefUnwindSafe for TaskSet<T> {}
 
 impl<T> fmt::Debug for TaskSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -437,103 +598,4 @@ impl<T> fmt::Debug for TaskSet<T> {
             .field("ready", &lock(&self.ready.list).ids.len())
             .finish()
     }
-}
-
-/// If the current thread is a worker of `pool`, runs the first still-queued
-/// task among `handles` inline. Returns whether it ran one.
-fn take_back_one<'h, T: 'h>(
-    pool: &Arc<Shared>,
-    handles: impl IntoIterator<Item = &'h Handle<'static, T>>,
-) -> bool {
-    Worker::with_current_in(pool, |worker| {
-        let Some(worker) = worker else { return false };
-        handles
-            .into_iter()
-            .filter(|handle| Arc::ptr_eq(&handle.pool, pool))
-            .any(|handle| handle.task.stage() == Stage::Queued && handle.task.run_inline(worker))
-    })
-}
-
-/// The lowest index of a finished handle.
-fn first_finished<T>(handles: &[TaskHandle<T>]) -> Option<usize> {
-    handles.iter().position(TaskHandle::is_finished)
-}
-
-/// Waits until one of `handles` is finished and returns the lowest index
-/// among the finished ones. Takes no result: join the handle to get it.
-///
-/// # Panics
-///
-/// If `handles` is empty (nothing could ever finish).
-///
-/// # Examples
-///
-/// ```
-/// let pool = workcrew::Pool::new(2);
-/// let handles = vec![pool.spawn(|| 1), pool.spawn(|| 2)];
-/// let first = workcrew::wait_any(&handles);
-/// assert!(first < 2);
-/// ```
-pub fn wait_any<T>(handles: &[TaskHandle<T>]) -> usize {
-    assert!(
-        !handles.is_empty(),
-        "workcrew::wait_any: no handles to wait for (it would wait forever)"
-    );
-    wait_any_until(handles, None).expect("no deadline")
-}
-
-/// Like [`wait_any`], but gives up after `timeout` and returns `None`
-/// (also at once for an empty slice). Nothing is consumed either way.
-pub fn wait_any_timeout<T>(handles: &[TaskHandle<T>], timeout: Duration) -> Option<usize> {
-    if handles.is_empty() {
-        return None;
-    }
-    wait_any_until(handles, Some(deadline_after(timeout)))
-}
-
-fn wait_any_until<T>(handles: &[TaskHandle<T>], deadline: Option<Instant>) -> Option<usize> {
-    loop {
-        if let Some(index) = first_finished(handles) {
-            return Some(index);
-        }
-        // Timed waits run a task inline only when the pool could not give
-        // it a thread (handle.rs, "Take back").
-        let took_back = may_take_back(deadline)
-            && handles
-                .iter()
-                .any(|handle| take_back_one(&handle.inner().pool, [handle.inner()]));
-        if !took_back {
-            break;
-        }
-    }
-    let waker = current_thread_waker();
-    let mut registered = 0;
-    for handle in handles {
-        match handle.inner().task.register(&waker) {
-            Registered::Yes => registered += 1,
-            Registered::AlreadyFinal => break,
-        }
-    }
-    park_until(|| first_finished(handles).is_some(), deadline);
-    for handle in &handles[..registered] {
-        handle.inner().task.deregister(&waker);
-    }
-    first_finished(handles)
-}
-
-/// Waits until every handle is finished (completed, panicked or cancelled).
-/// Takes no result. Returns at once for an empty slice.
-pub fn wait_all<T>(handles: &[TaskHandle<T>]) {
-    for handle in handles {
-        handle.wait();
-    }
-}
-
-/// Like [`wait_all`], but gives up after `timeout`; returns whether all
-/// finished. Nothing is consumed either way.
-pub fn wait_all_timeout<T>(handles: &[TaskHandle<T>], timeout: Duration) -> bool {
-    let deadline = deadline_after(timeout);
-    handles
-        .iter()
-        .all(|handle| handle.inner().wait(Some(deadline)))
 }
