@@ -16,7 +16,7 @@ use workcrew::{Pool, TaskError};
 /// Long enough that no item of a test reaches it by accident.
 const AMPLE: Duration = Duration::from_secs(3600);
 /// Short enough that a test waiting for it stays quick.
-const SHORT: Duration = Duration::from_millis(20);
+const SHORT: Duration = Duration::from_millis(250);
 
 /// Spins until the current item (or task) is asked to stop.
 fn until_asked() {

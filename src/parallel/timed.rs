@@ -92,7 +92,7 @@ impl Pool {
     /// use workcrew::TaskError;
     ///
     /// let pool = workcrew::Pool::new(2);
-    /// let outcomes = pool.map_with_timeout([1u64, 0, 3], Duration::from_millis(50), |n| {
+    /// let outcomes = pool.map_with_timeout([1u64, 0, 3], Duration::from_millis(300), |n| {
     ///     if n == 0 {
     ///         // Never ends by itself: only the deadline stops it.
     ///         loop {
@@ -141,7 +141,7 @@ impl Pool {
     ///
     /// let pool = workcrew::Pool::new(2);
     /// let timed_out = pool
-    ///     .imap_with_timeout(0..4u32, Duration::from_millis(20), |n| {
+    ///     .imap_with_timeout(0..4u32, Duration::from_millis(300), |n| {
     ///         if n % 2 == 1 {
     ///             while !workcrew::is_cancelled() {
     ///                 std::thread::yield_now();
