@@ -67,7 +67,8 @@
 //! | wait for many | [`TaskSet`], [`wait_any`], [`wait_all`], [`Pool::race`] |
 //! | parallel loops | [`Pool::map`], [`Pool::try_map`], [`Pool::for_each_range`], [`Pool::for_each_chunk_mut`] |
 //! | stream results | [`Pool::imap`], [`Pool::imap_unordered`] ([`Imap`]) |
-//! | divide and conquer | [`Pool::fork_join`], [`fork_join`] |
+//! | divide and conquer | [`Pool::fork_join`], [`fork_join`], [`join`] |
+//! | parallel iterators (rayon's names) | `use workcrew::prelude::*` ([`prelude`], [`iter`]): `par_iter`, `par_iter_mut`, `into_par_iter`, `par_chunks(_mut)`, `par_sort*`, `par_bridge`; [`Pool::install`], [`current_num_threads`] |
 //! | lifecycle | [`Pool::join`], [`Pool::shutdown`], [`Pool::shutdown_now`], [`Pool::set_threads`], [`Pool::stats`] |
 //! | the seeds' helpers | [`global`], [`spawn`], [`thread_job`], [`thread_map`], [`split_evenly`] |
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -75,7 +76,7 @@
 
 // The layers, each importing only from those above it in this list:
 // the base (`sync`, `error`), the scheduler, tasks, the pool's face, data
-// parallelism.
+// parallelism, the parallel iterators.
 mod error;
 mod sync;
 
@@ -86,6 +87,9 @@ mod pool;
 
 mod parallel;
 
+pub mod iter;
+pub mod prelude;
+
 pub(crate) use sync::Arc;
 
 /// Hooks for the loom models of `tests/loom.rs` (built under `cfg(loom)`).
@@ -94,6 +98,7 @@ pub(crate) use sync::Arc;
 pub use scheduler::hooks as __loom;
 
 pub use error::{SpawnError, Timeout};
+pub use iter::run::{current_num_threads, join};
 pub use parallel::imap::{Imap, Progress};
 pub use parallel::join::fork_join;
 pub use parallel::scope::{Scope, ScopedHandle};
