@@ -65,7 +65,7 @@
 //! | run one task | [`Pool::spawn`] → [`TaskHandle`] (`join`, `wait_timeout`, `cancel`, `on_complete`, `Future`); [`Pool::try_spawn`], [`Pool::spawn_timeout`], [`Pool::execute`], [`Pool::apply`] |
 //! | borrow from the stack | [`Pool::scope`] ([`Scope`], [`ScopedHandle`]) |
 //! | wait for many | [`TaskSet`], [`wait_any`], [`wait_all`], [`Pool::race`] |
-//! | parallel loops | [`Pool::map`], [`Pool::try_map`], [`Pool::for_each_range`], [`Pool::for_each_chunk_mut`] |
+//! | parallel loops | [`Pool::map`], [`Pool::try_map`], [`Pool::for_each_range`], [`Pool::for_each_chunk_mut`] (and `_sized`: [`Pool::for_each_range_sized`], [`Pool::for_each_chunk_mut_sized`]) |
 //! | stream results | [`Pool::imap`], [`Pool::imap_unordered`] ([`Imap`]) |
 //! | divide and conquer | [`Pool::fork_join`], [`fork_join`], [`join`] |
 //! | parallel iterators (rayon's names) | `use workcrew::prelude::*` ([`prelude`], [`iter`]): `par_iter`, `par_iter_mut`, `into_par_iter`, `par_chunks(_mut)`, `par_sort*`, `par_bridge`; [`Pool::install`], [`current_num_threads`] |

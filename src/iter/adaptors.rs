@@ -61,7 +61,10 @@ where
     type Item = R;
     type Producer = Map<I::Producer, F>;
     fn into_producer(self) -> Self::Producer {
-        Map { base: self.base.into_producer(), f: self.f }
+        Map {
+            base: self.base.into_producer(),
+            f: self.f,
+        }
     }
 }
 parallel_over_base!(Map { F } indexed);
@@ -73,7 +76,10 @@ where
 {
     type Item = R;
     type Local = P::Local;
-    type Piece<'p> = std::iter::Map<P::Piece<'p>, &'p F> where Self: 'p;
+    type Piece<'p>
+        = std::iter::Map<P::Piece<'p>, &'p F>
+    where
+        Self: 'p;
     const EXACT: bool = P::EXACT;
     fn len(&self) -> usize {
         self.base.len()
@@ -103,7 +109,10 @@ where
     type Item = I::Item;
     type Producer = Inspect<I::Producer, F>;
     fn into_producer(self) -> Self::Producer {
-        Inspect { base: self.base.into_producer(), f: self.f }
+        Inspect {
+            base: self.base.into_producer(),
+            f: self.f,
+        }
     }
 }
 parallel_over_base!(Inspect { F } indexed);
@@ -115,7 +124,10 @@ where
 {
     type Item = P::Item;
     type Local = P::Local;
-    type Piece<'p> = std::iter::Inspect<P::Piece<'p>, &'p F> where Self: 'p;
+    type Piece<'p>
+        = std::iter::Inspect<P::Piece<'p>, &'p F>
+    where
+        Self: 'p;
     const EXACT: bool = P::EXACT;
     fn len(&self) -> usize {
         self.base.len()
@@ -145,7 +157,10 @@ where
     type Item = I::Item;
     type Producer = Filter<I::Producer, F>;
     fn into_producer(self) -> Self::Producer {
-        Filter { base: self.base.into_producer(), f: self.f }
+        Filter {
+            base: self.base.into_producer(),
+            f: self.f,
+        }
     }
 }
 
@@ -156,7 +171,10 @@ where
 {
     type Item = P::Item;
     type Local = P::Local;
-    type Piece<'p> = std::iter::Filter<P::Piece<'p>, &'p F> where Self: 'p;
+    type Piece<'p>
+        = std::iter::Filter<P::Piece<'p>, &'p F>
+    where
+        Self: 'p;
     const EXACT: bool = false;
     fn len(&self) -> usize {
         self.base.len()
@@ -187,7 +205,10 @@ where
     type Item = R;
     type Producer = FilterMap<I::Producer, F>;
     fn into_producer(self) -> Self::Producer {
-        FilterMap { base: self.base.into_producer(), f: self.f }
+        FilterMap {
+            base: self.base.into_producer(),
+            f: self.f,
+        }
     }
 }
 
@@ -198,7 +219,10 @@ where
 {
     type Item = R;
     type Local = P::Local;
-    type Piece<'p> = std::iter::FilterMap<P::Piece<'p>, &'p F> where Self: 'p;
+    type Piece<'p>
+        = std::iter::FilterMap<P::Piece<'p>, &'p F>
+    where
+        Self: 'p;
     const EXACT: bool = false;
     fn len(&self) -> usize {
         self.base.len()
@@ -230,7 +254,10 @@ where
     type Item = SI::Item;
     type Producer = FlatMapIter<I::Producer, F>;
     fn into_producer(self) -> Self::Producer {
-        FlatMapIter { base: self.base.into_producer(), f: self.f }
+        FlatMapIter {
+            base: self.base.into_producer(),
+            f: self.f,
+        }
     }
 }
 
@@ -242,7 +269,10 @@ where
 {
     type Item = SI::Item;
     type Local = P::Local;
-    type Piece<'p> = std::iter::FlatMap<P::Piece<'p>, SI, &'p F> where Self: 'p;
+    type Piece<'p>
+        = std::iter::FlatMap<P::Piece<'p>, SI, &'p F>
+    where
+        Self: 'p;
     const EXACT: bool = false;
     fn len(&self) -> usize {
         self.base.len()
@@ -271,7 +301,9 @@ where
     type Item = T;
     type Producer = Copied<I::Producer>;
     fn into_producer(self) -> Self::Producer {
-        Copied { base: self.base.into_producer() }
+        Copied {
+            base: self.base.into_producer(),
+        }
     }
 }
 parallel_over_base!(Copied {} indexed);
@@ -283,7 +315,10 @@ where
 {
     type Item = T;
     type Local = P::Local;
-    type Piece<'p> = std::iter::Copied<P::Piece<'p>> where Self: 'p;
+    type Piece<'p>
+        = std::iter::Copied<P::Piece<'p>>
+    where
+        Self: 'p;
     const EXACT: bool = P::EXACT;
     fn len(&self) -> usize {
         self.base.len()
@@ -312,7 +347,9 @@ where
     type Item = T;
     type Producer = Cloned<I::Producer>;
     fn into_producer(self) -> Self::Producer {
-        Cloned { base: self.base.into_producer() }
+        Cloned {
+            base: self.base.into_producer(),
+        }
     }
 }
 parallel_over_base!(Cloned {} indexed);
@@ -324,7 +361,10 @@ where
 {
     type Item = T;
     type Local = P::Local;
-    type Piece<'p> = std::iter::Cloned<P::Piece<'p>> where Self: 'p;
+    type Piece<'p>
+        = std::iter::Cloned<P::Piece<'p>>
+    where
+        Self: 'p;
     const EXACT: bool = P::EXACT;
     fn len(&self) -> usize {
         self.base.len()
@@ -349,7 +389,9 @@ impl<I: IndexedParallelIterator> ParallelIterator for Enumerate<I> {
     type Item = (usize, I::Item);
     type Producer = Enumerate<I::Producer>;
     fn into_producer(self) -> Self::Producer {
-        Enumerate { base: self.base.into_producer() }
+        Enumerate {
+            base: self.base.into_producer(),
+        }
     }
 }
 parallel_over_base!(Enumerate {} indexed);
@@ -357,7 +399,10 @@ parallel_over_base!(Enumerate {} indexed);
 impl<P: Producer> Producer for Enumerate<P> {
     type Item = (usize, P::Item);
     type Local = P::Local;
-    type Piece<'p> = std::iter::Zip<Range<usize>, P::Piece<'p>> where Self: 'p;
+    type Piece<'p>
+        = std::iter::Zip<Range<usize>, P::Piece<'p>>
+    where
+        Self: 'p;
     const EXACT: bool = P::EXACT;
     fn len(&self) -> usize {
         self.base.len()
@@ -385,7 +430,10 @@ impl<A: IndexedParallelIterator, B: IndexedParallelIterator> ParallelIterator fo
     type Item = (A::Item, B::Item);
     type Producer = Zip<A::Producer, B::Producer>;
     fn into_producer(self) -> Self::Producer {
-        Zip { a: self.a.into_producer(), b: self.b.into_producer() }
+        Zip {
+            a: self.a.into_producer(),
+            b: self.b.into_producer(),
+        }
     }
 }
 
@@ -398,7 +446,10 @@ impl<A: IndexedParallelIterator, B: IndexedParallelIterator> IndexedParallelIter
 impl<A: Producer, B: Producer> Producer for Zip<A, B> {
     type Item = (A::Item, B::Item);
     type Local = (A::Local, B::Local);
-    type Piece<'p> = std::iter::Zip<A::Piece<'p>, B::Piece<'p>> where Self: 'p;
+    type Piece<'p>
+        = std::iter::Zip<A::Piece<'p>, B::Piece<'p>>
+    where
+        Self: 'p;
     const EXACT: bool = A::EXACT && B::EXACT;
     fn len(&self) -> usize {
         self.a.len().min(self.b.len())
@@ -406,11 +457,19 @@ impl<A: Producer, B: Producer> Producer for Zip<A, B> {
     fn local(&self) -> Self::Local {
         (self.a.local(), self.b.local())
     }
-    unsafe fn piece<'p>(&'p self, local: &'p mut Self::Local, range: Range<usize>) -> Self::Piece<'p> {
+    unsafe fn piece<'p>(
+        &'p self,
+        local: &'p mut Self::Local,
+        range: Range<usize>,
+    ) -> Self::Piece<'p> {
         let (local_a, local_b) = local;
         // SAFETY: the caller's contract, passed on to both (`range` is within
         // the shorter length, so within each).
-        unsafe { self.a.piece(local_a, range.clone()).zip(self.b.piece(local_b, range)) }
+        unsafe {
+            self.a
+                .piece(local_a, range.clone())
+                .zip(self.b.piece(local_b, range))
+        }
     }
     fn min_len(&self) -> usize {
         self.a.min_len().max(self.b.min_len())
@@ -433,7 +492,11 @@ impl<I: IndexedParallelIterator> ParallelIterator for Bounded<I> {
     type Item = I::Item;
     type Producer = Bounded<I::Producer>;
     fn into_producer(self) -> Self::Producer {
-        Bounded { base: self.base.into_producer(), min: self.min, max: self.max }
+        Bounded {
+            base: self.base.into_producer(),
+            min: self.min,
+            max: self.max,
+        }
     }
 }
 parallel_over_base!(Bounded {} indexed);
@@ -441,7 +504,10 @@ parallel_over_base!(Bounded {} indexed);
 impl<P: Producer> Producer for Bounded<P> {
     type Item = P::Item;
     type Local = P::Local;
-    type Piece<'p> = P::Piece<'p> where Self: 'p;
+    type Piece<'p>
+        = P::Piece<'p>
+    where
+        Self: 'p;
     const EXACT: bool = P::EXACT;
     fn len(&self) -> usize {
         self.base.len()

@@ -42,7 +42,13 @@ impl<T: Send, F: Fn(T, T) -> T + Sync> Consumer<T> for ReduceWith<F> {
         None
     }
     #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, run: &mut Option<T>, _: Range<usize>, items: I, _: &Halt) -> Flow {
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<T>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
         let acc = match run.take() {
             Some(acc) => Some(items.fold(acc, &self.0)),
             None => items.reduce(&self.0),
@@ -68,7 +74,13 @@ impl<T: Send, ID: Fn() -> T + Sync, F: Fn(T, T) -> T + Sync> Consumer<T> for Red
         None
     }
     #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, run: &mut Option<T>, _: Range<usize>, items: I, _: &Halt) -> Flow {
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<T>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
         let acc = run.take().unwrap_or_else(&self.identity);
         *run = Some(items.fold(acc, &self.op));
         Flow::Continue
@@ -90,7 +102,13 @@ impl<T, S: Send + std::iter::Sum<T> + std::iter::Sum<S>> Consumer<T> for Sum<S> 
         None
     }
     #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, run: &mut Option<S>, _: Range<usize>, items: I, _: &Halt) -> Flow {
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<S>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
         let piece: S = items.sum();
         *run = Some(match run.take() {
             Some(acc) => [acc, piece].into_iter().sum(),
@@ -113,7 +131,13 @@ impl<T, S: Send + std::iter::Product<T> + std::iter::Product<S>> Consumer<T> for
         None
     }
     #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, run: &mut Option<S>, _: Range<usize>, items: I, _: &Halt) -> Flow {
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<S>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
         let piece: S = items.product();
         *run = Some(match run.take() {
             Some(acc) => [acc, piece].into_iter().product(),
@@ -136,7 +160,13 @@ impl<T> Consumer<T> for Count {
         0
     }
     #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, run: &mut usize, _: Range<usize>, items: I, _: &Halt) -> Flow {
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut usize,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
         *run += items.count();
         Flow::Continue
     }
@@ -155,7 +185,13 @@ impl<T: Send, P: Fn(&T) -> bool + Sync> Consumer<T> for FindAny<P> {
         None
     }
     #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, run: &mut Option<T>, _: Range<usize>, items: I, halt: &Halt) -> Flow {
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<T>,
+        _: Range<usize>,
+        items: I,
+        halt: &Halt,
+    ) -> Flow {
         for item in items {
             if (self.0)(&item) {
                 *run = Some(item);
@@ -186,7 +222,13 @@ impl<T: Send, P: Fn(&T) -> bool + Sync> Consumer<T> for FindFirst<P> {
         None
     }
     #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, run: &mut Option<T>, range: Range<usize>, items: I, _: &Halt) -> Flow {
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<T>,
+        range: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
         if run.is_some() {
             // This run already holds an earlier hit.
             return Flow::Stop;
@@ -220,7 +262,13 @@ impl<T: Send> Consumer<T> for CollectRuns {
         Vec::new()
     }
     #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, run: &mut Vec<T>, _: Range<usize>, items: I, _: &Halt) -> Flow {
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Vec<T>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
         run.extend(items);
         Flow::Continue
     }
@@ -259,10 +307,19 @@ impl<T: Send> Consumer<T> for CollectInPlace<T> {
     type Output = Vec<T>;
     fn start(&self) {}
     #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, _: &mut (), range: Range<usize>, items: I, _: &Halt) -> Flow {
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        _: &mut (),
+        range: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
         let mut index = range.start;
         for item in items {
-            assert!(index < range.end, "an exact producer yielded too many items");
+            assert!(
+                index < range.end,
+                "an exact producer yielded too many items"
+            );
             // SAFETY: `index` is in this piece's range (asserted), which only
             // this piece writes, and below the capacity `len`.
             unsafe { self.base.add(index).write(item) };
@@ -283,7 +340,10 @@ impl<T: Send> Consumer<T> for CollectInPlace<T> {
         for (range, ()) in runs {
             // SAFETY: a finished run's indices were written and not yet
             // dropped; the vector's length is 0, so this is the only drop.
-            unsafe { std::ptr::slice_from_raw_parts_mut(self.base.add(range.start), range.len()).drop_in_place() };
+            unsafe {
+                std::ptr::slice_from_raw_parts_mut(self.base.add(range.start), range.len())
+                    .drop_in_place()
+            };
         }
     }
 }

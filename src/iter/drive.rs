@@ -145,9 +145,8 @@ where
         failure: Mutex::new(None),
         runs: Mutex::new(Vec::new()),
     };
-    let on_worker = Worker::with_current(|worker| {
-        worker.map(|worker| together.run(worker, Some(&mut local)))
-    });
+    let on_worker =
+        Worker::with_current(|worker| worker.map(|worker| together.run(worker, Some(&mut local))));
     if on_worker.is_none() {
         drop(local);
         global().on_worker("a parallel iterator", |worker| together.run(worker, None));
@@ -163,13 +162,17 @@ where
     if let Some(payload) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         // The partial results are user values: a panic dropping them must
         // not replace the first one.
-        drop(panic::catch_unwind(AssertUnwindSafe(|| consumer.abandon(runs))));
+        drop(panic::catch_unwind(AssertUnwindSafe(|| {
+            consumer.abandon(runs)
+        })));
         panic::resume_unwind(payload);
     }
     let complete = halt.is_raised() || cursor.into_inner() >= len || producer.is_drained();
     if !complete {
         // Stopped claiming because the task was asked to stop.
-        drop(panic::catch_unwind(AssertUnwindSafe(|| consumer.abandon(runs))));
+        drop(panic::catch_unwind(AssertUnwindSafe(|| {
+            consumer.abandon(runs)
+        })));
         panic::resume_unwind(Box::new(Stopped));
     }
     consumer.finish(runs)

@@ -54,7 +54,10 @@ pub trait IndexedParallelIterator: ParallelIterator {
         Z: IntoParallelIterator,
         Z::Iter: IndexedParallelIterator,
     {
-        Zip { a: self, b: zip_op.into_par_iter() }
+        Zip {
+            a: self,
+            b: zip_op.into_par_iter(),
+        }
     }
 
     /// The position of the first item for which `predicate` is true.
@@ -69,7 +72,10 @@ pub trait IndexedParallelIterator: ParallelIterator {
     where
         P: Fn(Self::Item) -> bool + Sync + Send,
     {
-        self.map(predicate).enumerate().find_first(|(_, hit)| *hit).map(|(i, _)| i)
+        self.map(predicate)
+            .enumerate()
+            .find_first(|(_, hit)| *hit)
+            .map(|(i, _)| i)
     }
 
     /// The position of some item for which `predicate` is true.
@@ -85,7 +91,10 @@ pub trait IndexedParallelIterator: ParallelIterator {
     where
         P: Fn(Self::Item) -> bool + Sync + Send,
     {
-        self.map(predicate).enumerate().find_any(|(_, hit)| *hit).map(|(i, _)| i)
+        self.map(predicate)
+            .enumerate()
+            .find_any(|(_, hit)| *hit)
+            .map(|(i, _)| i)
     }
 
     /// Pieces of at least `min` items (coarser work, fewer hand-outs).
@@ -98,7 +107,11 @@ pub trait IndexedParallelIterator: ParallelIterator {
     /// assert_eq!(s, 49_995_000);
     /// ```
     fn with_min_len(self, min: usize) -> Bounded<Self> {
-        Bounded { base: self, min, max: usize::MAX }
+        Bounded {
+            base: self,
+            min,
+            max: usize::MAX,
+        }
     }
 
     /// Pieces of at most `max` items (finer spreading of uneven work).
@@ -111,7 +124,11 @@ pub trait IndexedParallelIterator: ParallelIterator {
     /// assert_eq!(n, 100);
     /// ```
     fn with_max_len(self, max: usize) -> Bounded<Self> {
-        Bounded { base: self, min: 1, max: max.max(1) }
+        Bounded {
+            base: self,
+            min: 1,
+            max: max.max(1),
+        }
     }
 
     /// Collects the items into `target`, replacing what it held.

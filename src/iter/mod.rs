@@ -47,12 +47,16 @@ pub(crate) mod sort;
 pub(crate) mod sources;
 pub(crate) mod stateful;
 
-pub use adaptors::{Bounded, Cloned, Copied, Enumerate, Filter, FilterMap, FlatMapIter, Inspect, Map, Zip};
+pub use adaptors::{
+    Bounded, Cloned, Copied, Enumerate, Filter, FilterMap, FlatMapIter, Inspect, Map, Zip,
+};
 pub use indexed::{
     FromParallelIterator, IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator,
     IntoParallelRefMutIterator, ParallelBridge, ParallelExtend,
 };
 pub use parallel_iterator::ParallelIterator;
 pub use slice::{Chunks, ChunksExact, ChunksMut, ParallelSlice, ParallelSliceMut, Windows};
-pub use sources::{Drain, IntoIter, Iter, IterBridge, IterMut, RangeInclusiveIter, RangeInteger, RangeIter};
+pub use sources::{
+    Drain, IntoIter, Iter, IterBridge, IterMut, RangeInclusiveIter, RangeInteger, RangeIter,
+};
 pub use stateful::{Fold, MapInit, WithState};

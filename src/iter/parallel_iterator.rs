@@ -7,7 +7,9 @@ use std::cmp::Ordering;
 use std::marker::PhantomData;
 
 use crate::iter::adaptors::{Cloned, Copied, Filter, FilterMap, FlatMapIter, Inspect, Map};
-use crate::iter::consumers::{Count, FindAny, FindFirst, ForEach, Product, Reduce, ReduceWith, Sum};
+use crate::iter::consumers::{
+    Count, FindAny, FindFirst, ForEach, Product, Reduce, ReduceWith, Sum,
+};
 use crate::iter::drive::drive;
 use crate::iter::indexed::{FromParallelIterator, ParallelExtend};
 use crate::iter::plumbing::Producer;
@@ -93,7 +95,10 @@ pub trait ParallelIterator: Sized + Send {
         F: Fn(Self::Item) -> R + Sync + Send,
         R: Send,
     {
-        Map { base: self, f: map_op }
+        Map {
+            base: self,
+            f: map_op,
+        }
     }
 
     /// Applies `map_op` to every item with a value made by `init`, which
@@ -121,7 +126,11 @@ pub trait ParallelIterator: Sized + Send {
         INIT: Fn() -> T + Sync + Send,
         R: Send,
     {
-        MapInit { base: self, init, f: map_op }
+        MapInit {
+            base: self,
+            init,
+            f: map_op,
+        }
     }
 
     /// Copies the items out of references.
@@ -174,7 +183,10 @@ pub trait ParallelIterator: Sized + Send {
     where
         OP: Fn(&Self::Item) + Sync + Send,
     {
-        Inspect { base: self, f: inspect_op }
+        Inspect {
+            base: self,
+            f: inspect_op,
+        }
     }
 
     /// The items for which `filter_op` is true.
@@ -190,7 +202,10 @@ pub trait ParallelIterator: Sized + Send {
     where
         P: Fn(&Self::Item) -> bool + Sync + Send,
     {
-        Filter { base: self, f: filter_op }
+        Filter {
+            base: self,
+            f: filter_op,
+        }
     }
 
     /// The `Some` values of `filter_op` over the items.
@@ -207,7 +222,10 @@ pub trait ParallelIterator: Sized + Send {
         P: Fn(Self::Item) -> Option<R> + Sync + Send,
         R: Send,
     {
-        FilterMap { base: self, f: filter_op }
+        FilterMap {
+            base: self,
+            f: filter_op,
+        }
     }
 
     /// The items of the sequential iterators `map_op` returns, in order.
@@ -225,7 +243,10 @@ pub trait ParallelIterator: Sized + Send {
         SI: IntoIterator,
         SI::Item: Send,
     {
-        FlatMapIter { base: self, f: map_op }
+        FlatMapIter {
+            base: self,
+            f: map_op,
+        }
     }
 
     /// Combines the items with `op`, starting from `identity()` (which may
@@ -283,7 +304,11 @@ pub trait ParallelIterator: Sized + Send {
         ID: Fn() -> T + Sync + Send,
         T: Send,
     {
-        Fold { base: self, identity, f: fold_op }
+        Fold {
+            base: self,
+            identity,
+            f: fold_op,
+        }
     }
 
     /// The sum of the items.
@@ -443,7 +468,10 @@ pub trait ParallelIterator: Sized + Send {
     where
         P: Fn(&Self::Item) -> bool + Sync + Send,
     {
-        let first = FindFirst { predicate, best: AtomicUsize::new(usize::MAX) };
+        let first = FindFirst {
+            predicate,
+            best: AtomicUsize::new(usize::MAX),
+        };
         drive(self.into_producer(), first)
     }
 
@@ -544,14 +572,17 @@ pub trait ParallelIterator: Sized + Send {
         })
         .collect::<Vec<_>>()
         .into_iter()
-        .fold((Vec::new(), Vec::new()), |(mut yes, mut no), (left, item)| {
-            if left {
-                yes.push(item);
-            } else {
-                no.push(item);
-            }
-            (yes, no)
-        })
+        .fold(
+            (Vec::new(), Vec::new()),
+            |(mut yes, mut no), (left, item)| {
+                if left {
+                    yes.push(item);
+                } else {
+                    no.push(item);
+                }
+                (yes, no)
+            },
+        )
         .into_par_parts()
     }
 }

@@ -55,7 +55,11 @@ pub trait Producer: Sync + Send {
     /// `range` lies within `0..len()`, and no base index is passed to `piece`
     /// twice over the producer's life (a mutable slice hands out `&mut`
     /// pieces, a vector moves its items out).
-    unsafe fn piece<'p>(&'p self, local: &'p mut Self::Local, range: Range<usize>) -> Self::Piece<'p>;
+    unsafe fn piece<'p>(
+        &'p self,
+        local: &'p mut Self::Local,
+        range: Range<usize>,
+    ) -> Self::Piece<'p>;
 
     /// The least base indices a piece should have (`with_min_len`).
     fn min_len(&self) -> usize {
@@ -120,7 +124,13 @@ pub(crate) trait Consumer<T>: Sync {
     fn start(&self) -> Self::Run;
 
     /// Folds the items of the piece at base indices `range` into `run`.
-    fn fold<I: Iterator<Item = T>>(&self, run: &mut Self::Run, range: Range<usize>, items: I, halt: &Halt) -> Flow;
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Self::Run,
+        range: Range<usize>,
+        items: I,
+        halt: &Halt,
+    ) -> Flow;
 
     /// The answer from every run, in base-index order (empty when there
     /// were no items).

@@ -34,7 +34,10 @@ pub trait ParallelSlice<T: Sync> {
     /// ```
     fn par_chunks(&self, chunk_size: usize) -> Chunks<'_, T> {
         assert!(chunk_size != 0, "chunk_size must not be zero");
-        Chunks { slice: self.as_parallel_slice(), size: chunk_size }
+        Chunks {
+            slice: self.as_parallel_slice(),
+            size: chunk_size,
+        }
     }
 
     /// Chunks of exactly `chunk_size` elements; the rest is
@@ -54,7 +57,10 @@ pub trait ParallelSlice<T: Sync> {
     /// ```
     fn par_chunks_exact(&self, chunk_size: usize) -> ChunksExact<'_, T> {
         assert!(chunk_size != 0, "chunk_size must not be zero");
-        ChunksExact { slice: self.as_parallel_slice(), size: chunk_size }
+        ChunksExact {
+            slice: self.as_parallel_slice(),
+            size: chunk_size,
+        }
     }
 
     /// Overlapping windows of `window_size` elements.
@@ -72,7 +78,10 @@ pub trait ParallelSlice<T: Sync> {
     /// ```
     fn par_windows(&self, window_size: usize) -> Windows<'_, T> {
         assert!(window_size != 0, "window_size must not be zero");
-        Windows { slice: self.as_parallel_slice(), size: window_size }
+        Windows {
+            slice: self.as_parallel_slice(),
+            size: window_size,
+        }
     }
 }
 
@@ -175,7 +184,9 @@ pub trait ParallelSliceMut<T: Send> {
         K: Ord,
         F: Fn(&T) -> K + Sync,
     {
-        crate::iter::sort::stable(self.as_parallel_slice_mut(), &|a: &T, b: &T| f(a).cmp(&f(b)));
+        crate::iter::sort::stable(self.as_parallel_slice_mut(), &|a: &T, b: &T| {
+            f(a).cmp(&f(b))
+        });
     }
 
     /// Sorts the slice in parallel, not keeping the order of equal elements.
@@ -227,7 +238,9 @@ pub trait ParallelSliceMut<T: Send> {
         K: Ord,
         F: Fn(&T) -> K + Sync,
     {
-        crate::iter::sort::unstable(self.as_parallel_slice_mut(), &|a: &T, b: &T| f(a).cmp(&f(b)));
+        crate::iter::sort::unstable(self.as_parallel_slice_mut(), &|a: &T, b: &T| {
+            f(a).cmp(&f(b))
+        });
     }
 }
 
@@ -267,7 +280,10 @@ own_producer!(impl['a, T] Chunks<'a, T>, item &'a [T], where T: Sync + 'a);
 impl<'a, T: Sync + 'a> Producer for Chunks<'a, T> {
     type Item = &'a [T];
     type Local = ();
-    type Piece<'p> = std::slice::Chunks<'a, T> where Self: 'p;
+    type Piece<'p>
+        = std::slice::Chunks<'a, T>
+    where
+        Self: 'p;
     const EXACT: bool = true;
     fn len(&self) -> usize {
         self.slice.len().div_ceil(self.size)
@@ -298,7 +314,10 @@ own_producer!(impl['a, T] ChunksExact<'a, T>, item &'a [T], where T: Sync + 'a);
 impl<'a, T: Sync + 'a> Producer for ChunksExact<'a, T> {
     type Item = &'a [T];
     type Local = ();
-    type Piece<'p> = std::slice::ChunksExact<'a, T> where Self: 'p;
+    type Piece<'p>
+        = std::slice::ChunksExact<'a, T>
+    where
+        Self: 'p;
     const EXACT: bool = true;
     fn len(&self) -> usize {
         self.slice.len() / self.size
@@ -321,7 +340,10 @@ own_producer!(impl['a, T] Windows<'a, T>, item &'a [T], where T: Sync + 'a);
 impl<'a, T: Sync + 'a> Producer for Windows<'a, T> {
     type Item = &'a [T];
     type Local = ();
-    type Piece<'p> = std::slice::Windows<'a, T> where Self: 'p;
+    type Piece<'p>
+        = std::slice::Windows<'a, T>
+    where
+        Self: 'p;
     const EXACT: bool = true;
     fn len(&self) -> usize {
         (self.slice.len() + 1).saturating_sub(self.size)
@@ -345,8 +367,17 @@ pub struct ChunksMut<'a, T> {
 
 impl<'a, T> ChunksMut<'a, T> {
     fn new(slice: &'a mut [T], size: usize, exact: bool) -> Self {
-        let covered = if exact { slice.len() / size * size } else { slice.len() };
-        ChunksMut { base: slice.as_mut_ptr(), covered, size, _slice: PhantomData }
+        let covered = if exact {
+            slice.len() / size * size
+        } else {
+            slice.len()
+        };
+        ChunksMut {
+            base: slice.as_mut_ptr(),
+            covered,
+            size,
+            _slice: PhantomData,
+        }
     }
 }
 
@@ -361,7 +392,10 @@ own_producer!(impl['a, T] ChunksMut<'a, T>, item &'a mut [T], where T: Send + 'a
 impl<'a, T: Send + 'a> Producer for ChunksMut<'a, T> {
     type Item = &'a mut [T];
     type Local = ();
-    type Piece<'p> = std::slice::ChunksMut<'a, T> where Self: 'p;
+    type Piece<'p>
+        = std::slice::ChunksMut<'a, T>
+    where
+        Self: 'p;
     const EXACT: bool = true;
     fn len(&self) -> usize {
         self.covered.div_ceil(self.size)
@@ -373,6 +407,7 @@ impl<'a, T: Send + 'a> Producer for ChunksMut<'a, T> {
         assert!(start <= end && end <= self.covered);
         // SAFETY: 1. in bounds (asserted); 2. these chunks are handed out to
         // this piece only (the caller's contract), for the borrow's `'a`.
-        unsafe { std::slice::from_raw_parts_mut(self.base.add(start), end - start) }.chunks_mut(self.size)
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(start), end - start) }
+            .chunks_mut(self.size)
     }
 }

@@ -43,7 +43,9 @@ where
         return;
     }
     let leaf = leaf_len(v.len());
-    merge_sort(v, compare, leaf, &|leaf: &mut [T]| leaf.sort_unstable_by(compare));
+    merge_sort(v, compare, leaf, &|leaf: &mut [T]| {
+        leaf.sort_unstable_by(compare)
+    });
 }
 
 /// About two leaves per thread, so one slow thread does not hold up the end.

@@ -52,7 +52,10 @@ own_producer!(impl['a, T] Iter<'a, T>, item &'a T, where T: Sync + 'a);
 impl<'a, T: Sync + 'a> Producer for Iter<'a, T> {
     type Item = &'a T;
     type Local = ();
-    type Piece<'p> = std::slice::Iter<'a, T> where Self: 'p;
+    type Piece<'p>
+        = std::slice::Iter<'a, T>
+    where
+        Self: 'p;
     const EXACT: bool = true;
     fn len(&self) -> usize {
         self.slice.len()
@@ -73,7 +76,11 @@ pub struct IterMut<'a, T> {
 
 impl<'a, T> IterMut<'a, T> {
     pub(crate) fn new(slice: &'a mut [T]) -> Self {
-        IterMut { base: slice.as_mut_ptr(), len: slice.len(), _slice: PhantomData }
+        IterMut {
+            base: slice.as_mut_ptr(),
+            len: slice.len(),
+            _slice: PhantomData,
+        }
     }
 }
 
@@ -89,7 +96,10 @@ own_producer!(impl['a, T] IterMut<'a, T>, item &'a mut T, where T: Send + 'a);
 impl<'a, T: Send + 'a> Producer for IterMut<'a, T> {
     type Item = &'a mut T;
     type Local = ();
-    type Piece<'p> = std::slice::IterMut<'a, T> where Self: 'p;
+    type Piece<'p>
+        = std::slice::IterMut<'a, T>
+    where
+        Self: 'p;
     const EXACT: bool = true;
     fn len(&self) -> usize {
         self.len
@@ -99,7 +109,8 @@ impl<'a, T: Send + 'a> Producer for IterMut<'a, T> {
         assert!(range.start <= range.end && range.end <= self.len);
         // SAFETY: 1. in bounds (asserted); 2. no other piece covers `range`
         // (the caller's contract) and the slice stays borrowed for `'a`.
-        unsafe { std::slice::from_raw_parts_mut(self.base.add(range.start), range.len()) }.iter_mut()
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(range.start), range.len()) }
+            .iter_mut()
     }
 }
 
@@ -120,7 +131,11 @@ impl<T> IntoIter<T> {
         // SAFETY: shrinking the length leaks nothing: `Drop` drops what no
         // piece took.
         unsafe { vec.set_len(0) };
-        IntoIter { vec, len, claimed_to: AtomicUsize::new(0) }
+        IntoIter {
+            vec,
+            len,
+            claimed_to: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -132,7 +147,10 @@ own_producer!(impl[T] IntoIter<T>, item T, where T: Send);
 impl<T: Send> Producer for IntoIter<T> {
     type Item = T;
     type Local = ();
-    type Piece<'p> = Drain<'p, T> where Self: 'p;
+    type Piece<'p>
+        = Drain<'p, T>
+    where
+        Self: 'p;
     const EXACT: bool = true;
     fn len(&self) -> usize {
         self.len
@@ -142,7 +160,12 @@ impl<T: Send> Producer for IntoIter<T> {
         assert!(range.start <= range.end && range.end <= self.len);
         // Relaxed: read only in `drop`, after the driver's join.
         self.claimed_to.fetch_max(range.end, Ordering::Relaxed);
-        Drain { base: self.vec.as_ptr(), next: range.start, end: range.end, _owner: PhantomData }
+        Drain {
+            base: self.vec.as_ptr(),
+            next: range.start,
+            end: range.end,
+            _owner: PhantomData,
+        }
     }
 }
 
@@ -153,7 +176,9 @@ impl<T> Drop for IntoIter<T> {
         // SAFETY: indices `from..len` were never handed to a piece (the
         // claimed ones are a prefix), so they still hold live elements that
         // only we own; the vector (length 0) frees the buffer after.
-        unsafe { std::ptr::slice_from_raw_parts_mut(base.add(from), self.len - from).drop_in_place() };
+        unsafe {
+            std::ptr::slice_from_raw_parts_mut(base.add(from), self.len - from).drop_in_place()
+        };
     }
 }
 
@@ -189,7 +214,8 @@ impl<T> Drop for Drain<'_, T> {
         let left = self.end - self.next;
         // SAFETY: the elements this piece owns and did not yield.
         unsafe {
-            std::ptr::slice_from_raw_parts_mut(self.base.add(self.next).cast_mut(), left).drop_in_place()
+            std::ptr::slice_from_raw_parts_mut(self.base.add(self.next).cast_mut(), left)
+                .drop_in_place()
         };
     }
 }
@@ -258,7 +284,10 @@ impl<T: RangeInteger> IntoParallelIterator for Range<T> {
     type Iter = RangeIter<T>;
     type Item = T;
     fn into_par_iter(self) -> RangeIter<T> {
-        RangeIter { start: self.start, len: T::distance(self.start, self.end) }
+        RangeIter {
+            start: self.start,
+            len: T::distance(self.start, self.end),
+        }
     }
 }
 
@@ -270,7 +299,9 @@ impl<T: RangeInteger + PartialOrd> IntoParallelIterator for std::ops::RangeInclu
         let len = if self.is_empty() {
             0
         } else {
-            T::distance(start, end).checked_add(1).expect("workcrew: a parallel range longer than usize::MAX")
+            T::distance(start, end)
+                .checked_add(1)
+                .expect("workcrew: a parallel range longer than usize::MAX")
         };
         RangeInclusiveIter { start, len }
     }
@@ -289,7 +320,10 @@ impl<T: RangeInteger> Producer for RangeIter<T> {
     }
     fn local(&self) {}
     unsafe fn piece<'p>(&'p self, _: &'p mut (), range: Range<usize>) -> T::Steps {
-        T::steps(T::offset(self.start, range.start), T::offset(self.start, range.end))
+        T::steps(
+            T::offset(self.start, range.start),
+            T::offset(self.start, range.end),
+        )
     }
 }
 
@@ -305,7 +339,10 @@ impl<T: RangeInteger> Producer for RangeInclusiveIter<T> {
     unsafe fn piece<'p>(&'p self, _: &'p mut (), range: Range<usize>) -> T::StepsInclusive {
         // Pieces are never empty, so `end - 1` is the last index (and the
         // last value never overflows, unlike `end` of an exclusive range).
-        T::steps_inclusive(T::offset(self.start, range.start), T::offset(self.start, range.end - 1))
+        T::steps_inclusive(
+            T::offset(self.start, range.start),
+            T::offset(self.start, range.end - 1),
+        )
     }
 }
 
@@ -328,7 +365,10 @@ where
     I::Item: Send,
 {
     pub(crate) fn new(source: I) -> Self {
-        IterBridge { source: Mutex::new(source), drained: AtomicBool::new(false) }
+        IterBridge {
+            source: Mutex::new(source),
+            drained: AtomicBool::new(false),
+        }
     }
 }
 
@@ -346,7 +386,10 @@ where
 impl<I: Iterator + Send> Producer for IterBridge<I> {
     type Item = I::Item;
     type Local = ();
-    type Piece<'p> = std::vec::IntoIter<I::Item> where Self: 'p;
+    type Piece<'p>
+        = std::vec::IntoIter<I::Item>
+    where
+        Self: 'p;
     const EXACT: bool = false;
     fn len(&self) -> usize {
         // Unbounded: the hand-out ends when the source runs out. Half of

@@ -38,7 +38,11 @@ where
     type Item = R;
     type Producer = MapInit<I::Producer, INIT, F>;
     fn into_producer(self) -> Self::Producer {
-        MapInit { base: self.base.into_producer(), init: self.init, f: self.f }
+        MapInit {
+            base: self.base.into_producer(),
+            init: self.init,
+            f: self.f,
+        }
     }
 }
 
@@ -62,7 +66,10 @@ where
 {
     type Item = R;
     type Local = (P::Local, T);
-    type Piece<'p> = WithState<'p, P::Piece<'p>, T, F> where Self: 'p;
+    type Piece<'p>
+        = WithState<'p, P::Piece<'p>, T, F>
+    where
+        Self: 'p;
     const EXACT: bool = P::EXACT;
     fn len(&self) -> usize {
         self.base.len()
@@ -70,7 +77,11 @@ where
     fn local(&self) -> Self::Local {
         (self.base.local(), (self.init)())
     }
-    unsafe fn piece<'p>(&'p self, local: &'p mut Self::Local, range: Range<usize>) -> Self::Piece<'p> {
+    unsafe fn piece<'p>(
+        &'p self,
+        local: &'p mut Self::Local,
+        range: Range<usize>,
+    ) -> Self::Piece<'p> {
         let (base_local, state) = local;
         WithState {
             // SAFETY: the caller's contract, passed on.
@@ -131,7 +142,11 @@ where
     type Item = T;
     type Producer = Fold<I::Producer, ID, F>;
     fn into_producer(self) -> Self::Producer {
-        Fold { base: self.base.into_producer(), identity: self.identity, f: self.f }
+        Fold {
+            base: self.base.into_producer(),
+            identity: self.identity,
+            f: self.f,
+        }
     }
 }
 
@@ -143,7 +158,10 @@ where
 {
     type Item = T;
     type Local = P::Local;
-    type Piece<'p> = std::option::IntoIter<T> where Self: 'p;
+    type Piece<'p>
+        = std::option::IntoIter<T>
+    where
+        Self: 'p;
     const EXACT: bool = false;
     fn len(&self) -> usize {
         self.base.len()
@@ -183,7 +201,10 @@ where
 {
     type Item = T;
     type Local = P::Local;
-    type Piece<'p> = OkPiece<'p, P::Piece<'p>, E> where Self: 'p;
+    type Piece<'p>
+        = OkPiece<'p, P::Piece<'p>, E>
+    where
+        Self: 'p;
     const EXACT: bool = false;
     fn len(&self) -> usize {
         self.base.len()

@@ -8,5 +8,6 @@ pub(crate) mod join;
 pub(crate) mod map;
 pub(crate) mod progress;
 pub(crate) mod race;
+pub(crate) mod ranges;
 pub(crate) mod scope;
 pub(crate) mod seed;
