@@ -56,13 +56,13 @@ fn filter_and_filter_map_match_sequential() {
         let par: Vec<u64> = v
             .par_iter()
             .copied()
-            .filter(|&x| spin(x) % k == 0)
+            .filter(|&x| spin(x).is_multiple_of(k))
             .collect();
         prop_assert_eq!(
             par,
             v.iter()
                 .copied()
-                .filter(|&x| spin(x) % k == 0)
+                .filter(|&x| spin(x).is_multiple_of(k))
                 .collect::<Vec<_>>()
         );
         let par: Vec<u64> = v
@@ -71,7 +71,8 @@ fn filter_and_filter_map_match_sequential() {
             .collect();
         let seq: Vec<u64> = v
             .iter()
-            .filter_map(|&x| (x % k == 1).then(|| spin(x)))
+            .filter(|&&x| x % k == 1)
+            .map(|&x| spin(x))
             .collect();
         prop_assert_eq!(par, seq);
         Ok(())
@@ -209,7 +210,7 @@ fn vectors_by_value_move_every_element_out_once() {
         let par: Vec<usize> = strings
             .clone()
             .into_par_iter()
-            .map(|s| s.len() + spin(0) as usize % 1)
+            .map(|s| s.len() + usize::from(spin(s.len() as u64) == 1))
             .collect();
         prop_assert_eq!(par, strings.iter().map(String::len).collect::<Vec<_>>());
         // A short-circuit leaves elements unclaimed: the vector drops them.

@@ -88,7 +88,7 @@ fn collections_match_sequential() {
 fn result_and_option_collect_match_sequential() {
     check(|v, k| {
         let parse = |x: &u64| {
-            if spin(*x) % (k * 8) == 0 {
+            if spin(*x).is_multiple_of(k * 8) {
                 Err(*x)
             } else {
                 Ok(x % 100)
@@ -103,7 +103,7 @@ fn result_and_option_collect_match_sequential() {
             (Err(e), Err(_)) => prop_assert!(v.iter().any(|x| x == e && parse(x).is_err())),
             _ => prop_assert!(false, "{:?} against {:?}", par, seq),
         }
-        let some = |x: &u64| (spin(*x) % (k * 8) != 0).then_some(*x);
+        let some = |x: &u64| (!spin(*x).is_multiple_of(k * 8)).then_some(*x);
         let par: Option<Vec<u64>> = v.par_iter().map(some).collect();
         prop_assert_eq!(par, v.iter().map(some).collect::<Option<Vec<u64>>>());
         Ok(())
@@ -127,8 +127,11 @@ fn sums_products_and_counts_match_sequential() {
         );
         let small: u64 = v.par_iter().map(|x| x % 1000).sum();
         prop_assert_eq!(small, v.iter().map(|x| x % 1000).sum::<u64>());
-        let count = v.par_iter().filter(|&&x| spin(x) % k == 0).count();
-        prop_assert_eq!(count, v.iter().filter(|&&x| spin(x) % k == 0).count());
+        let count = v.par_iter().filter(|&&x| spin(x).is_multiple_of(k)).count();
+        prop_assert_eq!(
+            count,
+            v.iter().filter(|&&x| spin(x).is_multiple_of(k)).count()
+        );
         Ok(())
     });
 }
@@ -183,7 +186,7 @@ fn reduce_keeps_the_order_of_a_non_commutative_operation() {
 #[test]
 fn searches_match_sequential() {
     check(|v, k| {
-        let hit = |x: &u64| spin(*x) % (k * 4) == 0;
+        let hit = |x: &u64| spin(*x).is_multiple_of(k * 4);
         prop_assert_eq!(
             v.par_iter().find_first(|x| hit(x)),
             v.iter().find(|x| hit(x))
@@ -209,9 +212,12 @@ fn unzip_and_partition_match_sequential() {
         let (a, b): (Vec<u64>, Vec<u64>) = v.par_iter().map(|&x| (x, spin(x))).unzip();
         let (sa, sb): (Vec<u64>, Vec<u64>) = v.iter().map(|&x| (x, spin(x))).unzip();
         prop_assert_eq!((a, b), (sa, sb));
-        let (yes, no): (Vec<u64>, Vec<u64>) =
-            v.par_iter().copied().partition(|x| spin(*x) % k == 0);
-        let (syes, sno): (Vec<u64>, Vec<u64>) = v.iter().copied().partition(|x| spin(*x) % k == 0);
+        let (yes, no): (Vec<u64>, Vec<u64>) = v
+            .par_iter()
+            .copied()
+            .partition(|x| spin(*x).is_multiple_of(k));
+        let (syes, sno): (Vec<u64>, Vec<u64>) =
+            v.iter().copied().partition(|x| spin(*x).is_multiple_of(k));
         prop_assert_eq!((yes, no), (syes, sno));
         Ok(())
     });

@@ -123,8 +123,7 @@ fn rayon_shaped_code_compiles_and_gives_the_sequential_answers() {
         .with_min_len(2)
         .collect();
     assert_eq!(squares, [1, 4, 9, 16, 25]);
-    let n = std::iter::repeat(1u8)
-        .take(1000)
+    let n = std::iter::repeat_n(1u8, 1000)
         .par_bridge()
         .map(u64::from)
         .sum::<u64>();

@@ -79,7 +79,7 @@ fn stable_sorts_match_the_standard_library_and_keep_equal_elements_in_order() {
         let mut par = tagged.clone();
         par.par_sort_by(|a, b| b.0.cmp(&a.0));
         let mut seq = tagged.clone();
-        seq.sort_by(|a, b| b.0.cmp(&a.0));
+        seq.sort_by_key(|p| std::cmp::Reverse(p.0));
         prop_assert_eq!(&par, &seq);
         let mut par = v.clone();
         par.par_sort();

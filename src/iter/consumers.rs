@@ -314,8 +314,7 @@ impl<T: Send> Consumer<T> for CollectInPlace<T> {
         items: I,
         _: &Halt,
     ) -> Flow {
-        let mut index = range.start;
-        for item in items {
+        for (index, item) in (range.start..).zip(items) {
             assert!(
                 index < range.end,
                 "an exact producer yielded too many items"
@@ -323,7 +322,6 @@ impl<T: Send> Consumer<T> for CollectInPlace<T> {
             // SAFETY: `index` is in this piece's range (asserted), which only
             // this piece writes, and below the capacity `len`.
             unsafe { self.base.add(index).write(item) };
-            index += 1;
         }
         Flow::Continue
     }

@@ -301,6 +301,9 @@ struct CallerLocal<L> {
 unsafe impl<L> Sync for CallerLocal<L> {}
 
 impl<L> CallerLocal<L> {
+    // A `&mut` from `&self` is the point: the flag makes it unique, and only
+    // the owner's thread gets it.
+    #[allow(clippy::mut_from_ref)]
     fn take(&self) -> Option<&mut L> {
         if self.local.is_null() || std::thread::current().id() != self.thread {
             return None;

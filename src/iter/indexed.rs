@@ -14,6 +14,8 @@ use crate::iter::ParallelIterator;
 /// A parallel iterator that knows its length and each item's position, as
 /// rayon's: slices, vectors, ranges, chunks and what `map`, `enumerate`,
 /// `zip`, ... make of them.
+// rayon's trait has `len` and no `is_empty`; so does this one.
+#[allow(clippy::len_without_is_empty)]
 pub trait IndexedParallelIterator: ParallelIterator {
     /// How many items there are.
     ///

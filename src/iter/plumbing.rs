@@ -29,6 +29,7 @@ use std::ops::Range;
 
 /// The items at a range of base indices (see the module docs).
 #[doc(hidden)]
+#[allow(clippy::len_without_is_empty)]
 pub trait Producer: Sync + Send {
     /// What the pieces yield.
     type Item;
