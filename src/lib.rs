@@ -67,9 +67,10 @@
 //! | stop running work | [`TaskHandle::request_cancel`], [`is_cancelled`], [`checkpoint`], [`time_left`], [`Pool::request_cancel_running`] |
 //! | borrow from the stack | [`Pool::scope`] ([`Scope`], [`ScopedHandle`]) |
 //! | wait for many | [`TaskSet`], [`wait_any`], [`wait_all`], [`Pool::race`] |
-//! | parallel loops | [`Pool::map`], [`Pool::try_map`], [`Pool::for_each_range`], [`Pool::for_each_chunk_mut`] |
+//! | parallel loops | [`Pool::map`], [`Pool::try_map`], [`Pool::for_each_range`], [`Pool::for_each_chunk_mut`] (and `_sized`: [`Pool::for_each_range_sized`], [`Pool::for_each_chunk_mut_sized`]) |
 //! | stream results | [`Pool::imap`], [`Pool::imap_unordered`] ([`Imap`]) |
-//! | divide and conquer | [`Pool::fork_join`], [`fork_join`] |
+//! | divide and conquer | [`Pool::fork_join`], [`fork_join`], [`join`] |
+//! | parallel iterators (rayon's names) | `use workcrew::prelude::*` ([`prelude`], [`iter`]): `par_iter`, `par_iter_mut`, `into_par_iter`, `par_chunks(_mut)`, `par_sort*`, `par_bridge`; [`Pool::install`], [`current_num_threads`] |
 //! | lifecycle | [`Pool::join`], [`Pool::shutdown`], [`Pool::shutdown_now`], [`Pool::set_threads`], [`Pool::stats`] ([`PoolStats`]) |
 //! | the process-wide pool, spacepy's `thread_job` and `thread_map`, numpy's `array_split` | [`global`], [`spawn`], [`thread_job`], [`thread_map`], [`split_evenly`] |
 //!
@@ -102,11 +103,11 @@
 //! | | workcrew |
 //! |---|---|
 //! | `threadpool::ThreadPool::new(4)`, `pool.execute(f)`, `pool.join()` | `Pool::new(4)`, `pool.execute(f)`, `pool.join()` — plus handles, results and panics as values |
-//! | `rayon::join(a, b)` | `workcrew::fork_join(a, b)` (or `pool.fork_join`) |
+//! | `rayon::join(a, b)` | `workcrew::join(a, b)` (the same as `workcrew::fork_join`; or `pool.fork_join`) |
 //! | `rayon::scope(\|s\| s.spawn(..))` | `pool.scope(\|s\| { s.spawn(..); })`, with joinable `ScopedHandle`s |
-//! | `v.par_iter().map(f).collect()` | `pool.map(&v, f)` |
-//! | `v.par_chunks_mut(n).enumerate().for_each(..)` | `pool.for_each_chunk_mut(&mut v, \|offset, chunk\| ..)` |
-//! | `ThreadPool::install(f)` | `pool.apply(f)` |
+//! | `use rayon::prelude::*; v.par_iter().map(f).collect()` | `use workcrew::prelude::*;` and the same code (see the rayon table below); or `pool.map(&v, f)` |
+//! | `v.par_chunks_mut(n).enumerate().for_each(..)` | the same; or `pool.for_each_chunk_mut_sized(&mut v, n, \|offset, chunk\| ..)` |
+//! | `ThreadPool::install(f)`, `rayon::current_num_threads()` | `pool.install(f)`, `workcrew::current_num_threads()` |
 //! | `tokio::task::spawn_blocking(f).await` | `pool.spawn(f).await` (any executor) |
 //! | `tokio::task::JoinSet` | `TaskSet` |
 //!
@@ -180,7 +181,7 @@
 
 // The layers, each importing only from those above it in this list:
 // the base (`sync`, `error`), the scheduler, tasks, the pool's face, data
-// parallelism.
+// parallelism, the parallel iterators.
 mod error;
 mod sync;
 
@@ -190,6 +191,9 @@ mod task;
 mod pool;
 
 mod parallel;
+
+pub mod iter;
+pub mod prelude;
 
 pub(crate) use sync::Arc;
 
@@ -207,6 +211,7 @@ pub mod __loom {
 pub struct ReadmeDoctests;
 
 pub use error::{SpawnError, Timeout};
+pub use iter::run::{current_num_threads, join};
 pub use parallel::imap::Imap;
 pub use parallel::join::fork_join;
 pub use parallel::progress::Progress;

@@ -1,5 +1,5 @@
-//! Parallel loops: [`Pool::map`], [`Pool::try_map`], [`Pool::for_each_range`]
-//! and [`Pool::for_each_chunk_mut`].
+//! Parallel loops over items: [`Pool::map`] and [`Pool::try_map`]; the
+//! range loops live in `ranges.rs`.
 //!
 //! All of them run on a worker (the caller, if it is one; else one task the
 //! caller waits for) plus helper jobs that idle workers steal
@@ -12,9 +12,6 @@
 //!   cheap ones in batches of up to `MAX_BATCH`; with a known length it never
 //!   exceeds a fair share of what is left. Results are written straight to
 //!   their index in the output vector.
-//! * The range loops cut `0..len` into `4 × threads` pieces whose sizes
-//!   differ by at most one (as `split_evenly`) and hand them out in order
-//!   from one atomic counter: a thread that finishes early takes another.
 //!
 //! Invariant: every index of the input is claimed exactly once (the mutex or
 //! the atomic counter hands it out), so the writes to the output never
@@ -32,7 +29,7 @@ use crate::scheduler::ambient::Ambient;
 use crate::scheduler::context::EnteredContext;
 use crate::scheduler::part::run_with_helpers;
 use crate::scheduler::worker::Worker;
-use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{lock, AtomicBool, Mutex, Ordering};
 use crate::task::control::Control;
 
 const MAX_BATCH: usize = 4096;
@@ -298,104 +295,6 @@ where
     Ok(output)
 }
 
-/// How many pieces a range loop cuts per thread: enough that a thread that
-/// finishes early takes more, so uneven work still spreads.
-const PIECES_PER_THREAD: usize = 4;
-
-/// Hands out `0..len` as `split_evenly(len, parts)` does, one piece per
-/// claim, in order: disjoint, covering every index once, sizes differing by
-/// at most one.
-struct Pieces {
-    next: AtomicUsize,
-    len: usize,
-    parts: usize,
-}
-
-impl Pieces {
-    fn new(len: usize, threads: usize) -> Self {
-        Pieces {
-            next: AtomicUsize::new(0),
-            len,
-            parts: len.min(PIECES_PER_THREAD * threads).max(1),
-        }
-    }
-
-    fn claim(&self) -> Option<Range<usize>> {
-        // Relaxed: the counter only has to hand each piece out once; the
-        // pieces' data is published by the join of the loop's helpers.
-        let i = self.next.fetch_add(1, Ordering::Relaxed);
-        if i >= self.parts || self.len == 0 {
-            return None;
-        }
-        let (base, longer) = (self.len / self.parts, self.len % self.parts);
-        let start = i * base + i.min(longer);
-        Some(start..start + base + usize::from(i < longer))
-    }
-}
-
-/// Calls `f` on disjoint pieces covering `0..len` on the pool's threads.
-fn for_each_piece_on(worker: &Worker, len: usize, f: &(dyn Fn(Range<usize>) + Sync)) {
-    let threads = worker.pool().registry.max_threads().max(1);
-    let pieces = Pieces::new(len, threads);
-    let failure = Mutex::new(None);
-    let stop = AtomicBool::new(false);
-    // The pieces' control block, under the caller's (task/control.rs).
-    let group = Control::new(Ambient::current());
-    let context = EnteredContext::current();
-    let hooks = worker.pool().config.context.as_ref();
-    let work = || {
-        let _pieces = group.ambient().enter();
-        context.run(hooks, || pieces_loop(&pieces, &stop, &group, &failure, f));
-    };
-    let helpers = len.saturating_sub(1).min(threads - 1);
-    run_with_helpers(worker, helpers, &work);
-    if let Some(payload) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        panic::resume_unwind(payload);
-    }
-}
-
-/// One participant of a range loop: claims pieces until none is left or one
-/// failed.
-fn pieces_loop(
-    pieces: &Pieces,
-    stop: &AtomicBool,
-    group: &Control,
-    failure: &Mutex<Option<Box<dyn std::any::Any + Send>>>,
-    f: &(dyn Fn(Range<usize>) + Sync),
-) {
-    while !stop.load(Ordering::Relaxed) {
-        let Some(range) = pieces.claim() else { return };
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(range))) {
-            stop.store(true, Ordering::Relaxed);
-            group.request();
-            lock(failure).get_or_insert(payload);
-        }
-    }
-}
-
-/// A mutable slice several threads write disjoint pieces of.
-struct SharedSlice<T> {
-    base: *mut T,
-    len: usize,
-}
-
-// SAFETY: threads only touch disjoint ranges (`Pieces` hands each index out
-// once) and `T: Send` lets the elements be reached from other threads.
-unsafe impl<T: Send> Sync for SharedSlice<T> {}
-
-impl<T> SharedSlice<T> {
-    /// # Safety
-    /// `range` is within `len` and no other live reference covers it.
-    // Handing out `&mut` from `&self` is the point: the caller proves the
-    // ranges are disjoint.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn piece(&self, range: Range<usize>) -> &mut [T] {
-        debug_assert!(range.end <= self.len);
-        // SAFETY: in bounds and exclusive, per the contract.
-        unsafe { std::slice::from_raw_parts_mut(self.base.add(range.start), range.len()) }
-    }
-}
-
 impl Pool {
     /// Applies `f` to every item on the pool's threads and returns the
     /// results in input order. `f` may borrow local data.
@@ -467,89 +366,5 @@ impl Pool {
     {
         let items = items.into_iter();
         self.on_worker("try_map", |worker| map_on(worker, items, &f))
-    }
-
-    /// Calls `f` with disjoint ranges that together cover `0..len` exactly
-    /// once, on all the pool's threads: `4 × max_threads` ranges (fewer if
-    /// `len` is smaller) whose lengths differ by at most one, handed out in
-    /// order, so a thread that finishes early takes another.
-    ///
-    /// # Panics
-    ///
-    /// If `f` panics (after the pieces in progress finish), or if the pool is
-    /// closed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::atomic::{AtomicUsize, Ordering};
-    /// let pool = workcrew::Pool::new(2);
-    /// let covered = AtomicUsize::new(0);
-    /// pool.for_each_range(1000, |range| {
-    ///     covered.fetch_add(range.len(), Ordering::Relaxed);
-    /// });
-    /// assert_eq!(covered.into_inner(), 1000);
-    /// ```
-    pub fn for_each_range<F>(&self, len: usize, f: F)
-    where
-        F: Fn(Range<usize>) + Sync,
-    {
-        if len == 0 {
-            if self.shared.refuses_submissions() {
-                crate::scheduler::shared::panic_closed("Pool::for_each_range");
-            }
-            return;
-        }
-        self.on_worker("for_each_range", |worker| {
-            for_each_piece_on(worker, len, &f)
-        });
-    }
-
-    /// Calls `f(offset, chunk)` with disjoint chunks that together cover
-    /// `data` exactly once, on all the pool's threads; `offset` is the index
-    /// of the chunk's first element in `data`.
-    ///
-    /// # Panics
-    ///
-    /// If `f` panics (after the chunks in progress finish), or if the pool is
-    /// closed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = workcrew::Pool::new(2);
-    /// let mut squares = vec![0u64; 1000];
-    /// pool.for_each_chunk_mut(&mut squares, |offset, chunk| {
-    ///     for (i, slot) in chunk.iter_mut().enumerate() {
-    ///         let x = (offset + i) as u64;
-    ///         *slot = x * x;
-    ///     }
-    /// });
-    /// assert_eq!(squares[999], 998_001);
-    /// ```
-    pub fn for_each_chunk_mut<T, F>(&self, data: &mut [T], f: F)
-    where
-        T: Send,
-        F: Fn(usize, &mut [T]) + Sync,
-    {
-        if data.is_empty() {
-            if self.shared.refuses_submissions() {
-                crate::scheduler::shared::panic_closed("Pool::for_each_chunk_mut");
-            }
-            return;
-        }
-        let shared = SharedSlice {
-            base: data.as_mut_ptr(),
-            len: data.len(),
-        };
-        let each = |range: Range<usize>| {
-            let offset = range.start;
-            // SAFETY: `for_each_piece_on` hands out disjoint ranges within
-            // `0..len`, and `data` stays mutably borrowed for this whole call.
-            f(offset, unsafe { shared.piece(range) })
-        };
-        self.on_worker("for_each_chunk_mut", |worker| {
-            for_each_piece_on(worker, shared.len, &each)
-        });
     }
 }

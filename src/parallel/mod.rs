@@ -11,6 +11,8 @@ pub(crate) mod progress;
 
 pub(crate) mod imap;
 
+pub(crate) mod ranges;
+
 pub(crate) mod scope;
 
 pub(crate) mod join;

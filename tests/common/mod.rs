@@ -279,3 +279,30 @@ pub fn panic_text_of<R>(f: impl FnOnce() -> R) -> String {
 pub fn thread_name() -> String {
     thread::current().name().unwrap_or("").to_owned()
 }
+
+/// A few hundred nanoseconds of work on `x` (more unoptimised), so that
+/// parallel iterators in tests outgrow their alone phase and really run on
+/// several threads.
+pub fn spin(x: u64) -> u64 {
+    let mut h = x;
+    for _ in 0..64 {
+        h = std::hint::black_box(
+            h.wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407),
+        );
+    }
+    h
+}
+
+/// `len` pseudo-random numbers from `seed` (xorshift), for property tests.
+pub fn numbers(len: usize, seed: u64) -> Vec<u64> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        })
+        .collect()
+}

@@ -28,6 +28,8 @@
 //! | W9 | sum over a 2^20-node boxed tree, fork-join at every node     | forkjoin.rs |
 //! | W18, W19 | W1 and W2 with the control/observability switches in use, one per row | control.rs |
 //! | W10-W17 | fine-grained fork-join: trees of 2^10 and 2^24 nodes, one thread, fib, rayon-demo's joins, sorts, blocking halves, idle CPU after | finegrained.rs |
+//! | R1-R9 | rayon-demo-shaped workloads with the parallel iterators against rayon's: nbody, matmul, life, sieve, quicksort, mergesort, n-queens (for tsp), fib, tree sum | iter_demo.rs |
+//! | S1-S4 | small inputs: sum over 1,000 and 100,000 u64, map().collect() of 10M, par_sort_unstable of 10M u64 | iter_small.rs |
 //!
 //! `--save` writes the figures in `workcrew_benches::results`' format and
 //! `--chart` draws them (`workcrew_benches::chart`); the `chart` binary does
@@ -40,6 +42,8 @@ mod finegrained;
 mod forkjoin;
 mod harness;
 mod idle;
+mod iter_demo;
+mod iter_small;
 mod peers;
 mod tasks;
 
@@ -185,6 +189,84 @@ const WORKLOADS: &[Workload] = &[
         summary: "W2 with control features in use (ns/task)",
         default_reps: 9,
         run: control::w19_control_returning_tasks,
+    },
+    Workload {
+        id: "R1",
+        summary: "nbody, 1,500 bodies x 3 steps: prelude vs rayon's (ms)",
+        default_reps: 7,
+        run: iter_demo::r1_nbody,
+    },
+    Workload {
+        id: "R2",
+        summary: "matmul 320 x 320 f64: prelude vs rayon's (ms)",
+        default_reps: 7,
+        run: iter_demo::r2_matmul,
+    },
+    Workload {
+        id: "R3",
+        summary: "life 512 x 512, 30 generations: prelude vs rayon's (ms)",
+        default_reps: 7,
+        run: iter_demo::r3_life,
+    },
+    Workload {
+        id: "R4",
+        summary: "sieve below 20M in 100K blocks: prelude vs rayon's (ms)",
+        default_reps: 7,
+        run: iter_demo::r4_sieve,
+    },
+    Workload {
+        id: "R5",
+        summary: "quicksort 4M u32 by join: workcrew::join vs rayon::join (ms)",
+        default_reps: 7,
+        run: iter_demo::r5_quicksort,
+    },
+    Workload {
+        id: "R6",
+        summary: "mergesort 4M u32 by join: workcrew::join vs rayon::join (ms)",
+        default_reps: 7,
+        run: iter_demo::r6_mergesort,
+    },
+    Workload {
+        id: "R7",
+        summary: "n-queens(12) for tsp: prelude vs rayon's (ms)",
+        default_reps: 7,
+        run: iter_demo::r7_queens,
+    },
+    Workload {
+        id: "R8",
+        summary: "fib(27) by join at every level (ms)",
+        default_reps: 7,
+        run: iter_demo::r8_fib,
+    },
+    Workload {
+        id: "R9",
+        summary: "tree sum 2^20 nodes by join (ms)",
+        default_reps: 7,
+        run: iter_demo::r9_tree_sum,
+    },
+    Workload {
+        id: "S1",
+        summary: "par_iter().sum() over 1,000 u64 (ns/call)",
+        default_reps: 9,
+        run: iter_small::s1_sum_1000,
+    },
+    Workload {
+        id: "S2",
+        summary: "par_iter().sum() over 100,000 u64 (ns/call)",
+        default_reps: 9,
+        run: iter_small::s2_sum_100k,
+    },
+    Workload {
+        id: "S3",
+        summary: "par_iter().map().collect() of 10M u64 (ms)",
+        default_reps: 9,
+        run: iter_small::s3_map_collect,
+    },
+    Workload {
+        id: "S4",
+        summary: "par_sort_unstable of 10M u64 (ms)",
+        default_reps: 7,
+        run: iter_small::s4_sort,
     },
 ];
 

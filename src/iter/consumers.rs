@@ -1,0 +1,347 @@
+//! The consumers behind the terminal methods: each folds a piece's items
+//! sequentially and puts the runs together in base-index order
+//! (plumbing.rs), so an associative operation gives the sequential answer.
+//!
+//! Short-circuits: `FindAny` (and `any`/`all` over it) answers `Flow::Stop`
+//! at its first hit and polls the driver's `Halt` between items, so other
+//! pieces give up within an item; `FindFirst` keeps the lowest piece that
+//! hit and stops only the pieces after it (every earlier piece was claimed
+//! already, and runs to its end or to its own hit).
+
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use crate::iter::plumbing::{Consumer, Flow, Halt};
+use crate::sync::{AtomicUsize, Ordering};
+
+type Runs<R> = Vec<(Range<usize>, R)>;
+
+/// `for_each`.
+pub(crate) struct ForEach<F>(pub(crate) F);
+
+impl<T, F: Fn(T) + Sync> Consumer<T> for ForEach<F> {
+    type Run = ();
+    type Output = ();
+    fn start(&self) {}
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(&self, _: &mut (), _: Range<usize>, items: I, _: &Halt) -> Flow {
+        items.for_each(&self.0);
+        Flow::Continue
+    }
+    fn finish(self, _: Runs<()>) {}
+}
+
+/// `reduce_with` and what is built on it (`min`, `max`, ...): `None` for no
+/// items.
+pub(crate) struct ReduceWith<F>(pub(crate) F);
+
+impl<T: Send, F: Fn(T, T) -> T + Sync> Consumer<T> for ReduceWith<F> {
+    type Run = Option<T>;
+    type Output = Option<T>;
+    fn start(&self) -> Option<T> {
+        None
+    }
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<T>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
+        let acc = match run.take() {
+            Some(acc) => Some(items.fold(acc, &self.0)),
+            None => items.reduce(&self.0),
+        };
+        *run = acc;
+        Flow::Continue
+    }
+    fn finish(self, runs: Runs<Option<T>>) -> Option<T> {
+        runs.into_iter().filter_map(|(_, run)| run).reduce(&self.0)
+    }
+}
+
+/// `reduce(identity, op)`.
+pub(crate) struct Reduce<ID, F> {
+    pub(crate) identity: ID,
+    pub(crate) op: F,
+}
+
+impl<T: Send, ID: Fn() -> T + Sync, F: Fn(T, T) -> T + Sync> Consumer<T> for Reduce<ID, F> {
+    type Run = Option<T>;
+    type Output = T;
+    fn start(&self) -> Option<T> {
+        None
+    }
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<T>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
+        let acc = run.take().unwrap_or_else(&self.identity);
+        *run = Some(items.fold(acc, &self.op));
+        Flow::Continue
+    }
+    fn finish(self, runs: Runs<Option<T>>) -> T {
+        runs.into_iter()
+            .filter_map(|(_, run)| run)
+            .fold((self.identity)(), &self.op)
+    }
+}
+
+/// `sum`.
+pub(crate) struct Sum<S>(pub(crate) PhantomData<fn() -> S>);
+
+impl<T, S: Send + std::iter::Sum<T> + std::iter::Sum<S>> Consumer<T> for Sum<S> {
+    type Run = Option<S>;
+    type Output = S;
+    fn start(&self) -> Option<S> {
+        None
+    }
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<S>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
+        let piece: S = items.sum();
+        *run = Some(match run.take() {
+            Some(acc) => [acc, piece].into_iter().sum(),
+            None => piece,
+        });
+        Flow::Continue
+    }
+    fn finish(self, runs: Runs<Option<S>>) -> S {
+        runs.into_iter().filter_map(|(_, run)| run).sum()
+    }
+}
+
+/// `product`.
+pub(crate) struct Product<S>(pub(crate) PhantomData<fn() -> S>);
+
+impl<T, S: Send + std::iter::Product<T> + std::iter::Product<S>> Consumer<T> for Product<S> {
+    type Run = Option<S>;
+    type Output = S;
+    fn start(&self) -> Option<S> {
+        None
+    }
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<S>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
+        let piece: S = items.product();
+        *run = Some(match run.take() {
+            Some(acc) => [acc, piece].into_iter().product(),
+            None => piece,
+        });
+        Flow::Continue
+    }
+    fn finish(self, runs: Runs<Option<S>>) -> S {
+        runs.into_iter().filter_map(|(_, run)| run).product()
+    }
+}
+
+/// `count`.
+pub(crate) struct Count;
+
+impl<T> Consumer<T> for Count {
+    type Run = usize;
+    type Output = usize;
+    fn start(&self) -> usize {
+        0
+    }
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut usize,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
+        *run += items.count();
+        Flow::Continue
+    }
+    fn finish(self, runs: Runs<usize>) -> usize {
+        runs.into_iter().map(|(_, run)| run).sum()
+    }
+}
+
+/// `find_any` (and `any`, `all`): any item that matches.
+pub(crate) struct FindAny<P>(pub(crate) P);
+
+impl<T: Send, P: Fn(&T) -> bool + Sync> Consumer<T> for FindAny<P> {
+    type Run = Option<T>;
+    type Output = Option<T>;
+    fn start(&self) -> Option<T> {
+        None
+    }
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<T>,
+        _: Range<usize>,
+        items: I,
+        halt: &Halt,
+    ) -> Flow {
+        for item in items {
+            if (self.0)(&item) {
+                *run = Some(item);
+                return Flow::Stop;
+            }
+            if halt.is_raised() {
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+    fn finish(self, runs: Runs<Option<T>>) -> Option<T> {
+        runs.into_iter().find_map(|(_, run)| run)
+    }
+}
+
+/// `find_first`: the first item in order that matches.
+pub(crate) struct FindFirst<P> {
+    pub(crate) predicate: P,
+    /// The lowest start of a piece that hit (`usize::MAX`: none yet).
+    pub(crate) best: AtomicUsize,
+}
+
+impl<T: Send, P: Fn(&T) -> bool + Sync> Consumer<T> for FindFirst<P> {
+    type Run = Option<T>;
+    type Output = Option<T>;
+    fn start(&self) -> Option<T> {
+        None
+    }
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Option<T>,
+        range: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
+        if run.is_some() {
+            // This run already holds an earlier hit.
+            return Flow::Stop;
+        }
+        for item in items {
+            // Relaxed: a hint; a stale value only means more work.
+            if self.best.load(Ordering::Relaxed) < range.start {
+                return Flow::Continue;
+            }
+            if (self.predicate)(&item) {
+                *run = Some(item);
+                self.best.fetch_min(range.start, Ordering::Relaxed);
+                // Every piece before this one has been claimed already.
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+    fn finish(self, runs: Runs<Option<T>>) -> Option<T> {
+        runs.into_iter().find_map(|(_, run)| run)
+    }
+}
+
+/// Collects the runs into vectors, put together in order.
+pub(crate) struct CollectRuns;
+
+impl<T: Send> Consumer<T> for CollectRuns {
+    type Run = Vec<T>;
+    type Output = Vec<T>;
+    fn start(&self) -> Vec<T> {
+        Vec::new()
+    }
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        run: &mut Vec<T>,
+        _: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
+        run.extend(items);
+        Flow::Continue
+    }
+    fn finish(self, runs: Runs<Vec<T>>) -> Vec<T> {
+        let mut runs = runs.into_iter().map(|(_, run)| run);
+        let mut all = runs.next().unwrap_or_default();
+        for run in runs {
+            all.extend(run);
+        }
+        all
+    }
+}
+
+/// Writes an exact producer's items straight into a vector's buffer at
+/// their base index.
+pub(crate) struct CollectInPlace<T> {
+    vec: Vec<T>,
+    base: *mut T,
+    len: usize,
+}
+
+// SAFETY: threads write disjoint indices (each is handed out once), and
+// `T: Send` lets the values be made on other threads.
+unsafe impl<T: Send> Sync for CollectInPlace<T> {}
+
+impl<T> CollectInPlace<T> {
+    pub(crate) fn new(len: usize) -> Self {
+        let mut vec = Vec::with_capacity(len);
+        let base = vec.as_mut_ptr();
+        CollectInPlace { vec, base, len }
+    }
+}
+
+impl<T: Send> Consumer<T> for CollectInPlace<T> {
+    type Run = ();
+    type Output = Vec<T>;
+    fn start(&self) {}
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(
+        &self,
+        _: &mut (),
+        range: Range<usize>,
+        items: I,
+        _: &Halt,
+    ) -> Flow {
+        for (index, item) in (range.start..).zip(items) {
+            assert!(
+                index < range.end,
+                "an exact producer yielded too many items"
+            );
+            // SAFETY: `index` is in this piece's range (asserted), which only
+            // this piece writes, and below the capacity `len`.
+            unsafe { self.base.add(index).write(item) };
+        }
+        Flow::Continue
+    }
+    fn finish(self, runs: Runs<()>) -> Vec<T> {
+        let written: usize = runs.iter().map(|(range, _)| range.len()).sum();
+        assert_eq!(written, self.len, "not every index was written");
+        let mut vec = self.vec;
+        // SAFETY: the runs cover `0..len` (their lengths add up and they are
+        // disjoint), every index of a finished run was written once.
+        unsafe { vec.set_len(self.len) };
+        vec
+    }
+    fn abandon(self, runs: Runs<()>) {
+        for (range, ()) in runs {
+            // SAFETY: a finished run's indices were written and not yet
+            // dropped; the vector's length is 0, so this is the only drop.
+            unsafe {
+                std::ptr::slice_from_raw_parts_mut(self.base.add(range.start), range.len())
+                    .drop_in_place()
+            };
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The driver: runs a producer's pieces through a consumer, first on the
+//! calling thread, then, if the work turns out to be big, on the pool.
+//!
+//! # Protocol
+//!
+//! 1. **Alone.** The caller claims pieces of `0..len` itself, in order,
+//!    starting at one base index (or `with_min_len`) and growing each piece
+//!    `GROWTH` times, reading the clock after each. A call whose work ends
+//!    within `ALONE_BUDGET` never touches the pool: a sum over a thousand
+//!    numbers costs a few clock reads more than the sequential loop. Items
+//!    that take long go parallel after the first one.
+//! 2. **Together.** Past the budget, what is left is claimed through one
+//!    atomic cursor by the caller's worker (or, from outside any pool, one
+//!    task on the global pool the caller waits for) plus helper jobs that
+//!    idle workers steal (`scheduler::part::run_with_helpers`): no split tree.
+//!    Each participant sizes its pieces from the rate measured alone and
+//!    then from its own pieces (doubling under `FAST`, halving over `SLOW`),
+//!    never above a fair share of what is left, so the tail spreads.
+//!
+//! Pieces a participant claims back to back form one *run*, folded in
+//! order; runs are put together in base-index order (plumbing.rs).
+//!
+//! Promises kept from the loops below (parallel/map.rs): a panic stops the
+//! hand-out, the pieces in progress finish, and the panic resumes in the
+//! caller; a consumer's `Flow::Stop` (an answer is known) stops the hand-out
+//! and raises the [`Halt`] that pieces in progress may poll; a task that is
+//! asked to stop (`is_cancelled`) stops claiming, and the call ends as a
+//! checkpoint does. Helpers run under the call's control block and the
+//! caller's context; a waiting caller only helps with its own helpers'
+//! work (part.rs), so nested calls on a one-thread pool simply run alone.
+//!
+//! Invariant: a claim is followed by its `piece` call with nothing that can
+//! fail in between, so the claimed indices are exactly a prefix of `0..len`
+//! (what `Vec`'s producer relies on to drop the rest).
+
+use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use crate::iter::plumbing::{Consumer, Flow, Halt, Producer};
+use crate::parallel::seed::global;
+use crate::scheduler::ambient::{Ambient, Stopped};
+use crate::scheduler::context::EnteredContext;
+use crate::scheduler::part::run_with_helpers;
+use crate::scheduler::worker::Worker;
+use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::task::control::Control;
+
+/// Work the caller does alone before it asks the pool for help, in ticks
+/// of [`ticks`] (about 20 µs at 2 GHz).
+const ALONE_BUDGET: u64 = 40_000;
+/// How much each piece grows over the last while the caller is alone.
+const GROWTH: usize = 8;
+/// A participant doubles its pieces while they take less than this ...
+const FAST: Duration = Duration::from_micros(25);
+/// ... and halves them above this.
+const SLOW: Duration = Duration::from_micros(250);
+/// What a first piece on the pool should take, from the rate measured alone.
+const TARGET_NANOS: u128 = 50_000;
+
+type Runs<R> = Vec<(Range<usize>, R)>;
+
+/// A cheap clock for the alone phase: the time-stamp counter where there is
+/// one (a few nanoseconds; `Instant::now` can cost 20 to 80), else
+/// nanoseconds of `Instant`.
+#[inline]
+fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `rdtsc` exists on every x86_64 processor and only reads
+        // the counter.
+        unsafe { std::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        use std::sync::OnceLock;
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        ORIGIN.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    }
+}
+
+/// Runs `producer` through `consumer` and returns the answer.
+///
+/// # Panics
+///
+/// If a closure of the chain panics (after the pieces in progress ended).
+/// A task that is asked to stop meanwhile ends here as at a checkpoint.
+pub(crate) fn drive<P, C>(producer: P, consumer: C) -> C::Output
+where
+    P: Producer,
+    C: Consumer<P::Item>,
+{
+    let len = producer.len();
+    let halt = Halt::new();
+    if len == 0 || producer.is_drained() {
+        return consumer.finish(Vec::new());
+    }
+    let min = producer.min_len().max(1);
+    let max = producer.max_len().max(min);
+
+    // Alone: no atomics, no pool.
+    let began = ticks();
+    let began_instant = Instant::now();
+    let mut local = producer.local();
+    let mut run = consumer.start();
+    let mut next = 0;
+    let mut size = min;
+    let mut stopped = false;
+    loop {
+        if crate::is_cancelled() {
+            drop(run);
+            panic::resume_unwind(Box::new(Stopped));
+        }
+        let end = next + size.min(len - next);
+        // SAFETY: `next..end` lies in `0..len` and past every earlier piece.
+        let items = unsafe { producer.piece(&mut local, next..end) };
+        let flow = consumer.fold(&mut run, next..end, items, &halt);
+        next = end;
+        if flow == Flow::Stop {
+            stopped = true;
+            break;
+        }
+        if next >= len || producer.is_drained() || ticks().wrapping_sub(began) > ALONE_BUDGET {
+            break;
+        }
+        size = size.saturating_mul(GROWTH).clamp(min, max);
+    }
+    let mut runs = vec![(0..next, run)];
+    if stopped || next >= len || producer.is_drained() {
+        return consumer.finish(runs);
+    }
+
+    // Together.
+    let per_index = began_instant.elapsed().as_nanos() / next as u128;
+    let first_size = usize::try_from(TARGET_NANOS / per_index.max(1)).unwrap_or(usize::MAX);
+    let together = Together {
+        producer: &producer,
+        consumer: &consumer,
+        cursor: AtomicUsize::new(next),
+        len,
+        min,
+        max,
+        first_size: first_size.clamp(min, max),
+        halt: &halt,
+        failure: Mutex::new(None),
+        runs: Mutex::new(Vec::new()),
+    };
+    let on_worker =
+        Worker::with_current(|worker| worker.map(|worker| together.run(worker, Some(&mut local))));
+    if on_worker.is_none() {
+        drop(local);
+        global().on_worker("a parallel iterator", |worker| together.run(worker, None));
+    }
+    let Together {
+        cursor,
+        failure,
+        runs: more,
+        ..
+    } = together;
+    runs.extend(more.into_inner().unwrap_or_else(|e| e.into_inner()));
+    runs.sort_by_key(|(range, _)| range.start);
+    if let Some(payload) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        // The partial results are user values: a panic dropping them must
+        // not replace the first one.
+        drop(panic::catch_unwind(AssertUnwindSafe(|| {
+            consumer.abandon(runs)
+        })));
+        panic::resume_unwind(payload);
+    }
+    let complete = halt.is_raised() || cursor.into_inner() >= len || producer.is_drained();
+    if !complete {
+        // Stopped claiming because the task was asked to stop.
+        drop(panic::catch_unwind(AssertUnwindSafe(|| {
+            consumer.abandon(runs)
+        })));
+        panic::resume_unwind(Box::new(Stopped));
+    }
+    consumer.finish(runs)
+}
+
+/// The state the participants of the pool phase share.
+struct Together<'a, P: Producer, C: Consumer<P::Item>> {
+    producer: &'a P,
+    consumer: &'a C,
+    /// The next base index to hand out.
+    cursor: AtomicUsize,
+    len: usize,
+    min: usize,
+    max: usize,
+    first_size: usize,
+    halt: &'a Halt,
+    failure: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    runs: Mutex<Runs<C::Run>>,
+}
+
+impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
+    /// The pool phase on `worker`: the caller's part plus helpers.
+    fn run(&self, worker: &Worker, caller_local: Option<&mut P::Local>) {
+        let threads = worker.pool().registry.max_threads().max(1);
+        // The pieces' control block, under the caller's (task/control.rs).
+        let group = Control::new(Ambient::current());
+        let context = EnteredContext::current();
+        let hooks = worker.pool().config.context.as_ref();
+        let left = self.len - self.cursor.load(Ordering::Relaxed);
+        let helpers = (left / self.first_size).min(threads - 1);
+        let caller_local = CallerLocal {
+            local: caller_local.map_or(std::ptr::null_mut(), |local| local as *mut P::Local),
+            thread: std::thread::current().id(),
+            taken: AtomicBool::new(false),
+        };
+        let work = || {
+            let _pieces = group.ambient().enter();
+            // The caller's own local, if it is a worker; helpers make theirs.
+            let own = caller_local.take();
+            context.run(hooks, || self.participate(&group, threads, own));
+        };
+        run_with_helpers(worker, helpers, &work);
+    }
+
+    /// One participant: claims pieces until none is left, the answer is
+    /// known, the task is asked to stop, or something panicked.
+    fn participate(&self, group: &Control, threads: usize, caller_local: Option<&mut P::Local>) {
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut made = None;
+            let mut local = caller_local;
+            let mut current: Option<(Range<usize>, C::Run)> = None;
+            let mut size = self.first_size;
+            loop {
+                if self.halt.is_raised() || crate::is_cancelled() || self.producer.is_drained() {
+                    break;
+                }
+                if local.is_none() {
+                    if self.cursor.load(Ordering::Relaxed) >= self.len {
+                        break;
+                    }
+                    // Made before the claim (see the invariant), on this
+                    // thread, at most once per participant.
+                    local = Some(made.insert(self.producer.local()));
+                }
+                let local = local.as_deref_mut().expect("made above");
+                // Relaxed: the cursor only has to hand each index out once;
+                // the results travel through the helpers' join.
+                let start = self.cursor.fetch_add(size, Ordering::Relaxed);
+                if start >= self.len {
+                    break;
+                }
+                let end = start + size.min(self.len - start);
+                let began = Instant::now();
+                // SAFETY: the cursor handed `start..end` out to this claim only.
+                let items = unsafe { self.producer.piece(local, start..end) };
+                let run = match &mut current {
+                    Some((range, run)) if range.end == start => {
+                        range.end = end;
+                        run
+                    }
+                    _ => {
+                        if let Some(finished) = current.take() {
+                            lock(&self.runs).push(finished);
+                        }
+                        &mut current.insert((start..end, self.consumer.start())).1
+                    }
+                };
+                if self.consumer.fold(run, start..end, items, self.halt) == Flow::Stop {
+                    self.halt.raise();
+                    break;
+                }
+                let took = began.elapsed();
+                if took < FAST {
+                    size = size.saturating_mul(2);
+                } else if took > SLOW {
+                    size /= 2;
+                }
+                let left = self.len.saturating_sub(self.cursor.load(Ordering::Relaxed));
+                size = size.min(left / (2 * threads)).clamp(self.min, self.max);
+            }
+            if let Some(finished) = current {
+                lock(&self.runs).push(finished);
+            }
+        }));
+        if let Err(payload) = outcome {
+            self.halt.raise();
+            // Fail fast: pieces still running elsewhere are asked to stop.
+            group.request();
+            lock(&self.failure).get_or_insert(payload);
+        }
+    }
+}
+
+/// The caller's `Local` from the alone phase, lent to the caller's own
+/// participant (so `map_init` calls `init` once on the caller's thread).
+struct CallerLocal<L> {
+    /// Null when the caller has none to lend.
+    local: *mut L,
+    thread: std::thread::ThreadId,
+    taken: AtomicBool,
+}
+
+// SAFETY: the pointer is only dereferenced by `take`, on the thread that
+// owns the value (`thread`), once (`taken`); other threads only read the
+// thread id and the flag.
+unsafe impl<L> Sync for CallerLocal<L> {}
+
+impl<L> CallerLocal<L> {
+    // A `&mut` from `&self` is the point: the flag makes it unique, and only
+    // the owner's thread gets it.
+    #[allow(clippy::mut_from_ref)]
+    fn take(&self) -> Option<&mut L> {
+        if self.local.is_null() || std::thread::current().id() != self.thread {
+            return None;
+        }
+        // Relaxed: only the owning thread ever swaps the flag.
+        if self.taken.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        // SAFETY: 1. on the owner's thread, which lent the value for the
+        // whole pool phase; 2. once (`taken`), so the `&mut` is unique.
+        Some(unsafe { &mut *self.local })
+    }
+}

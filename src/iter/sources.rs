@@ -1,0 +1,413 @@
+//! Where items come from: slices (shared and mutable), vectors by value,
+//! integer ranges, and any `Iterator` (`par_bridge`). Each source is both
+//! the parallel iterator and its own producer (plumbing.rs).
+//!
+//! Invariants: a slice's base index is its element index; a piece of a
+//! mutable slice is a `&mut` sub-slice, sound because the driver hands each
+//! index out once; a vector moves each element out at most once (its piece)
+//! and drops the rest itself: the elements at or past the highest piece end
+//! (the claimed indices are a prefix, drive.rs), and a piece drops what it
+//! did not yield.
+
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use crate::iter::plumbing::Producer;
+use crate::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+
+/// Implements `ParallelIterator` + `IndexedParallelIterator` for a source
+/// that is its own producer.
+macro_rules! own_producer {
+    (impl[$($generics:tt)*] $ty:ty, item $item:ty, where $($bounds:tt)*) => {
+        impl<$($generics)*> ParallelIterator for $ty where $($bounds)* {
+            type Item = $item;
+            type Producer = Self;
+            fn into_producer(self) -> Self {
+                self
+            }
+        }
+        impl<$($generics)*> IndexedParallelIterator for $ty where $($bounds)* {
+            fn len(&self) -> usize {
+                Producer::len(self)
+            }
+        }
+    };
+}
+
+/// A parallel iterator over `&[T]` (`slice.par_iter()`).
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    pub(crate) slice: &'a [T],
+}
+
+impl<T> Clone for Iter<'_, T> {
+    fn clone(&self) -> Self {
+        Iter { slice: self.slice }
+    }
+}
+
+own_producer!(impl['a, T] Iter<'a, T>, item &'a T, where T: Sync + 'a);
+
+impl<'a, T: Sync + 'a> Producer for Iter<'a, T> {
+    type Item = &'a T;
+    type Local = ();
+    type Piece<'p>
+        = std::slice::Iter<'a, T>
+    where
+        Self: 'p;
+    const EXACT: bool = true;
+    fn len(&self) -> usize {
+        self.slice.len()
+    }
+    fn local(&self) {}
+    unsafe fn piece<'p>(&'p self, _: &'p mut (), range: Range<usize>) -> Self::Piece<'p> {
+        self.slice[range].iter()
+    }
+}
+
+/// A parallel iterator over `&mut [T]` (`slice.par_iter_mut()`).
+#[derive(Debug)]
+pub struct IterMut<'a, T> {
+    base: *mut T,
+    len: usize,
+    _slice: PhantomData<&'a mut [T]>,
+}
+
+impl<'a, T> IterMut<'a, T> {
+    pub(crate) fn new(slice: &'a mut [T]) -> Self {
+        IterMut {
+            base: slice.as_mut_ptr(),
+            len: slice.len(),
+            _slice: PhantomData,
+        }
+    }
+}
+
+// SAFETY: it stands for the `&mut [T]` it was made from, which is `Send`
+// when `T: Send`.
+unsafe impl<T: Send> Send for IterMut<'_, T> {}
+// SAFETY: shared, it only hands out disjoint `&mut` pieces (the driver
+// passes each index once), which other threads may use when `T: Send`.
+unsafe impl<T: Send> Sync for IterMut<'_, T> {}
+
+own_producer!(impl['a, T] IterMut<'a, T>, item &'a mut T, where T: Send + 'a);
+
+impl<'a, T: Send + 'a> Producer for IterMut<'a, T> {
+    type Item = &'a mut T;
+    type Local = ();
+    type Piece<'p>
+        = std::slice::IterMut<'a, T>
+    where
+        Self: 'p;
+    const EXACT: bool = true;
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn local(&self) {}
+    unsafe fn piece<'p>(&'p self, _: &'p mut (), range: Range<usize>) -> Self::Piece<'p> {
+        assert!(range.start <= range.end && range.end <= self.len);
+        // SAFETY: 1. in bounds (asserted); 2. no other piece covers `range`
+        // (the caller's contract) and the slice stays borrowed for `'a`.
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(range.start), range.len()) }
+            .iter_mut()
+    }
+}
+
+/// A parallel iterator that moves the elements out of a `Vec<T>`
+/// (`vec.into_par_iter()`).
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    /// The vector, with its length set to 0: the elements are ours to move.
+    vec: Vec<T>,
+    len: usize,
+    /// Every index below this has been handed to a piece.
+    claimed_to: AtomicUsize,
+}
+
+impl<T> IntoIter<T> {
+    pub(crate) fn new(mut vec: Vec<T>) -> Self {
+        let len = vec.len();
+        // SAFETY: shrinking the length leaks nothing: `Drop` drops what no
+        // piece took.
+        unsafe { vec.set_len(0) };
+        IntoIter {
+            vec,
+            len,
+            claimed_to: AtomicUsize::new(0),
+        }
+    }
+}
+
+// SAFETY: the elements move to whichever thread claims them; `T: Send`.
+unsafe impl<T: Send> Sync for IntoIter<T> {}
+
+own_producer!(impl[T] IntoIter<T>, item T, where T: Send);
+
+impl<T: Send> Producer for IntoIter<T> {
+    type Item = T;
+    type Local = ();
+    type Piece<'p>
+        = Drain<'p, T>
+    where
+        Self: 'p;
+    const EXACT: bool = true;
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn local(&self) {}
+    unsafe fn piece<'p>(&'p self, _: &'p mut (), range: Range<usize>) -> Self::Piece<'p> {
+        assert!(range.start <= range.end && range.end <= self.len);
+        // Relaxed: read only in `drop`, after the driver's join.
+        self.claimed_to.fetch_max(range.end, Ordering::Relaxed);
+        Drain {
+            base: self.vec.as_ptr(),
+            next: range.start,
+            end: range.end,
+            _owner: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for IntoIter<T> {
+    fn drop(&mut self) {
+        let from = (*self.claimed_to.get_mut()).min(self.len);
+        let base = self.vec.as_mut_ptr();
+        // SAFETY: indices `from..len` were never handed to a piece (the
+        // claimed ones are a prefix), so they still hold live elements that
+        // only we own; the vector (length 0) frees the buffer after.
+        unsafe {
+            std::ptr::slice_from_raw_parts_mut(base.add(from), self.len - from).drop_in_place()
+        };
+    }
+}
+
+/// A piece of a vector's elements, moved out one by one.
+pub struct Drain<'p, T> {
+    base: *const T,
+    next: usize,
+    end: usize,
+    _owner: PhantomData<&'p IntoIter<T>>,
+}
+
+impl<T> Iterator for Drain<'_, T> {
+    type Item = T;
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        if self.next == self.end {
+            return None;
+        }
+        // SAFETY: `next` is in this piece, which alone owns it, and is read
+        // once (the index advances).
+        let item = unsafe { self.base.add(self.next).read() };
+        self.next += 1;
+        Some(item)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.end - self.next;
+        (left, Some(left))
+    }
+}
+
+impl<T> Drop for Drain<'_, T> {
+    fn drop(&mut self) {
+        let left = self.end - self.next;
+        // SAFETY: the elements this piece owns and did not yield.
+        unsafe {
+            std::ptr::slice_from_raw_parts_mut(self.base.add(self.next).cast_mut(), left)
+                .drop_in_place()
+        };
+    }
+}
+
+/// A parallel iterator over an integer range (`(a..b).into_par_iter()`).
+#[derive(Clone, Debug)]
+pub struct RangeIter<T> {
+    start: T,
+    len: usize,
+}
+
+/// A parallel iterator over an inclusive integer range
+/// (`(a..=b).into_par_iter()`).
+#[derive(Clone, Debug)]
+pub struct RangeInclusiveIter<T> {
+    start: T,
+    len: usize,
+}
+
+/// The integer types parallel ranges are offered for (`u8` to `u64`,
+/// `usize`, `i8` to `i64`, `isize`). One generic impl per range kind, as
+/// rayon's, so `(0..n).into_par_iter()` infers the integer type.
+#[doc(hidden)]
+pub trait RangeInteger: Copy + Send + Sync + 'static {
+    /// `start..end` as a sequential iterator.
+    type Steps: Iterator<Item = Self>;
+    /// `start..=end` as a sequential iterator.
+    type StepsInclusive: Iterator<Item = Self>;
+    /// How many values lie in `start..end` (0 if `end <= start`).
+    fn distance(start: Self, end: Self) -> usize;
+    /// `start + offset`, wrapping (the offset fits the type's width).
+    fn offset(start: Self, offset: usize) -> Self;
+    /// `start..end`.
+    fn steps(start: Self, end: Self) -> Self::Steps;
+    /// `start..=end`.
+    fn steps_inclusive(start: Self, end: Self) -> Self::StepsInclusive;
+}
+
+macro_rules! range_integers {
+    ($($t:ty),*) => {$(
+        impl RangeInteger for $t {
+            type Steps = Range<$t>;
+            type StepsInclusive = std::ops::RangeInclusive<$t>;
+            fn distance(start: $t, end: $t) -> usize {
+                let len = (end as i128 - start as i128).max(0);
+                usize::try_from(len).expect("workcrew: a parallel range longer than usize::MAX")
+            }
+            fn offset(start: $t, offset: usize) -> $t {
+                // Two's complement: wrapping adds an in-range offset right
+                // for signed types too.
+                start.wrapping_add(offset as $t)
+            }
+            fn steps(start: $t, end: $t) -> Range<$t> {
+                start..end
+            }
+            fn steps_inclusive(start: $t, end: $t) -> std::ops::RangeInclusive<$t> {
+                start..=end
+            }
+        }
+    )*};
+}
+
+range_integers!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl<T: RangeInteger> IntoParallelIterator for Range<T> {
+    type Iter = RangeIter<T>;
+    type Item = T;
+    fn into_par_iter(self) -> RangeIter<T> {
+        RangeIter {
+            start: self.start,
+            len: T::distance(self.start, self.end),
+        }
+    }
+}
+
+impl<T: RangeInteger + PartialOrd> IntoParallelIterator for std::ops::RangeInclusive<T> {
+    type Iter = RangeInclusiveIter<T>;
+    type Item = T;
+    fn into_par_iter(self) -> RangeInclusiveIter<T> {
+        let (start, end) = (*self.start(), *self.end());
+        let len = if self.is_empty() {
+            0
+        } else {
+            T::distance(start, end)
+                .checked_add(1)
+                .expect("workcrew: a parallel range longer than usize::MAX")
+        };
+        RangeInclusiveIter { start, len }
+    }
+}
+
+own_producer!(impl[T] RangeIter<T>, item T, where T: RangeInteger);
+own_producer!(impl[T] RangeInclusiveIter<T>, item T, where T: RangeInteger);
+
+impl<T: RangeInteger> Producer for RangeIter<T> {
+    type Item = T;
+    type Local = ();
+    type Piece<'p> = T::Steps;
+    const EXACT: bool = true;
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn local(&self) {}
+    unsafe fn piece<'p>(&'p self, _: &'p mut (), range: Range<usize>) -> T::Steps {
+        T::steps(
+            T::offset(self.start, range.start),
+            T::offset(self.start, range.end),
+        )
+    }
+}
+
+impl<T: RangeInteger> Producer for RangeInclusiveIter<T> {
+    type Item = T;
+    type Local = ();
+    type Piece<'p> = T::StepsInclusive;
+    const EXACT: bool = true;
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn local(&self) {}
+    unsafe fn piece<'p>(&'p self, _: &'p mut (), range: Range<usize>) -> T::StepsInclusive {
+        // Pieces are never empty, so `end - 1` is the last index (and the
+        // last value never overflows, unlike `end` of an exclusive range).
+        T::steps_inclusive(
+            T::offset(self.start, range.start),
+            T::offset(self.start, range.end - 1),
+        )
+    }
+}
+
+/// A parallel iterator over the items of a sequential iterator, pulled in
+/// batches under a lock (`iter.par_bridge()`). Not indexed: the items'
+/// order is not kept.
+pub struct IterBridge<I> {
+    source: Mutex<I>,
+    drained: AtomicBool,
+}
+
+impl<I> std::fmt::Debug for IterBridge<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IterBridge").finish_non_exhaustive()
+    }
+}
+
+impl<I: Iterator + Send> IterBridge<I>
+where
+    I::Item: Send,
+{
+    pub(crate) fn new(source: I) -> Self {
+        IterBridge {
+            source: Mutex::new(source),
+            drained: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<I: Iterator + Send> ParallelIterator for IterBridge<I>
+where
+    I::Item: Send,
+{
+    type Item = I::Item;
+    type Producer = Self;
+    fn into_producer(self) -> Self {
+        self
+    }
+}
+
+impl<I: Iterator + Send> Producer for IterBridge<I> {
+    type Item = I::Item;
+    type Local = ();
+    type Piece<'p>
+        = std::vec::IntoIter<I::Item>
+    where
+        Self: 'p;
+    const EXACT: bool = false;
+    fn len(&self) -> usize {
+        // Unbounded: the hand-out ends when the source runs out. Half of
+        // `usize::MAX`, so the cursor never overflows.
+        usize::MAX / 2
+    }
+    fn local(&self) {}
+    unsafe fn piece<'p>(&'p self, _: &'p mut (), range: Range<usize>) -> Self::Piece<'p> {
+        let mut source = lock(&self.source);
+        let batch: Vec<I::Item> = source.by_ref().take(range.len()).collect();
+        if batch.len() < range.len() {
+            // Relaxed: a hint to stop claiming; a late claim finds the
+            // source empty anyway.
+            self.drained.store(true, Ordering::Relaxed);
+        }
+        batch.into_iter()
+    }
+    fn is_drained(&self) -> bool {
+        self.drained.load(Ordering::Relaxed)
+    }
+}
