@@ -806,6 +806,51 @@ fn keep_alive_exit_racing_with_submit_loses_no_task() {
     );
 }
 
+// ---------------------------------------------------------------- shrinking vs finding a job
+
+/// `[shrink-vs-find]` (scheduler/worker.rs): `set_threads(1)` while both
+/// threads of a pool are idle, then two tasks. A thread that turned surplus
+/// between its check and the job it found must hand the job back, not run
+/// it: the two tasks never overlap, and both run.
+#[test]
+fn a_thread_made_surplus_while_finding_a_job_hands_it_back() {
+    explore(
+        "set_threads(1) vs a searching thread",
+        1,
+        &["the surplus thread was still there", "the surplus thread had left"],
+        |seen| {
+            let pool = Pool::builder().threads(2).build().expect("valid settings");
+            let warm: Vec<_> = (0..2).map(|i| pool.spawn(move || i)).collect();
+            warm.into_iter().for_each(|h| drop(h.join()));
+            pool.set_threads(1);
+            let there = pool.threads() == 2;
+            let inside = Count::new();
+            let overlapped = Count::new();
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let (inside, overlapped) = (inside.clone(), overlapped.clone());
+                    pool.spawn(move || {
+                        if inside.0.fetch_add(1, SeqCst) > 0 {
+                            overlapped.bump();
+                        }
+                        thread::yield_now();
+                        inside.0.fetch_sub(1, SeqCst);
+                    })
+                })
+                .collect();
+            tasks.into_iter().for_each(|h| h.join().expect("ran"));
+            assert_eq!(overlapped.get(), 0, "two tasks ran at once after set_threads(1)");
+            seen.saw(if there {
+                "the surplus thread was still there"
+            } else {
+                "the surplus thread had left"
+            });
+            pool.shutdown();
+            assert_eq!(pool.stats().completed, 4);
+        },
+    );
+}
+
 // ---------------------------------------------------------------- retiring vs pool.join
 
 /// `set_threads` shrinks the pool while both workers run: the surplus one

@@ -171,7 +171,9 @@ impl<T: Send> Producer for IntoIter<T> {
 
 impl<T> Drop for IntoIter<T> {
     fn drop(&mut self) {
-        let from = (*self.claimed_to.get_mut()).min(self.len);
+        // `&mut self`: no piece is left, so a relaxed load sees the last claim
+        // (a plain load, not `get_mut`, which loom's atomics lack).
+        let from = self.claimed_to.load(Ordering::Relaxed).min(self.len);
         let base = self.vec.as_mut_ptr();
         // SAFETY: indices `from..len` were never handed to a piece (the
         // claimed ones are a prefix), so they still hold live elements that

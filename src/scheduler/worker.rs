@@ -6,6 +6,8 @@
 //! ```text
 //! loop {
 //!     BUSY: surplus? -> exit; take a job (own deque, peers, injector) and run it
+//!           (a thread that turned surplus while finding it hands it back and
+//!           exits: `[shrink-vs-find]`)
 //!     IDLE: search a few rounds; then park (registry.rs, "Waking")
 //! }
 //! ```
@@ -363,7 +365,11 @@ impl Worker {
             if registry.may_have_surplus() && registry.try_retire(false) {
                 break;
             }
-            next = match self.find_job() {
+            let mut found = self.find_job();
+            if found.is_some() && self.hand_back_if_surplus(&mut found, false) {
+                break;
+            }
+            next = match found {
                 Some(job) => Some(job),
                 None => {
                     // IDLE. [busy-to-idle]
@@ -392,7 +398,11 @@ impl Worker {
             if registry.may_have_surplus() && registry.try_retire(true) {
                 return None;
             }
-            if let Some(job) = self.find_job() {
+            let mut found = self.find_job();
+            if found.is_some() && self.hand_back_if_surplus(&mut found, true) {
+                return None;
+            }
+            if let Some(job) = found {
                 return Some(self.found(job));
             }
             if round == 0 {
@@ -431,6 +441,24 @@ impl Worker {
                 Woken::Exited => return None,
             }
         }
+    }
+
+    /// `[shrink-vs-find]`: `set_threads` may have made this thread surplus
+    /// between its check and the job it then found (a submitter shrinking
+    /// the pool and then submitting: the job's push comes after the flag's
+    /// store, so a thread that took the job sees the flag). Such a thread
+    /// does not run the job: it retires and hands the job to the injector
+    /// for the threads that stay. Returns whether it did (`job` is then
+    /// queued again; otherwise the caller runs it).
+    fn hand_back_if_surplus(&self, job: &mut Option<JobRef>, searching: bool) -> bool {
+        let registry = &self.pool.registry;
+        if !registry.may_have_surplus() || !registry.try_retire(searching) {
+            return false;
+        }
+        if let Some(job) = job.take() {
+            self.requeue(job);
+        }
+        true
     }
 
     /// A searcher found `job`: it stops searching and wakes others if more
