@@ -12,12 +12,25 @@
 //! - `gnu_compat/quick.txt`: one or more cases per fixed difference,
 //!   run by `cargo test` (CI installs GNU parallel; without it the test
 //!   fails and says so).
-//! - `gnu_compat/suite.txt`: command lines from GNU parallel's own
-//!   regression suite that use only options crew supports; run with
-//!   `cargo test --test gnu_compat -- --ignored --nocapture` to print the
-//!   share that is byte-identical (the target is 95 %).
+//! - GNU parallel's own regression command lines (ignored test): they
+//!   are not stored here (they are GNU's); [`extract`] picks them at run
+//!   time out of a checkout of GNU parallel's source named by
+//!   `GNU_PARALLEL_SRC` (the lines that use only options crew accepts,
+//!   then only those GNU prints the same way twice in a row). Run
+//!
+//!   ```text
+//!   git clone https://git.savannah.gnu.org/git/parallel.git /tmp/gnu-parallel
+//!   GNU_PARALLEL_SRC=/tmp/gnu-parallel \
+//!     cargo test -p workcrew-cli --test gnu_compat -- --ignored --nocapture
+//!   ```
+//!
+//!   to print the differing lines and the share that is byte-identical
+//!   (the target is 95 %). Without `GNU_PARALLEL_SRC` the test fails and
+//!   says what to set.
 
 mod common;
+#[path = "gnu_compat/extract.rs"]
+mod extract;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -162,27 +175,35 @@ fn cases(file: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs every case with both, 8 at a time (most of a case is waiting); returns the cases that differ,
-/// with both outcomes.
-fn compare(cases: &[String]) -> Vec<(String, Outcome, Outcome)> {
-    let setup = setup();
+/// Runs `work` on every case, 8 at a time (most of a case is waiting);
+/// returns what it kept, in no particular order.
+fn each_case<T: Send>(cases: &[String], work: impl Fn(&String) -> Option<T> + Sync) -> Vec<T> {
     let next = AtomicUsize::new(0);
-    let differences = Mutex::new(Vec::new());
+    let kept = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..8 {
             scope.spawn(|| loop {
                 // Relaxed: only a ticket; the scope's join publishes results.
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(i) else { break };
-                let gnu = run(case, &setup.gnu_path, &setup.home);
-                let crew = run(case, &setup.crew_path, &setup.home);
-                if gnu != crew {
-                    differences.lock().unwrap().push((case.clone(), gnu, crew));
+                if let Some(result) = work(case) {
+                    kept.lock().unwrap().push(result);
                 }
             });
         }
     });
-    differences.into_inner().unwrap()
+    kept.into_inner().unwrap()
+}
+
+/// Runs every case with both; returns the cases that differ, with both
+/// outcomes.
+fn compare(cases: &[String]) -> Vec<(String, Outcome, Outcome)> {
+    let setup = setup();
+    each_case(cases, |case| {
+        let gnu = run(case, &setup.gnu_path, &setup.home);
+        let crew = run(case, &setup.crew_path, &setup.home);
+        (gnu != crew).then(|| (case.clone(), gnu, crew))
+    })
 }
 
 fn describe(differences: &[(String, Outcome, Outcome)]) -> String {
@@ -207,16 +228,48 @@ fn crew_prints_what_gnu_parallel_prints_for_each_fixed_difference() {
 }
 
 #[test]
-#[ignore = "the whole comparison takes minutes: run with --ignored"]
+#[ignore = "needs GNU_PARALLEL_SRC and takes minutes: run with --ignored"]
 fn gnu_parallels_own_regression_command_lines_give_the_same_output() {
-    let cases = cases("suite.txt");
-    let differences = compare(&cases);
-    let same = cases.len() - differences.len();
-    let share = same as f64 * 100.0 / cases.len() as f64;
+    let src = std::env::var_os("GNU_PARALLEL_SRC").unwrap_or_else(|| {
+        panic!(
+            "set GNU_PARALLEL_SRC to a checkout of GNU parallel's source \
+             (git clone https://git.savannah.gnu.org/git/parallel.git): \
+             its testsuite/tests-to-run holds the command lines compared"
+        )
+    });
+    let lines = extract::regression_lines(Path::new(&src), common::crew_path());
+    assert!(!lines.is_empty(), "no command lines found under {src:?}");
+    let setup = setup();
+    let mut unstable = 0;
+    let mut differences = Vec::new();
+    let mut compared = 0;
+    for result in each_case(&lines, |case| {
+        let first = run(case, &setup.gnu_path, &setup.home);
+        let second = run(case, &setup.gnu_path, &setup.home);
+        if first != second || first.status.is_none() {
+            return Some(None);
+        }
+        let crew = run(case, &setup.crew_path, &setup.home);
+        Some(Some((case.clone(), first, crew)))
+    }) {
+        match result {
+            None => unstable += 1,
+            Some((case, gnu, crew)) => {
+                compared += 1;
+                if gnu != crew {
+                    differences.push((case, gnu, crew));
+                }
+            }
+        }
+    }
+    differences.sort_by(|a, b| a.0.cmp(&b.0));
+    let same = compared - differences.len();
+    let share = same as f64 * 100.0 / compared.max(1) as f64;
     println!("{}", describe(&differences));
     println!(
-        "{same} of {} GNU parallel regression command lines byte-identical ({share:.1} %)",
-        cases.len()
+        "{same} of {compared} GNU parallel regression command lines byte-identical ({share:.1} %); \
+         {unstable} of {} left out (GNU parallel printed them differently twice, or did not end)",
+        lines.len()
     );
     assert!(
         share >= 95.0,
