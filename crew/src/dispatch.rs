@@ -33,6 +33,7 @@ use crate::results::ResultsDir;
 use crate::schedule::{Scheduler, Stop};
 use crate::signals;
 use crate::spool::TempFiles;
+use crate::table::ResultsTable;
 use crate::template::{CommandLine, Expansion, Record};
 
 /// The most a job's exit status counts failures to (GNU parallel's cap).
@@ -125,6 +126,10 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         print_commands: plan.print_commands,
         joblog,
         results: plan.results.clone().map(ResultsDir::new),
+        table: match &plan.table {
+            Some((path, format)) if !plan.dry_run => Some(ResultsTable::open(path, *format)?),
+            _ => None,
+        },
         files: Arc::clone(&files),
         is_capture_failure_reported: AtomicBool::new(false),
         emitter: Emitter::new(progress.clone(), on_output_fault(&scheduler, &running)),
@@ -352,6 +357,10 @@ fn build_job(
         display,
         tag,
         block,
+        values: match plan.table {
+            Some(_) => records.iter().flatten().cloned().collect(),
+            None => Vec::new(),
+        },
         results_dir: plan
             .results
             .as_ref()

@@ -12,7 +12,7 @@
 //! - No retry starts once crew is stopping.
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -63,8 +63,10 @@ pub struct Context {
     pub print_commands: bool,
     /// `--joblog`.
     pub joblog: Option<JobLog>,
-    /// `--results`.
+    /// `--results DIR`.
     pub results: Option<ResultsDir>,
+    /// `--results FILE.csv/.tsv/.json`.
+    pub table: Option<crate::table::ResultsTable>,
     /// Spool files for captured output.
     pub files: Arc<TempFiles>,
     /// Whether a job's capture failure was printed: crew stops at the
@@ -101,6 +103,8 @@ pub struct Job {
     pub tag: Option<Vec<u8>>,
     /// The `--pipe` block for its stdin.
     pub block: Option<Block>,
+    /// Its input values (kept for `--results FILE.csv` only).
+    pub values: Vec<Vec<u8>>,
     /// Where `--results` keeps its output.
     pub results_dir: Option<std::path::PathBuf>,
 }
@@ -297,8 +301,21 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     // Never print an output that may be cut short, nor one whose results
     // could not be stored, as if it were whole.
     // --results prints nothing else, as in GNU.
-    let is_printable =
-        is_recorded && !matches!(ending, Ending::OutputLost) && context.results.is_none();
+    let is_printable = is_recorded
+        && !matches!(ending, Ending::OutputLost)
+        && context.results.is_none()
+        && context.table.is_none();
+    let row = context.table.is_some().then(|| TableRow {
+        seq: job.seq,
+        start: wall_start,
+        runtime,
+        sent: job.block.as_ref().map_or(0, |b| b.len),
+        received,
+        exitval: ending.exitval(),
+        signal: ending.signal(),
+        command: std::mem::take(&mut job.display),
+        values: std::mem::take(&mut job.values),
+    });
 
     if let Some(block) = job.block.take() {
         context.files.give_back(block.file);
@@ -316,6 +333,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 shared
                     .emitter
                     .write_job(&mut stdout, &mut stderr, tag.as_deref());
+            }
+            if let (Some(table), Some(row)) = (&shared.table, row) {
+                row.write(table, &shared, &mut stdout, &mut stderr);
             }
             if is_spool {
                 shared.files.give_back(stdout);
@@ -337,6 +357,57 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         let tally = context.scheduler.tally();
         let running = context.scheduler.running();
         context.progress.update(tally.done, tally.failed, running);
+    }
+}
+
+/// What `--results FILE.csv` records of a finished job, besides its output.
+struct TableRow {
+    seq: u64,
+    start: SystemTime,
+    runtime: Duration,
+    sent: u64,
+    received: u64,
+    exitval: i32,
+    signal: i32,
+    command: Vec<u8>,
+    values: Vec<Vec<u8>>,
+}
+
+impl TableRow {
+    /// Writes the row with the job's captured output; a failed write stops
+    /// crew, as a failed joblog write does.
+    fn write(
+        self,
+        table: &crate::table::ResultsTable,
+        context: &Context,
+        stdout: &mut File,
+        stderr: &mut File,
+    ) {
+        let read = |file: &mut File| {
+            let mut bytes = Vec::new();
+            let _ = file.seek(SeekFrom::Start(0));
+            let _ = file.read_to_end(&mut bytes);
+            bytes
+        };
+        let (out, err) = (read(stdout), read(stderr));
+        let row = crate::table::Row {
+            seq: self.seq,
+            start: self.start,
+            runtime: self.runtime,
+            sent: self.sent,
+            received: self.received,
+            exitval: self.exitval,
+            signal: self.signal,
+            command: &self.command,
+            values: &self.values,
+            stdout: &out,
+            stderr: &err,
+        };
+        if let Err(error) = table.record(&row) {
+            let message = format!("crew: cannot write --results: {error}\n");
+            context.emitter.write(Stream::Stderr, message.as_bytes());
+            context.scheduler.stop(Stop::Fatal);
+        }
     }
 }
 
