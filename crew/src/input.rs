@@ -342,8 +342,9 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
     match source {
         SourceSpec::Args(args) => {
             let mut values = args_to_values(args);
-            if options.delimiter != b"\n" && !options.delimiter.is_empty() {
-                // GNU reads `:::` values through the delimiter too.
+            if !options.delimiter.is_empty() {
+                // GNU reads `:::` values through the delimiter too (a
+                // newline in a value makes two values by default).
                 values = values
                     .iter()
                     .flat_map(|v| split_at_delimiter(v, &options.delimiter))
@@ -392,9 +393,8 @@ fn split_at_delimiter(value: &[u8], delimiter: &[u8]) -> Vec<Value> {
         parts.push(rest[..at].to_vec());
         rest = &rest[at + delimiter.len()..];
     }
-    if !rest.is_empty() {
-        parts.push(rest.to_vec());
-    }
+    // As GNU: what follows the last delimiter is a value, even empty.
+    parts.push(rest.to_vec());
     parts
 }
 
@@ -600,7 +600,10 @@ pub fn count_records(groups: &[Vec<SourceSpec>], options: &ReadOptions) -> Optio
         let mut longest = 0u64;
         for source in group {
             let count = match source {
-                SourceSpec::Args(args) => args.len() as u64,
+                SourceSpec::Args(args) => args
+                    .iter()
+                    .map(|a| 1 + a.as_bytes().iter().filter(|&&b| b == separator).count() as u64)
+                    .sum(),
                 SourceSpec::File(path) if path != Path::new("-") => {
                     count_separators(path, separator)?
                 }
