@@ -103,9 +103,50 @@ fn which(program: &str) -> Option<PathBuf> {
         .filter(|candidate| !candidate.starts_with(env!("CARGO_MANIFEST_DIR")))
 }
 
+/// Names each run in its processes' environment, so that what a run left
+/// behind (a `cmd &`, or a process that left the group) can be found.
+static RUN_ID: AtomicUsize = AtomicUsize::new(0);
+
+/// Kills every process whose environment holds `marker` (`KEY=VALUE`).
+fn kill_marked(marker: &[u8]) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|&b| b == 0).any(|var| var == marker) {
+            // SAFETY: 1. kill has no memory-safety preconditions; 2. the
+            // process carries this run's marker, so it is one of ours.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// Runs `case` with `path`; a run past [`CASE_LIMIT`] has its process
 /// group killed and reports status `None` with `TIMEOUT` as its output.
+/// Processes the run left behind are killed once it ended, either way.
 fn run(case: &str, path: &str, home: &Path) -> Outcome {
+    let marker = format!(
+        "{}-{}",
+        std::process::id(),
+        // Relaxed: only a unique number.
+        RUN_ID.fetch_add(1, Ordering::Relaxed)
+    );
+    run_marked(case, path, home, &marker)
+}
+
+fn run_marked(case: &str, path: &str, home: &Path, marker: &str) -> Outcome {
     use std::os::unix::process::CommandExt;
     let dir = common::scratch();
     let mut child = Command::new("bash")
@@ -114,6 +155,7 @@ fn run(case: &str, path: &str, home: &Path) -> Outcome {
         .current_dir(dir.path())
         .env("PATH", path)
         .env("HOME", home)
+        .env("GNU_COMPAT_RUN", marker)
         .env_remove("PARALLEL")
         .env_remove("CREW_SHELL")
         .stdin(Stdio::null())
@@ -147,6 +189,8 @@ fn run(case: &str, path: &str, home: &Path) -> Outcome {
         }
         std::thread::sleep(Duration::from_millis(2));
     };
+    // What the run left behind would hold the pipes open: it goes too.
+    kill_marked(format!("GNU_COMPAT_RUN={marker}").as_bytes());
     let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
     match status {
         None => Outcome {
