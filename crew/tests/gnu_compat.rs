@@ -25,7 +25,8 @@
 //!   ```
 //!
 //!   to print the differing lines and the share that is byte-identical
-//!   (the target is 95 %). Without `GNU_PARALLEL_SRC` the test fails and
+//!   (the target is 95 %). `GNU_COMPAT_CREW=/path/to/crew` compares
+//!   another crew build instead of the one just built. Without `GNU_PARALLEL_SRC` the test fails and
 //!   says what to set.
 
 mod common;
@@ -85,7 +86,7 @@ fn setup() -> Setup {
     }
     std::fs::write(home.join(".parallel/will-cite"), "").unwrap();
     std::os::unix::fs::symlink(&gnu, gnu_bin.join("parallel")).unwrap();
-    std::os::unix::fs::symlink(common::crew_path(), crew_bin.join("parallel")).unwrap();
+    std::os::unix::fs::symlink(crew_under_test(), crew_bin.join("parallel")).unwrap();
     let path = std::env::var("PATH").unwrap_or_default();
     Setup {
         gnu_path: format!("{}:{path}", gnu_bin.display()),
@@ -93,6 +94,14 @@ fn setup() -> Setup {
         home,
         _root: root,
     }
+}
+
+/// The crew compared: `$GNU_COMPAT_CREW` if set (another build, e.g. an
+/// older one for a before/after figure), else the one just built.
+fn crew_under_test() -> PathBuf {
+    std::env::var_os("GNU_COMPAT_CREW")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::crew_path().to_path_buf())
 }
 
 fn which(program: &str) -> Option<PathBuf> {
@@ -281,7 +290,7 @@ fn gnu_parallels_own_regression_command_lines_give_the_same_output() {
              its testsuite/tests-to-run holds the command lines compared"
         )
     });
-    let lines = extract::regression_lines(Path::new(&src), common::crew_path());
+    let lines = extract::regression_lines(Path::new(&src), &crew_under_test());
     assert!(!lines.is_empty(), "no command lines found under {src:?}");
     let setup = setup();
     let mut unstable = 0;

@@ -9,7 +9,8 @@
 //! 2. their logical lines: each line trimmed, a line ending in `\`, `|`,
 //!    `&&` or `||` joined to the next with one space (the `\` dropped);
 //!    comments and blank lines left out, duplicates kept once;
-//! 3. the lines with a `parallel` command word whose leading option words
+//! 3. the lines with a `parallel` command word (first, after an operator,
+//!    an assignment or a wrapper such as `nice` or `stdout`) whose leading option words
 //!    crew accepts. crew itself is asked (one probe per distinct word, the
 //!    word alone, stdin `/dev/null`): clap's "unexpected argument" means
 //!    crew lacks it, "a value is required" means the next word is its
@@ -168,7 +169,7 @@ fn uses_only_crew_options(line: &str, probe: &mut Probe) -> bool {
     }
     let mut found = false;
     for (i, word) in words.iter().enumerate() {
-        if word != "parallel" {
+        if word != "parallel" || !is_command_position(&words[..i]) {
             continue;
         }
         found = true;
@@ -185,6 +186,25 @@ fn uses_only_crew_options(line: &str, probe: &mut Probe) -> bool {
         }
     }
     found
+}
+
+/// Whether the word after `before` is a command: first of the line, after
+/// an operator, an assignment or a wrapper that runs its arguments.
+fn is_command_position(before: &[String]) -> bool {
+    let Some(previous) = before.last() else {
+        return true;
+    };
+    let is_assignment = previous.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+    });
+    is_assignment
+        || ["|", ";", "&", "(", ")", "{", "!", "then", "do", "else"].contains(&previous.as_str())
+        || [
+            "stdout", "stderr", "stdsort", "nice", "time", "nohup", "exec", "env",
+        ]
+        .contains(&previous.as_str())
 }
 
 /// The words of a shell line (quotes removed; `| ; & ( ) < >` each a
@@ -250,6 +270,20 @@ mod tests {
     fn continuation_lines_join_with_one_space() {
         let text = "  a |\n\tb \\\n  c\n# note\nd &&\ne\n";
         assert_eq!(logical_lines(text), ["a | b  c", "# note", "d && e"]);
+    }
+
+    #[test]
+    fn parallel_counts_only_as_a_command() {
+        let mut probe = Probe {
+            crew: Path::new("/nonexistent"),
+            known: HashMap::new(),
+        };
+        assert!(!uses_only_crew_options("echo before parallel", &mut probe));
+        assert!(!uses_only_crew_options("which parallel", &mut probe));
+        assert!(uses_only_crew_options(
+            "seq 2 | X=1 nice parallel echo",
+            &mut probe
+        ));
     }
 
     #[test]
