@@ -186,10 +186,7 @@ impl RecordReader {
                 None,
             )
         } else {
-            let file = File::open(path).map_err(|source| CrewError::InputFile {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let file = File::open(path).map_err(|source| cannot_open(path, &source))?;
             (
                 Box::new(BufReader::with_capacity(64 * 1024, file)),
                 Some(path.to_path_buf()),
@@ -332,6 +329,16 @@ pub struct Inputs {
     trim: (bool, bool),
     keeps_column_blanks: bool,
     is_empty: bool,
+}
+
+/// GNU's words for an input file that cannot be opened.
+pub fn cannot_open(path: &Path, source: &io::Error) -> CrewError {
+    let reason = source.to_string();
+    let reason = reason.split(" (os error").next().unwrap_or(&reason);
+    CrewError::Gnu(format!(
+        "Cannot open input file `{}': {reason}.",
+        path.display()
+    ))
 }
 
 fn args_to_values(args: &[std::ffi::OsString]) -> Vec<Value> {

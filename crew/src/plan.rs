@@ -159,12 +159,8 @@ impl Plan {
             args: given(cli.arg_sep.clone()).unwrap_or_else(|| ":::".into()),
             files: given(cli.arg_file_sep.clone()).unwrap_or_else(|| "::::".into()),
         };
-        let arg_files: Vec<String> = cli
-            .arg_files
-            .iter()
-            .filter(|f| !f.is_empty())
-            .cloned()
-            .collect();
+        // `-a ''` names a file that cannot be opened, as in GNU.
+        let arg_files: Vec<String> = cli.arg_files.clone();
         let mut split = split_command(&cli.command, &arg_files, &separators)?;
         if cli.link && split.groups.len() > 1 {
             split.groups = vec![split.groups.concat()];
