@@ -166,6 +166,36 @@ impl ReadOptions {
 }
 
 /// Whether GNU's NUL warning was printed.
+/// GNU's CR-NL check: after the first three lines read (from any
+/// source), a warning if all three ended in `\r`.
+static LINE_ENDINGS: std::sync::Mutex<(u8, u8)> = std::sync::Mutex::new((0, 0));
+/// Whether the check above is over (read without the lock).
+static ARE_LINE_ENDINGS_KNOWN: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn note_line_ending(line: &[u8]) {
+    use std::sync::atomic::Ordering::Relaxed;
+    // Relaxed: a late reader at worst takes the lock once more.
+    if ARE_LINE_ENDINGS_KNOWN.load(Relaxed) {
+        return;
+    }
+    let mut counts = LINE_ENDINGS.lock().unwrap_or_else(|e| e.into_inner());
+    if line.last() == Some(&b'\r') {
+        counts.0 += 1;
+    } else {
+        counts.1 += 1;
+    }
+    if counts.0 == 3 || counts.1 == 3 {
+        ARE_LINE_ENDINGS_KNOWN.store(true, Relaxed);
+        if counts.0 == 3 && counts.1 == 0 {
+            let name = crate::error::program_name();
+            crate::error::warn(&format!(
+                "{name}: Warning: The first three values end in CR-NL. Consider using -d \"\\r\\n\"\n"
+            ));
+        }
+    }
+}
+
 static IS_NUL_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Records of one file (or stdin), read one at a time.
@@ -259,6 +289,9 @@ impl RecordReader {
         if self.eof.as_deref() == Some(&value[..]) {
             self.is_done = true;
             return None;
+        }
+        if self.delimiter == b"\n" {
+            note_line_ending(&value);
         }
         if self.delimiter != b"\0" && value.contains(&0) {
             value = value

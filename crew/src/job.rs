@@ -175,7 +175,15 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 }
                 context.scheduler.stop(Stop::Fatal);
                 let ending = Ending::NotStarted(error);
-                conclude(context, &job, &ending, SystemTime::now(), Duration::ZERO, 0);
+                conclude(
+                    context,
+                    &job,
+                    &ending,
+                    SystemTime::now(),
+                    Duration::ZERO,
+                    0,
+                    false,
+                );
                 slot.release();
                 return;
             }
@@ -297,7 +305,15 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         }
         _ => ending,
     };
-    let is_recorded = conclude(context, &job, &ending, wall_start, runtime, received);
+    let (is_recorded, log_line) = conclude(
+        context,
+        &job,
+        &ending,
+        wall_start,
+        runtime,
+        received,
+        captured.is_some(),
+    );
     // Never print an output that may be cut short, nor one whose results
     // could not be stored, as if it were whole.
     // --results prints nothing else, as in GNU.
@@ -333,6 +349,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 shared
                     .emitter
                     .write_job(&mut stdout, &mut stderr, tag.as_deref());
+            }
+            if let Some(line) = log_line {
+                line.write(&shared);
             }
             if let (Some(table), Some(row)) = (&shared.table, row) {
                 row.write(table, &shared, &mut stdout, &mut stderr);
@@ -467,34 +486,33 @@ fn report_lost_output(context: &Context, job: &Job) {
     context.scheduler.stop(Stop::Fatal);
 }
 
-/// Tallies, halts, logs and stores the results of a finished job.
-/// Returns whether the results (if any) were stored whole.
-fn conclude(
-    context: &Context,
-    job: &Job,
-    ending: &Ending,
+/// A joblog line written once the job's output is printed (GNU's order:
+/// with `-k` the log follows the output order).
+struct LogLine {
+    seq: u64,
     start: SystemTime,
     runtime: Duration,
+    sent: u64,
     received: u64,
-) -> bool {
-    let is_recorded = true;
-    let urgency = context.scheduler.finish(ending);
-    if urgency == Some(Urgency::Now) {
-        context.running.signal_all(libc::SIGTERM, true);
-    }
-    if let Some(rule) = context.halt {
-        report_halt(context, job, ending, rule, urgency);
-    }
-    if let Some(joblog) = &context.joblog {
+    exitval: i32,
+    signal: i32,
+    command: Vec<u8>,
+}
+
+impl LogLine {
+    fn write(&self, context: &Context) {
+        let Some(joblog) = &context.joblog else {
+            return;
+        };
         let entry = Entry {
-            seq: job.seq,
-            start,
-            runtime,
-            sent: job.block.as_ref().map_or(0, |b| b.len),
-            received,
-            exitval: ending.exitval(),
-            signal: ending.signal(),
-            command: &job.display,
+            seq: self.seq,
+            start: self.start,
+            runtime: self.runtime,
+            sent: self.sent,
+            received: self.received,
+            exitval: self.exitval,
+            signal: self.signal,
+            command: &self.command,
         };
         if let Err(error) = joblog.record(&entry) {
             context
@@ -503,7 +521,47 @@ fn conclude(
             context.scheduler.stop(Stop::Fatal);
         }
     }
-    is_recorded
+}
+
+/// Tallies, halts and logs a finished job: the joblog line is returned
+/// instead when `defers_log` (written after the output).
+/// Returns whether the results (if any) were stored whole.
+fn conclude(
+    context: &Context,
+    job: &Job,
+    ending: &Ending,
+    start: SystemTime,
+    runtime: Duration,
+    received: u64,
+    defers_log: bool,
+) -> (bool, Option<LogLine>) {
+    let is_recorded = true;
+    let urgency = context.scheduler.finish(ending);
+    if urgency == Some(Urgency::Now) {
+        context.running.signal_all(libc::SIGTERM, true);
+    }
+    if let Some(rule) = context.halt {
+        report_halt(context, job, ending, rule, urgency);
+    }
+    let mut deferred = None;
+    if context.joblog.is_some() {
+        let line = LogLine {
+            seq: job.seq,
+            start,
+            runtime,
+            sent: job.block.as_ref().map_or(0, |b| b.len),
+            received,
+            exitval: ending.exitval(),
+            signal: ending.signal(),
+            command: job.display.clone(),
+        };
+        if defers_log {
+            deferred = Some(line);
+        } else {
+            line.write(context);
+        }
+    }
+    (is_recorded, deferred)
 }
 
 fn not_started_message(
