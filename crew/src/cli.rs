@@ -6,6 +6,9 @@
 //! word after the first non-option word belongs to the command or to an
 //! input source, even if it starts with `-`. Nothing here touches the
 //! filesystem: files named by `::::` and `-a` are opened by [`crate::input`].
+// The option docs are clap's help text (shown as written by `--help` and the
+// man page), not Markdown: `DIR/<value>` and `$ARGV[0]` stay as they are.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -33,6 +33,7 @@ use crate::results::ResultsDir;
 use crate::schedule::{Scheduler, Stop};
 use crate::signals;
 use crate::spool::TempFiles;
+use crate::table::ResultsTable;
 use crate::template::{CommandLine, Expansion, Record};
 
 /// The most a job's exit status counts failures to (GNU parallel's cap).
@@ -125,6 +126,10 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         print_commands: plan.print_commands,
         joblog,
         results: plan.results.clone().map(ResultsDir::new),
+        table: match &plan.table {
+            Some((path, format)) if !plan.dry_run => Some(ResultsTable::open(path, *format)?),
+            _ => None,
+        },
         files: Arc::clone(&files),
         is_capture_failure_reported: AtomicBool::new(false),
         emitter: Emitter::new(progress.clone(), on_output_fault(&scheduler, &running)),
@@ -168,10 +173,30 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         if scheduler.is_stopping() {
             break;
         }
+        // A free slot first, then the next input, as GNU does: input is
+        // read (and warned about) no earlier than a job can start.
+        let slot = if plan.dry_run {
+            ((seq % plan.slots as u64) as usize) + 1
+        } else {
+            match scheduler.acquire(order, window.map(|w| (&context.reorder, w)), &mut pacing) {
+                Ok(slot) => slot,
+                Err(_) => break,
+            }
+        };
+        let unused = |pacing: &mut Pacing| {
+            if !plan.dry_run {
+                pacing.cancel_start();
+                scheduler.release(slot);
+            }
+        };
         let item = match work.next() {
-            None => break,
+            None => {
+                unused(&mut pacing);
+                break;
+            }
             Some(Ok(item)) => item,
             Some(Err(error)) => {
+                unused(&mut pacing);
                 let name = match error {
                     CrewError::TooLong(_) => crate::error::program_name(),
                     _ => "crew",
@@ -187,16 +212,9 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             if let Work::Block(block) = item {
                 files.give_back(block.file);
             }
+            unused(&mut pacing);
             continue;
         }
-        let slot = if plan.dry_run {
-            ((seq - 1) % plan.slots as u64) as usize + 1
-        } else {
-            match scheduler.acquire(order, window.map(|w| (&context.reorder, w)), &mut pacing) {
-                Ok(slot) => slot,
-                Err(_) => break,
-            }
-        };
         let built = build_job(&plan, item, seq, order, slot, perl.as_mut(), total);
         let mut job = match built {
             Ok(Some(job)) => job,
@@ -204,10 +222,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
                 // An expression called skip(): the job does not run, and
                 // counts as failed in the exit status (as in GNU).
                 skipped += 1;
-                if !plan.dry_run {
-                    pacing.cancel_start();
-                    scheduler.release(slot);
-                }
+                unused(&mut pacing);
                 continue;
             }
             Err(error) => {
@@ -352,6 +367,10 @@ fn build_job(
         display,
         tag,
         block,
+        values: match plan.table {
+            Some(_) => records.iter().flatten().cloned().collect(),
+            None => Vec::new(),
+        },
         results_dir: plan
             .results
             .as_ref()

@@ -87,6 +87,7 @@ impl Ending {
 }
 
 /// Where one of a job's standard streams goes.
+#[derive(Clone, Copy)]
 pub enum Sink<'a> {
     /// Into this (spool or results) file.
     File(&'a File),
@@ -178,8 +179,35 @@ pub struct Running {
 ///
 /// # Errors
 ///
-/// The command could not be started (not found, not executable, ...).
+/// The command could not be started (not executable, ...).
 pub fn spawn(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
+    match spawn_once(launch, jobs) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            let CommandLine::Direct(argv) = launch.command else {
+                return Err(error);
+            };
+            // GNU runs every command with the shell: a program that is not
+            // there gets the shell's own message and status 127.
+            let mut script = Vec::new();
+            for (i, word) in argv.iter().enumerate() {
+                if i > 0 {
+                    script.push(b' ');
+                }
+                crate::quote::quote_into(&mut script, word, crate::quote::QuoteContext::Bare);
+            }
+            let command = CommandLine::Shell(script);
+            let fallback = Launch {
+                command: &command,
+                program: None,
+                ..*launch
+            };
+            spawn_once(&fallback, jobs)
+        }
+        other => other,
+    }
+}
+
+fn spawn_once(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
     let mut command = match launch.command {
         CommandLine::Direct(argv) => {
             let mut command = match launch.program {

@@ -166,6 +166,36 @@ impl ReadOptions {
 }
 
 /// Whether GNU's NUL warning was printed.
+/// GNU's CR-NL check: after the first three lines read (from any
+/// source), a warning if all three ended in `\r`.
+static LINE_ENDINGS: std::sync::Mutex<(u8, u8)> = std::sync::Mutex::new((0, 0));
+/// Whether the check above is over (read without the lock).
+static ARE_LINE_ENDINGS_KNOWN: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn note_line_ending(line: &[u8]) {
+    use std::sync::atomic::Ordering::Relaxed;
+    // Relaxed: a late reader at worst takes the lock once more.
+    if ARE_LINE_ENDINGS_KNOWN.load(Relaxed) {
+        return;
+    }
+    let mut counts = LINE_ENDINGS.lock().unwrap_or_else(|e| e.into_inner());
+    if line.last() == Some(&b'\r') {
+        counts.0 += 1;
+    } else {
+        counts.1 += 1;
+    }
+    if counts.0 == 3 || counts.1 == 3 {
+        ARE_LINE_ENDINGS_KNOWN.store(true, Relaxed);
+        if counts.0 == 3 && counts.1 == 0 {
+            let name = crate::error::program_name();
+            crate::error::warn(&format!(
+                "{name}: Warning: The first three values end in CR-NL. Consider using -d \"\\r\\n\"\n"
+            ));
+        }
+    }
+}
+
 static IS_NUL_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Records of one file (or stdin), read one at a time.
@@ -186,10 +216,7 @@ impl RecordReader {
                 None,
             )
         } else {
-            let file = File::open(path).map_err(|source| CrewError::InputFile {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let file = File::open(path).map_err(|source| cannot_open(path, &source))?;
             (
                 Box::new(BufReader::with_capacity(64 * 1024, file)),
                 Some(path.to_path_buf()),
@@ -263,6 +290,9 @@ impl RecordReader {
             self.is_done = true;
             return None;
         }
+        if self.delimiter == b"\n" {
+            note_line_ending(&value);
+        }
         if self.delimiter != b"\0" && value.contains(&0) {
             value = value
                 .iter()
@@ -334,6 +364,16 @@ pub struct Inputs {
     is_empty: bool,
 }
 
+/// GNU's words for an input file that cannot be opened.
+pub fn cannot_open(path: &Path, source: &io::Error) -> CrewError {
+    let reason = source.to_string();
+    let reason = reason.split(" (os error").next().unwrap_or(&reason);
+    CrewError::Gnu(format!(
+        "Cannot open input file `{}': {reason}.",
+        path.display()
+    ))
+}
+
 fn args_to_values(args: &[std::ffi::OsString]) -> Vec<Value> {
     args.iter().map(|a| a.as_bytes().to_vec()).collect()
 }
@@ -342,8 +382,9 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
     match source {
         SourceSpec::Args(args) => {
             let mut values = args_to_values(args);
-            if options.delimiter != b"\n" && !options.delimiter.is_empty() {
-                // GNU reads `:::` values through the delimiter too.
+            if !options.delimiter.is_empty() {
+                // GNU reads `:::` values through the delimiter too (a
+                // newline in a value makes two values by default).
                 values = values
                     .iter()
                     .flat_map(|v| split_at_delimiter(v, &options.delimiter))
@@ -392,9 +433,8 @@ fn split_at_delimiter(value: &[u8], delimiter: &[u8]) -> Vec<Value> {
         parts.push(rest[..at].to_vec());
         rest = &rest[at + delimiter.len()..];
     }
-    if !rest.is_empty() {
-        parts.push(rest.to_vec());
-    }
+    // As GNU: what follows the last delimiter is a value, even empty.
+    parts.push(rest.to_vec());
     parts
 }
 
@@ -600,7 +640,10 @@ pub fn count_records(groups: &[Vec<SourceSpec>], options: &ReadOptions) -> Optio
         let mut longest = 0u64;
         for source in group {
             let count = match source {
-                SourceSpec::Args(args) => args.len() as u64,
+                SourceSpec::Args(args) => args
+                    .iter()
+                    .map(|a| 1 + a.as_bytes().iter().filter(|&&b| b == separator).count() as u64)
+                    .sum(),
                 SourceSpec::File(path) if path != Path::new("-") => {
                     count_separators(path, separator)?
                 }

@@ -12,7 +12,7 @@
 //! - No retry starts once crew is stopping.
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -63,8 +63,10 @@ pub struct Context {
     pub print_commands: bool,
     /// `--joblog`.
     pub joblog: Option<JobLog>,
-    /// `--results`.
+    /// `--results DIR`.
     pub results: Option<ResultsDir>,
+    /// `--results FILE.csv/.tsv/.json`.
+    pub table: Option<crate::table::ResultsTable>,
     /// Spool files for captured output.
     pub files: Arc<TempFiles>,
     /// Whether a job's capture failure was printed: crew stops at the
@@ -101,6 +103,8 @@ pub struct Job {
     pub tag: Option<Vec<u8>>,
     /// The `--pipe` block for its stdin.
     pub block: Option<Block>,
+    /// Its input values (kept for `--results FILE.csv` only).
+    pub values: Vec<Vec<u8>>,
     /// Where `--results` keeps its output.
     pub results_dir: Option<std::path::PathBuf>,
 }
@@ -171,7 +175,15 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 }
                 context.scheduler.stop(Stop::Fatal);
                 let ending = Ending::NotStarted(error);
-                conclude(context, &job, &ending, SystemTime::now(), Duration::ZERO, 0);
+                conclude(
+                    context,
+                    &job,
+                    &ending,
+                    SystemTime::now(),
+                    Duration::ZERO,
+                    0,
+                    false,
+                );
                 slot.release();
                 return;
             }
@@ -293,12 +305,33 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         }
         _ => ending,
     };
-    let is_recorded = conclude(context, &job, &ending, wall_start, runtime, received);
+    let (is_recorded, log_line) = conclude(
+        context,
+        &job,
+        &ending,
+        wall_start,
+        runtime,
+        received,
+        captured.is_some(),
+    );
     // Never print an output that may be cut short, nor one whose results
     // could not be stored, as if it were whole.
     // --results prints nothing else, as in GNU.
-    let is_printable =
-        is_recorded && !matches!(ending, Ending::OutputLost) && context.results.is_none();
+    let is_printable = is_recorded
+        && !matches!(ending, Ending::OutputLost)
+        && context.results.is_none()
+        && context.table.is_none();
+    let row = context.table.is_some().then(|| TableRow {
+        seq: job.seq,
+        start: wall_start,
+        runtime,
+        sent: job.block.as_ref().map_or(0, |b| b.len),
+        received,
+        exitval: ending.exitval(),
+        signal: ending.signal(),
+        command: std::mem::take(&mut job.display),
+        values: std::mem::take(&mut job.values),
+    });
 
     if let Some(block) = job.block.take() {
         context.files.give_back(block.file);
@@ -316,6 +349,12 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 shared
                     .emitter
                     .write_job(&mut stdout, &mut stderr, tag.as_deref());
+            }
+            if let Some(line) = log_line {
+                line.write(&shared);
+            }
+            if let (Some(table), Some(row)) = (&shared.table, row) {
+                row.write(table, &shared, &mut stdout, &mut stderr);
             }
             if is_spool {
                 shared.files.give_back(stdout);
@@ -337,6 +376,57 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         let tally = context.scheduler.tally();
         let running = context.scheduler.running();
         context.progress.update(tally.done, tally.failed, running);
+    }
+}
+
+/// What `--results FILE.csv` records of a finished job, besides its output.
+struct TableRow {
+    seq: u64,
+    start: SystemTime,
+    runtime: Duration,
+    sent: u64,
+    received: u64,
+    exitval: i32,
+    signal: i32,
+    command: Vec<u8>,
+    values: Vec<Vec<u8>>,
+}
+
+impl TableRow {
+    /// Writes the row with the job's captured output; a failed write stops
+    /// crew, as a failed joblog write does.
+    fn write(
+        self,
+        table: &crate::table::ResultsTable,
+        context: &Context,
+        stdout: &mut File,
+        stderr: &mut File,
+    ) {
+        let read = |file: &mut File| {
+            let mut bytes = Vec::new();
+            let _ = file.seek(SeekFrom::Start(0));
+            let _ = file.read_to_end(&mut bytes);
+            bytes
+        };
+        let (out, err) = (read(stdout), read(stderr));
+        let row = crate::table::Row {
+            seq: self.seq,
+            start: self.start,
+            runtime: self.runtime,
+            sent: self.sent,
+            received: self.received,
+            exitval: self.exitval,
+            signal: self.signal,
+            command: &self.command,
+            values: &self.values,
+            stdout: &out,
+            stderr: &err,
+        };
+        if let Err(error) = table.record(&row) {
+            let message = format!("crew: cannot write --results: {error}\n");
+            context.emitter.write(Stream::Stderr, message.as_bytes());
+            context.scheduler.stop(Stop::Fatal);
+        }
     }
 }
 
@@ -396,34 +486,33 @@ fn report_lost_output(context: &Context, job: &Job) {
     context.scheduler.stop(Stop::Fatal);
 }
 
-/// Tallies, halts, logs and stores the results of a finished job.
-/// Returns whether the results (if any) were stored whole.
-fn conclude(
-    context: &Context,
-    job: &Job,
-    ending: &Ending,
+/// A joblog line written once the job's output is printed (GNU's order:
+/// with `-k` the log follows the output order).
+struct LogLine {
+    seq: u64,
     start: SystemTime,
     runtime: Duration,
+    sent: u64,
     received: u64,
-) -> bool {
-    let is_recorded = true;
-    let urgency = context.scheduler.finish(ending);
-    if urgency == Some(Urgency::Now) {
-        context.running.signal_all(libc::SIGTERM, true);
-    }
-    if let Some(rule) = context.halt {
-        report_halt(context, job, ending, rule, urgency);
-    }
-    if let Some(joblog) = &context.joblog {
+    exitval: i32,
+    signal: i32,
+    command: Vec<u8>,
+}
+
+impl LogLine {
+    fn write(&self, context: &Context) {
+        let Some(joblog) = &context.joblog else {
+            return;
+        };
         let entry = Entry {
-            seq: job.seq,
-            start,
-            runtime,
-            sent: job.block.as_ref().map_or(0, |b| b.len),
-            received,
-            exitval: ending.exitval(),
-            signal: ending.signal(),
-            command: &job.display,
+            seq: self.seq,
+            start: self.start,
+            runtime: self.runtime,
+            sent: self.sent,
+            received: self.received,
+            exitval: self.exitval,
+            signal: self.signal,
+            command: &self.command,
         };
         if let Err(error) = joblog.record(&entry) {
             context
@@ -432,7 +521,47 @@ fn conclude(
             context.scheduler.stop(Stop::Fatal);
         }
     }
-    is_recorded
+}
+
+/// Tallies, halts and logs a finished job: the joblog line is returned
+/// instead when `defers_log` (written after the output).
+/// Returns whether the results (if any) were stored whole.
+fn conclude(
+    context: &Context,
+    job: &Job,
+    ending: &Ending,
+    start: SystemTime,
+    runtime: Duration,
+    received: u64,
+    defers_log: bool,
+) -> (bool, Option<LogLine>) {
+    let is_recorded = true;
+    let urgency = context.scheduler.finish(ending);
+    if urgency == Some(Urgency::Now) {
+        context.running.signal_all(libc::SIGTERM, true);
+    }
+    if let Some(rule) = context.halt {
+        report_halt(context, job, ending, rule, urgency);
+    }
+    let mut deferred = None;
+    if context.joblog.is_some() {
+        let line = LogLine {
+            seq: job.seq,
+            start,
+            runtime,
+            sent: job.block.as_ref().map_or(0, |b| b.len),
+            received,
+            exitval: ending.exitval(),
+            signal: ending.signal(),
+            command: job.display.clone(),
+        };
+        if defers_log {
+            deferred = Some(line);
+        } else {
+            line.write(context);
+        }
+    }
+    (is_recorded, deferred)
 }
 
 fn not_started_message(

@@ -39,6 +39,7 @@ mod schedule;
 mod shell;
 mod signals;
 mod spool;
+mod table;
 mod template;
 mod units;
 

@@ -62,8 +62,10 @@ pub struct Plan {
     pub capture: Capture,
     /// `-k`.
     pub keep_order: bool,
-    /// `--results`.
+    /// `--results DIR`.
     pub results: Option<PathBuf>,
+    /// `--results FILE.csv/.tsv/.json`: the file and its format.
+    pub table: Option<(String, crate::table::Format)>,
     /// Attempts per job (from `--retries`; `u32::MAX`: until success).
     pub attempts: u32,
     /// `--timeout`.
@@ -157,12 +159,8 @@ impl Plan {
             args: given(cli.arg_sep.clone()).unwrap_or_else(|| ":::".into()),
             files: given(cli.arg_file_sep.clone()).unwrap_or_else(|| "::::".into()),
         };
-        let arg_files: Vec<String> = cli
-            .arg_files
-            .iter()
-            .filter(|f| !f.is_empty())
-            .cloned()
-            .collect();
+        // `-a ''` names a file that cannot be opened, as in GNU.
+        let arg_files: Vec<String> = cli.arg_files.clone();
         let mut split = split_command(&cli.command, &arg_files, &separators)?;
         if cli.link && split.groups.len() > 1 {
             split.groups = vec![split.groups.concat()];
@@ -365,7 +363,13 @@ impl Plan {
         }
         // -k with --line-buffer: in order, so grouped (GNU prints the
         // oldest job live; crew prints each job whole, in order).
-        let capture = if cli.ungroup {
+        let results = given(cli.results.clone());
+        let results_table = results
+            .as_deref()
+            .and_then(|r| crate::table::Format::of(r).map(|f| (r.to_string(), f)));
+        let capture = if results_table.is_some() {
+            Capture::Group
+        } else if cli.ungroup {
             Capture::Ungroup
         } else if cli.line_buffer && !cli.keep_order {
             Capture::Lines
@@ -426,7 +430,10 @@ impl Plan {
             tagging,
             capture,
             keep_order: cli.keep_order && !cli.no_keep_order,
-            results: given(cli.results.clone()).map(PathBuf::from),
+            results: results
+                .filter(|_| results_table.is_none())
+                .map(PathBuf::from),
+            table: results_table,
             attempts: if retries == 0 {
                 u32::MAX
             } else {
@@ -493,6 +500,7 @@ impl Plan {
             || self.dry_run
             || self.joblog.is_some()
             || self.halt.is_some()
+            || self.table.is_some()
     }
 }
 

@@ -5,7 +5,7 @@
 //! - [`analyze`] never loses a byte: the word spans and the separators
 //!   between them cover the template exactly, so a shell-mode command is the
 //!   template with only the placeholders replaced.
-//! - [`quote`] output, pasted into the given quoting context of an `sh`
+//! - [`quote_into`]'s output, pasted into the given quoting context of an `sh`
 //!   command line, reads back as exactly the original bytes, for any bytes
 //!   (quotes, spaces, newlines, `$`, backslashes, non-UTF-8).
 //! - A template is run without a shell only when `sh` would have produced

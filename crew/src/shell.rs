@@ -2,8 +2,9 @@
 //! messages and shell features (bash's exported functions) are the same.
 //!
 //! Order: `$CREW_SHELL`, `$PARALLEL_SHELL`, the shell crew was started
-//! from (its parent process, when that is a known shell), `$SHELL`, then
-//! `/bin/sh`. A command that names a bash function exported into the
+//! from (as GNU: the nearest ancestor process whose `argv[0]` names a
+//! shell, found again on `PATH` by that name, so `bash` is the same path
+//! GNU prints in error messages), `$SHELL`, then `/bin/sh`. A command that names a bash function exported into the
 //! environment (`export -f f`) runs in bash whatever the order says.
 
 use std::ffi::OsString;
@@ -29,13 +30,90 @@ pub fn choose() -> OsString {
         .unwrap_or_else(|| OsString::from("/bin/sh"))
 }
 
-/// The parent process's executable, if it is a known shell.
+/// Shells GNU parallel recognises in an ancestor (the walk stops at the
+/// first; one whose `-c` is not `sh`'s is not used).
+const ANY_SHELLS: &[&str] = &[
+    "ash",
+    "bash",
+    "bsd-csh",
+    "csh",
+    "dash",
+    "fdsh",
+    "fish",
+    "fizsh",
+    "ksh",
+    "ksh93",
+    "lksh",
+    "mksh",
+    "pdksh",
+    "posh",
+    "rbash",
+    "rc",
+    "rush",
+    "rzsh",
+    "sash",
+    "sh",
+    "static-sh",
+    "tcsh",
+    "yash",
+    "zsh",
+];
+
+/// The nearest ancestor that is a shell, as GNU finds it: by the name in
+/// its `argv[0]` (a leading `-` of a login shell dropped), looked up on
+/// `PATH` (its executable if not found there).
 fn parent_shell() -> Option<OsString> {
     // SAFETY: 1. getppid has no preconditions and cannot fail.
-    let parent = unsafe { libc::getppid() };
-    let exe = std::fs::read_link(format!("/proc/{parent}/exe")).ok()?;
-    let name = exe.file_name()?.to_str()?;
-    KNOWN_SHELLS.contains(&name).then(|| exe.into_os_string())
+    let mut pid = unsafe { libc::getppid() };
+    for _ in 0..64 {
+        if pid <= 1 {
+            return None;
+        }
+        if let Some(name) = argv0_name(pid) {
+            if ANY_SHELLS.contains(&name.as_str()) {
+                if !KNOWN_SHELLS.contains(&name.as_str()) {
+                    return None;
+                }
+                return on_path(&name).or_else(|| {
+                    std::fs::read_link(format!("/proc/{pid}/exe"))
+                        .ok()
+                        .map(std::path::PathBuf::into_os_string)
+                });
+            }
+        }
+        pid = parent_of(pid)?;
+    }
+    None
+}
+
+/// The file name in `argv[0]` of process `pid`, without a leading `-`.
+fn argv0_name(pid: i32) -> Option<String> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let argv0 = cmdline.split(|&b| b == 0).next()?;
+    let argv0 = std::str::from_utf8(argv0).ok()?;
+    let name = argv0.rsplit('/').next()?;
+    Some(name.strip_prefix('-').unwrap_or(name).to_string())
+}
+
+/// The parent of process `pid` (from `/proc/<pid>/stat`).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": comm may hold anything, up to the last ')'.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The first executable `name` on `PATH`.
+fn on_path(name: &str) -> Option<OsString> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .map(std::path::PathBuf::into_os_string)
 }
 
 /// Whether `name` is a bash function exported into crew's environment.

@@ -12,12 +12,26 @@
 //! - `gnu_compat/quick.txt`: one or more cases per fixed difference,
 //!   run by `cargo test` (CI installs GNU parallel; without it the test
 //!   fails and says so).
-//! - `gnu_compat/suite.txt`: command lines from GNU parallel's own
-//!   regression suite that use only options crew supports; run with
-//!   `cargo test --test gnu_compat -- --ignored --nocapture` to print the
-//!   share that is byte-identical (the target is 95 %).
+//! - GNU parallel's own regression command lines (ignored test): they
+//!   are not stored here (they are GNU's); [`extract`] picks them at run
+//!   time out of a checkout of GNU parallel's source named by
+//!   `GNU_PARALLEL_SRC` (the lines that use only options crew accepts,
+//!   then only those GNU prints the same way twice in a row). Run
+//!
+//!   ```text
+//!   git clone https://git.savannah.gnu.org/git/parallel.git /tmp/gnu-parallel
+//!   GNU_PARALLEL_SRC=/tmp/gnu-parallel \
+//!     cargo test -p workcrew-cli --test gnu_compat -- --ignored --nocapture
+//!   ```
+//!
+//!   to print the differing lines and the share that is byte-identical
+//!   (the target is 95 %). `GNU_COMPAT_CREW=/path/to/crew` compares
+//!   another crew build instead of the one just built. Without `GNU_PARALLEL_SRC` the test fails and
+//!   says what to set.
 
 mod common;
+#[path = "gnu_compat/extract.rs"]
+mod extract;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -72,7 +86,7 @@ fn setup() -> Setup {
     }
     std::fs::write(home.join(".parallel/will-cite"), "").unwrap();
     std::os::unix::fs::symlink(&gnu, gnu_bin.join("parallel")).unwrap();
-    std::os::unix::fs::symlink(common::crew_path(), crew_bin.join("parallel")).unwrap();
+    std::os::unix::fs::symlink(crew_under_test(), crew_bin.join("parallel")).unwrap();
     let path = std::env::var("PATH").unwrap_or_default();
     Setup {
         gnu_path: format!("{}:{path}", gnu_bin.display()),
@@ -80,6 +94,14 @@ fn setup() -> Setup {
         home,
         _root: root,
     }
+}
+
+/// The crew compared: `$GNU_COMPAT_CREW` if set (another build, e.g. an
+/// older one for a before/after figure), else the one just built.
+fn crew_under_test() -> PathBuf {
+    std::env::var_os("GNU_COMPAT_CREW")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::crew_path().to_path_buf())
 }
 
 fn which(program: &str) -> Option<PathBuf> {
@@ -90,9 +112,50 @@ fn which(program: &str) -> Option<PathBuf> {
         .filter(|candidate| !candidate.starts_with(env!("CARGO_MANIFEST_DIR")))
 }
 
+/// Names each run in its processes' environment, so that what a run left
+/// behind (a `cmd &`, or a process that left the group) can be found.
+static RUN_ID: AtomicUsize = AtomicUsize::new(0);
+
+/// Kills every process whose environment holds `marker` (`KEY=VALUE`).
+fn kill_marked(marker: &[u8]) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|&b| b == 0).any(|var| var == marker) {
+            // SAFETY: 1. kill has no memory-safety preconditions; 2. the
+            // process carries this run's marker, so it is one of ours.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// Runs `case` with `path`; a run past [`CASE_LIMIT`] has its process
 /// group killed and reports status `None` with `TIMEOUT` as its output.
+/// Processes the run left behind are killed once it ended, either way.
 fn run(case: &str, path: &str, home: &Path) -> Outcome {
+    let marker = format!(
+        "{}-{}",
+        std::process::id(),
+        // Relaxed: only a unique number.
+        RUN_ID.fetch_add(1, Ordering::Relaxed)
+    );
+    run_marked(case, path, home, &marker)
+}
+
+fn run_marked(case: &str, path: &str, home: &Path, marker: &str) -> Outcome {
     use std::os::unix::process::CommandExt;
     let dir = common::scratch();
     let mut child = Command::new("bash")
@@ -101,6 +164,7 @@ fn run(case: &str, path: &str, home: &Path) -> Outcome {
         .current_dir(dir.path())
         .env("PATH", path)
         .env("HOME", home)
+        .env("GNU_COMPAT_RUN", marker)
         .env_remove("PARALLEL")
         .env_remove("CREW_SHELL")
         .stdin(Stdio::null())
@@ -134,6 +198,8 @@ fn run(case: &str, path: &str, home: &Path) -> Outcome {
         }
         std::thread::sleep(Duration::from_millis(2));
     };
+    // What the run left behind would hold the pipes open: it goes too.
+    kill_marked(format!("GNU_COMPAT_RUN={marker}").as_bytes());
     let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
     match status {
         None => Outcome {
@@ -162,27 +228,35 @@ fn cases(file: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs every case with both, 8 at a time (most of a case is waiting); returns the cases that differ,
-/// with both outcomes.
-fn compare(cases: &[String]) -> Vec<(String, Outcome, Outcome)> {
-    let setup = setup();
+/// Runs `work` on every case, 8 at a time (most of a case is waiting);
+/// returns what it kept, in no particular order.
+fn each_case<T: Send>(cases: &[String], work: impl Fn(&String) -> Option<T> + Sync) -> Vec<T> {
     let next = AtomicUsize::new(0);
-    let differences = Mutex::new(Vec::new());
+    let kept = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..8 {
             scope.spawn(|| loop {
                 // Relaxed: only a ticket; the scope's join publishes results.
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(i) else { break };
-                let gnu = run(case, &setup.gnu_path, &setup.home);
-                let crew = run(case, &setup.crew_path, &setup.home);
-                if gnu != crew {
-                    differences.lock().unwrap().push((case.clone(), gnu, crew));
+                if let Some(result) = work(case) {
+                    kept.lock().unwrap().push(result);
                 }
             });
         }
     });
-    differences.into_inner().unwrap()
+    kept.into_inner().unwrap()
+}
+
+/// Runs every case with both; returns the cases that differ, with both
+/// outcomes.
+fn compare(cases: &[String]) -> Vec<(String, Outcome, Outcome)> {
+    let setup = setup();
+    each_case(cases, |case| {
+        let gnu = run(case, &setup.gnu_path, &setup.home);
+        let crew = run(case, &setup.crew_path, &setup.home);
+        (gnu != crew).then(|| (case.clone(), gnu, crew))
+    })
 }
 
 fn describe(differences: &[(String, Outcome, Outcome)]) -> String {
@@ -207,16 +281,48 @@ fn crew_prints_what_gnu_parallel_prints_for_each_fixed_difference() {
 }
 
 #[test]
-#[ignore = "the whole comparison takes minutes: run with --ignored"]
+#[ignore = "needs GNU_PARALLEL_SRC and takes minutes: run with --ignored"]
 fn gnu_parallels_own_regression_command_lines_give_the_same_output() {
-    let cases = cases("suite.txt");
-    let differences = compare(&cases);
-    let same = cases.len() - differences.len();
-    let share = same as f64 * 100.0 / cases.len() as f64;
+    let src = std::env::var_os("GNU_PARALLEL_SRC").unwrap_or_else(|| {
+        panic!(
+            "set GNU_PARALLEL_SRC to a checkout of GNU parallel's source \
+             (git clone https://git.savannah.gnu.org/git/parallel.git): \
+             its testsuite/tests-to-run holds the command lines compared"
+        )
+    });
+    let lines = extract::regression_lines(Path::new(&src), &crew_under_test());
+    assert!(!lines.is_empty(), "no command lines found under {src:?}");
+    let setup = setup();
+    let mut unstable = 0;
+    let mut differences = Vec::new();
+    let mut compared = 0;
+    for result in each_case(&lines, |case| {
+        let first = run(case, &setup.gnu_path, &setup.home);
+        let second = run(case, &setup.gnu_path, &setup.home);
+        if first != second || first.status.is_none() {
+            return Some(None);
+        }
+        let crew = run(case, &setup.crew_path, &setup.home);
+        Some(Some((case.clone(), first, crew)))
+    }) {
+        match result {
+            None => unstable += 1,
+            Some((case, gnu, crew)) => {
+                compared += 1;
+                if gnu != crew {
+                    differences.push((case, gnu, crew));
+                }
+            }
+        }
+    }
+    differences.sort_by(|a, b| a.0.cmp(&b.0));
+    let same = compared - differences.len();
+    let share = same as f64 * 100.0 / compared.max(1) as f64;
     println!("{}", describe(&differences));
     println!(
-        "{same} of {} GNU parallel regression command lines byte-identical ({share:.1} %)",
-        cases.len()
+        "{same} of {compared} GNU parallel regression command lines byte-identical ({share:.1} %); \
+         {unstable} of {} left out (GNU parallel printed them differently twice, or did not end)",
+        lines.len()
     );
     assert!(
         share >= 95.0,
