@@ -483,6 +483,10 @@ pub struct Cli {
     #[arg(long)]
     pub man: bool,
 
+    /// Remote execution over ssh (-S, --slf, --trc, ...).
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
+
     /// The command, then inputs: ::: ARGS (several: every combination),
     /// :::+ ARGS (paired with the previous source), :::: FILES, ::::+ FILES.
     /// Without inputs, lines of stdin are read.

@@ -81,6 +81,8 @@ pub struct Context {
     pub running: Arc<RunningJobs>,
     /// The status line.
     pub progress: Progress,
+    /// The hosts of a remote run (`-S`).
+    pub remote: Option<Arc<crate::remote::Remote>>,
 }
 
 /// One job, ready to run.
@@ -103,6 +105,8 @@ pub struct Job {
     pub block: Option<Block>,
     /// Where `--results` keeps its output.
     pub results_dir: Option<std::path::PathBuf>,
+    /// Its files and host in a remote run.
+    pub remote: crate::remote::JobFiles,
 }
 
 /// Output files of a grouped job.
@@ -183,8 +187,21 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     let mut attempt = 0;
     let mut fullness_mark;
     let mut shown_command = 0u64;
+    let mut lost_on = Vec::new();
     let (ending, wall_start, runtime, relayed) = loop {
         attempt += 1;
+        let placement = context
+            .remote
+            .as_ref()
+            .map(|remote| remote.place(&job, &lost_on));
+        let (placed, unplaced) = match placement {
+            Some(Ok(placed)) => {
+                job.remote.host_name = placed.host_name.clone();
+                (Some(placed), None)
+            }
+            Some(Err(reason)) => (None, Some(reason)),
+            None => (None, None),
+        };
         fullness_mark = context.files.fullness.mark();
         if context.verbose {
             let mut line = job.display.clone();
@@ -222,20 +239,40 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             (None, _) => (Sink::Inherit, Sink::Inherit),
         };
         let launch = Launch {
-            command: &job.command,
-            program: job.program.as_deref(),
+            command: placed.as_ref().map_or(&job.command, |p| &p.command),
+            program: match &placed {
+                Some(placed) if !placed.is_local => None,
+                _ => job.program.as_deref(),
+            },
             shell: &context.shell,
             seq: job.seq,
             slot: job.slot,
             slot_var: context.slot_var.as_deref(),
             stdin: job.block.as_ref().map(|b| &b.file),
+            stdin_pipe: match (&placed, &context.remote) {
+                (Some(placed), Some(remote)) if !placed.is_local => Some(remote.stdin_pipe()),
+                _ => None,
+            },
             stdout,
             stderr,
         };
         let wall_start = SystemTime::now();
         let mut relayed = 0;
-        let (ending, started) = match spawn(&launch, &context.running) {
-            Err(error) => (Ending::NotStarted(error), Instant::now()),
+        let spawned = match &unplaced {
+            Some(reason) => {
+                let message = format!("crew: job {}: {reason}\n", job.seq);
+                match &mut captured {
+                    Some(files) => {
+                        let _ = files.stderr.write_all(message.as_bytes());
+                    }
+                    None => context.emitter.write(Stream::Stderr, message.as_bytes()),
+                }
+                Err(Ending::Exited(255))
+            }
+            None => spawn(&launch, &context.running).map_err(Ending::NotStarted),
+        };
+        let (ending, started) = match spawned {
+            Err(ending) => (ending, Instant::now()),
             Ok(mut running) => {
                 if context.capture == Capture::Lines {
                     let deadline = context.timeout.map(|t| running.started() + t);
@@ -264,8 +301,19 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 None => context.emitter.write(Stream::Stderr, message.as_bytes()),
             }
         }
+        let is_lost = match (placed, &context.remote) {
+            (Some(placed), Some(remote)) => {
+                remote.settle(placed, &ending, &mut lost_on) == crate::remote::hosts::Settled::Again
+            }
+            _ => false,
+        };
+        if is_lost {
+            // A lost connection is not one of the job's attempts.
+            attempt -= 1;
+        }
         let is_final =
-            ending.is_success() || attempt >= context.attempts || context.scheduler.is_stopping();
+            (ending.is_success() || attempt >= context.attempts || context.scheduler.is_stopping())
+                && !(is_lost && !context.scheduler.is_stopping());
         if is_final {
             break (ending, wall_start, runtime, relayed);
         }
@@ -417,6 +465,7 @@ fn conclude(
     if let Some(joblog) = &context.joblog {
         let entry = Entry {
             seq: job.seq,
+            host: job.remote.host(),
             start,
             runtime,
             sent: job.block.as_ref().map_or(0, |b| b.len),
