@@ -301,6 +301,14 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 None => context.emitter.write(Stream::Stderr, message.as_bytes()),
             }
         }
+        let ending = match (&placed, ending) {
+            // ssh ends with 255 when crew's TERM stops it: the job was
+            // stopped by that signal.
+            (Some(placed), Ending::TimedOut(255)) if !placed.is_local => {
+                Ending::TimedOut(libc::SIGTERM)
+            }
+            (_, ending) => ending,
+        };
         let is_lost = match (placed, &context.remote) {
             (Some(placed), Some(remote)) => {
                 remote.settle(placed, &ending, &mut lost_on) == crate::remote::hosts::Settled::Again

@@ -160,7 +160,11 @@ impl Remote {
                     .map(|host| {
                         scope.spawn(move || match &host.connection {
                             None => Ok(local_slots),
-                            Some(connection) => connection.start(pacer),
+                            // One more try: a loaded host may drop a
+                            // first connection (MaxStartups, a slow start).
+                            Some(connection) => {
+                                connection.start(pacer).or_else(|_| connection.start(pacer))
+                            }
                         })
                     })
                     .collect();

@@ -149,7 +149,7 @@ impl Connection {
             .map_err(|e| format!("cannot run {}: {e}", self.base[0]))?;
         if !output.status.success() {
             let reason = String::from_utf8_lossy(&output.stderr);
-            let reason = reason.lines().last().unwrap_or("").trim();
+            let reason = reason.lines().map(str::trim).collect::<Vec<_>>().join("; ");
             return Err(match output.status.code() {
                 Some(code) if reason.is_empty() => format!("ssh exited with {code}"),
                 _ if reason.is_empty() => "ssh was killed".to_string(),
