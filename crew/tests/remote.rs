@@ -474,3 +474,34 @@ fn a_login_file_and_its_forms_are_read() {
         .unwrap();
     assert_eq!(text(&output.stdout), "x\ny\n", "{}", text(&output.stderr));
 }
+
+#[test]
+fn a_changed_login_file_is_read_again() {
+    let hosts = Hosts::start(2);
+    let dir = hosts.scratch();
+    std::fs::write(dir.join("hosts"), "1/h1\n").unwrap();
+    let child = Command::new(common::crew_path())
+        .args(["--ssh", &hosts.ssh(), "--slf", "hosts", "--joblog", "log"])
+        .arg("touch started.{}; sleep 0.3")
+        .arg(":::")
+        .args((1..=12).map(|i| i.to_string()))
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + LIMIT;
+    while std::fs::read_dir(&hosts.host(0).home).unwrap().count() < 1 {
+        assert!(Instant::now() < deadline, "h1 never started a job");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::write(dir.join("hosts"), "1/h1\n2/h2\n").unwrap();
+    let output = wait_with_deadline(child, deadline);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let log = joblog(&dir.join("log"));
+    assert_eq!(log.len(), 12);
+    assert!(
+        log.iter().any(|(_, host, _, _)| host == "h2"),
+        "the added host ran jobs: {log:?}"
+    );
+}

@@ -24,6 +24,7 @@
 //!   exactly one joblog line.
 
 pub mod command;
+pub mod connect;
 pub mod env;
 pub mod hosts;
 pub mod login;

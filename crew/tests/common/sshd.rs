@@ -11,7 +11,9 @@
 //! an address where nothing listens.
 //!
 //! Invariants: a host that cannot start fails the test with the reason
-//! (never a skip); [`Hosts`]' drop SIGKILLs every process of every host,
+//! (never a skip); a host's namespace is held open as long as the host
+//! exists, so its identity is never another host's;
+//! [`Hosts`]' drop SIGKILLs every process of every host,
 //! so no test leaves a server or a remote job behind.
 #![allow(dead_code)]
 
@@ -40,6 +42,10 @@ pub struct Host {
     sshd: Child,
     /// Its mount namespace (`/proc/PID/ns/mnt` link text).
     namespace: String,
+    /// Held open so the namespace outlives its processes: its inode number
+    /// (what `namespace` names) is never reused by another test's host
+    /// while this one may still look for its processes.
+    _namespace_handle: std::fs::File,
     log: mpsc::Receiver<String>,
 }
 
@@ -234,7 +240,9 @@ impl Host {
                 }
             }
         }
-        let namespace = std::fs::read_link(format!("/proc/{}/ns/mnt", sshd.id()))
+        let ns_path = format!("/proc/{}/ns/mnt", sshd.id());
+        let namespace_handle = std::fs::File::open(&ns_path).expect("sshd's mount namespace");
+        let namespace = std::fs::read_link(&ns_path)
             .map(|p| p.display().to_string())
             .expect("sshd's mount namespace");
         let own = std::fs::read_link("/proc/self/ns/mnt")
@@ -249,6 +257,7 @@ impl Host {
             home,
             sshd,
             namespace,
+            _namespace_handle: namespace_handle,
             log,
         }
     }
