@@ -65,7 +65,7 @@ pub struct RemoteArgs {
     /// Wait at least DUR between starting two ssh commands.
     ///
     /// Example: crew --sshdelay 0.2 -S far echo ::: a b
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, alias = "ssh-delay", value_name = "DUR")]
     pub sshdelay: Option<String>,
 
     /// Share one ssh connection per host (the default; GNU's -M).
@@ -81,7 +81,7 @@ pub struct RemoteArgs {
     /// Send FILE (placeholders allowed) to the host before the job.
     ///
     /// Example: crew -S far --transferfile {} wc -l {} ::: *.txt
-    #[arg(long = "transferfile", alias = "tf", value_name = "FILE")]
+    #[arg(long = "transferfile", aliases = ["tf", "transfer-file", "transfer-files", "transferfiles"], value_name = "FILE")]
     pub transferfile: Vec<String>,
 
     /// Send the input {} to the host before the job (--transferfile {}).
@@ -117,7 +117,7 @@ pub struct RemoteArgs {
     /// Run remote jobs in DIR: `...` a new dir per job, `.` this dir's path below $HOME.
     ///
     /// Example: crew -S far --wd ... --trc {}.out ./sim {} ::: a b
-    #[arg(long = "workdir", alias = "wd", value_name = "DIR")]
+    #[arg(long = "workdir", aliases = ["wd", "work-dir"], value_name = "DIR")]
     pub workdir: Option<String>,
 
     /// Run the command once on every host (no inputs).
@@ -141,7 +141,7 @@ pub struct RemoteArgs {
     /// Drop the hosts that do not answer, quietly.
     ///
     /// Example: crew --filter-hosts -S a,b,c uptime ::: 1
-    #[arg(long = "filter-hosts", alias = "filterhosts")]
+    #[arg(long = "filter-hosts", aliases = ["filterhosts", "filter-host"])]
     pub filter_hosts: bool,
 }
 
