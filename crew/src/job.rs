@@ -319,9 +319,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             // A lost connection is not one of the job's attempts.
             attempt -= 1;
         }
+        let is_stopping = context.scheduler.is_stopping();
         let is_final =
-            (ending.is_success() || attempt >= context.attempts || context.scheduler.is_stopping())
-                && !(is_lost && !context.scheduler.is_stopping());
+            is_stopping || (!is_lost && (ending.is_success() || attempt >= context.attempts));
         if is_final {
             break (ending, wall_start, runtime, relayed);
         }

@@ -261,7 +261,7 @@ mod tests {
         let line = remote_line(b"", b"echo 'it'\"'\"'s'", false);
         // The outer `sh -c` plays the remote login shell; stdin stays open
         // (as crew's pipe does) until the job is done.
-        let child = Command::new("sh")
+        let mut child = Command::new("sh")
             .arg("-c")
             .arg(std::str::from_utf8(&line).expect("ascii"))
             .env("SHELL", "/bin/sh")
@@ -269,11 +269,11 @@ mod tests {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdin = child.stdin;
-        let mut stdout = child.stdout.unwrap();
+        let stdin = child.stdin.take();
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text).unwrap();
         drop(stdin);
+        assert!(child.wait().unwrap().success());
         assert_eq!(text, "it's\n");
     }
 
