@@ -5,6 +5,8 @@
 //! Protocol of one remote attempt (no files to move):
 //!
 //! ```text
+//! (a bash login shell runs the same steps itself, with job control for
+//!  the groups and `read` for the watch: no sh, setsid or cat processes)
 //! crew ──spawn──▶ ssh -S CONTROL -o ControlMaster=no HOST -- REMOTE
 //!                 stdin: a pipe crew holds open and never writes to
 //! REMOTE (read by the login shell there):
@@ -48,6 +50,17 @@ const WRAPPER_PIPED: &str =
     "if [ -n \"$1\" ]; then mkdir -p -- \"$1\" && cd -- \"$1\" || exit 255; fi; \
 exec \"${SHELL:-/bin/sh}\" -c \"$2\"";
 
+/// The wrapper for a bash login shell, run by it directly (no `sh`, no
+/// `setsid`, no `cat`: job control gives the job and the watcher their
+/// own groups, `read` waits for the end of stdin). `__crew_w` and
+/// `__crew_s` are set before it. bash's job notices go to /dev/null; the
+/// job's stderr is the real one (fd 4).
+const WRAPPER_BASH: &str = "[ -z \"$__crew_w\" ] || { mkdir -p -- \"$__crew_w\" && cd -- \"$__crew_w\"; } || exit 255; \
+exec 4>&2 2>/dev/null 3<&0; set -m; \
+( set +m; eval \"$__crew_s\" ) </dev/null 2>&4 3<&- 4>&- & __crew_p=$!; \
+( while read -r _; do :; done; kill -TERM -$__crew_p; sleep 1; kill -KILL -$__crew_p ) <&3 >/dev/null 4>&- & __crew_q=$!; \
+exec 3<&-; wait $__crew_p; __crew_r=$?; kill -KILL -$__crew_q; exit $__crew_r";
+
 /// `value` as one shell word.
 pub fn word(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + 2);
@@ -88,8 +101,18 @@ pub fn define_function(out: &mut Vec<u8>, name: &[u8], body: &[u8]) {
     out.extend_from_slice(b" >/dev/null 2>&1; ");
 }
 
-/// REMOTE: the string ssh hands to the remote login shell.
-pub fn remote_line(workdir: &[u8], job_script: &[u8], is_piped: bool) -> Vec<u8> {
+/// REMOTE: the string ssh hands to the remote login shell (`is_bash`:
+/// that shell is bash, which runs the lighter wrapper itself).
+pub fn remote_line(workdir: &[u8], job_script: &[u8], is_piped: bool, is_bash: bool) -> Vec<u8> {
+    if is_bash && !is_piped {
+        let mut out = b"__crew_w=".to_vec();
+        out.extend_from_slice(&word(workdir));
+        out.extend_from_slice(b"; __crew_s=");
+        out.extend_from_slice(&word(job_script));
+        out.extend_from_slice(b"; ");
+        out.extend_from_slice(WRAPPER_BASH.as_bytes());
+        return out;
+    }
     let wrapper = if is_piped { WRAPPER_PIPED } else { WRAPPER };
     let mut out = b"exec sh -c ".to_vec();
     out.extend_from_slice(&word(wrapper.as_bytes()));
@@ -258,28 +281,36 @@ mod tests {
     #[test]
     fn the_remote_line_survives_two_shells() {
         use std::process::{Command, Stdio};
-        let line = remote_line(b"", b"echo 'it'\"'\"'s'", false);
-        // The outer `sh -c` plays the remote login shell; stdin stays open
-        // (as crew's pipe does) until the job is done.
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(std::str::from_utf8(&line).expect("ascii"))
-            .env("SHELL", "/bin/sh")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take();
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text).unwrap();
-        drop(stdin);
-        assert!(child.wait().unwrap().success());
-        assert_eq!(text, "it's\n");
+        for shell in ["/bin/sh", "/bin/bash"] {
+            let line = remote_line(
+                b"",
+                b"echo 'it'\"'\"'s' $PARALLEL_X",
+                false,
+                shell.ends_with("bash"),
+            );
+            // The outer `sh -c` plays the remote login shell; stdin stays open
+            // (as crew's pipe does) until the job is done.
+            let mut child = Command::new(shell)
+                .arg("-c")
+                .arg(std::str::from_utf8(&line).expect("ascii"))
+                .env("SHELL", shell)
+                .env("PARALLEL_X", "x")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stdin = child.stdin.take();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text).unwrap();
+            drop(stdin);
+            assert!(child.wait().unwrap().success());
+            assert_eq!(text, "it's x\n", "{shell}");
+        }
     }
 
     #[test]
     fn the_wrapper_passes_the_exit_status_on() {
-        let line = remote_line(b"", b"exit 7", true);
+        let line = remote_line(b"", b"exit 7", true, false);
         let status = std::process::Command::new("sh")
             .arg("-c")
             .arg(std::str::from_utf8(&line).unwrap())

@@ -107,18 +107,19 @@ fn connect(
             },
             login,
             slots: 0,
+            is_bash: false,
             check: Mutex::new(()),
         })
         .collect();
-    let answers: Vec<Result<usize, String>> = if dry_run {
-        hosts.iter().map(|_| Ok(1)).collect()
+    let answers: Vec<Result<(usize, bool), String>> = if dry_run {
+        hosts.iter().map(|_| Ok((1, false))).collect()
     } else {
         std::thread::scope(|scope| {
             let started: Vec<_> = hosts
                 .iter()
                 .map(|host| {
                     scope.spawn(move || match &host.connection {
-                        None => Ok(local_slots),
+                        None => Ok((local_slots, false)),
                         // One more try: a loaded host may drop a first
                         // connection (MaxStartups, a slow start).
                         Some(connection) => {
@@ -137,7 +138,8 @@ fn connect(
         .into_iter()
         .zip(answers)
         .map(|(mut host, answer)| {
-            let answer = answer.map(|cores| {
+            let answer = answer.map(|(cores, is_bash)| {
+                host.is_bash = is_bash;
                 host.slots = host
                     .login
                     .slots

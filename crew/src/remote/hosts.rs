@@ -47,6 +47,8 @@ pub(super) struct Host {
     pub(super) login: Login,
     pub(super) connection: Option<Connection>,
     pub(super) slots: usize,
+    /// Whether its login shell is bash (the lighter wrapper).
+    pub(super) is_bash: bool,
     /// Held while a lost connection is being checked, so one check and one
     /// restart happen per loss, not one per job that saw it.
     pub(super) check: Mutex<()>,
@@ -226,7 +228,7 @@ impl Remote {
             None => job.command.clone(),
             Some(connection) => {
                 self.pacer.wait_turn();
-                self.remote_command(job, connection, login)
+                self.remote_command(job, &host_ref, connection)
             }
         };
         Ok(Placed {
@@ -238,7 +240,8 @@ impl Remote {
         })
     }
 
-    fn remote_command(&self, job: &Job, connection: &Connection, login: &Login) -> CommandLine {
+    fn remote_command(&self, job: &Job, host: &Host, connection: &Connection) -> CommandLine {
+        let (login, is_bash) = (&host.login, host.is_bash);
         let mut script = self.env_prefix.clone();
         let seq = job.seq.to_string();
         let slot = job.slot.to_string();
@@ -266,7 +269,7 @@ impl Remote {
                 format!(".parallel/tmp/crew-{}-{}", std::process::id(), job.seq).into_bytes()
             }
         };
-        let remote = command::remote_line(&workdir, &script, job.block.is_some());
+        let remote = command::remote_line(&workdir, &script, job.block.is_some(), is_bash);
         let files = &job.remote;
         let moves_files = !files.transfer.is_empty()
             || !files.returns.is_empty()

@@ -109,7 +109,7 @@ pub fn parse_one(text: &str) -> Result<Login, CrewError> {
         }
         _ => (last, None),
     };
-    if destination.is_empty() {
+    if destination.is_empty() || destination.contains('/') {
         return Err(bad(text));
     }
     Ok(Login {

@@ -129,8 +129,9 @@ impl Connection {
     }
 
     /// Connects: starts the master (if any) and returns the host's core
-    /// count, or why the host does not answer.
-    pub fn start(&self, pacer: &Pacer) -> Result<usize, String> {
+    /// count and whether its login shell is bash, or why the host does not
+    /// answer.
+    pub fn start(&self, pacer: &Pacer) -> Result<(usize, bool), String> {
         let control = match &self.socket {
             Some(socket) => {
                 let mut words = control_options(socket, "yes");
@@ -142,7 +143,9 @@ impl Connection {
         pacer.wait_turn();
         let output = self
             .command(&control)
-            .arg("nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1")
+            .arg(
+                "nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1; echo $SHELL",
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
@@ -157,7 +160,13 @@ impl Connection {
             });
         }
         let text = String::from_utf8_lossy(&output.stdout);
-        Ok(text.trim().parse::<usize>().unwrap_or(1).max(1))
+        let mut lines = text.lines().map(str::trim);
+        let cores = lines
+            .next()
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(1);
+        let is_bash = lines.next().is_some_and(|shell| shell.ends_with("/bash"));
+        Ok((cores.max(1), is_bash))
     }
 
     /// Whether the host still answers: its master is alive (`-O check`),
