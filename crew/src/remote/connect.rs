@@ -15,12 +15,14 @@
 //!   start, so a run with `--slf` keeps [`SPARE_SLOTS`] extra slots that
 //!   new hosts fill; until then attempts on them wait for a host slot.
 //! - Shut-down removes `--basefile`s (with `--cleanup`) and stops every
-//!   master, all hosts at once.
+//!   master, all hosts at once. crew may also exit from its signal thread
+//!   (Ctrl-C) without returning here: an `atexit` handler then stops the
+//!   masters still running and removes the socket dir ([`AT_EXIT`]).
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::command::{self, FileSpec};
@@ -35,6 +37,43 @@ pub const RELOAD_EVERY: Duration = Duration::from_millis(500);
 
 /// Extra slots a run with `--slf` keeps for hosts added later.
 pub const SPARE_SLOTS: usize = 16;
+
+/// What the `atexit` handler cleans up: every host ever connected, and
+/// the socket dir.
+static AT_EXIT: Mutex<(Vec<Arc<Host>>, Option<PathBuf>)> = Mutex::new((Vec::new(), None));
+
+extern "C" fn stop_masters_at_exit() {
+    // try_lock: a thread that exits while holding the lock must not hang
+    // crew's exit; the masters then leave by themselves (ControlPersist).
+    if let Ok(mut at_exit) = AT_EXIT.try_lock() {
+        for host in at_exit.0.drain(..) {
+            if let Some(connection) = &host.connection {
+                connection.stop();
+            }
+        }
+        if let Some(dir) = at_exit.1.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Notes `host` for the `atexit` handler (registered once).
+pub(super) fn clean_up_at_exit(host: &Arc<Host>, control_dir: Option<&PathBuf>) {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        // SAFETY: 1. atexit only stores the pointer to a function with the
+        // C ABI and no arguments; 2. the handler takes no lock it could
+        // wait for forever (try_lock) and is safe to run once at exit.
+        unsafe {
+            libc::atexit(stop_masters_at_exit);
+        }
+    });
+    let mut at_exit = AT_EXIT.lock().unwrap_or_else(|e| e.into_inner());
+    at_exit.0.push(Arc::clone(host));
+    if at_exit.1.is_none() {
+        at_exit.1 = control_dir.cloned();
+    }
+}
 
 /// The `--slf` files and what they last looked like.
 pub struct LoginWatch {
@@ -199,7 +238,7 @@ impl Remote {
             if let Err(reason) = &answer {
                 warn_left_out(&options, &host, reason);
             }
-            state.push(host, answer.is_err());
+            state.push(host, answer.is_err(), control_path.as_ref());
         }
         if state.is_dropped.iter().all(|&d| d) {
             return Err(CrewError::Gnu(
@@ -291,7 +330,8 @@ impl Remote {
             if let Err(reason) = &answer {
                 warn_left_out(&self.options, &host, reason);
             }
-            self.lock().push(host, answer.is_err());
+            self.lock()
+                .push(host, answer.is_err(), self.control_dir.as_ref());
         }
         self.changed.notify_all();
     }

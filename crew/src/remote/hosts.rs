@@ -68,8 +68,10 @@ pub(super) struct State {
 
 impl State {
     /// Adds a host (live unless `is_dropped`).
-    pub(super) fn push(&mut self, host: Host, is_dropped: bool) {
-        self.hosts.push(Arc::new(host));
+    pub(super) fn push(&mut self, host: Host, is_dropped: bool, control_dir: Option<&PathBuf>) {
+        let host = Arc::new(host);
+        super::connect::clean_up_at_exit(&host, control_dir);
+        self.hosts.push(host);
         self.running.push(0);
         self.is_dropped.push(is_dropped);
         self.losses.push(0);
