@@ -69,6 +69,10 @@ fn jobs_spread_over_two_hosts_and_this_machine() {
         assert!((1..=5).contains(&slot), "{line}");
         assert_eq!(words[2], words[3], "$PARALLEL_SEQ is {{#}}: {line}");
     }
+    for i in 0..2 {
+        let left = hosts.host(i).wait_idle(Duration::from_secs(10));
+        assert!(left.is_empty(), "crew left its connection open: {left:?}");
+    }
     let log = joblog(&dir.join("log"));
     assert_eq!(log.len(), 10);
     let mut by_host: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -504,4 +508,32 @@ fn a_changed_login_file_is_read_again() {
         log.iter().any(|(_, host, _, _)| host == "h2"),
         "the added host ran jobs: {log:?}"
     );
+}
+
+#[test]
+fn ctrl_c_stops_the_remote_jobs_and_the_master() {
+    let hosts = Hosts::start(1);
+    let dir = hosts.scratch();
+    let child = Command::new(common::crew_path())
+        .args(["--ssh", &hosts.ssh(), "-S", "2/h1"])
+        .args(["touch started.{}; sleep 96", ":::", "1", "2"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + LIMIT;
+    while std::fs::read_dir(&hosts.host(0).home).unwrap().count() < 2 {
+        assert!(Instant::now() < deadline, "the jobs never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: 1. kill has no memory-safety preconditions; 2. the pid is
+    // our own unreaped child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let output = wait_with_deadline(child, deadline);
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    let left = hosts.host(0).wait_idle(Duration::from_secs(10));
+    assert!(left.is_empty(), "left on the host: {left:?}");
 }

@@ -40,10 +40,10 @@ use crate::quote::{quote_into, QuoteContext};
 /// The remote wrapper (see the module doc). `$1`: working dir (empty:
 /// the login dir), `$2`: the job script.
 const WRAPPER: &str = "if [ -n \"$1\" ]; then mkdir -p -- \"$1\" && cd -- \"$1\" || exit 255; fi; \
-exec 3<&0; \
-setsid \"${SHELL:-/bin/sh}\" -c \"$2\" 3<&- & p=$!; \
-setsid sh -c 'cat >/dev/null; kill -TERM -$1; sleep 1; kill -KILL -$1' crew-watch $p <&3 >/dev/null 2>&1 & w=$!; \
-exec 3<&-; wait $p; r=$?; kill -KILL -$w $w 2>/dev/null; exit $r";
+exec 3<&0 4>&2 2>/dev/null; \
+setsid \"${SHELL:-/bin/sh}\" -c \"$2\" 2>&4 3<&- 4>&- & p=$!; \
+setsid sh -c 'cat >/dev/null; kill -TERM -$1; sleep 1; kill -KILL -$1' crew-watch $p <&3 >/dev/null 4>&- & w=$!; \
+exec 3<&-; wait $p; r=$?; kill -KILL -$w $w; exit $r";
 
 /// The wrapper when the job's stdin carries data (`--pipe`).
 const WRAPPER_PIPED: &str =
@@ -306,6 +306,28 @@ mod tests {
             assert!(child.wait().unwrap().success());
             assert_eq!(text, "it's x\n", "{shell}");
         }
+    }
+
+    #[test]
+    fn the_sh_wrapper_kills_the_job_when_its_stdin_ends() {
+        use std::process::{Command, Stdio};
+        let line = remote_line(b"", b"sleep 30; echo not killed", false, false);
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(std::str::from_utf8(&line).unwrap())
+            .env("SHELL", "/bin/sh")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdin.take());
+        let mut text = String::new();
+        // The pipe closes once the job, the wrapper and the watcher are
+        // gone (each holds it): no timer needed.
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(text, "");
+        assert_eq!(status.code(), Some(128 + libc::SIGTERM));
     }
 
     #[test]

@@ -314,6 +314,31 @@ impl Host {
         }
     }
 
+    /// Waits (up to `limit`) until nothing but the listening sshd is left
+    /// on this host (no session: crew closed its master connection);
+    /// returns what is still there then.
+    pub fn wait_idle(&self, limit: Duration) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left: Vec<String> = self
+                .pids()
+                .into_iter()
+                .filter(|&pid| pid != self.sshd.id() as i32)
+                .filter_map(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .trim()
+                        .to_string()
+                })
+                .collect();
+            if left.is_empty() || Instant::now() >= deadline {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn kill_all(&mut self) {
         // Until none is left: a dying session may still fork.
         for _ in 0..50 {
