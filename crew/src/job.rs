@@ -187,13 +187,13 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     let mut attempt = 0;
     let mut fullness_mark;
     let mut shown_command = 0u64;
-    let mut lost_on = Vec::new();
+    let mut failed_on = Vec::new();
     let (ending, wall_start, runtime, relayed) = loop {
         attempt += 1;
         let placement = context
             .remote
             .as_ref()
-            .map(|remote| remote.place(&job, &lost_on));
+            .map(|remote| remote.place(&job, &failed_on));
         let (placed, unplaced) = match placement {
             Some(Ok(placed)) => {
                 job.remote.host_name = placed.host_name.clone();
@@ -311,7 +311,8 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         };
         let is_lost = match (placed, &context.remote) {
             (Some(placed), Some(remote)) => {
-                remote.settle(placed, &ending, &mut lost_on) == crate::remote::hosts::Settled::Again
+                remote.settle(placed, &ending, &mut failed_on)
+                    == crate::remote::hosts::Settled::Again
             }
             _ => false,
         };

@@ -537,3 +537,35 @@ fn ctrl_c_stops_the_remote_jobs_and_the_master() {
     let left = hosts.host(0).wait_idle(Duration::from_secs(10));
     assert!(left.is_empty(), "left on the host: {left:?}");
 }
+
+#[test]
+fn a_retry_goes_to_a_host_the_job_has_not_failed_on() {
+    let hosts = Hosts::start(2);
+    let dir = hosts.scratch();
+    let output = crew_on(&hosts, &dir)
+        .args(["-S", "1/h1,1/h2", "--retries", "2", "--joblog", "log", "-k"])
+        .arg("[ $PARALLEL_SSHHOST = h1 ] && exit 1; echo {} on $PARALLEL_SSHHOST")
+        .args([":::", "a", "b", "c"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "a on h2\nb on h2\nc on h2\n");
+    let log = joblog(&dir.join("log"));
+    assert_eq!(log.len(), 3);
+    assert!(log
+        .iter()
+        .all(|(_, host, exitval, _)| host == "h2" && *exitval == 0));
+}
+
+#[test]
+fn pipe_blocks_reach_remote_jobs() {
+    let hosts = Hosts::start(1);
+    let dir = hosts.scratch();
+    let output = crew_on(&hosts, &dir)
+        .args(["-S", "h1", "--pipe", "-N", "3", "-k", "wc", "-l"])
+        .write_stdin((1..=10).map(|i| format!("{i}\n")).collect::<String>())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "3\n3\n3\n1\n");
+}

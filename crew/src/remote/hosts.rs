@@ -8,7 +8,8 @@
 //! - [`Remote::place`] runs the attempt on the home host if it is live, the
 //!   job has not lost a connection there, and the host has a free slot;
 //!   else on the live host with the most free slots that the job has not
-//!   failed on; if every live host failed the job, on any live host. With
+//!   failed on (a failed attempt or a lost connection: GNU's `--retries`
+//!   rule); if every live host failed the job, on any live host. With
 //!   no free slot anywhere it waits; with no live host left the attempt
 //!   fails at once (exit 255, said on its stderr).
 //! - [`Remote::settle`] gives the host's slot back. An exit of 255 from ssh
@@ -159,10 +160,10 @@ impl Remote {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Places an attempt of `job` (see the module doc); `lost_on` lists the
-    /// hosts that lost a connection during this job. `Err` when no live
+    /// Places an attempt of `job` (see the module doc); `failed_on` lists the
+    /// hosts this job failed on. `Err` when no live
     /// host is left.
-    pub fn place(&self, job: &Job, lost_on: &[usize]) -> Result<Placed, String> {
+    pub fn place(&self, job: &Job, failed_on: &[usize]) -> Result<Placed, String> {
         self.reload_if_changed();
         let mut state = self.lock();
         let host = loop {
@@ -181,7 +182,7 @@ impl Remote {
                 Some(pinned) => Some(pinned),
                 None => {
                     let home = self.slot_home.get(job.slot - 1).copied();
-                    let untried = |h: &usize| !lost_on.contains(h);
+                    let untried = |h: &usize| !failed_on.contains(h);
                     let candidates: Vec<usize> = (0..state.hosts.len())
                         .filter(|&h| live(h, &state) && free(h, &state))
                         .collect();
@@ -195,7 +196,7 @@ impl Remote {
                                 || {
                                     let all_failed = (0..state.hosts.len())
                                         .filter(|&h| live(h, &state))
-                                        .all(|h| lost_on.contains(&h));
+                                        .all(|h| failed_on.contains(&h));
                                     if all_failed {
                                         most_free(candidates.clone())
                                     } else {
@@ -297,10 +298,14 @@ impl Remote {
         CommandLine::Direct(vec![b"/bin/sh".to_vec(), b"-c".to_vec(), script])
     }
 
-    /// Settles an attempt (see the module doc); `lost_on` gains the host
-    /// when its connection was lost.
-    pub fn settle(&self, placed: Placed, ending: &Ending, lost_on: &mut Vec<usize>) -> Settled {
+    /// Settles an attempt (see the module doc); `failed_on` gains the host
+    /// when the attempt failed there or lost its connection (a retry goes
+    /// to another host, as GNU's `--retries` does).
+    pub fn settle(&self, placed: Placed, ending: &Ending, failed_on: &mut Vec<usize>) -> Settled {
         let host = placed.host;
+        if !ending.is_success() && !failed_on.contains(&host) {
+            failed_on.push(host);
+        }
         let host_ref = {
             let mut state = self.lock();
             state.running[host] -= 1;
@@ -317,7 +322,6 @@ impl Remote {
         {
             let state = self.lock();
             if state.is_dropped[host] || state.generation[host] != placed.generation {
-                lost_on.push(host);
                 return Settled::Again;
             }
         }
@@ -343,7 +347,6 @@ impl Remote {
             ));
         }
         self.changed.notify_all();
-        lost_on.push(host);
         Settled::Again
     }
 }
