@@ -569,3 +569,44 @@ fn pipe_blocks_reach_remote_jobs() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), "3\n3\n3\n1\n");
 }
+
+#[test]
+fn basefiles_are_sent_once_and_cleaned_up() {
+    let hosts = Hosts::start(2);
+    let dir = hosts.scratch();
+    std::fs::write(dir.join("table.db"), "rows\n").unwrap();
+    let output = crew_on(&hosts, &dir)
+        .args(["-S", "h1,h2", "--basefile", "table.db", "--cleanup", "-k"])
+        .args(["cat table.db; : {}", ":::", "1", "2", "3"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "rows\nrows\nrows\n");
+    for i in 0..2 {
+        assert!(!hosts.host(i).home.join("table.db").exists(), "h{}", i + 1);
+    }
+    // Without --cleanup it stays there.
+    let output = crew_on(&hosts, &dir)
+        .args(["-S", "h1", "--basefile", "table.db", "true", ":::", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(hosts.host(0).home.join("table.db").exists());
+}
+
+#[test]
+fn workdir_dot_is_this_dir_on_the_host() {
+    let hosts = Hosts::start(1);
+    let dir = hosts.scratch();
+    let output = crew_on(&hosts, &dir)
+        .args(["-S", "h1", "--wd", ".", "pwd", ":::", "1"])
+        .output()
+        .unwrap();
+    // The scratch dir is not below $HOME, so its absolute path is used.
+    assert_eq!(
+        text(&output.stdout).trim(),
+        dir.canonicalize().unwrap().display().to_string(),
+        "{}",
+        text(&output.stderr)
+    );
+}
