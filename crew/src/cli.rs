@@ -372,9 +372,9 @@ pub struct Cli {
     #[arg(short = 'q', long)]
     pub quote: bool,
 
-    /// Accepted: jobs inherit crew's whole environment already (GNU's --env for remote jobs).
+    /// Send variable or bash function NAME to remote jobs (`_`: all not in ~/.parallel/ignored_vars); local jobs inherit all.
     ///
-    /// Example: crew --env PATH echo ::: a
+    /// Example: crew -S far --env MYVAR 'echo $MYVAR' ::: a
     #[arg(long, value_name = "NAME")]
     pub env: Vec<String>,
 
