@@ -610,3 +610,22 @@ fn workdir_dot_is_this_dir_on_the_host() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn a_host_with_more_slots_than_sshd_sessions_gets_more_masters() {
+    // The test hosts keep sshd's default MaxSessions (10).
+    let hosts = Hosts::start(1);
+    let dir = hosts.scratch();
+    let output = crew_on(&hosts, &dir)
+        .args(["-S", "25/h1", "--joblog", "log"])
+        .arg("sleep 0.5; echo {}")
+        .arg(":::")
+        .args((1..=25).map(|i| i.to_string()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stderr), "", "no session was refused");
+    assert_eq!(sorted_lines(&text(&output.stdout)).len(), 25);
+    let left = hosts.host(0).wait_idle(Duration::from_secs(10));
+    assert!(left.is_empty(), "every master was closed: {left:?}");
+}

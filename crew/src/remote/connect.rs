@@ -5,8 +5,9 @@
 //! - Start-up connects to all hosts in parallel threads, so a run's start
 //!   costs one handshake, not one per host; a host that does not answer
 //!   (twice) is left out with a warning (quietly with `--filter-hosts`);
-//!   if none answers crew stops with status 255. Slots are dealt out
-//!   round-robin ([`deal_slots`]).
+//!   if none answers crew stops with status 255. A host with more slots
+//!   than [`SESSIONS_PER_MASTER`] gets more masters ([`add_masters`]).
+//!   Slots are dealt out round-robin ([`deal_slots`]).
 //! - With `--slf`, placing an attempt first checks (at most every
 //!   [`RELOAD_EVERY`]) whether a login file changed (its mtime or size).
 //!   Then the logins are read again: hosts no longer named take no new
@@ -35,6 +36,11 @@ use crate::error::CrewError;
 /// How often login files are checked for changes.
 pub const RELOAD_EVERY: Duration = Duration::from_millis(500);
 
+/// Jobs one master carries at most: sshd's default `MaxSessions` (a
+/// session past it is refused, and ssh falls back to a connection of its
+/// own, with a message). A host with more slots gets more masters.
+pub const SESSIONS_PER_MASTER: usize = 10;
+
 /// Extra slots a run with `--slf` keeps for hosts added later.
 pub const SPARE_SLOTS: usize = 16;
 
@@ -47,7 +53,7 @@ extern "C" fn stop_masters_at_exit() {
     // crew's exit; the masters then leave by themselves (ControlPersist).
     if let Ok(mut at_exit) = AT_EXIT.try_lock() {
         for host in at_exit.0.drain(..) {
-            if let Some(connection) = &host.connection {
+            for connection in host.links() {
                 connection.stop();
             }
         }
@@ -145,6 +151,7 @@ fn connect(
                 )),
             },
             login,
+            extra: Vec::new(),
             slots: 0,
             is_bash: false,
             check: Mutex::new(()),
@@ -173,7 +180,7 @@ fn connect(
                 .collect()
         })
     };
-    hosts
+    let mut hosts: Vec<(Host, Result<(), String>)> = hosts
         .into_iter()
         .zip(answers)
         .map(|(mut host, answer)| {
@@ -190,7 +197,46 @@ fn connect(
             });
             (host, answer)
         })
-        .collect()
+        .collect();
+    if let (Some(dir), false) = (control_dir, dry_run) {
+        add_masters(&mut hosts, first, dir, options, pacer);
+    }
+    hosts
+}
+
+/// Gives each connected host with more slots than
+/// [`SESSIONS_PER_MASTER`] the masters it needs, all at once; a master
+/// that does not start is left out (its jobs then share the others').
+fn add_masters(
+    hosts: &mut [(Host, Result<(), String>)],
+    first: usize,
+    dir: &std::path::Path,
+    options: &Options,
+    pacer: &Pacer,
+) {
+    std::thread::scope(|scope| {
+        for (i, (host, answer)) in hosts.iter_mut().enumerate() {
+            if answer.is_err() || host.connection.is_none() {
+                continue;
+            }
+            let wanted = host.slots.div_ceil(SESSIONS_PER_MASTER).saturating_sub(1);
+            let login = &host.login;
+            let started: Vec<_> = (1..=wanted)
+                .map(|k| {
+                    let socket = dir.join(format!("{}.{k}", first + i));
+                    scope.spawn(move || {
+                        let connection = Connection::new(login, &options.ssh, Some(socket));
+                        connection.start(pacer).ok().map(|_| connection)
+                    })
+                })
+                .collect();
+            let extra: Vec<Connection> = started
+                .into_iter()
+                .filter_map(|s| s.join().ok().flatten())
+                .collect();
+            host.extra = extra;
+        }
+    });
 }
 
 impl Remote {
@@ -232,6 +278,7 @@ impl Remote {
             running: Vec::new(),
             is_dropped: Vec::new(),
             losses: Vec::new(),
+            sessions: Vec::new(),
             generation: Vec::new(),
         };
         for (host, answer) in connected {
@@ -414,7 +461,9 @@ impl Remote {
                         remove.push_str("true");
                         let _ = connection.run(&self.pacer, &remove, None);
                     }
-                    connection.stop();
+                    for link in host.links() {
+                        link.stop();
+                    }
                 });
             }
         });

@@ -47,6 +47,10 @@ const SSH_FAILED: i32 = 255;
 pub(super) struct Host {
     pub(super) login: Login,
     pub(super) connection: Option<Connection>,
+    /// More masters for a host with more slots than sshd's default
+    /// `MaxSessions` ([`super::connect::SESSIONS_PER_MASTER`]): connection
+    /// `k` is `connection` for 0, `extra[k - 1]` after.
+    pub(super) extra: Vec<Connection>,
     pub(super) slots: usize,
     /// Whether its login shell is bash (the lighter wrapper).
     pub(super) is_bash: bool,
@@ -62,14 +66,32 @@ pub(super) struct State {
     pub(super) running: Vec<usize>,
     pub(super) is_dropped: Vec<bool>,
     pub(super) losses: Vec<u32>,
+    /// Sessions open on each of a host's connections.
+    pub(super) sessions: Vec<Vec<usize>>,
     /// Bumped at each master restart: an attempt started before it needs
     /// no further check.
     pub(super) generation: Vec<u64>,
 }
 
+impl Host {
+    /// Connection `k` (`None` for this machine).
+    pub(super) fn link(&self, k: usize) -> Option<&Connection> {
+        match k {
+            0 => self.connection.as_ref(),
+            k => self.extra.get(k - 1),
+        }
+    }
+
+    /// Every connection of the host.
+    pub(super) fn links(&self) -> impl Iterator<Item = &Connection> {
+        self.connection.iter().chain(&self.extra)
+    }
+}
+
 impl State {
     /// Adds a host (live unless `is_dropped`).
     pub(super) fn push(&mut self, host: Host, is_dropped: bool, control_dir: Option<&PathBuf>) {
+        self.sessions.push(vec![0; 1 + host.extra.len()]);
         let host = Arc::new(host);
         super::connect::clean_up_at_exit(&host, control_dir);
         self.hosts.push(host);
@@ -83,6 +105,8 @@ impl State {
 /// An attempt placed on a host.
 pub struct Placed {
     host: usize,
+    /// Which of the host's connections (see [`Host::extra`]).
+    link: usize,
     generation: u64,
     /// Whether the host is this machine (`:`): the job's own command runs.
     pub is_local: bool,
@@ -225,9 +249,14 @@ impl Remote {
         state.running[host] += 1;
         let generation = state.generation[host];
         let host_ref = Arc::clone(&state.hosts[host]);
+        let sessions = &mut state.sessions[host];
+        let link = (0..sessions.len())
+            .min_by_key(|&k| sessions[k])
+            .unwrap_or(0);
+        sessions[link] += 1;
         drop(state);
         let login = &host_ref.login;
-        let command = match &host_ref.connection {
+        let command = match host_ref.link(link) {
             None => job.command.clone(),
             Some(connection) => {
                 self.pacer.wait_turn();
@@ -236,6 +265,7 @@ impl Remote {
         };
         Ok(Placed {
             host,
+            link,
             generation,
             is_local: host_ref.connection.is_none(),
             host_name: login.name.clone().into_bytes(),
@@ -309,10 +339,11 @@ impl Remote {
         let host_ref = {
             let mut state = self.lock();
             state.running[host] -= 1;
+            state.sessions[host][placed.link] -= 1;
             self.changed.notify_all();
             Arc::clone(&state.hosts[host])
         };
-        let Some(connection) = &host_ref.connection else {
+        let Some(connection) = host_ref.link(placed.link) else {
             return Settled::Done;
         };
         if !matches!(ending, Ending::Exited(SSH_FAILED)) {

@@ -14,6 +14,9 @@
 //! - Shut-down: `ssh -S SOCKET -O exit HOST`. If crew dies without it,
 //!   the master leaves by itself after 60 s without clients.
 //!
+//! A host with more slots than [`super::connect::SESSIONS_PER_MASTER`] has
+//! several such connections, each job on the least busy one.
+//!
 //! Invariant: `--sshdelay` spaces every ssh crew starts (masters, jobs,
 //! transfers count alike), through one [`Pacer`].
 

@@ -130,7 +130,7 @@ impl Hosts {
                     "ListenAddress {address}:{port}\nHostKey {}\nAuthorizedKeysFile {}.pub\n\
                      PermitRootLogin yes\nUsePAM no\nStrictModes no\nPidFile none\n\
                      PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                     MaxSessions 200\nMaxStartups 200:30:400\nLogLevel INFO\n",
+                     MaxStartups 200:30:400\nLogLevel INFO\n",
                     host_key.display(),
                     key.display()
                 ),
