@@ -375,9 +375,9 @@ pub struct Cli {
     #[arg(short = 'q', long)]
     pub quote: bool,
 
-    /// Accepted: jobs inherit crew's whole environment already (GNU's --env for remote jobs).
+    /// Send variable or bash function NAME to remote jobs (`_`: all not in ~/.parallel/ignored_vars); local jobs inherit all.
     ///
-    /// Example: crew --env PATH echo ::: a
+    /// Example: crew -S far --env MYVAR 'echo $MYVAR' ::: a
     #[arg(long, value_name = "NAME")]
     pub env: Vec<String>,
 
@@ -485,6 +485,10 @@ pub struct Cli {
     /// Example: crew --man | man -l -
     #[arg(long)]
     pub man: bool,
+
+    /// Remote execution over ssh (-S, --slf, --trc, ...).
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
 
     /// The command, then inputs: ::: ARGS (several: every combination),
     /// :::+ ARGS (paired with the previous source), :::: FILES, ::::+ FILES.

@@ -29,6 +29,7 @@ use crate::perl::{JobNumbers, Perl};
 use crate::pipe::{Block, Blocks};
 use crate::plan::{Plan, Tagging};
 use crate::progress::Progress;
+use crate::remote::{AllHosts, Remote};
 use crate::results::ResultsDir;
 use crate::schedule::{Scheduler, Stop};
 use crate::signals;
@@ -52,6 +53,15 @@ enum Work {
 /// Set-up failures (input files, joblog, pool); failures later on are
 /// printed as they happen and give status 255.
 pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
+    let remote = match plan.remote.take() {
+        Some(options) => Some(Arc::new(Remote::start(options, plan.slots, plan.dry_run)?)),
+        None => None,
+    };
+    if let Some(remote) = &remote {
+        plan.slots = remote.total_slots();
+        // GNU prints --onall/--nonall output host by host.
+        plan.keep_order |= remote.all_hosts().is_some();
+    }
     let files = Arc::new(TempFiles::new(plan.tmpdir.clone()));
     let uses_spool =
         plan.pipe.is_some() || (plan.capture == Capture::Group && plan.results.is_none());
@@ -81,6 +91,12 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             Box::new(batches.map(|b| b.map(Work::Batch)))
         }
     };
+    let mut pins = None;
+    if let Some(mode) = remote.as_ref().and_then(|r| r.all_hosts()) {
+        let (items, hosts) = every_host(work, mode, remote.as_deref())?;
+        work = Box::new(items.into_iter().map(Ok));
+        pins = Some(hosts.into_iter());
+    }
     let total = if plan.pipe.is_none() && plan.progress.any() {
         count_records(&plan.sources, &plan.read).and_then(|n| jobs_for(n, &plan))
     } else {
@@ -137,6 +153,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         scheduler: Arc::clone(&scheduler),
         running: running_jobs,
         progress: progress.clone(),
+        remote: remote.clone(),
     });
 
     if plan.explain {
@@ -207,6 +224,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
                 break;
             }
         };
+        let pin = pins.as_mut().and_then(Iterator::next);
         seq += 1;
         if skips.skips(seq) {
             if let Work::Block(block) = item {
@@ -215,7 +233,14 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             unused(&mut pacing);
             continue;
         }
-        let built = build_job(&plan, item, seq, order, slot, perl.as_mut(), total);
+        let built = build_job(
+            &plan,
+            item,
+            (seq, order, slot),
+            perl.as_mut(),
+            total,
+            remote.as_deref(),
+        );
         let mut job = match built {
             Ok(Some(job)) => job,
             Ok(None) => {
@@ -236,6 +261,13 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
                 break;
             }
         };
+        if let Some((host, name)) = pin {
+            job.remote.pinned = Some(host);
+            if matches!(plan.tagging, Some(Tagging::Inputs)) {
+                // GNU tags --onall/--nonall output with the host.
+                job.tag = Some(name.into_bytes());
+            }
+        }
         if let CommandLine::Direct(argv) = &job.command {
             job.program = programs.resolve(&argv[0]);
         }
@@ -254,6 +286,9 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     }
     drop(work);
     let (tally, stop) = scheduler.wait_idle();
+    if let Some(remote) = &remote {
+        remote.shutdown();
+    }
     if let Some(message) = late_error {
         context.emitter.write(Stream::Stderr, message.as_bytes());
     }
@@ -299,11 +334,10 @@ fn jobs_for(records: u64, plan: &Plan) -> Option<u64> {
 fn build_job(
     plan: &Plan,
     work: Work,
-    seq: u64,
-    order: u64,
-    slot: usize,
+    (seq, order, slot): (u64, u64, usize),
     perl: Option<&mut Perl>,
     total: u64,
+    remote: Option<&Remote>,
 ) -> Result<Option<Job>, CrewError> {
     let (mut records, block) = match work {
         Work::Batch(records) => (records, None),
@@ -375,5 +409,39 @@ fn build_job(
             .results
             .as_ref()
             .map(|root| ResultsDir::new(root.clone()).job_dir(&records)),
+        remote: remote.map(|r| r.job_files(&expansion)).unwrap_or_default(),
     }))
+}
+
+/// `--onall`/`--nonall`: every input (or one empty one) once per live
+/// host, host by host, each paired with the host it must run on.
+#[allow(clippy::type_complexity)]
+fn every_host(
+    work: Box<dyn Iterator<Item = Result<Work, CrewError>>>,
+    mode: AllHosts,
+    remote: Option<&Remote>,
+) -> Result<(Vec<Work>, Vec<(usize, String)>), CrewError> {
+    let mut batches = Vec::new();
+    match mode {
+        AllHosts::CommandOnce => batches.push(Vec::new()),
+        AllHosts::EveryJob => {
+            for item in work {
+                match item? {
+                    Work::Batch(records) => batches.push(records),
+                    Work::Block(_) => {
+                        return Err(CrewError::usage("--onall cannot be combined with --pipe"))
+                    }
+                }
+            }
+        }
+    }
+    let mut items = Vec::new();
+    let mut hosts = Vec::new();
+    for host in remote.map(Remote::live_hosts).unwrap_or_default() {
+        for batch in &batches {
+            items.push(Work::Batch(batch.clone()));
+            hosts.push(host.clone());
+        }
+    }
+    Ok((items, hosts))
 }

@@ -162,6 +162,9 @@ pub struct Launch<'a> {
     pub slot_var: Option<&'a OsStr>,
     /// The job's stdin: a `--pipe` block, else `/dev/null`.
     pub stdin: Option<&'a File>,
+    /// Instead of `/dev/null`: a pipe crew holds open (a remote job's ssh,
+    /// whose remote side ends the job when its stdin ends).
+    pub stdin_pipe: Option<&'a std::os::fd::OwnedFd>,
     /// The job's stdout.
     pub stdout: Sink<'a>,
     /// The job's stderr.
@@ -247,7 +250,10 @@ fn spawn_once(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
             Some((file.try_clone()?, writer))
         }
         None => {
-            command.stdin(Stdio::null());
+            match launch.stdin_pipe {
+                Some(fd) => command.stdin(Stdio::from(fd.try_clone()?)),
+                None => command.stdin(Stdio::null()),
+            };
             None
         }
     };

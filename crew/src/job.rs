@@ -83,6 +83,8 @@ pub struct Context {
     pub running: Arc<RunningJobs>,
     /// The status line.
     pub progress: Progress,
+    /// The hosts of a remote run (`-S`).
+    pub remote: Option<Arc<crate::remote::Remote>>,
 }
 
 /// One job, ready to run.
@@ -107,6 +109,8 @@ pub struct Job {
     pub values: Vec<Vec<u8>>,
     /// Where `--results` keeps its output.
     pub results_dir: Option<std::path::PathBuf>,
+    /// Its files and host in a remote run.
+    pub remote: crate::remote::JobFiles,
 }
 
 /// Output files of a grouped job.
@@ -195,8 +199,21 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     let mut attempt = 0;
     let mut fullness_mark;
     let mut shown_command = 0u64;
+    let mut failed_on = Vec::new();
     let (ending, wall_start, runtime, relayed) = loop {
         attempt += 1;
+        let placement = context
+            .remote
+            .as_ref()
+            .map(|remote| remote.place(&job, &failed_on));
+        let (placed, unplaced) = match placement {
+            Some(Ok(placed)) => {
+                job.remote.host_name = placed.host_name.clone();
+                (Some(placed), None)
+            }
+            Some(Err(reason)) => (None, Some(reason)),
+            None => (None, None),
+        };
         fullness_mark = context.files.fullness.mark();
         if context.verbose {
             let mut line = job.display.clone();
@@ -234,20 +251,40 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             (None, _) => (Sink::Inherit, Sink::Inherit),
         };
         let launch = Launch {
-            command: &job.command,
-            program: job.program.as_deref(),
+            command: placed.as_ref().map_or(&job.command, |p| &p.command),
+            program: match &placed {
+                Some(placed) if !placed.is_local => None,
+                _ => job.program.as_deref(),
+            },
             shell: &context.shell,
             seq: job.seq,
             slot: job.slot,
             slot_var: context.slot_var.as_deref(),
             stdin: job.block.as_ref().map(|b| &b.file),
+            stdin_pipe: match (&placed, &context.remote) {
+                (Some(placed), Some(remote)) if !placed.is_local => Some(remote.stdin_pipe()),
+                _ => None,
+            },
             stdout,
             stderr,
         };
         let wall_start = SystemTime::now();
         let mut relayed = 0;
-        let (ending, started) = match spawn(&launch, &context.running) {
-            Err(error) => (Ending::NotStarted(error), Instant::now()),
+        let spawned = match &unplaced {
+            Some(reason) => {
+                let message = format!("crew: job {}: {reason}\n", job.seq);
+                match &mut captured {
+                    Some(files) => {
+                        let _ = files.stderr.write_all(message.as_bytes());
+                    }
+                    None => context.emitter.write(Stream::Stderr, message.as_bytes()),
+                }
+                Err(Ending::Exited(255))
+            }
+            None => spawn(&launch, &context.running).map_err(Ending::NotStarted),
+        };
+        let (ending, started) = match spawned {
+            Err(ending) => (ending, Instant::now()),
             Ok(mut running) => {
                 if context.capture == Capture::Lines {
                     let deadline = context.timeout.map(|t| running.started() + t);
@@ -276,8 +313,28 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 None => context.emitter.write(Stream::Stderr, message.as_bytes()),
             }
         }
+        let ending = match (&placed, ending) {
+            // ssh ends with 255 when crew's TERM stops it: the job was
+            // stopped by that signal.
+            (Some(placed), Ending::TimedOut(255)) if !placed.is_local => {
+                Ending::TimedOut(libc::SIGTERM)
+            }
+            (_, ending) => ending,
+        };
+        let is_lost = match (placed, &context.remote) {
+            (Some(placed), Some(remote)) => {
+                remote.settle(placed, &ending, &mut failed_on)
+                    == crate::remote::hosts::Settled::Again
+            }
+            _ => false,
+        };
+        if is_lost {
+            // A lost connection is not one of the job's attempts.
+            attempt -= 1;
+        }
+        let is_stopping = context.scheduler.is_stopping();
         let is_final =
-            ending.is_success() || attempt >= context.attempts || context.scheduler.is_stopping();
+            is_stopping || (!is_lost && (ending.is_success() || attempt >= context.attempts));
         if is_final {
             break (ending, wall_start, runtime, relayed);
         }
@@ -490,6 +547,8 @@ fn report_lost_output(context: &Context, job: &Job) {
 /// with `-k` the log follows the output order).
 struct LogLine {
     seq: u64,
+    /// The joblog's Host column (`:` for this machine).
+    host: Vec<u8>,
     start: SystemTime,
     runtime: Duration,
     sent: u64,
@@ -506,6 +565,7 @@ impl LogLine {
         };
         let entry = Entry {
             seq: self.seq,
+            host: &self.host,
             start: self.start,
             runtime: self.runtime,
             sent: self.sent,
@@ -547,6 +607,7 @@ fn conclude(
     if context.joblog.is_some() {
         let line = LogLine {
             seq: job.seq,
+            host: job.remote.host().to_vec(),
             start,
             runtime,
             sent: job.block.as_ref().map_or(0, |b| b.len),

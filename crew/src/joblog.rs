@@ -31,6 +31,8 @@ const HEADER: &[u8] =
 pub struct Entry<'a> {
     /// The job's sequence number.
     pub seq: u64,
+    /// Where it ran: `:` (this machine) or its sshlogin.
+    pub host: &'a [u8],
     /// When it started.
     pub start: SystemTime,
     /// How long it ran.
@@ -103,8 +105,9 @@ impl JobLog {
             .unwrap_or_default()
             .as_secs_f64();
         let mut line = format!(
-            "{}\t:\t{:.3}\t{:10.3}\t{}\t{}\t{}\t{}\t",
+            "{}\t{}\t{:.3}\t{:10.3}\t{}\t{}\t{}\t{}\t",
             entry.seq,
+            String::from_utf8_lossy(entry.host),
             start,
             entry.runtime.as_secs_f64(),
             entry.sent,
@@ -207,6 +210,7 @@ mod tests {
         let log = JobLog::open(&path, false).unwrap();
         for (seq, exitval) in [(1, 0), (2, 1), (3, 0)] {
             log.record(&Entry {
+                host: b":",
                 seq,
                 start: SystemTime::now(),
                 runtime: Duration::from_millis(5),

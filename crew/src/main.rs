@@ -34,6 +34,7 @@ mod placeholder;
 mod plan;
 mod progress;
 mod quote;
+mod remote;
 mod results;
 mod schedule;
 mod shell;
@@ -71,6 +72,9 @@ fn main() {
     }
     if cli.man {
         print_man_page();
+    }
+    if cli.remote.record_env {
+        remote::env::record_and_exit();
     }
     let status = plan::Plan::from_cli(cli)
         .and_then(dispatch::run)

@@ -114,6 +114,8 @@ pub struct Plan {
     pub slot_var: Option<OsString>,
     /// Perl code of the Perl replacement strings, by index.
     pub perl_exprs: Vec<String>,
+    /// `-S`/`--slf` and the other remote options.
+    pub remote: Option<crate::remote::Options>,
 }
 
 /// An option value GNU treats as absent when empty (`--joblog ""`).
@@ -385,6 +387,13 @@ impl Plan {
             (None, true) => Some(Tagging::Inputs),
             (None, false) => None,
         };
+        let remote = crate::remote::Options::from_cli(
+            &cli.remote,
+            &cli.env,
+            cli.jobs.as_deref(),
+            &mut table,
+            context_replace,
+        )?;
         let max_load = match given(cli.load.clone()) {
             Some(text) => Some(
                 text.trim()
@@ -488,6 +497,7 @@ impl Plan {
                 .transpose()?,
             tmpdir: given(cli.tmpdir.clone()).map(PathBuf::from),
             perl_exprs: table.perl_exprs.clone(),
+            remote,
             slot_var: given(cli.process_slot_var.clone()).map(OsString::from),
         })
     }
