@@ -812,6 +812,12 @@ fn keep_alive_exit_racing_with_submit_loses_no_task() {
 /// threads of a pool are idle, then two tasks. A thread that turned surplus
 /// between its check and the job it found must hand the job back, not run
 /// it: the two tasks never overlap, and both run.
+///
+/// Honest limits: at preemption bound 1 the model does not reach the
+/// window itself (with the hand-back disabled it still passes); bound 2
+/// runs into a loom lock-tracking panic in `any_stealer_has_work` with or
+/// without the fix. The race was caught by tests/growth.rs under load; this
+/// model guards the shrinking path's other outcomes.
 #[test]
 fn a_thread_made_surplus_while_finding_a_job_hands_it_back() {
     explore(
