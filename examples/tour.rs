@@ -2,7 +2,8 @@
 //! example of spacepy's `thread_job`, the URL fetcher of the
 //! `multiprocessing.dummy` tutorials, the classic `threadpool` module's
 //! requests with callbacks, spacepy's `thread_map`; then what those pools
-//! have no answer to: streaming with `imap`, recursive `fork_join`, `race`.
+//! have no answer to: streaming with `imap`, recursive `fork_join`, `race`,
+//! and control of running work (a progress bar, deadlines, cancellation).
 //!
 //! Every timing compares like with like. Both sides run the same
 //! non-inlined function on memory that is already touched; each side runs
@@ -39,6 +40,7 @@ fn main() {
     streaming_with_imap();
     recursive_fork_join(cores);
     first_mirror_wins();
+    control_of_running_work();
 
     println!("tour finished in {}", secs(started.elapsed()));
 }
@@ -694,7 +696,7 @@ fn versus(reference: Duration, took: Duration, who: &str) -> String {
 fn first_mirror_wins() {
     header(
         "8. first mirror wins (pool.race)",
-        "four mirrors; the fastest one fails, the second fastest answers; the others keep running detached",
+        "four mirrors; the fastest one fails, the second fastest answers; the others are asked to stop",
     );
     let pool = Pool::new(4);
     let mirrors = [
@@ -721,4 +723,79 @@ fn first_mirror_wins() {
     let all_fail = pool.race([|| Err::<(), _>("a: timeout"), || Err("b: refused")]);
     println!("   when all fail: {:?}", all_fail.unwrap_err());
     println!("   (sequentially, trying mirrors in order would take 10 + 40 = 50 ms at best, 300 ms at worst)\n");
+}
+
+// ------------------------------------------------------------------ 9. control
+
+/// A progress bar on a long `imap`, per-item deadlines and stopping a
+/// running task: what Python's pools cannot do to work already started.
+fn control_of_running_work() {
+    header(
+        "9. control of running work: a progress bar, deadlines, cancellation",
+        "240 items of 4 ms on 4 threads behind an indicatif bar (drawn when stderr is a terminal)",
+    );
+    let pool = Pool::new(4);
+    let items = 240u64;
+    let bar = indicatif::ProgressBar::new(items);
+    let progress = bar.clone();
+    let (sum, took) = timed(|| {
+        pool.imap(0..items, |x| {
+            std::thread::sleep(Duration::from_millis(4));
+            x
+        })
+        // Counts finished items (on the workers), not the ones the reader
+        // has taken: the bar moves while the reader is busy.
+        .on_progress(move |p| progress.set_position(p.done as u64))
+        .sum::<u64>()
+    });
+    bar.finish_and_clear();
+    println!(
+        "   sum {sum} in {} (sequentially 240 × 4 ms = 960 ms); the bar counted {} finished items",
+        secs(took),
+        bar.position()
+    );
+
+    let outcomes = pool.map_with_timeout(0..6u64, Duration::from_millis(30), |n| {
+        if n == 3 {
+            // A stuck item: only its deadline ends it.
+            while !workcrew::is_cancelled() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        n * n
+    });
+    let shown: Vec<String> = outcomes
+        .iter()
+        .map(|outcome| match outcome {
+            Ok(value) => value.to_string(),
+            Err(error) if error.is_timed_out() => "timed out".to_string(),
+            Err(error) => error.to_string(),
+        })
+        .collect();
+    println!(
+        "   map_with_timeout, 30 ms per item, item 3 stuck: [{}]",
+        shown.join(", ")
+    );
+
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let handle = pool.spawn(move || -> u64 {
+        started_tx.send(()).ok();
+        loop {
+            workcrew::checkpoint();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    started_rx.recv().ok();
+    let asked = Instant::now();
+    handle.request_cancel();
+    let outcome = handle.join();
+    println!(
+        "   a running task asked to stop: {} {} after the request\n",
+        match outcome {
+            Err(error) if error.is_cancelled() => "stopped at its checkpoint,".to_string(),
+            other => format!("{other:?}"),
+        },
+        secs(asked.elapsed())
+    );
+    pool.shutdown();
 }

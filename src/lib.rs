@@ -196,7 +196,15 @@ pub(crate) use sync::Arc;
 /// Hooks for the loom models of `tests/loom.rs` (built under `cfg(loom)`).
 #[cfg(loom)]
 #[doc(hidden)]
-pub use scheduler::hooks as __loom;
+pub mod __loom {
+    pub use crate::scheduler::hooks::*;
+    pub use crate::task::deadline::loom_hooks::*;
+}
+
+/// The README's examples, run as doctests (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 pub use error::{SpawnError, Timeout};
 pub use parallel::imap::Imap;

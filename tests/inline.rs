@@ -70,6 +70,28 @@ fn exercise(pool: &Pool) -> Vec<String> {
         pool.imap(0..5u32, |i| if i == 3 { panic!("imap item 3") } else { i })
             .collect::<Vec<_>>()
     }));
+    record.push(outcome(|| {
+        pool.map_with_timeout(0..4u32, std::time::Duration::from_secs(3600), |i| {
+            if i == 2 {
+                panic!("timed item 2")
+            }
+            i
+        })
+        .into_iter()
+        .map(joined)
+        .collect::<Vec<_>>()
+    }));
+    let finished = AtomicUsize::new(0);
+    record.push(outcome(|| {
+        pool.map_progress(
+            0..6u32,
+            |i| i * 3,
+            |p| {
+                finished.fetch_max(p.done, SeqCst);
+            },
+        )
+    }));
+    record.push(format!("progress reached {}", finished.load(SeqCst)));
     record.push(outcome(|| pool.fork_join(|| 1, || "two")));
     record.push(outcome(|| {
         pool.fork_join(|| 1, || -> u8 { panic!("second half") })

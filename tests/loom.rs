@@ -1222,3 +1222,133 @@ fn a_thief_racing_the_owners_join_for_a_promoted_half_runs_it_once() {
         },
     );
 }
+
+// ---------------------------------------------------------------- (10) requests to stop, deadlines
+
+/// The cancellation request of a running task vs its completion
+/// (task/state.rs: a request is a flag, not a transition). The task looks
+/// at the flag once and stops at a checkpoint if it is set. Whatever the
+/// order, the handle reports exactly one outcome and it is the truth: the
+/// task never ran (the request found it queued and cancelled it), it ran and
+/// stopped at its checkpoint, or it finished first. `is_running` is never
+/// true after `join`, and the counts add up to one task.
+#[test]
+fn a_cancellation_request_racing_with_completion_reports_one_outcome() {
+    explore(
+        "request_cancel vs completion",
+        3,
+        &[
+            "cancelled while queued",
+            "stopped at its checkpoint",
+            "finished before the request",
+        ],
+        |seen| {
+            let pool = one_thread_pool();
+            let runs = Count::new();
+            let task_runs = runs.clone();
+            let handle = Arc::new(pool.spawn(move || {
+                task_runs.bump();
+                workcrew::checkpoint();
+                7
+            }));
+            let requester = {
+                let handle = handle.clone();
+                thread::spawn(move || handle.request_cancel())
+            };
+            requester.join().unwrap();
+            let handle = Arc::try_unwrap(handle).ok().expect("the requester is done");
+            let outcome = handle.join();
+            pool.shutdown();
+            let stats = pool.stats();
+            match (outcome, runs.get()) {
+                (Err(TaskError::Cancelled), 0) => {
+                    assert_eq!(stats.cancelled, 1);
+                    seen.saw("cancelled while queued");
+                }
+                (Err(TaskError::Cancelled), 1) => {
+                    assert_eq!(stats.cancelled, 0);
+                    seen.saw("stopped at its checkpoint");
+                }
+                (Ok(7), 1) => {
+                    assert_eq!(stats.completed, 1);
+                    seen.saw("finished before the request");
+                }
+                (other, runs) => panic!("unexpected outcome {other:?} after {runs} runs"),
+            }
+            assert_eq!(stats.queued + stats.running, 0);
+        },
+    );
+}
+
+/// A result that counts its drops.
+struct Dropped(Count);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.bump();
+    }
+}
+
+/// `[timeout-vs-publish]` (task/state.rs): the deadline timer fires while
+/// the task is queued, running, or already done. Exactly one outcome: a
+/// queued task never runs and reports `TimedOut`; a running one reports
+/// `TimedOut` and what it returns is dropped once by its runner and
+/// counted as discarded; a finished one keeps its result. The result is
+/// dropped exactly once in every case, and `shutdown` returns.
+#[test]
+fn a_deadline_racing_with_completion_reports_one_outcome() {
+    explore(
+        "deadline vs completion",
+        3,
+        &[
+            "timed out while queued",
+            "timed out while running",
+            "finished before the deadline",
+        ],
+        |seen| {
+            let pool = one_thread_pool();
+            let runs = Count::new();
+            let drops = Count::new();
+            let (task_runs, task_drops) = (runs.clone(), drops.clone());
+            let handle = pool
+                .task_builder()
+                .timeout(Duration::from_secs(3600))
+                .spawn(move || {
+                    task_runs.bump();
+                    Dropped(task_drops)
+                });
+            // The timer, firing "an hour later", from a model thread.
+            let timer = thread::spawn(workcrew::__loom::fire_deadlines);
+            let outcome = handle.join();
+            timer.join().unwrap();
+            pool.shutdown();
+            let stats = pool.stats();
+            match (&outcome, runs.get()) {
+                (Err(TaskError::TimedOut), 0) => {
+                    assert_eq!(stats.discarded, 0);
+                    assert_eq!(stats.cancelled, 1);
+                    seen.saw("timed out while queued");
+                }
+                (Err(TaskError::TimedOut), 1) => {
+                    assert_eq!(stats.discarded, 1);
+                    seen.saw("timed out while running");
+                }
+                (Ok(_), 1) => {
+                    assert_eq!(stats.timed_out, 0);
+                    seen.saw("finished before the deadline");
+                }
+                (Err(other), runs) => panic!("unexpected outcome {other:?} after {runs} runs"),
+                (Ok(_), runs) => panic!("a result after {runs} runs"),
+            }
+            if outcome.is_err() {
+                assert_eq!(stats.timed_out, 1);
+            }
+            drop(outcome);
+            assert_eq!(
+                drops.get(),
+                runs.get(),
+                "the result is dropped exactly once"
+            );
+        },
+    );
+}

@@ -264,7 +264,7 @@ fn imap_progress_counts_finished_items_of_the_known_total() {
         let values: Vec<u32> = pool
             .imap(0..50u32, |x| x + 1)
             .chunk_size(4)
-            .progress(move |p| seen.lock().unwrap().push((p.done, p.total)))
+            .on_progress(move |p| seen.lock().unwrap().push((p.done, p.total)))
             .collect();
         assert_eq!(values.len(), 50);
         let mut reports = reports.lock().unwrap().clone();
@@ -317,6 +317,27 @@ fn a_stolen_fork_join_half_runs_in_the_callers_context() {
             .join()
             .unwrap();
         assert_eq!(b_request, 21);
+        pool.shutdown();
+    });
+}
+
+#[test]
+fn indicatifs_progress_adaptor_works_on_an_imap() {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressIterator};
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(2);
+        // `.progress()` sizes its bar from `ExactSizeIterator::len`.
+        let squares = pool.imap(1..=100u64, |x| x * x).progress();
+        let bar: ProgressBar = squares.progress.clone();
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+        let squares: Vec<u64> = squares.collect();
+        assert_eq!(squares.len(), 100);
+        assert_eq!(
+            bar.length(),
+            Some(100),
+            "the bar took the Imap's exact length"
+        );
+        assert_eq!(bar.position(), 100);
         pool.shutdown();
     });
 }

@@ -286,7 +286,7 @@ impl<R: Send + 'static> Imap<R> {
     /// let seen = last.clone();
     /// let squares: Vec<u64> = pool
     ///     .imap(1..=10u64, |x| x * x)
-    ///     .progress(move |p| {
+    ///     .on_progress(move |p| {
     ///         assert_eq!(p.total, Some(10));
     ///         seen.fetch_max(p.done, Ordering::Relaxed);
     ///     })
@@ -294,7 +294,11 @@ impl<R: Send + 'static> Imap<R> {
     /// assert_eq!(squares.len(), 10);
     /// assert_eq!(last.load(Ordering::Relaxed), 10);
     /// ```
-    pub fn progress(mut self, observer: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+    ///
+    /// Named `on_progress`, not `progress`, so that `indicatif`'s
+    /// `ProgressIterator::progress()` (which advances when the reader takes
+    /// an item) still works on an `Imap` by method syntax.
+    pub fn on_progress(mut self, observer: impl Fn(Progress) + Send + Sync + 'static) -> Self {
         if let Some(source) = self.source.as_mut() {
             source.observe(Observer::new(Arc::new(observer), self.total));
         }

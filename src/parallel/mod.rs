@@ -18,3 +18,4 @@ pub(crate) mod join;
 pub(crate) mod race;
 
 pub(crate) mod seed;
+pub(crate) mod timed;

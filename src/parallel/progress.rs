@@ -1,5 +1,5 @@
 //! Progress reports: [`Progress`], what the observer of
-//! [`Imap::progress`](crate::Imap::progress) and of [`Pool::map_progress`]
+//! [`Imap::on_progress`](crate::Imap::on_progress) and of [`Pool::map_progress`]
 //! (`map` that reports each finished item) receives.
 //!
 //! Invariant: `done` counts items whose function has returned (not started
@@ -38,7 +38,7 @@ impl Observer {
 }
 
 /// How far a streaming map has got, as told to an
-/// [`Imap::progress`](crate::Imap::progress) observer (or
+/// [`Imap::on_progress`](crate::Imap::on_progress) observer (or
 /// [`Pool::map_progress`]'s): items whose function has returned (finished,
 /// not merely started), of how many.
 ///

@@ -114,10 +114,12 @@ pub struct PoolStats {
     pub cancelled: u64,
     /// Tasks whose deadline passed before they finished: queued ones never
     /// ran, running ones were asked to stop (see
-    /// [`TaskBuilder::timeout`](crate::TaskBuilder::timeout)).
+    /// [`TaskBuilder::timeout`](crate::TaskBuilder::timeout)); and items of
+    /// [`Pool::map_with_timeout`](crate::Pool::map_with_timeout) and its
+    /// `imap` siblings that ran past their own deadline.
     pub timed_out: u64,
-    /// Results (or panics) of timed-out tasks that finished anyway, dropped
-    /// by the pool since nobody could receive them.
+    /// Results (or panics) of timed-out tasks (and items) that finished
+    /// anyway, dropped by the pool since nobody could receive them.
     pub discarded: u64,
     /// How long tasks waited in the queue before a thread took them
     /// (measured only with [`PoolBuilder::task_timings`](crate::PoolBuilder::task_timings)).

@@ -70,6 +70,7 @@ impl Ord for Entry {
     }
 }
 
+#[cfg_attr(loom, allow(dead_code))]
 #[derive(Default)]
 struct Pending {
     heap: BinaryHeap<Reverse<Entry>>,
@@ -79,6 +80,7 @@ struct Pending {
     started: bool,
 }
 
+#[cfg_attr(loom, allow(dead_code))]
 struct Timer {
     pending: Mutex<Pending>,
     changed: Condvar,
@@ -86,6 +88,7 @@ struct Timer {
 
 /// Locks the timer's state, ignoring poisoning: nothing unwinds while it
 /// is held (user code runs after it is released).
+#[cfg_attr(loom, allow(dead_code))]
 fn locked(pending: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
     pending
         .lock()
@@ -94,6 +97,7 @@ fn locked(pending: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
 
 /// The process's timer (a plain std mutex: the timer is not one of the
 /// protocols the loom models explore).
+#[cfg_attr(loom, allow(dead_code))]
 fn timer() -> &'static Timer {
     static TIMER: OnceLock<Timer> = OnceLock::new();
     TIMER.get_or_init(|| Timer {
@@ -103,6 +107,7 @@ fn timer() -> &'static Timer {
 }
 
 /// Times `task` out at `at` (module docs).
+#[cfg(not(loom))]
 pub(crate) fn register(at: Instant, task: Weak<dyn Expire>, pool: &Arc<Shared>) {
     let timer = timer();
     let mut pending = locked(&timer.pending);
@@ -144,8 +149,48 @@ pub(crate) fn register(at: Instant, task: Weak<dyn Expire>, pool: &Arc<Shared>) 
     }
 }
 
+/// Under loom no timer thread runs (it would touch the model's atomics from
+/// outside the model): deadlines wait in a list until a model thread fires
+/// them all with [`loom_hooks::fire_deadlines`], whatever their time.
+#[cfg(loom)]
+pub(crate) fn register(at: Instant, task: Weak<dyn Expire>, pool: &Arc<Shared>) {
+    loom_hooks::DUE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(Entry {
+            at,
+            seq: 0,
+            task,
+            pool: Arc::downgrade(pool),
+        });
+}
+
+/// Test hooks for the loom models of deadlines (`tests/loom.rs`).
+#[cfg(loom)]
+pub mod loom_hooks {
+    use super::Entry;
+
+    pub(super) static DUE: std::sync::Mutex<Vec<Entry>> = std::sync::Mutex::new(Vec::new());
+
+    /// Does what the timer thread does when every registered deadline has
+    /// passed: times out each task still alive, from the calling (model)
+    /// thread. Returns how many tasks it reached.
+    pub fn fire_deadlines() -> usize {
+        let due = std::mem::take(&mut *DUE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let mut reached = 0;
+        for entry in due {
+            if let (Some(task), Some(pool)) = (entry.task.upgrade(), entry.pool.upgrade()) {
+                task.expire(&pool);
+                reached += 1;
+            }
+        }
+        reached
+    }
+}
+
 /// The timer thread: forever, time out what is due, then sleep until the
 /// next deadline.
+#[cfg_attr(loom, allow(dead_code))]
 fn run_timer() {
     let timer = timer();
     let mut pending = locked(&timer.pending);

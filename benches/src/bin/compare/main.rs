@@ -26,6 +26,7 @@
 //! | W7 | CPU used by an idle 2-thread pool fed a tiny task per 10 ms  | idle.rs     |
 //! | W8 | map of 10M cheap items                                       | data.rs     |
 //! | W9 | sum over a 2^20-node boxed tree, fork-join at every node     | forkjoin.rs |
+//! | W18, W19 | W1 and W2 with the control/observability switches in use, one per row | control.rs |
 //! | W10-W17 | fine-grained fork-join: trees of 2^10 and 2^24 nodes, one thread, fib, rayon-demo's joins, sorts, blocking halves, idle CPU after | finegrained.rs |
 //!
 //! `--save` writes the figures in `workcrew_benches::results`' format and
@@ -33,6 +34,7 @@
 //! the same, and prints the README's table, from a saved file.
 //! `benches/python_peers.py` times the Python pools on W1/W2/W5.
 
+mod control;
 mod data;
 mod finegrained;
 mod forkjoin;
@@ -171,6 +173,18 @@ const WORKLOADS: &[Workload] = &[
         summary: "idle CPU right after a fork-join tree (%)",
         default_reps: 3,
         run: finegrained::w17_idle_after_fork_join,
+    },
+    Workload {
+        id: "W18",
+        summary: "W1 with control features in use (ns/task)",
+        default_reps: 5,
+        run: control::w18_control_empty_tasks,
+    },
+    Workload {
+        id: "W19",
+        summary: "W2 with control features in use (ns/task)",
+        default_reps: 9,
+        run: control::w19_control_returning_tasks,
     },
 ];
 
