@@ -78,6 +78,7 @@ where
 /// let parts: Vec<_> = workcrew::split_evenly(2, 4).collect();
 /// assert_eq!(parts, [0..1, 1..2, 2..2, 2..2]);
 /// ```
+#[must_use = "the ranges are computed lazily, as they are read"]
 pub fn split_evenly(
     len: usize,
     parts: usize,
