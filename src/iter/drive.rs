@@ -217,7 +217,13 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
         let context = EnteredContext::current();
         let hooks = worker.pool().config.context.as_ref();
         let left = self.len - self.cursor.load(Ordering::Relaxed);
-        let helpers = (left / self.first_size).min(threads - 1);
+        // Never more than a fair share of what is left, so a helper has
+        // something to take even when the rate says one piece would do.
+        let first = self
+            .first_size
+            .min(left.div_ceil(2 * threads))
+            .clamp(self.min, self.max);
+        let helpers = (left.div_ceil(first) - 1).min(threads - 1);
         let caller_local = CallerLocal {
             local: caller_local.map_or(std::ptr::null_mut(), |local| local as *mut P::Local),
             thread: std::thread::current().id(),
@@ -227,19 +233,25 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
             let _pieces = group.ambient().enter();
             // The caller's own local, if it is a worker; helpers make theirs.
             let own = caller_local.take();
-            context.run(hooks, || self.participate(&group, threads, own));
+            context.run(hooks, || self.participate(&group, threads, first, own));
         };
         run_with_helpers(worker, helpers, &work);
     }
 
     /// One participant: claims pieces until none is left, the answer is
     /// known, the task is asked to stop, or something panicked.
-    fn participate(&self, group: &Control, threads: usize, caller_local: Option<&mut P::Local>) {
+    fn participate(
+        &self,
+        group: &Control,
+        threads: usize,
+        first: usize,
+        caller_local: Option<&mut P::Local>,
+    ) {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             let mut made = None;
             let mut local = caller_local;
             let mut current: Option<(Range<usize>, C::Run)> = None;
-            let mut size = self.first_size;
+            let mut size = first;
             loop {
                 if self.halt.is_raised() || crate::is_cancelled() || self.producer.is_drained() {
                     break;
