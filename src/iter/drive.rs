@@ -217,13 +217,14 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
         let context = EnteredContext::current();
         let hooks = worker.pool().config.context.as_ref();
         let left = self.len - self.cursor.load(Ordering::Relaxed);
-        // Never more than a fair share of what is left, so a helper has
-        // something to take even when the rate says one piece would do.
+        // Helpers only for at least one first piece's worth each (about
+        // `TARGET_TICKS` of work): waking a thread for less costs more than
+        // it saves. Pieces never exceed a fair share of what is left.
+        let helpers = (left / self.first_size).min(threads - 1);
         let first = self
             .first_size
             .min(left.div_ceil(2 * threads))
             .clamp(self.min, self.max);
-        let helpers = (left.div_ceil(first) - 1).min(threads - 1);
         let caller_local = CallerLocal {
             local: caller_local.map_or(std::ptr::null_mut(), |local| local as *mut P::Local),
             thread: std::thread::current().id(),
