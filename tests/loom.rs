@@ -823,7 +823,10 @@ fn a_thread_made_surplus_while_finding_a_job_hands_it_back() {
     explore(
         "set_threads(1) vs a searching thread",
         1,
-        &["the surplus thread was still there", "the surplus thread had left"],
+        &[
+            "the surplus thread was still there",
+            "the surplus thread had left",
+        ],
         |seen| {
             let pool = Pool::builder().threads(2).build().expect("valid settings");
             let warm: Vec<_> = (0..2).map(|i| pool.spawn(move || i)).collect();
@@ -845,7 +848,11 @@ fn a_thread_made_surplus_while_finding_a_job_hands_it_back() {
                 })
                 .collect();
             tasks.into_iter().for_each(|h| h.join().expect("ran"));
-            assert_eq!(overlapped.get(), 0, "two tasks ran at once after set_threads(1)");
+            assert_eq!(
+                overlapped.get(),
+                0,
+                "two tasks ran at once after set_threads(1)"
+            );
             seen.saw(if there {
                 "the surplus thread was still there"
             } else {

@@ -28,7 +28,7 @@ impl<T, F: Fn(T) + Sync> Consumer<T> for ForEach<F> {
         items.for_each(&self.0);
         Flow::Continue
     }
-    fn finish(self, _: Runs<()>) {}
+    fn finish<R: Iterator<Item = (Range<usize>, ())>>(self, _: R) {}
 }
 
 /// `reduce_with` and what is built on it (`min`, `max`, ...): `None` for no
@@ -56,7 +56,7 @@ impl<T: Send, F: Fn(T, T) -> T + Sync> Consumer<T> for ReduceWith<F> {
         *run = acc;
         Flow::Continue
     }
-    fn finish(self, runs: Runs<Option<T>>) -> Option<T> {
+    fn finish<R: Iterator<Item = (Range<usize>, Option<T>)>>(self, runs: R) -> Option<T> {
         runs.into_iter().filter_map(|(_, run)| run).reduce(&self.0)
     }
 }
@@ -85,7 +85,7 @@ impl<T: Send, ID: Fn() -> T + Sync, F: Fn(T, T) -> T + Sync> Consumer<T> for Red
         *run = Some(items.fold(acc, &self.op));
         Flow::Continue
     }
-    fn finish(self, runs: Runs<Option<T>>) -> T {
+    fn finish<R: Iterator<Item = (Range<usize>, Option<T>)>>(self, runs: R) -> T {
         runs.into_iter()
             .filter_map(|(_, run)| run)
             .fold((self.identity)(), &self.op)
@@ -116,7 +116,7 @@ impl<T, S: Send + std::iter::Sum<T> + std::iter::Sum<S>> Consumer<T> for Sum<S> 
         });
         Flow::Continue
     }
-    fn finish(self, runs: Runs<Option<S>>) -> S {
+    fn finish<R: Iterator<Item = (Range<usize>, Option<S>)>>(self, runs: R) -> S {
         runs.into_iter().filter_map(|(_, run)| run).sum()
     }
 }
@@ -145,7 +145,7 @@ impl<T, S: Send + std::iter::Product<T> + std::iter::Product<S>> Consumer<T> for
         });
         Flow::Continue
     }
-    fn finish(self, runs: Runs<Option<S>>) -> S {
+    fn finish<R: Iterator<Item = (Range<usize>, Option<S>)>>(self, runs: R) -> S {
         runs.into_iter().filter_map(|(_, run)| run).product()
     }
 }
@@ -170,7 +170,7 @@ impl<T> Consumer<T> for Count {
         *run += items.count();
         Flow::Continue
     }
-    fn finish(self, runs: Runs<usize>) -> usize {
+    fn finish<R: Iterator<Item = (Range<usize>, usize)>>(self, runs: R) -> usize {
         runs.into_iter().map(|(_, run)| run).sum()
     }
 }
@@ -203,7 +203,7 @@ impl<T: Send, P: Fn(&T) -> bool + Sync> Consumer<T> for FindAny<P> {
         }
         Flow::Continue
     }
-    fn finish(self, runs: Runs<Option<T>>) -> Option<T> {
+    fn finish<R: Iterator<Item = (Range<usize>, Option<T>)>>(self, runs: R) -> Option<T> {
         runs.into_iter().find_map(|(_, run)| run)
     }
 }
@@ -247,7 +247,7 @@ impl<T: Send, P: Fn(&T) -> bool + Sync> Consumer<T> for FindFirst<P> {
         }
         Flow::Continue
     }
-    fn finish(self, runs: Runs<Option<T>>) -> Option<T> {
+    fn finish<R: Iterator<Item = (Range<usize>, Option<T>)>>(self, runs: R) -> Option<T> {
         runs.into_iter().find_map(|(_, run)| run)
     }
 }
@@ -272,7 +272,7 @@ impl<T: Send> Consumer<T> for CollectRuns {
         run.extend(items);
         Flow::Continue
     }
-    fn finish(self, runs: Runs<Vec<T>>) -> Vec<T> {
+    fn finish<R: Iterator<Item = (Range<usize>, Vec<T>)>>(self, runs: R) -> Vec<T> {
         let mut runs = runs.into_iter().map(|(_, run)| run);
         let mut all = runs.next().unwrap_or_default();
         for run in runs {
@@ -325,8 +325,8 @@ impl<T: Send> Consumer<T> for CollectInPlace<T> {
         }
         Flow::Continue
     }
-    fn finish(self, runs: Runs<()>) -> Vec<T> {
-        let written: usize = runs.iter().map(|(range, _)| range.len()).sum();
+    fn finish<R: Iterator<Item = (Range<usize>, ())>>(self, runs: R) -> Vec<T> {
+        let written: usize = runs.map(|(range, _)| range.len()).sum();
         assert_eq!(written, self.len, "not every index was written");
         let mut vec = self.vec;
         // SAFETY: the runs cover `0..len` (their lengths add up and they are

@@ -4,11 +4,13 @@
 //! # Protocol
 //!
 //! 1. **Alone.** The caller claims pieces of `0..len` itself, in order,
-//!    starting at one base index (or `with_min_len`) and growing each piece
-//!    `GROWTH` times, reading the clock after each. A call whose work ends
-//!    within `ALONE_BUDGET` never touches the pool: a sum over a thousand
-//!    numbers costs a few clock reads more than the sequential loop. Items
-//!    that take long go parallel after the first one.
+//!    starting at one base index (or `with_min_len`), reading a cheap clock
+//!    (the time-stamp counter) after each; each next piece is sized to half
+//!    of what the rest of `ALONE_BUDGET` fits at the rate so far (between
+//!    twice and `GROWTH` times the last). A call whose work ends within the
+//!    budget never touches the pool: a sum over a thousand numbers costs
+//!    three pieces and three clock reads more than the sequential loop.
+//!    Items that take long go parallel after the first one.
 //! 2. **Together.** Past the budget, what is left is claimed through one
 //!    atomic cursor by the caller's worker (or, from outside any pool, one
 //!    task on the global pool the caller waits for) plus helper jobs that
@@ -47,16 +49,17 @@ use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::task::control::Control;
 
 /// Work the caller does alone before it asks the pool for help, in ticks
-/// of [`ticks`] (about 20 µs at 2 GHz).
-const ALONE_BUDGET: u64 = 40_000;
-/// How much each piece grows over the last while the caller is alone.
-const GROWTH: usize = 8;
+/// of [`ticks`] (about 5 µs at 2.5 GHz).
+const ALONE_BUDGET: u64 = 12_000;
+/// How much each piece may grow over the last while the caller is alone.
+const GROWTH: usize = 32;
 /// A participant doubles its pieces while they take less than this ...
 const FAST: Duration = Duration::from_micros(25);
 /// ... and halves them above this.
 const SLOW: Duration = Duration::from_micros(250);
-/// What a first piece on the pool should take, from the rate measured alone.
-const TARGET_NANOS: u128 = 50_000;
+/// What a first piece on the pool should take, from the rate measured
+/// alone, in ticks (about 40 µs at 2.5 GHz).
+const TARGET_TICKS: u128 = 100_000;
 
 type Runs<R> = Vec<(Range<usize>, R)>;
 
@@ -93,24 +96,25 @@ where
     let len = producer.len();
     let halt = Halt::new();
     if len == 0 || producer.is_drained() {
-        return consumer.finish(Vec::new());
+        return consumer.finish(std::iter::empty());
     }
     let min = producer.min_len().max(1);
     let max = producer.max_len().max(min);
 
     // Alone: no atomics, no pool.
     let began = ticks();
-    let began_instant = Instant::now();
     let mut local = producer.local();
     let mut run = consumer.start();
     let mut next = 0;
     let mut size = min;
     let mut stopped = false;
+    // The alone phase is short: one look at the task's cancellation before
+    // it; the pool phase looks before every claim.
+    if crate::is_cancelled() {
+        drop(run);
+        panic::resume_unwind(Box::new(Stopped));
+    }
     loop {
-        if crate::is_cancelled() {
-            drop(run);
-            panic::resume_unwind(Box::new(Stopped));
-        }
         let end = next + size.min(len - next);
         // SAFETY: `next..end` lies in `0..len` and past every earlier piece.
         let items = unsafe { producer.piece(&mut local, next..end) };
@@ -120,19 +124,30 @@ where
             stopped = true;
             break;
         }
-        if next >= len || producer.is_drained() || ticks().wrapping_sub(began) > ALONE_BUDGET {
+        if next >= len || producer.is_drained() {
             break;
         }
-        size = size.saturating_mul(GROWTH).clamp(min, max);
+        let spent = ticks().wrapping_sub(began);
+        if spent > ALONE_BUDGET {
+            break;
+        }
+        // Half of what the rest of the budget fits at the rate so far, but
+        // at least twice and at most `GROWTH` times the last piece: items
+        // that turn costly later overshoot the budget by a bounded factor.
+        let fits = (ALONE_BUDGET - spent) as u128 * next as u128 / u128::from(spent.max(1));
+        let fits = usize::try_from(fits / 2).unwrap_or(usize::MAX);
+        size = fits
+            .clamp(size.saturating_mul(2), size.saturating_mul(GROWTH))
+            .clamp(min, max);
+    }
+    if stopped || next >= len || producer.is_drained() {
+        return consumer.finish(std::iter::once((0..next, run)));
     }
     let mut runs = vec![(0..next, run)];
-    if stopped || next >= len || producer.is_drained() {
-        return consumer.finish(runs);
-    }
 
     // Together.
-    let per_index = began_instant.elapsed().as_nanos() / next as u128;
-    let first_size = usize::try_from(TARGET_NANOS / per_index.max(1)).unwrap_or(usize::MAX);
+    let spent = u128::from(ticks().wrapping_sub(began).max(1));
+    let first_size = usize::try_from(TARGET_TICKS * next as u128 / spent).unwrap_or(usize::MAX);
     let together = Together {
         producer: &producer,
         consumer: &consumer,
@@ -175,7 +190,7 @@ where
         })));
         panic::resume_unwind(Box::new(Stopped));
     }
-    consumer.finish(runs)
+    consumer.finish(runs.into_iter())
 }
 
 /// The state the participants of the pool phase share.
@@ -202,7 +217,14 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
         let context = EnteredContext::current();
         let hooks = worker.pool().config.context.as_ref();
         let left = self.len - self.cursor.load(Ordering::Relaxed);
+        // Helpers only for at least one first piece's worth each (about
+        // `TARGET_TICKS` of work): waking a thread for less costs more than
+        // it saves. Pieces never exceed a fair share of what is left.
         let helpers = (left / self.first_size).min(threads - 1);
+        let first = self
+            .first_size
+            .min(left.div_ceil(2 * threads))
+            .clamp(self.min, self.max);
         let caller_local = CallerLocal {
             local: caller_local.map_or(std::ptr::null_mut(), |local| local as *mut P::Local),
             thread: std::thread::current().id(),
@@ -212,19 +234,25 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
             let _pieces = group.ambient().enter();
             // The caller's own local, if it is a worker; helpers make theirs.
             let own = caller_local.take();
-            context.run(hooks, || self.participate(&group, threads, own));
+            context.run(hooks, || self.participate(&group, threads, first, own));
         };
         run_with_helpers(worker, helpers, &work);
     }
 
     /// One participant: claims pieces until none is left, the answer is
     /// known, the task is asked to stop, or something panicked.
-    fn participate(&self, group: &Control, threads: usize, caller_local: Option<&mut P::Local>) {
+    fn participate(
+        &self,
+        group: &Control,
+        threads: usize,
+        first: usize,
+        caller_local: Option<&mut P::Local>,
+    ) {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             let mut made = None;
             let mut local = caller_local;
             let mut current: Option<(Range<usize>, C::Run)> = None;
-            let mut size = self.first_size;
+            let mut size = first;
             loop {
                 if self.halt.is_raised() || crate::is_cancelled() || self.producer.is_drained() {
                     break;

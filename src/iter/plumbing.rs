@@ -135,7 +135,7 @@ pub(crate) trait Consumer<T>: Sync {
 
     /// The answer from every run, in base-index order (empty when there
     /// were no items).
-    fn finish(self, runs: Vec<(Range<usize>, Self::Run)>) -> Self::Output;
+    fn finish<R: Iterator<Item = (Range<usize>, Self::Run)>>(self, runs: R) -> Self::Output;
 
     /// Disposes of the runs of a call that failed (a panic): the default
     /// drops them; a consumer that wrote items in place drops those.

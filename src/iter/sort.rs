@@ -1,15 +1,21 @@
-//! The parallel sorts behind `ParallelSliceMut::par_sort*`: a merge sort
-//! on `fork_join`. The slice is halved recursively into about two leaves
-//! per thread (never smaller than `LEAF_MIN`); leaves are sorted by the
-//! standard library (`sort_by` for the stable sorts, `sort_unstable_by` for
-//! the others) on the pool's threads; two sorted halves are merged by the
-//! standard stable sort, which finds the two runs and merges them in one
-//! linear pass (and skips the pass when they are already in order).
+//! The parallel sorts behind `ParallelSliceMut::par_sort*`, on `join`.
+//!
+//! * **Stable** (`par_sort`, `_by`, `_by_key`): a merge sort. The slice is
+//!   halved recursively into about two leaves per thread (never smaller
+//!   than `LEAF_MIN`); leaves are sorted by the standard stable sort on the
+//!   pool's threads; two sorted halves are merged by the standard stable
+//!   sort again, which finds the two runs and merges them in one linear
+//!   pass (and the pass is skipped when they are already in order).
+//! * **Unstable** (`par_sort_unstable*`): a quicksort whose pivot is the
+//!   exact median: the standard `select_nth_unstable_by` splits the slice
+//!   into equal halves in linear time, which are sorted in parallel, down
+//!   to one leaf per thread, sorted by `sort_unstable_by`.
 //!
 //! Invariants: the slice is a permutation of its input at every step, also
-//! when a comparison panics (each step is a standard sort, which keeps
-//! that); the stable sorts are stable because leaves are sorted stably and
-//! a merge keeps the left half's equal elements before the right half's.
+//! when a comparison panics (each step is a standard-library sort or
+//! selection, which keeps that); the stable sorts are stable because leaves
+//! are sorted stably and a merge keeps the left half's equal elements
+//! before the right half's.
 
 use std::cmp::Ordering;
 
@@ -38,14 +44,27 @@ where
     T: Send,
     F: Fn(&T, &T) -> Ordering + Sync,
 {
-    if v.len() <= LEAF_MIN {
+    let leaf = v.len().div_ceil(current_num_threads().max(1)).max(LEAF_MIN);
+    quick_sort(v, compare, leaf);
+}
+
+fn quick_sort<T, F>(v: &mut [T], compare: &F, leaf: usize)
+where
+    T: Send,
+    F: Fn(&T, &T) -> Ordering + Sync,
+{
+    if v.len() <= leaf {
         v.sort_unstable_by(compare);
         return;
     }
-    let leaf = leaf_len(v.len());
-    merge_sort(v, compare, leaf, &|leaf: &mut [T]| {
-        leaf.sort_unstable_by(compare)
-    });
+    let mid = v.len() / 2;
+    // Everything before `mid` is at most `v[mid]`, everything after at least.
+    v.select_nth_unstable_by(mid, compare);
+    let (left, right) = v.split_at_mut(mid);
+    join(
+        || quick_sort(left, compare, leaf),
+        || quick_sort(&mut right[1..], compare, leaf),
+    );
 }
 
 /// About two leaves per thread, so one slow thread does not hold up the end.

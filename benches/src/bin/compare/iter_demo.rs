@@ -18,13 +18,13 @@ use crate::harness::{compare, cores, fresh, timed, Contender, Measured, Sample, 
 macro_rules! ports {
     ($($body:tt)*) => {
         pub mod on_workcrew {
-            #![allow(unused_imports)]
+            #![allow(unused_imports, clippy::needless_range_loop)]
             use workcrew::prelude::*;
             use workcrew::join;
             $($body)*
         }
         pub mod on_rayon {
-            #![allow(unused_imports)]
+            #![allow(unused_imports, clippy::needless_range_loop)]
             use rayon::prelude::*;
             use rayon::join;
             $($body)*
@@ -43,7 +43,7 @@ ports! {
 
     /// One step: every body's acceleration from all others, then moves.
     pub fn nbody_step(bodies: &mut [Body], dt: f64) {
-        let snapshot: &[Body] = &bodies.to_vec();
+        let snapshot: &[Body] = &*bodies;
         let accelerations: Vec<[f64; 3]> = snapshot
             .par_iter()
             .map(|body| {
@@ -246,7 +246,7 @@ fn rayon_pool() -> rayon::ThreadPool {
 
 /// Contenders for one workload: `setup` makes the input (untimed), `run`
 /// does the work on it and returns a checksum that must equal `expected`.
-pub(crate) fn side_by_side<I: Clone, C: PartialEq + std::fmt::Debug>(
+pub(crate) fn side_by_side<I, C>(
     table: &Table,
     reps: usize,
     input: &I,
@@ -256,8 +256,8 @@ pub(crate) fn side_by_side<I: Clone, C: PartialEq + std::fmt::Debug>(
     sequential: Option<&(dyn Fn(I) -> C + Sync)>,
 ) -> Measured
 where
-    I: Send + Sync,
-    C: Send,
+    I: Clone + Send + Sync,
+    C: PartialEq + std::fmt::Debug + Send,
 {
     let checked = |(answer, elapsed): (C, Duration)| {
         assert_eq!(answer, expected, "{}: wrong answer", table.id);
