@@ -228,11 +228,14 @@ fn keep_order_holds_thousands_of_fast_jobs_behind_a_slow_first_one_in_bounded_me
         (1..=JOBS).map(|i| format!("{i}\n")).collect::<String>(),
     )
     .unwrap();
-    // Job 1 finishes only after ten later jobs have finished (and been
-    // logged), so their output must wait for it.
+    // Job 1 finishes only after ten later jobs have finished (each leaves
+    // a marker; the joblog follows the output order, as in GNU, so it
+    // cannot tell), so their output must wait for it.
+    let marks = dir.path().join("marks");
+    std::fs::create_dir(&marks).unwrap();
     let job = format!(
-        "if [ {{}} = 1 ]; then until [ $(wc -l < {log}) -gt 10 ]; do sleep 0.01; done; fi; echo {{}}",
-        log = log.display()
+        "if [ {{}} = 1 ]; then until [ $(ls {marks} | wc -l) -gt 10 ]; do sleep 0.01; done; else touch {marks}/{{}}; fi; echo {{}}",
+        marks = marks.display()
     );
     let log_arg = log.display().to_string();
     let args = ["-k", "-j2", "--timeout", "20", "--joblog", &log_arg, &job];
