@@ -206,7 +206,16 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
                 scheduler.release(slot);
             }
         };
-        let item = match work.next() {
+        // Waiting for input with a slot in hand: a signal's "wait for the
+        // running jobs, then exit" must not wait for this one.
+        if !plan.dry_run {
+            scheduler.reading_input(true);
+        }
+        let next = work.next();
+        if !plan.dry_run {
+            scheduler.reading_input(false);
+        }
+        let item = match next {
             None => {
                 unused(&mut pacing);
                 break;

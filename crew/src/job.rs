@@ -1,6 +1,7 @@
 //! One job's life on a pool thread: capture set-up, attempts (with
-//! `--retries` and `--timeout`), bookkeeping (tallies, halt, joblog,
-//! results) and handing its output to the emitter or the reorder window.
+//! `--retries` and `--timeout`), bookkeeping (through [`crate::finish`]:
+//! tallies, halt, joblog, results) and handing its output to the emitter
+//! or the reorder window.
 //!
 //! Invariants:
 //! - Every job that reaches [`run`] is counted, logged and released exactly
@@ -12,13 +13,14 @@
 //! - No retry starts once crew is stopping.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::exec::{spawn, Ending, Launch, RunningJobs, Sink};
-use crate::joblog::{Entry, JobLog};
+use crate::finish::{conclude, not_started_message, report_lost_output, TableRow};
+use crate::joblog::JobLog;
 use crate::linebuf::relay_lines;
 use crate::order::Reorder;
 use crate::output::{written_len, Emitter, Stream};
@@ -28,7 +30,6 @@ use crate::results::ResultsDir;
 use crate::schedule::{Scheduler, Stop};
 use crate::spool::TempFiles;
 use crate::template::CommandLine;
-use crate::units::Urgency;
 
 /// Where jobs' stdout and stderr go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -433,213 +434,6 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         let tally = context.scheduler.tally();
         let running = context.scheduler.running();
         context.progress.update(tally.done, tally.failed, running);
-    }
-}
-
-/// What `--results FILE.csv` records of a finished job, besides its output.
-struct TableRow {
-    seq: u64,
-    start: SystemTime,
-    runtime: Duration,
-    sent: u64,
-    received: u64,
-    exitval: i32,
-    signal: i32,
-    command: Vec<u8>,
-    values: Vec<Vec<u8>>,
-}
-
-impl TableRow {
-    /// Writes the row with the job's captured output; a failed write stops
-    /// crew, as a failed joblog write does.
-    fn write(
-        self,
-        table: &crate::table::ResultsTable,
-        context: &Context,
-        stdout: &mut File,
-        stderr: &mut File,
-    ) {
-        let read = |file: &mut File| {
-            let mut bytes = Vec::new();
-            let _ = file.seek(SeekFrom::Start(0));
-            let _ = file.read_to_end(&mut bytes);
-            bytes
-        };
-        let (out, err) = (read(stdout), read(stderr));
-        let row = crate::table::Row {
-            seq: self.seq,
-            start: self.start,
-            runtime: self.runtime,
-            sent: self.sent,
-            received: self.received,
-            exitval: self.exitval,
-            signal: self.signal,
-            command: &self.command,
-            values: &self.values,
-            stdout: &out,
-            stderr: &err,
-        };
-        if let Err(error) = table.record(&row) {
-            let message = format!("crew: cannot write --results: {error}\n");
-            context.emitter.write(Stream::Stderr, message.as_bytes());
-            context.scheduler.stop(Stop::Fatal);
-        }
-    }
-}
-
-/// GNU's halting messages: the job that made the rule fire (and, once it
-/// fired, every further failed job), and how many jobs are still awaited.
-fn report_halt(
-    context: &Context,
-    job: &Job,
-    ending: &Ending,
-    rule: crate::units::HaltRule,
-    urgency: Option<Urgency>,
-) {
-    use crate::units::HaltCounts;
-    let name = crate::error::program_name();
-    let outcome = match (rule.counts, ending.is_success()) {
-        (HaltCounts::Failures, false) => "failed",
-        (HaltCounts::Successes, true) => "succeeded",
-        _ => return,
-    };
-    // Once `soon` fired, later failures are told too; after `now`, the
-    // jobs crew itself killed are not.
-    let is_later_failure =
-        outcome == "failed" && rule.urgency == Urgency::Soon && context.scheduler.is_halted();
-    if urgency.is_none() && !is_later_failure {
-        return;
-    }
-    let mut message = format!("{name}: This job {outcome}:\n").into_bytes();
-    message.extend_from_slice(&job.display);
-    message.push(b'\n');
-    let others = context.scheduler.running().saturating_sub(1);
-    if urgency == Some(Urgency::Soon) && others > 0 {
-        message.extend_from_slice(
-            format!("{name}: Starting no more jobs. Waiting for {others} jobs to finish.\n")
-                .as_bytes(),
-        );
-    }
-    context.emitter.write(Stream::Stderr, &message);
-}
-
-/// Reports a job whose output may be cut short by a full filesystem (see
-/// the lost-output rule in [`crate::spool`]) and stops crew.
-fn report_lost_output(context: &Context, job: &Job) {
-    let (place, advice) = match &context.results {
-        Some(_) => (
-            job.results_dir.clone().unwrap_or_default(),
-            "another --results directory",
-        ),
-        None => (context.files.dir().to_path_buf(), "another --tmpdir"),
-    };
-    let message = format!(
-        "crew: job {} lost its output (nothing of it is printed): the filesystem holding {} is full (No space left on device); free room or pick {advice}: {}\n",
-        job.seq,
-        place.display(),
-        String::from_utf8_lossy(&job.display)
-    );
-    context.emitter.write(Stream::Stderr, message.as_bytes());
-    context.scheduler.stop(Stop::Fatal);
-}
-
-/// A joblog line written once the job's output is printed (GNU's order:
-/// with `-k` the log follows the output order).
-struct LogLine {
-    seq: u64,
-    /// The joblog's Host column (`:` for this machine).
-    host: Vec<u8>,
-    start: SystemTime,
-    runtime: Duration,
-    sent: u64,
-    received: u64,
-    exitval: i32,
-    signal: i32,
-    command: Vec<u8>,
-}
-
-impl LogLine {
-    fn write(&self, context: &Context) {
-        let Some(joblog) = &context.joblog else {
-            return;
-        };
-        let entry = Entry {
-            seq: self.seq,
-            host: &self.host,
-            start: self.start,
-            runtime: self.runtime,
-            sent: self.sent,
-            received: self.received,
-            exitval: self.exitval,
-            signal: self.signal,
-            command: &self.command,
-        };
-        if let Err(error) = joblog.record(&entry) {
-            context
-                .emitter
-                .write(Stream::Stderr, format!("crew: {error}\n").as_bytes());
-            context.scheduler.stop(Stop::Fatal);
-        }
-    }
-}
-
-/// Tallies, halts and logs a finished job: the joblog line is returned
-/// instead when `defers_log` (written after the output).
-/// Returns whether the results (if any) were stored whole.
-fn conclude(
-    context: &Context,
-    job: &Job,
-    ending: &Ending,
-    start: SystemTime,
-    runtime: Duration,
-    received: u64,
-    defers_log: bool,
-) -> (bool, Option<LogLine>) {
-    let is_recorded = true;
-    let urgency = context.scheduler.finish(ending);
-    if urgency == Some(Urgency::Now) {
-        context.running.signal_all(libc::SIGTERM, true);
-    }
-    if let Some(rule) = context.halt {
-        report_halt(context, job, ending, rule, urgency);
-    }
-    let mut deferred = None;
-    if context.joblog.is_some() {
-        let line = LogLine {
-            seq: job.seq,
-            host: job.remote.host().to_vec(),
-            start,
-            runtime,
-            sent: job.block.as_ref().map_or(0, |b| b.len),
-            received,
-            exitval: ending.exitval(),
-            signal: ending.signal(),
-            command: job.display.clone(),
-        };
-        if defers_log {
-            deferred = Some(line);
-        } else {
-            line.write(context);
-        }
-    }
-    (is_recorded, deferred)
-}
-
-fn not_started_message(
-    command: &CommandLine,
-    shell: &std::ffi::OsStr,
-    error: &std::io::Error,
-) -> String {
-    let program = match command {
-        CommandLine::Direct(argv) => String::from_utf8_lossy(&argv[0]).into_owned(),
-        CommandLine::Shell(_) => shell.to_string_lossy().into_owned(),
-    };
-    if error.kind() == std::io::ErrorKind::NotFound && !program.contains('/') {
-        format!("crew: {program}: command not found\n")
-    } else {
-        let reason = error.to_string();
-        let reason = reason.split(" (os error").next().unwrap_or(&reason);
-        format!("crew: cannot start {program}: {reason}\n")
     }
 }
 

@@ -260,7 +260,7 @@ impl Plan {
                     SourceSpec::Args(_) => continue,
                     SourceSpec::File(path) => {
                         skips_header |= path.as_os_str() != "-";
-                        crate::input::first_line(path, &delimiter)?
+                        crate::reader::first_line(path, &delimiter)?
                     }
                 };
                 for name in splitter.split(&line) {

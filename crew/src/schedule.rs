@@ -54,6 +54,10 @@ pub struct Tally {
 struct State {
     free_slots: Vec<usize>,
     running: usize,
+    /// Slots the dispatcher holds while it waits for its next input (a
+    /// slot is taken before the input is read, as GNU does): no job runs
+    /// in them, so waiting for the jobs to end does not wait for these.
+    reading: usize,
     tally: Tally,
     stop: Option<Stop>,
 }
@@ -72,6 +76,7 @@ impl Scheduler {
             state: Mutex::new(State {
                 free_slots: (1..=slots).rev().collect(),
                 running: 0,
+                reading: 0,
                 tally: Tally::default(),
                 stop: None,
             }),
@@ -197,10 +202,24 @@ impl Scheduler {
         self.lock().running
     }
 
-    /// Waits until no job runs; returns the tally and the stop reason.
+    /// The dispatcher holds a slot and is about to wait for input (`true`),
+    /// or has its input (`false`); see `State::reading`.
+    pub fn reading_input(&self, reading: bool) {
+        let mut state = self.lock();
+        if reading {
+            state.reading += 1;
+        } else {
+            state.reading -= 1;
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// Waits until no job runs (a slot held while the dispatcher waits for
+    /// input is no job); returns the tally and the stop reason.
     pub fn wait_idle(&self) -> (Tally, Option<Stop>) {
         let mut state = self.lock();
-        while state.running > 0 {
+        while state.running > state.reading {
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         (state.tally, state.stop)
@@ -210,7 +229,7 @@ impl Scheduler {
     pub fn wait_idle_for(&self, limit: Duration) -> bool {
         let deadline = std::time::Instant::now() + limit;
         let mut state = self.lock();
-        while state.running > 0 {
+        while state.running > state.reading {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
                 return false;

@@ -265,7 +265,19 @@ fn sigterm_ends_crew_even_while_it_waits_for_more_input() {
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
-    assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
+    // A deadline: crew that ignores the signal fails the test, not hangs it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("crew did not exit within 20 s of SIGTERM while waiting for input");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(128 + 15));
     drop(stdin);
 }
 
