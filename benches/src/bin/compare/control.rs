@@ -150,7 +150,8 @@ pub fn w19_control_returning_tasks(reps: usize) -> Measured {
         extra: None,
         baseline: None,
         note: "ratio = variant / plain; timeout(1 h) registers every task with the \
-               deadline timer (a heap push under a mutex)",
+               deadline timer (a heap push under a mutex); the process's timer thread \
+               it starts lives on, so the harness warns once that a thread did not exit",
     };
     let mut contenders: Vec<Contender<'_>> = variants()
         .into_iter()
