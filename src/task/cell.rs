@@ -277,10 +277,13 @@ where
 {
     /// Queued → `stage` (Cancelled or TimedOut): the task never runs. True
     /// if this call did it.
-    fn cancel_as(&self, pool: &Shared, stage: Stage) -> bool {
+    /// `claimed` runs once the claim is won, before waiters can see the
+    /// final stage (a statistic they may read at once).
+    fn cancel_as(&self, pool: &Shared, stage: Stage, claimed: fn(&Shared)) -> bool {
         if self.state.try_claim() == Claim::Lost {
             return false;
         }
+        claimed(pool);
         // Drop the closure before publishing, so that a waiter who sees
         // `Cancelled` knows nothing it borrowed is still in use; a panic in
         // its `Drop` is handed on only after the task is published and
@@ -440,12 +443,13 @@ where
     }
 
     fn cancel_queued(&self, pool: &Shared) -> bool {
-        self.cancel_as(pool, Stage::Cancelled)
+        self.cancel_as(pool, Stage::Cancelled, |_| {})
     }
 
     fn time_out(&self, pool: &Shared) -> bool {
-        if self.cancel_as(pool, Stage::TimedOut) {
-            pool.task_timed_out();
+        // Counted before waiters wake: one that reads `stats()` right
+        // after its handle reported TimedOut must see it.
+        if self.cancel_as(pool, Stage::TimedOut, Shared::task_timed_out) {
             return true;
         }
         match self.state.time_out() {
@@ -453,11 +457,11 @@ where
             Some(wake) => {
                 // Running: asked to stop, and final for every waiter now; the
                 // runner drops what it returns ([timeout-vs-publish]).
+                pool.task_timed_out();
                 self.control.request();
                 if wake {
                     self.wake_all(pool);
                 }
-                pool.task_timed_out();
                 true
             }
         }
