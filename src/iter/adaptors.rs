@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use crate::iter::plumbing::Producer;
+use crate::iter::plumbing::{cheap, Producer};
 use crate::iter::{IndexedParallelIterator, ParallelIterator};
 
 /// Forwards the length bounds and the drained flag to `base`.
@@ -320,6 +320,7 @@ where
     where
         Self: 'p;
     const EXACT: bool = P::EXACT;
+    const CHEAP: bool = P::CHEAP;
     fn len(&self) -> usize {
         self.base.len()
     }
@@ -366,6 +367,7 @@ where
     where
         Self: 'p;
     const EXACT: bool = P::EXACT;
+    const CHEAP: bool = P::CHEAP && cheap::<T>();
     fn len(&self) -> usize {
         self.base.len()
     }
@@ -404,6 +406,7 @@ impl<P: Producer> Producer for Enumerate<P> {
     where
         Self: 'p;
     const EXACT: bool = P::EXACT;
+    const CHEAP: bool = P::CHEAP;
     fn len(&self) -> usize {
         self.base.len()
     }
@@ -451,6 +454,7 @@ impl<A: Producer, B: Producer> Producer for Zip<A, B> {
     where
         Self: 'p;
     const EXACT: bool = A::EXACT && B::EXACT;
+    const CHEAP: bool = A::CHEAP && B::CHEAP;
     fn len(&self) -> usize {
         self.a.len().min(self.b.len())
     }
@@ -509,6 +513,7 @@ impl<P: Producer> Producer for Bounded<P> {
     where
         Self: 'p;
     const EXACT: bool = P::EXACT;
+    const CHEAP: bool = P::CHEAP;
     fn len(&self) -> usize {
         self.base.len()
     }

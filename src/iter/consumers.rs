@@ -11,7 +11,7 @@
 use std::marker::PhantomData;
 use std::ops::Range;
 
-use crate::iter::plumbing::{Consumer, Flow, Halt};
+use crate::iter::plumbing::{cheap, Consumer, Flow, Halt};
 use crate::sync::{AtomicUsize, Ordering};
 
 type Runs<R> = Vec<(Range<usize>, R)>;
@@ -98,6 +98,7 @@ pub(crate) struct Sum<S>(pub(crate) PhantomData<fn() -> S>);
 impl<T, S: Send + std::iter::Sum<T> + std::iter::Sum<S>> Consumer<T> for Sum<S> {
     type Run = Option<S>;
     type Output = S;
+    const CHEAP: bool = cheap::<T>() && cheap::<S>();
     fn start(&self) -> Option<S> {
         None
     }
@@ -127,6 +128,7 @@ pub(crate) struct Product<S>(pub(crate) PhantomData<fn() -> S>);
 impl<T, S: Send + std::iter::Product<T> + std::iter::Product<S>> Consumer<T> for Product<S> {
     type Run = Option<S>;
     type Output = S;
+    const CHEAP: bool = cheap::<T>() && cheap::<S>();
     fn start(&self) -> Option<S> {
         None
     }
@@ -156,6 +158,7 @@ pub(crate) struct Count;
 impl<T> Consumer<T> for Count {
     type Run = usize;
     type Output = usize;
+    const CHEAP: bool = true;
     fn start(&self) -> usize {
         0
     }
@@ -258,6 +261,8 @@ pub(crate) struct CollectRuns;
 impl<T: Send> Consumer<T> for CollectRuns {
     type Run = Vec<T>;
     type Output = Vec<T>;
+    // Moves items, nothing more.
+    const CHEAP: bool = true;
     fn start(&self) -> Vec<T> {
         Vec::new()
     }
@@ -305,6 +310,8 @@ impl<T> CollectInPlace<T> {
 impl<T: Send> Consumer<T> for CollectInPlace<T> {
     type Run = ();
     type Output = Vec<T>;
+    // Moves items, nothing more.
+    const CHEAP: bool = true;
     fn start(&self) {}
     #[inline]
     fn fold<I: Iterator<Item = T>>(

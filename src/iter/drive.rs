@@ -7,10 +7,13 @@
 //!    starting at one base index (or `with_min_len`), reading a cheap clock
 //!    (the time-stamp counter) after each; each next piece is sized to half
 //!    of what the rest of `ALONE_BUDGET` fits at the rate so far (between
-//!    twice and `GROWTH` times the last). A call whose work ends within the
-//!    budget never touches the pool: a sum over a thousand numbers costs
-//!    three pieces and three clock reads more than the sequential loop.
-//!    Items that take long go parallel after the first one.
+//!    twice and `GROWTH` times the last). A chain that runs no user code per
+//!    item (`Producer::CHEAP` and `Consumer::CHEAP`: a sum over a slice of
+//!    numbers) starts instead with one untimed piece of `CHEAP_FIRST`
+//!    items and starts the clock after it. A call whose work ends within
+//!    the budget never touches the pool: a sum over a thousand numbers is
+//!    one piece and no clock read more than the sequential loop. Items that
+//!    take long go parallel after the first one.
 //! 2. **Together.** Past the budget, what is left is claimed through one
 //!    atomic cursor by the caller's worker (or, from outside any pool, one
 //!    task on the global pool the caller waits for) plus helper jobs that
@@ -51,6 +54,9 @@ use crate::task::control::Control;
 /// Work the caller does alone before it asks the pool for help, in ticks
 /// of [`ticks`] (about 5 µs at 2.5 GHz).
 const ALONE_BUDGET: u64 = 12_000;
+/// The untimed first piece of a chain that runs no user code per item
+/// (`Producer::CHEAP`): a few microseconds at most.
+const CHEAP_FIRST: usize = 2048;
 /// How much each piece may grow over the last while the caller is alone.
 const GROWTH: usize = 32;
 /// A participant doubles its pieces while they take less than this ...
@@ -101,12 +107,21 @@ where
     let min = producer.min_len().max(1);
     let max = producer.max_len().max(min);
 
-    // Alone: no atomics, no pool.
-    let began = ticks();
+    // Alone: no atomics, no pool. A chain with no user code per item
+    // starts with one untimed piece of `CHEAP_FIRST` items (a sum over a
+    // thousand numbers reads no clock at all); any other starts timed, with
+    // `min` items.
+    let cheap = P::CHEAP && C::CHEAP;
     let mut local = producer.local();
     let mut run = consumer.start();
     let mut next = 0;
-    let mut size = min;
+    let mut size = if cheap {
+        CHEAP_FIRST.clamp(min, max)
+    } else {
+        min
+    };
+    // When the clock started, and at which base index.
+    let mut clock = (!cheap).then(|| (ticks(), 0));
     let mut stopped = false;
     // The alone phase is short: one look at the task's cancellation before
     // it; the pool phase looks before every claim.
@@ -127,14 +142,21 @@ where
         if next >= len || producer.is_drained() {
             break;
         }
-        let spent = ticks().wrapping_sub(began);
+        let now = ticks();
+        let (began, from) = *clock.get_or_insert((now, next));
+        let spent = now.wrapping_sub(began);
         if spent > ALONE_BUDGET {
             break;
+        }
+        if next == from {
+            // The untimed first piece: the next one, as big, is timed.
+            continue;
         }
         // Half of what the rest of the budget fits at the rate so far, but
         // at least twice and at most `GROWTH` times the last piece: items
         // that turn costly later overshoot the budget by a bounded factor.
-        let fits = (ALONE_BUDGET - spent) as u128 * next as u128 / u128::from(spent.max(1));
+        let fits =
+            (ALONE_BUDGET - spent) as u128 * (next - from) as u128 / u128::from(spent.max(1));
         let fits = usize::try_from(fits / 2).unwrap_or(usize::MAX);
         size = fits
             .clamp(size.saturating_mul(2), size.saturating_mul(GROWTH))
@@ -143,11 +165,13 @@ where
     if stopped || next >= len || producer.is_drained() {
         return consumer.finish(std::iter::once((0..next, run)));
     }
+    let (began, from) = clock.expect("the clock starts after the first piece");
     let mut runs = vec![(0..next, run)];
 
     // Together.
     let spent = u128::from(ticks().wrapping_sub(began).max(1));
-    let first_size = usize::try_from(TARGET_TICKS * next as u128 / spent).unwrap_or(usize::MAX);
+    let timed = (next - from).max(1) as u128;
+    let first_size = usize::try_from(TARGET_TICKS * timed / spent).unwrap_or(usize::MAX);
     let together = Together {
         producer: &producer,
         consumer: &consumer,
@@ -221,9 +245,12 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
         // `TARGET_TICKS` of work): waking a thread for less costs more than
         // it saves. Pieces never exceed a fair share of what is left.
         let helpers = (left / self.first_size).min(threads - 1);
+        // A fair share counts the participants there can be: alone, the
+        // caller takes what is left in pieces of a first piece's size.
+        let participants = helpers + 1;
         let first = self
             .first_size
-            .min(left.div_ceil(2 * threads))
+            .min(left.div_ceil(2 * participants))
             .clamp(self.min, self.max);
         let caller_local = CallerLocal {
             local: caller_local.map_or(std::ptr::null_mut(), |local| local as *mut P::Local),
@@ -234,7 +261,7 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
             let _pieces = group.ambient().enter();
             // The caller's own local, if it is a worker; helpers make theirs.
             let own = caller_local.take();
-            context.run(hooks, || self.participate(&group, threads, first, own));
+            context.run(hooks, || self.participate(&group, participants, first, own));
         };
         run_with_helpers(worker, helpers, &work);
     }
@@ -244,7 +271,7 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
     fn participate(
         &self,
         group: &Control,
-        threads: usize,
+        participants: usize,
         first: usize,
         caller_local: Option<&mut P::Local>,
     ) {
@@ -298,8 +325,11 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
                 } else if took > SLOW {
                     size /= 2;
                 }
-                let left = self.len.saturating_sub(self.cursor.load(Ordering::Relaxed));
-                size = size.min(left / (2 * threads)).clamp(self.min, self.max);
+                if participants > 1 {
+                    let left = self.len.saturating_sub(self.cursor.load(Ordering::Relaxed));
+                    size = size.min(left / (2 * participants));
+                }
+                size = size.clamp(self.min, self.max);
             }
             if let Some(finished) = current {
                 lock(&self.runs).push(finished);

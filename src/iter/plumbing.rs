@@ -43,6 +43,12 @@ pub trait Producer: Sync + Send {
     /// Whether every base index yields exactly one item, in order.
     const EXACT: bool;
 
+    /// Whether a piece runs no user code per item (a slice or a range, and
+    /// `copied`, `enumerate`, `zip` over them): a piece of a couple of
+    /// thousand items then costs at most a few microseconds, so the driver
+    /// runs one that big first without timing it (see [`cheap`]).
+    const CHEAP: bool = false;
+
     /// Base indices: pieces are sub-ranges of `0..len()`.
     fn len(&self) -> usize;
 
@@ -109,6 +115,15 @@ impl Halt {
     }
 }
 
+/// Whether values of `T` are cheap to move, add or compare with no user
+/// code to speak of: no drop glue (so no heap behind them) and at most four
+/// words. A heuristic for [`Producer::CHEAP`] and `Consumer::CHEAP`: a type
+/// with its own `Add` or `Clone` that does real work and still has no drop
+/// glue costs at most one untimed first piece of such work.
+pub(crate) const fn cheap<T>() -> bool {
+    !std::mem::needs_drop::<T>() && std::mem::size_of::<T>() <= 4 * std::mem::size_of::<usize>()
+}
+
 /// Folds the items of pieces and puts the pieces' results together.
 ///
 /// A *run* is the result of pieces one participant claimed back to back
@@ -120,6 +135,11 @@ pub(crate) trait Consumer<T>: Sync {
     type Run: Send;
     /// The answer.
     type Output;
+
+    /// Whether folding an item runs no user code to speak of (`count`, a
+    /// `sum` of numbers, `collect`): with a [`Producer::CHEAP`] producer the
+    /// driver starts with one big untimed piece.
+    const CHEAP: bool = false;
 
     /// An empty run.
     fn start(&self) -> Self::Run;

@@ -285,6 +285,7 @@ impl<'a, T: Sync + 'a> Producer for Chunks<'a, T> {
     where
         Self: 'p;
     const EXACT: bool = true;
+    const CHEAP: bool = true;
     fn len(&self) -> usize {
         self.slice.len().div_ceil(self.size)
     }
@@ -319,6 +320,7 @@ impl<'a, T: Sync + 'a> Producer for ChunksExact<'a, T> {
     where
         Self: 'p;
     const EXACT: bool = true;
+    const CHEAP: bool = true;
     fn len(&self) -> usize {
         self.slice.len() / self.size
     }
@@ -345,6 +347,7 @@ impl<'a, T: Sync + 'a> Producer for Windows<'a, T> {
     where
         Self: 'p;
     const EXACT: bool = true;
+    const CHEAP: bool = true;
     fn len(&self) -> usize {
         (self.slice.len() + 1).saturating_sub(self.size)
     }
@@ -397,6 +400,7 @@ impl<'a, T: Send + 'a> Producer for ChunksMut<'a, T> {
     where
         Self: 'p;
     const EXACT: bool = true;
+    const CHEAP: bool = true;
     fn len(&self) -> usize {
         self.covered.div_ceil(self.size)
     }

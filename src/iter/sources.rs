@@ -57,6 +57,7 @@ impl<'a, T: Sync + 'a> Producer for Iter<'a, T> {
     where
         Self: 'p;
     const EXACT: bool = true;
+    const CHEAP: bool = true;
     fn len(&self) -> usize {
         self.slice.len()
     }
@@ -101,6 +102,7 @@ impl<'a, T: Send + 'a> Producer for IterMut<'a, T> {
     where
         Self: 'p;
     const EXACT: bool = true;
+    const CHEAP: bool = true;
     fn len(&self) -> usize {
         self.len
     }
@@ -152,6 +154,7 @@ impl<T: Send> Producer for IntoIter<T> {
     where
         Self: 'p;
     const EXACT: bool = true;
+    const CHEAP: bool = true;
     fn len(&self) -> usize {
         self.len
     }
@@ -317,6 +320,7 @@ impl<T: RangeInteger> Producer for RangeIter<T> {
     type Local = ();
     type Piece<'p> = T::Steps;
     const EXACT: bool = true;
+    const CHEAP: bool = true;
     fn len(&self) -> usize {
         self.len
     }
@@ -334,6 +338,7 @@ impl<T: RangeInteger> Producer for RangeInclusiveIter<T> {
     type Local = ();
     type Piece<'p> = T::StepsInclusive;
     const EXACT: bool = true;
+    const CHEAP: bool = true;
     fn len(&self) -> usize {
         self.len
     }

@@ -206,6 +206,7 @@ where
     where
         Self: 'p;
     const EXACT: bool = false;
+    const CHEAP: bool = P::CHEAP;
     fn len(&self) -> usize {
         self.base.len()
     }
