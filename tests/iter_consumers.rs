@@ -222,3 +222,48 @@ fn unzip_and_partition_match_sequential() {
         Ok(())
     });
 }
+
+#[test]
+fn collect_into_vec_and_par_extend_reuse_the_buffer() {
+    check(|v, k| {
+        let expected: Vec<u64> = v.iter().map(|&x| spin(x)).collect();
+        // A buffer big enough is reused: same allocation, old items gone.
+        let mut target: Vec<u64> = Vec::with_capacity(v.len() + 8);
+        target.extend([1, 2, 3]);
+        let buffer = target.as_ptr();
+        v.par_iter().map(|&x| spin(x)).collect_into_vec(&mut target);
+        prop_assert_eq!(&target, &expected);
+        prop_assert_eq!(target.as_ptr(), buffer);
+        // Extending in place keeps the items already there, in front.
+        let mut extended: Vec<u64> = Vec::with_capacity(2 * v.len() + 1);
+        extended.push(k);
+        let buffer = extended.as_ptr();
+        extended.par_extend(v.par_iter().map(|&x| spin(x)));
+        prop_assert_eq!(extended[0], k);
+        prop_assert_eq!(&extended[1..], &expected[..]);
+        prop_assert_eq!(extended.as_ptr(), buffer);
+        // Not indexed (a filter): collected, then appended in order.
+        extended.par_extend(v.par_iter().copied().filter(|x| x % k == 0));
+        let tail: Vec<u64> = v.iter().copied().filter(|x| x % k == 0).collect();
+        prop_assert_eq!(&extended[1 + v.len()..], &tail[..]);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_panicking_par_extend_leaves_the_vector_as_it_was() {
+    with_deadline(LIMIT, || {
+        let v: Vec<u64> = (0..10_000).collect();
+        let mut kept = vec![String::from("a"), String::from("b")];
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool().install(|| {
+                kept.par_extend(v.par_iter().map(|&x| {
+                    assert!(x != 7_777, "boom");
+                    x.to_string()
+                }));
+            })
+        }));
+        assert!(outcome.is_err(), "the panic resumes in the caller");
+        assert_eq!(kept, ["a", "b"]);
+    });
+}

@@ -17,20 +17,34 @@ use crate::iter::stateful::UntilErr;
 use crate::iter::{FromParallelIterator, IntoParallelIterator, ParallelExtend, ParallelIterator};
 use crate::sync::{AtomicBool, Mutex};
 
-/// The items of `par_iter` in order.
-fn collect_vec<I: IntoParallelIterator>(par_iter: I) -> Vec<I::Item> {
-    fn run<P: Producer>(producer: P) -> Vec<P::Item>
+/// Appends the items of `par_iter` to `vec`, in order. An indexed chain
+/// writes them straight into `vec`'s spare capacity; if it panics, `vec`
+/// keeps the items it had.
+pub(crate) fn append_vec<I: IntoParallelIterator>(vec: &mut Vec<I::Item>, par_iter: I) {
+    fn run<P: Producer>(vec: &mut Vec<P::Item>, producer: P)
     where
         P::Item: Send,
     {
         if P::EXACT {
             let len = producer.len();
-            drive(producer, CollectInPlace::new(len))
+            drive(producer, CollectInPlace::appending(vec, len));
         } else {
-            drive(producer, CollectRuns)
+            let mut more = drive(producer, CollectRuns);
+            if vec.is_empty() && vec.capacity() < more.len() {
+                *vec = more;
+            } else {
+                vec.append(&mut more);
+            }
         }
     }
-    run(par_iter.into_par_iter().into_producer())
+    run(vec, par_iter.into_par_iter().into_producer());
+}
+
+/// The items of `par_iter` in order.
+fn collect_vec<I: IntoParallelIterator>(par_iter: I) -> Vec<I::Item> {
+    let mut vec = Vec::new();
+    append_vec(&mut vec, par_iter);
+    vec
 }
 
 impl<T: Send> FromParallelIterator<T> for Vec<T> {
@@ -41,12 +55,7 @@ impl<T: Send> FromParallelIterator<T> for Vec<T> {
 
 impl<T: Send> ParallelExtend<T> for Vec<T> {
     fn par_extend<I: IntoParallelIterator<Item = T>>(&mut self, par_iter: I) {
-        let mut more = collect_vec(par_iter);
-        if self.is_empty() {
-            *self = more;
-        } else {
-            self.append(&mut more);
-        }
+        append_vec(self, par_iter);
     }
 }
 

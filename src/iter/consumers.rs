@@ -287,29 +287,35 @@ impl<T: Send> Consumer<T> for CollectRuns {
     }
 }
 
-/// Writes an exact producer's items straight into a vector's buffer at
-/// their base index.
-pub(crate) struct CollectInPlace<T> {
-    vec: Vec<T>,
+/// Writes an exact producer's items straight into a vector's spare
+/// capacity, at their base index past the items it already holds (so
+/// `collect_into_vec` and `par_extend` reuse the buffer, and its pages).
+pub(crate) struct CollectInPlace<'v, T> {
+    vec: &'v mut Vec<T>,
+    /// Where base index 0 goes: just past `vec`'s items.
     base: *mut T,
     len: usize,
 }
 
 // SAFETY: threads write disjoint indices (each is handed out once), and
 // `T: Send` lets the values be made on other threads.
-unsafe impl<T: Send> Sync for CollectInPlace<T> {}
+// The vector itself is only touched by `finish`, after the pieces.
+unsafe impl<T: Send> Sync for CollectInPlace<'_, T> {}
 
-impl<T> CollectInPlace<T> {
-    pub(crate) fn new(len: usize) -> Self {
-        let mut vec = Vec::with_capacity(len);
-        let base = vec.as_mut_ptr();
+impl<'v, T> CollectInPlace<'v, T> {
+    /// Appends `len` items to `vec`; if the call fails, `vec` keeps the
+    /// items it had.
+    pub(crate) fn appending(vec: &'v mut Vec<T>, len: usize) -> Self {
+        vec.reserve(len);
+        // SAFETY: `reserve` made room for `len` more items past `vec.len()`.
+        let base = unsafe { vec.as_mut_ptr().add(vec.len()) };
         CollectInPlace { vec, base, len }
     }
 }
 
-impl<T: Send> Consumer<T> for CollectInPlace<T> {
+impl<T: Send> Consumer<T> for CollectInPlace<'_, T> {
     type Run = ();
-    type Output = Vec<T>;
+    type Output = ();
     // Moves items, nothing more.
     const CHEAP: bool = true;
     fn start(&self) {}
@@ -321,30 +327,40 @@ impl<T: Send> Consumer<T> for CollectInPlace<T> {
         items: I,
         _: &Halt,
     ) -> Flow {
-        for (index, item) in (range.start..).zip(items) {
-            assert!(
-                index < range.end,
-                "an exact producer yielded too many items"
-            );
-            // SAFETY: `index` is in this piece's range (asserted), which only
-            // this piece writes, and below the capacity `len`.
-            unsafe { self.base.add(index).write(item) };
-        }
+        assert!(range.end <= self.len, "a piece beyond the output");
+        let slots = range.len();
+        // SAFETY: `range` lies below the capacity `len` (asserted).
+        let first = unsafe { self.base.add(range.start) };
+        // Internal iteration (`fold`) keeps the count in a register.
+        let written = items.fold(0, |at, item| {
+            assert!(at < slots, "an exact producer yielded too many items");
+            // SAFETY: `at` is below this piece's length (asserted), and only
+            // this piece writes these slots (each index is handed out once);
+            // they hold no value yet.
+            unsafe { first.add(at).write(item) };
+            at + 1
+        });
+        // Fewer items would leave slots that `finish` counts as written.
+        assert_eq!(
+            written,
+            range.len(),
+            "an exact producer yielded too few items"
+        );
         Flow::Continue
     }
-    fn finish<R: Iterator<Item = (Range<usize>, ())>>(self, runs: R) -> Vec<T> {
+    fn finish<R: Iterator<Item = (Range<usize>, ())>>(self, runs: R) {
         let written: usize = runs.map(|(range, _)| range.len()).sum();
         assert_eq!(written, self.len, "not every index was written");
-        let mut vec = self.vec;
         // SAFETY: the runs cover `0..len` (their lengths add up and they are
-        // disjoint), every index of a finished run was written once.
-        unsafe { vec.set_len(self.len) };
-        vec
+        // disjoint), every index of a finished run was written once, just
+        // past the vector's own items.
+        unsafe { self.vec.set_len(self.vec.len() + self.len) };
     }
     fn abandon(self, runs: Runs<()>) {
         for (range, ()) in runs {
             // SAFETY: a finished run's indices were written and not yet
-            // dropped; the vector's length is 0, so this is the only drop.
+            // dropped; they lie past the vector's length, so this is their
+            // only drop (the vector drops its own items).
             unsafe {
                 std::ptr::slice_from_raw_parts_mut(self.base.add(range.start), range.len())
                     .drop_in_place()

@@ -133,7 +133,9 @@ pub trait IndexedParallelIterator: ParallelIterator {
         }
     }
 
-    /// Collects the items into `target`, replacing what it held.
+    /// Collects the items into `target`, replacing what it held; its buffer
+    /// is reused when it is big enough (as rayon's: no new allocation, no
+    /// fresh pages to fault in).
     ///
     /// # Examples
     ///
@@ -144,7 +146,8 @@ pub trait IndexedParallelIterator: ParallelIterator {
     /// assert_eq!(v, [0, 1, 2]);
     /// ```
     fn collect_into_vec(self, target: &mut Vec<Self::Item>) {
-        *target = self.collect();
+        target.clear();
+        crate::iter::collect::append_vec(target, self);
     }
 }
 
