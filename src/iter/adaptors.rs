@@ -45,343 +45,252 @@ macro_rules! parallel_over_base {
     ($name:ident { $($field:ident),* }) => {};
 }
 
-/// The iterator of [`ParallelIterator::map`].
-#[derive(Clone, Debug)]
-pub struct Map<I, F> {
-    pub(crate) base: I,
-    pub(crate) f: F,
-}
-
-impl<I, F, R> ParallelIterator for Map<I, F>
-where
-    I: ParallelIterator,
-    F: Fn(I::Item) -> R + Sync + Send,
-    R: Send,
-{
-    type Item = R;
-    type Producer = Map<I::Producer, F>;
-    fn into_producer(self) -> Self::Producer {
-        Map {
-            base: self.base.into_producer(),
-            f: self.f,
+/// An adaptor that applies a closure `f` to each piece of its base `B`
+/// through a std iterator adaptor (`map`, `inspect`, `filter`, ...).
+macro_rules! closure_adaptor {
+    (
+        $(#[$attr:meta])*
+        $name:ident[$($extra:ident),*] = $std:ident[$($mid:ty),*] by $method:ident,
+        item: $item:ty, exact: $exact:expr, [$($indexed:ident)?]
+        where [$($bounds:tt)*] and iterator [$($iter_bounds:tt)*]
+    ) => {
+        $(#[$attr])*
+        #[derive(Clone, Debug)]
+        pub struct $name<I, F> {
+            pub(crate) base: I,
+            pub(crate) f: F,
         }
-    }
-}
-parallel_over_base!(Map { F } indexed);
 
-impl<P, F, R> Producer for Map<P, F>
-where
-    P: Producer,
-    F: Fn(P::Item) -> R + Sync + Send,
-{
-    type Item = R;
-    type Local = P::Local;
-    type Piece<'p>
-        = std::iter::Map<P::Piece<'p>, &'p F>
-    where
-        Self: 'p;
-    const EXACT: bool = P::EXACT;
-    fn len(&self) -> usize {
-        self.base.len()
-    }
-    fn local(&self) -> Self::Local {
-        self.base.local()
-    }
-    unsafe fn piece<'p>(&'p self, local: &'p mut P::Local, range: Range<usize>) -> Self::Piece<'p> {
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.base.piece(local, range) }.map(&self.f)
-    }
-    forward_bounds!();
-}
-
-/// The iterator of [`ParallelIterator::inspect`].
-#[derive(Clone, Debug)]
-pub struct Inspect<I, F> {
-    pub(crate) base: I,
-    pub(crate) f: F,
-}
-
-impl<I, F> ParallelIterator for Inspect<I, F>
-where
-    I: ParallelIterator,
-    F: Fn(&I::Item) + Sync + Send,
-{
-    type Item = I::Item;
-    type Producer = Inspect<I::Producer, F>;
-    fn into_producer(self) -> Self::Producer {
-        Inspect {
-            base: self.base.into_producer(),
-            f: self.f,
+        impl<B, F, $($extra),*> ParallelIterator for $name<B, F>
+        where
+            B: ParallelIterator,
+            $($bounds)*
+            $($iter_bounds)*
+        {
+            type Item = $item;
+            type Producer = $name<B::Producer, F>;
+            fn into_producer(self) -> Self::Producer {
+                $name {
+                    base: self.base.into_producer(),
+                    f: self.f,
+                }
+            }
         }
-    }
-}
-parallel_over_base!(Inspect { F } indexed);
+        parallel_over_base!($name { F } $($indexed)?);
 
-impl<P, F> Producer for Inspect<P, F>
-where
-    P: Producer,
-    F: Fn(&P::Item) + Sync + Send,
-{
-    type Item = P::Item;
-    type Local = P::Local;
-    type Piece<'p>
-        = std::iter::Inspect<P::Piece<'p>, &'p F>
-    where
-        Self: 'p;
-    const EXACT: bool = P::EXACT;
-    fn len(&self) -> usize {
-        self.base.len()
-    }
-    fn local(&self) -> Self::Local {
-        self.base.local()
-    }
-    unsafe fn piece<'p>(&'p self, local: &'p mut P::Local, range: Range<usize>) -> Self::Piece<'p> {
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.base.piece(local, range) }.inspect(&self.f)
-    }
-    forward_bounds!();
-}
-
-/// The iterator of [`ParallelIterator::filter`].
-#[derive(Clone, Debug)]
-pub struct Filter<I, F> {
-    pub(crate) base: I,
-    pub(crate) f: F,
-}
-
-impl<I, F> ParallelIterator for Filter<I, F>
-where
-    I: ParallelIterator,
-    F: Fn(&I::Item) -> bool + Sync + Send,
-{
-    type Item = I::Item;
-    type Producer = Filter<I::Producer, F>;
-    fn into_producer(self) -> Self::Producer {
-        Filter {
-            base: self.base.into_producer(),
-            f: self.f,
+        impl<B, F, $($extra),*> Producer for $name<B, F>
+        where
+            B: Producer,
+            $($bounds)*
+        {
+            type Item = $item;
+            type Local = B::Local;
+            type Piece<'p>
+                = std::iter::$std<B::Piece<'p>, $($mid,)* &'p F>
+            where
+                Self: 'p;
+            const EXACT: bool = $exact;
+            fn len(&self) -> usize {
+                self.base.len()
+            }
+            fn local(&self) -> Self::Local {
+                self.base.local()
+            }
+            unsafe fn piece<'p>(
+                &'p self,
+                local: &'p mut B::Local,
+                range: Range<usize>,
+            ) -> Self::Piece<'p> {
+                // SAFETY: the caller's contract, passed on.
+                unsafe { self.base.piece(local, range) }.$method(&self.f)
+            }
+            forward_bounds!();
         }
-    }
+    };
 }
 
-impl<P, F> Producer for Filter<P, F>
-where
-    P: Producer,
-    F: Fn(&P::Item) -> bool + Sync + Send,
-{
-    type Item = P::Item;
-    type Local = P::Local;
-    type Piece<'p>
-        = std::iter::Filter<P::Piece<'p>, &'p F>
-    where
-        Self: 'p;
-    const EXACT: bool = false;
-    fn len(&self) -> usize {
-        self.base.len()
-    }
-    fn local(&self) -> Self::Local {
-        self.base.local()
-    }
-    unsafe fn piece<'p>(&'p self, local: &'p mut P::Local, range: Range<usize>) -> Self::Piece<'p> {
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.base.piece(local, range) }.filter(&self.f)
-    }
-    forward_bounds!();
+closure_adaptor! {
+    /// The iterator of [`ParallelIterator::map`]: `f` applied to every item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::prelude::*;
+    /// let squares: workcrew::iter::Map<_, _> = (1..4).into_par_iter().map(|x| x * x);
+    /// assert_eq!(squares.collect::<Vec<_>>(), [1, 4, 9]);
+    /// ```
+    Map[R] = Map[] by map,
+    item: R, exact: B::EXACT, [indexed]
+    where [F: Fn(B::Item) -> R + Sync + Send,] and iterator [R: Send,]
 }
 
-/// The iterator of [`ParallelIterator::filter_map`].
-#[derive(Clone, Debug)]
-pub struct FilterMap<I, F> {
-    pub(crate) base: I,
-    pub(crate) f: F,
+closure_adaptor! {
+    /// The iterator of [`ParallelIterator::inspect`]: `f` sees every item
+    /// by reference on its way through.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use workcrew::prelude::*;
+    /// let seen = AtomicUsize::new(0);
+    /// let total: i32 = [1, 2, 3]
+    ///     .par_iter()
+    ///     .inspect(|_| {
+    ///         seen.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .sum();
+    /// assert_eq!((total, seen.into_inner()), (6, 3));
+    /// ```
+    Inspect[] = Inspect[] by inspect,
+    item: B::Item, exact: B::EXACT, [indexed]
+    where [F: Fn(&B::Item) + Sync + Send,] and iterator []
 }
 
-impl<I, F, R> ParallelIterator for FilterMap<I, F>
-where
-    I: ParallelIterator,
-    F: Fn(I::Item) -> Option<R> + Sync + Send,
-    R: Send,
-{
-    type Item = R;
-    type Producer = FilterMap<I::Producer, F>;
-    fn into_producer(self) -> Self::Producer {
-        FilterMap {
-            base: self.base.into_producer(),
-            f: self.f,
+closure_adaptor! {
+    /// The iterator of [`ParallelIterator::filter`]: the items `f` accepts,
+    /// in order. Not indexed (its length is known only at the end).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::prelude::*;
+    /// let even: Vec<u32> = (0..10u32).into_par_iter().filter(|x| x % 2 == 0).collect();
+    /// assert_eq!(even, [0, 2, 4, 6, 8]);
+    /// ```
+    Filter[] = Filter[] by filter,
+    item: B::Item, exact: false, []
+    where [F: Fn(&B::Item) -> bool + Sync + Send,] and iterator []
+}
+
+closure_adaptor! {
+    /// The iterator of [`ParallelIterator::filter_map`]: the `Some` values
+    /// `f` returns, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::prelude::*;
+    /// let numbers: Vec<i32> = ["1", "x", "3"].par_iter().filter_map(|s| s.parse().ok()).collect();
+    /// assert_eq!(numbers, [1, 3]);
+    /// ```
+    FilterMap[R] = FilterMap[] by filter_map,
+    item: R, exact: false, []
+    where [F: Fn(B::Item) -> Option<R> + Sync + Send,] and iterator [R: Send,]
+}
+
+closure_adaptor! {
+    /// The iterator of [`ParallelIterator::flat_map_iter`]: the items of the
+    /// sequential iterators `f` returns, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::prelude::*;
+    /// let pairs: Vec<u32> = (1..4u32).into_par_iter().flat_map_iter(|x| [x, 10 * x]).collect();
+    /// assert_eq!(pairs, [1, 10, 2, 20, 3, 30]);
+    /// ```
+    FlatMapIter[SI] = FlatMap[SI] by flat_map,
+    item: SI::Item, exact: false, []
+    where [F: Fn(B::Item) -> SI + Sync + Send, SI: IntoIterator,] and iterator [SI::Item: Send,]
+}
+
+/// `copied` and `cloned`: the items of a base of references, by value
+/// (`std::iter::Copied` / `Cloned` over each piece).
+macro_rules! by_value {
+    ($(#[$attr:meta])* $name:ident: $bound:ident, $method:ident, cheap: $cheap:expr) => {
+        $(#[$attr])*
+        #[derive(Clone, Debug)]
+        pub struct $name<I> {
+            pub(crate) base: I,
         }
-    }
-}
 
-impl<P, F, R> Producer for FilterMap<P, F>
-where
-    P: Producer,
-    F: Fn(P::Item) -> Option<R> + Sync + Send,
-{
-    type Item = R;
-    type Local = P::Local;
-    type Piece<'p>
-        = std::iter::FilterMap<P::Piece<'p>, &'p F>
-    where
-        Self: 'p;
-    const EXACT: bool = false;
-    fn len(&self) -> usize {
-        self.base.len()
-    }
-    fn local(&self) -> Self::Local {
-        self.base.local()
-    }
-    unsafe fn piece<'p>(&'p self, local: &'p mut P::Local, range: Range<usize>) -> Self::Piece<'p> {
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.base.piece(local, range) }.filter_map(&self.f)
-    }
-    forward_bounds!();
-}
-
-/// The iterator of [`ParallelIterator::flat_map_iter`].
-#[derive(Clone, Debug)]
-pub struct FlatMapIter<I, F> {
-    pub(crate) base: I,
-    pub(crate) f: F,
-}
-
-impl<I, F, SI> ParallelIterator for FlatMapIter<I, F>
-where
-    I: ParallelIterator,
-    F: Fn(I::Item) -> SI + Sync + Send,
-    SI: IntoIterator,
-    SI::Item: Send,
-{
-    type Item = SI::Item;
-    type Producer = FlatMapIter<I::Producer, F>;
-    fn into_producer(self) -> Self::Producer {
-        FlatMapIter {
-            base: self.base.into_producer(),
-            f: self.f,
+        impl<'a, T, I> ParallelIterator for $name<I>
+        where
+            I: ParallelIterator<Item = &'a T>,
+            T: 'a + $bound + Send + Sync,
+        {
+            type Item = T;
+            type Producer = $name<I::Producer>;
+            fn into_producer(self) -> Self::Producer {
+                $name {
+                    base: self.base.into_producer(),
+                }
+            }
         }
-    }
-}
+        parallel_over_base!($name {} indexed);
 
-impl<P, F, SI> Producer for FlatMapIter<P, F>
-where
-    P: Producer,
-    F: Fn(P::Item) -> SI + Sync + Send,
-    SI: IntoIterator,
-{
-    type Item = SI::Item;
-    type Local = P::Local;
-    type Piece<'p>
-        = std::iter::FlatMap<P::Piece<'p>, SI, &'p F>
-    where
-        Self: 'p;
-    const EXACT: bool = false;
-    fn len(&self) -> usize {
-        self.base.len()
-    }
-    fn local(&self) -> Self::Local {
-        self.base.local()
-    }
-    unsafe fn piece<'p>(&'p self, local: &'p mut P::Local, range: Range<usize>) -> Self::Piece<'p> {
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.base.piece(local, range) }.flat_map(&self.f)
-    }
-    forward_bounds!();
-}
-
-/// The iterator of [`ParallelIterator::copied`].
-#[derive(Clone, Debug)]
-pub struct Copied<I> {
-    pub(crate) base: I,
-}
-
-impl<'a, T, I> ParallelIterator for Copied<I>
-where
-    I: ParallelIterator<Item = &'a T>,
-    T: 'a + Copy + Send + Sync,
-{
-    type Item = T;
-    type Producer = Copied<I::Producer>;
-    fn into_producer(self) -> Self::Producer {
-        Copied {
-            base: self.base.into_producer(),
+        impl<'a, T, P> Producer for $name<P>
+        where
+            P: Producer<Item = &'a T>,
+            T: 'a + $bound,
+        {
+            type Item = T;
+            type Local = P::Local;
+            type Piece<'p>
+                = std::iter::$name<P::Piece<'p>>
+            where
+                Self: 'p;
+            const EXACT: bool = P::EXACT;
+            const CHEAP: bool = $cheap;
+            fn len(&self) -> usize {
+                self.base.len()
+            }
+            fn local(&self) -> Self::Local {
+                self.base.local()
+            }
+            unsafe fn piece<'p>(
+                &'p self,
+                local: &'p mut P::Local,
+                range: Range<usize>,
+            ) -> Self::Piece<'p> {
+                // SAFETY: the caller's contract, passed on.
+                unsafe { self.base.piece(local, range) }.$method()
+            }
+            forward_bounds!();
         }
-    }
-}
-parallel_over_base!(Copied {} indexed);
-
-impl<'a, T, P> Producer for Copied<P>
-where
-    P: Producer<Item = &'a T>,
-    T: 'a + Copy,
-{
-    type Item = T;
-    type Local = P::Local;
-    type Piece<'p>
-        = std::iter::Copied<P::Piece<'p>>
-    where
-        Self: 'p;
-    const EXACT: bool = P::EXACT;
-    const CHEAP: bool = P::CHEAP;
-    fn len(&self) -> usize {
-        self.base.len()
-    }
-    fn local(&self) -> Self::Local {
-        self.base.local()
-    }
-    unsafe fn piece<'p>(&'p self, local: &'p mut P::Local, range: Range<usize>) -> Self::Piece<'p> {
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.base.piece(local, range) }.copied()
-    }
-    forward_bounds!();
+    };
 }
 
-/// The iterator of [`ParallelIterator::cloned`].
-#[derive(Clone, Debug)]
-pub struct Cloned<I> {
-    pub(crate) base: I,
+by_value! {
+    /// The iterator of [`ParallelIterator::copied`]: the items of a base of
+    /// `&T`, copied.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::prelude::*;
+    /// let copied: workcrew::iter::Copied<_> = [1, 2, 3].par_iter().copied();
+    /// assert_eq!(copied.sum::<i32>(), 6);
+    /// ```
+    Copied: Copy, copied, cheap: P::CHEAP
 }
 
-impl<'a, T, I> ParallelIterator for Cloned<I>
-where
-    I: ParallelIterator<Item = &'a T>,
-    T: 'a + Clone + Send + Sync,
-{
-    type Item = T;
-    type Producer = Cloned<I::Producer>;
-    fn into_producer(self) -> Self::Producer {
-        Cloned {
-            base: self.base.into_producer(),
-        }
-    }
-}
-parallel_over_base!(Cloned {} indexed);
-
-impl<'a, T, P> Producer for Cloned<P>
-where
-    P: Producer<Item = &'a T>,
-    T: 'a + Clone,
-{
-    type Item = T;
-    type Local = P::Local;
-    type Piece<'p>
-        = std::iter::Cloned<P::Piece<'p>>
-    where
-        Self: 'p;
-    const EXACT: bool = P::EXACT;
-    const CHEAP: bool = P::CHEAP && cheap::<T>();
-    fn len(&self) -> usize {
-        self.base.len()
-    }
-    fn local(&self) -> Self::Local {
-        self.base.local()
-    }
-    unsafe fn piece<'p>(&'p self, local: &'p mut P::Local, range: Range<usize>) -> Self::Piece<'p> {
-        // SAFETY: the caller's contract, passed on.
-        unsafe { self.base.piece(local, range) }.cloned()
-    }
-    forward_bounds!();
+by_value! {
+    /// The iterator of [`ParallelIterator::cloned`]: the items of a base of
+    /// `&T`, cloned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::prelude::*;
+    /// let words = [String::from("a"), String::from("b")];
+    /// let cloned: workcrew::iter::Cloned<_> = words.par_iter().cloned();
+    /// assert_eq!(cloned.collect::<Vec<String>>(), ["a", "b"]);
+    /// ```
+    Cloned: Clone, cloned, cheap: P::CHEAP && cheap::<T>()
 }
 
-/// The iterator of [`IndexedParallelIterator::enumerate`].
+/// The iterator of [`IndexedParallelIterator::enumerate`]: each item with
+/// its position.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let e: workcrew::iter::Enumerate<_> = ['a', 'b'].par_iter().enumerate();
+/// assert_eq!(e.collect::<Vec<_>>(), [(0, &'a'), (1, &'b')]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Enumerate<I> {
     pub(crate) base: I,
@@ -422,7 +331,17 @@ impl<P: Producer> Producer for Enumerate<P> {
     forward_bounds!();
 }
 
-/// The iterator of [`IndexedParallelIterator::zip`].
+/// The iterator of [`IndexedParallelIterator::zip`]: pairs of items at the
+/// same position, as long as the shorter side.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let (a, b) = ([1, 2, 3], [10, 20]);
+/// let z: workcrew::iter::Zip<_, _> = a.par_iter().zip(b.par_iter());
+/// assert_eq!(z.map(|(x, y)| x * y).collect::<Vec<_>>(), [10, 40]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Zip<A, B> {
     pub(crate) a: A,
@@ -484,7 +403,16 @@ impl<A: Producer, B: Producer> Producer for Zip<A, B> {
 }
 
 /// The iterator of [`IndexedParallelIterator::with_min_len`] and
-/// [`IndexedParallelIterator::with_max_len`].
+/// [`IndexedParallelIterator::with_max_len`]: the same items, in pieces of
+/// bounded length.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let b: workcrew::iter::Bounded<_> = (0..1_000).into_par_iter().with_min_len(100);
+/// assert_eq!(b.sum::<i32>(), 499_500);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Bounded<I> {
     pub(crate) base: I,

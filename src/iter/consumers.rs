@@ -92,64 +92,50 @@ impl<T: Send, ID: Fn() -> T + Sync, F: Fn(T, T) -> T + Sync> Consumer<T> for Red
     }
 }
 
-/// `sum`.
-pub(crate) struct Sum<S>(pub(crate) PhantomData<fn() -> S>);
+/// `sum` and `product`: each piece folded with the std trait, the pieces'
+/// results folded again in order.
+macro_rules! arithmetic {
+    ($(#[$attr:meta])* $name:ident: $trait:ident, $method:ident) => {
+        $(#[$attr])*
+        pub(crate) struct $name<S>(pub(crate) PhantomData<fn() -> S>);
 
-impl<T, S: Send + std::iter::Sum<T> + std::iter::Sum<S>> Consumer<T> for Sum<S> {
-    type Run = Option<S>;
-    type Output = S;
-    const CHEAP: bool = cheap::<T>() && cheap::<S>();
-    fn start(&self) -> Option<S> {
-        None
-    }
-    #[inline]
-    fn fold<I: Iterator<Item = T>>(
-        &self,
-        run: &mut Option<S>,
-        _: Range<usize>,
-        items: I,
-        _: &Halt,
-    ) -> Flow {
-        let piece: S = items.sum();
-        *run = Some(match run.take() {
-            Some(acc) => [acc, piece].into_iter().sum(),
-            None => piece,
-        });
-        Flow::Continue
-    }
-    fn finish<R: Iterator<Item = (Range<usize>, Option<S>)>>(self, runs: R) -> S {
-        runs.into_iter().filter_map(|(_, run)| run).sum()
-    }
+        impl<T, S: Send + std::iter::$trait<T> + std::iter::$trait<S>> Consumer<T> for $name<S> {
+            type Run = Option<S>;
+            type Output = S;
+            const CHEAP: bool = cheap::<T>() && cheap::<S>();
+            fn start(&self) -> Option<S> {
+                None
+            }
+            #[inline]
+            fn fold<I: Iterator<Item = T>>(
+                &self,
+                run: &mut Option<S>,
+                _: Range<usize>,
+                items: I,
+                _: &Halt,
+            ) -> Flow {
+                let piece: S = items.$method();
+                *run = Some(match run.take() {
+                    Some(acc) => [acc, piece].into_iter().$method(),
+                    None => piece,
+                });
+                Flow::Continue
+            }
+            fn finish<R: Iterator<Item = (Range<usize>, Option<S>)>>(self, runs: R) -> S {
+                runs.into_iter().filter_map(|(_, run)| run).$method()
+            }
+        }
+    };
 }
 
-/// `product`.
-pub(crate) struct Product<S>(pub(crate) PhantomData<fn() -> S>);
+arithmetic! {
+    /// `sum`.
+    Sum: Sum, sum
+}
 
-impl<T, S: Send + std::iter::Product<T> + std::iter::Product<S>> Consumer<T> for Product<S> {
-    type Run = Option<S>;
-    type Output = S;
-    const CHEAP: bool = cheap::<T>() && cheap::<S>();
-    fn start(&self) -> Option<S> {
-        None
-    }
-    #[inline]
-    fn fold<I: Iterator<Item = T>>(
-        &self,
-        run: &mut Option<S>,
-        _: Range<usize>,
-        items: I,
-        _: &Halt,
-    ) -> Flow {
-        let piece: S = items.product();
-        *run = Some(match run.take() {
-            Some(acc) => [acc, piece].into_iter().product(),
-            None => piece,
-        });
-        Flow::Continue
-    }
-    fn finish<R: Iterator<Item = (Range<usize>, Option<S>)>>(self, runs: R) -> S {
-        runs.into_iter().filter_map(|(_, run)| run).product()
-    }
+arithmetic! {
+    /// `product`.
+    Product: Product, product
 }
 
 /// `count`.

@@ -14,6 +14,16 @@ use crate::iter::ParallelIterator;
 /// A parallel iterator that knows its length and each item's position, as
 /// rayon's: slices, vectors, ranges, chunks and what `map`, `enumerate`,
 /// `zip`, ... make of them.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let names = ["ada", "bob"];
+/// let ages = [36, 41];
+/// let found = names.par_iter().zip(ages.par_iter()).position_first(|(_, &age)| age > 40);
+/// assert_eq!(found, Some(1));
+/// ```
 // rayon's trait has `len` and no `is_empty`; so does this one.
 #[allow(clippy::len_without_is_empty)]
 pub trait IndexedParallelIterator: ParallelIterator {
@@ -151,7 +161,20 @@ pub trait IndexedParallelIterator: ParallelIterator {
     }
 }
 
-/// Conversion into a parallel iterator (`into_par_iter`), as rayon's.
+/// Conversion into a parallel iterator (`into_par_iter`), as rayon's:
+/// vectors (by value), slices and vectors by reference, integer ranges,
+/// and every parallel iterator itself.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// fn total(items: impl IntoParallelIterator<Item = u64>) -> u64 {
+///     items.into_par_iter().sum()
+/// }
+/// assert_eq!(total(vec![1, 2, 3]), 6);
+/// assert_eq!(total(1..4u64), 6);
+/// ```
 pub trait IntoParallelIterator {
     /// The parallel iterator.
     type Iter: ParallelIterator<Item = Self::Item>;
@@ -236,6 +259,14 @@ impl<T: Send> IntoParallelIterator for Vec<T> {
 
 /// `par_iter()` on anything whose reference is [`IntoParallelIterator`],
 /// as rayon's.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let v = vec![3, 1, 2];
+/// assert_eq!(v.par_iter().min(), Some(&1));
+/// ```
 pub trait IntoParallelRefIterator<'data> {
     /// The parallel iterator.
     type Iter: ParallelIterator<Item = Self::Item>;
@@ -267,6 +298,15 @@ where
 
 /// `par_iter_mut()` on anything whose mutable reference is
 /// [`IntoParallelIterator`], as rayon's.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let mut v = vec![1, 2, 3];
+/// v.par_iter_mut().for_each(|x| *x += 1);
+/// assert_eq!(v, [2, 3, 4]);
+/// ```
 pub trait IntoParallelRefMutIterator<'data> {
     /// The parallel iterator.
     type Iter: ParallelIterator<Item = Self::Item>;
@@ -300,6 +340,14 @@ where
 /// `par_bridge()`: a parallel iterator over any sequential `Iterator`, as
 /// rayon's. Items are pulled in batches under a lock; their order is not
 /// kept.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let longest = "a bb ccc".split(' ').par_bridge().map(str::len).max();
+/// assert_eq!(longest, Some(3));
+/// ```
 pub trait ParallelBridge: Sized {
     /// The parallel iterator over `self`'s items.
     ///
@@ -322,7 +370,20 @@ where
     }
 }
 
-/// A collection a parallel iterator can be collected into, as rayon's.
+/// A collection a parallel iterator can be collected into, as rayon's:
+/// `Vec` (in order), `String`, hash and B-tree maps and sets, `()`, and
+/// `Result`/`Option` of those (the hand-out stops at the first error).
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::HashMap;
+/// use workcrew::prelude::*;
+/// let squares: HashMap<u32, u32> = (1..4u32).into_par_iter().map(|x| (x, x * x)).collect();
+/// assert_eq!(squares[&3], 9);
+/// let parsed: Result<Vec<u8>, _> = ["1", "x"].par_iter().map(|s| s.parse::<u8>()).collect();
+/// assert!(parsed.is_err());
+/// ```
 pub trait FromParallelIterator<T: Send> {
     /// The collection of `par_iter`'s items.
     ///
@@ -339,6 +400,15 @@ pub trait FromParallelIterator<T: Send> {
 }
 
 /// A collection a parallel iterator can be appended to, as rayon's.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let mut v = vec![0];
+/// v.par_extend((1..4).into_par_iter());
+/// assert_eq!(v, [0, 1, 2, 3]);
+/// ```
 pub trait ParallelExtend<T: Send> {
     /// Appends `par_iter`'s items.
     ///

@@ -45,6 +45,7 @@ pub(crate) mod run;
 pub(crate) mod slice;
 pub(crate) mod sort;
 pub(crate) mod sources;
+pub(crate) mod split;
 pub(crate) mod stateful;
 
 pub use adaptors::{

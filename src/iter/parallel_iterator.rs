@@ -21,6 +21,15 @@ use crate::sync::AtomicUsize;
 ///
 /// Unlike rayon's, it cannot be implemented outside this crate (its
 /// required items are hidden plumbing).
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let text = "the cat and the hat";
+/// let long_words = text.split(' ').collect::<Vec<_>>().par_iter().filter(|w| w.len() == 3).count();
+/// assert_eq!(long_words, 5);
+/// ```
 pub trait ParallelIterator: Sized + Send {
     /// The items.
     type Item: Send;
@@ -542,12 +551,7 @@ pub trait ParallelIterator: Sized + Send {
         A: Send,
         B: Send,
     {
-        let pairs: Vec<(A, B)> = self.collect();
-        let (a, b): (Vec<A>, Vec<B>) = pairs.into_iter().unzip();
-        let (mut from_a, mut from_b) = (FromA::default(), FromB::default());
-        from_a.par_extend(a);
-        from_b.par_extend(b);
-        (from_a, from_b)
+        crate::iter::split::unzip(self)
     }
 
     /// Splits the items into those for which `predicate` is true and the
@@ -566,44 +570,6 @@ pub trait ParallelIterator: Sized + Send {
         B: Default + Send + ParallelExtend<Self::Item>,
         P: Fn(&Self::Item) -> bool + Sync + Send,
     {
-        self.map(move |item| {
-            let left = predicate(&item);
-            (left, item)
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .fold(
-            (Vec::new(), Vec::new()),
-            |(mut yes, mut no), (left, item)| {
-                if left {
-                    yes.push(item);
-                } else {
-                    no.push(item);
-                }
-                (yes, no)
-            },
-        )
-        .into_par_parts()
-    }
-}
-
-/// Turns a pair of vectors into the two collections `partition` returns.
-trait IntoParParts<T: Send> {
-    fn into_par_parts<A, B>(self) -> (A, B)
-    where
-        A: Default + ParallelExtend<T>,
-        B: Default + ParallelExtend<T>;
-}
-
-impl<T: Send> IntoParParts<T> for (Vec<T>, Vec<T>) {
-    fn into_par_parts<A, B>(self) -> (A, B)
-    where
-        A: Default + ParallelExtend<T>,
-        B: Default + ParallelExtend<T>,
-    {
-        let (mut a, mut b) = (A::default(), B::default());
-        a.par_extend(self.0);
-        b.par_extend(self.1);
-        (a, b)
+        crate::iter::split::partition(self, predicate)
     }
 }

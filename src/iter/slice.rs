@@ -12,9 +12,19 @@ use std::marker::PhantomData;
 use std::ops::Range;
 
 use crate::iter::plumbing::Producer;
+use crate::iter::sources::own_producer;
 use crate::iter::{IndexedParallelIterator, ParallelIterator};
 
 /// Parallel views of a shared slice, as rayon's `ParallelSlice`.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let samples = [1.0, 3.0, 2.0, 4.0];
+/// let means: Vec<f64> = samples.par_chunks(2).map(|c| c.iter().sum::<f64>() / 2.0).collect();
+/// assert_eq!(means, [2.0, 3.0]);
+/// ```
 pub trait ParallelSlice<T: Sync> {
     /// The slice itself.
     fn as_parallel_slice(&self) -> &[T];
@@ -91,8 +101,18 @@ impl<T: Sync> ParallelSlice<T> for [T] {
     }
 }
 
-/// Parallel views of a mutable slice, as rayon's `ParallelSliceMut`; the
-/// sorts live in `sort.rs`.
+/// Parallel views of a mutable slice, as rayon's `ParallelSliceMut`:
+/// mutable chunks and the parallel sorts.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let mut v = vec![4, 2, 3, 1];
+/// v.par_chunks_mut(2).for_each(|c| c.reverse());
+/// v.par_sort_unstable();
+/// assert_eq!(v, [1, 2, 3, 4]);
+/// ```
 pub trait ParallelSliceMut<T: Send> {
     /// The slice itself.
     fn as_parallel_slice_mut(&mut self) -> &mut [T];
@@ -250,25 +270,16 @@ impl<T: Send> ParallelSliceMut<T> for [T] {
     }
 }
 
-/// Implements the iterator traits for a chunked source (its own producer).
-macro_rules! own_producer {
-    (impl[$($g:tt)*] $ty:ty, item $item:ty, where $($bounds:tt)*) => {
-        impl<$($g)*> ParallelIterator for $ty where $($bounds)* {
-            type Item = $item;
-            type Producer = Self;
-            fn into_producer(self) -> Self {
-                self
-            }
-        }
-        impl<$($g)*> IndexedParallelIterator for $ty where $($bounds)* {
-            fn len(&self) -> usize {
-                Producer::len(self)
-            }
-        }
-    };
-}
-
-/// The iterator of [`ParallelSlice::par_chunks`].
+/// The iterator of [`ParallelSlice::par_chunks`]: the slice in chunks of
+/// `size` items (the last may be shorter).
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let c: workcrew::iter::Chunks<_> = [1, 2, 3, 4, 5].par_chunks(2);
+/// assert_eq!(c.map(|c| c.len()).collect::<Vec<_>>(), [2, 2, 1]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Chunks<'a, T> {
     slice: &'a [T],
@@ -296,7 +307,16 @@ impl<'a, T: Sync + 'a> Producer for Chunks<'a, T> {
     }
 }
 
-/// The iterator of [`ParallelSlice::par_chunks_exact`].
+/// The iterator of [`ParallelSlice::par_chunks_exact`]: only the full
+/// chunks of `size` items.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let c: workcrew::iter::ChunksExact<_> = [1, 2, 3, 4, 5].par_chunks_exact(2);
+/// assert_eq!(c.collect::<Vec<_>>(), [&[1, 2][..], &[3, 4]]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct ChunksExact<'a, T> {
     slice: &'a [T],
@@ -330,7 +350,16 @@ impl<'a, T: Sync + 'a> Producer for ChunksExact<'a, T> {
     }
 }
 
-/// The iterator of [`ParallelSlice::par_windows`].
+/// The iterator of [`ParallelSlice::par_windows`]: every run of `size`
+/// neighbouring items.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let w: workcrew::iter::Windows<_> = [1, 2, 3, 4].par_windows(3);
+/// assert_eq!(w.map(|w| w.iter().sum::<i32>()).collect::<Vec<_>>(), [6, 9]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Windows<'a, T> {
     slice: &'a [T],
@@ -358,7 +387,17 @@ impl<'a, T: Sync + 'a> Producer for Windows<'a, T> {
 }
 
 /// The iterator of [`ParallelSliceMut::par_chunks_mut`] and
-/// [`ParallelSliceMut::par_chunks_exact_mut`].
+/// [`ParallelSliceMut::par_chunks_exact_mut`]: disjoint mutable chunks.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let mut v = [0; 5];
+/// let c: workcrew::iter::ChunksMut<_> = v.par_chunks_mut(2);
+/// c.enumerate().for_each(|(i, chunk)| chunk.fill(i));
+/// assert_eq!(v, [0, 0, 1, 1, 2]);
+/// ```
 #[derive(Debug)]
 pub struct ChunksMut<'a, T> {
     base: *mut T,

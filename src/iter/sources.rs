@@ -34,8 +34,17 @@ macro_rules! own_producer {
         }
     };
 }
+pub(crate) use own_producer;
 
 /// A parallel iterator over `&[T]` (`slice.par_iter()`).
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let it: workcrew::iter::Iter<_> = [1, 2, 3].par_iter();
+/// assert_eq!(it.max(), Some(&3));
+/// ```
 #[derive(Debug)]
 pub struct Iter<'a, T> {
     pub(crate) slice: &'a [T],
@@ -68,6 +77,16 @@ impl<'a, T: Sync + 'a> Producer for Iter<'a, T> {
 }
 
 /// A parallel iterator over `&mut [T]` (`slice.par_iter_mut()`).
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let mut v = [1, 2, 3];
+/// let it: workcrew::iter::IterMut<_> = v.par_iter_mut();
+/// it.for_each(|x| *x *= 10);
+/// assert_eq!(v, [10, 20, 30]);
+/// ```
 #[derive(Debug)]
 pub struct IterMut<'a, T> {
     base: *mut T,
@@ -117,7 +136,17 @@ impl<'a, T: Send + 'a> Producer for IterMut<'a, T> {
 }
 
 /// A parallel iterator that moves the elements out of a `Vec<T>`
-/// (`vec.into_par_iter()`).
+/// (`vec.into_par_iter()`). Elements it never yields (after a panic or a
+/// short-circuit) are dropped with it.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let words = vec![String::from("a"), String::from("bb")];
+/// let it: workcrew::iter::IntoIter<String> = words.into_par_iter();
+/// assert_eq!(it.map(|w| w.len()).sum::<usize>(), 3);
+/// ```
 #[derive(Debug)]
 pub struct IntoIter<T> {
     /// The vector, with its length set to 0: the elements are ours to move.
@@ -187,7 +216,9 @@ impl<T> Drop for IntoIter<T> {
     }
 }
 
-/// A piece of a vector's elements, moved out one by one.
+/// A piece of a vector's elements, moved out one by one: the sequential
+/// iterator behind [`IntoIter`]'s pieces, named only by the plumbing.
+#[doc(hidden)]
 pub struct Drain<'p, T> {
     base: *const T,
     next: usize,
@@ -226,6 +257,14 @@ impl<T> Drop for Drain<'_, T> {
 }
 
 /// A parallel iterator over an integer range (`(a..b).into_par_iter()`).
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let r: workcrew::iter::RangeIter<u64> = (1..101u64).into_par_iter();
+/// assert_eq!(r.sum::<u64>(), 5_050);
+/// ```
 #[derive(Clone, Debug)]
 pub struct RangeIter<T> {
     start: T,
@@ -233,7 +272,15 @@ pub struct RangeIter<T> {
 }
 
 /// A parallel iterator over an inclusive integer range
-/// (`(a..=b).into_par_iter()`).
+/// (`(a..=b).into_par_iter()`), up to the type's maximum included.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let r: workcrew::iter::RangeInclusiveIter<u8> = (250..=255u8).into_par_iter();
+/// assert_eq!(r.count(), 6);
+/// ```
 #[derive(Clone, Debug)]
 pub struct RangeInclusiveIter<T> {
     start: T,
@@ -356,6 +403,17 @@ impl<T: RangeInteger> Producer for RangeInclusiveIter<T> {
 /// A parallel iterator over the items of a sequential iterator, pulled in
 /// batches under a lock (`iter.par_bridge()`). Not indexed: the items'
 /// order is not kept.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let lines = "3\n1\n2".lines();
+/// let b: workcrew::iter::IterBridge<_> = lines.par_bridge();
+/// let mut numbers: Vec<u32> = b.map(|l| l.parse::<u32>().unwrap()).collect();
+/// numbers.sort();
+/// assert_eq!(numbers, [1, 2, 3]);
+/// ```
 pub struct IterBridge<I> {
     source: Mutex<I>,
     drained: AtomicBool,

@@ -20,7 +20,23 @@ use crate::iter::plumbing::Producer;
 use crate::iter::{IndexedParallelIterator, ParallelIterator};
 use crate::sync::{lock, AtomicBool, Mutex, Ordering};
 
-/// The iterator of [`ParallelIterator::map_init`].
+/// The iterator of [`ParallelIterator::map_init`]: `f` with a state that
+/// `init` makes at most once per worker thread per call.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let lengths: Vec<usize> = (0..3)
+///     .into_par_iter()
+///     .map_init(String::new, |buffer, i| {
+///         buffer.clear();
+///         buffer.push_str(&"x".repeat(i));
+///         buffer.len()
+///     })
+///     .collect();
+/// assert_eq!(lengths, [0, 1, 2]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct MapInit<I, INIT, F> {
     pub(crate) base: I,
@@ -101,7 +117,9 @@ where
     }
 }
 
-/// A piece of [`MapInit`]: maps with the participant's state.
+/// A piece of [`MapInit`]: maps with the participant's state; named only
+/// by the plumbing.
+#[doc(hidden)]
 pub struct WithState<'p, I, T, F> {
     items: I,
     /// The participant's state, borrowed mutably for `'p` (a pointer only
@@ -124,7 +142,19 @@ impl<I: Iterator, T, F: Fn(&mut T, I::Item) -> R, R> Iterator for WithState<'_, 
     }
 }
 
-/// The iterator of [`ParallelIterator::fold`]: one accumulator per piece.
+/// The iterator of [`ParallelIterator::fold`]: one accumulator per piece
+/// (a few per thread), to be put together with `reduce` or `sum`.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let total: u64 = (1..=100u64)
+///     .into_par_iter()
+///     .fold(|| 0u64, |acc, x| acc + x)
+///     .reduce(|| 0, |a, b| a + b);
+/// assert_eq!(total, 5_050);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Fold<I, ID, F> {
     pub(crate) base: I,
