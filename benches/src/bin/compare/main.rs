@@ -43,6 +43,7 @@ mod forkjoin;
 mod harness;
 mod idle;
 mod iter_demo;
+mod iter_ports;
 mod iter_small;
 mod peers;
 mod tasks;
