@@ -267,3 +267,48 @@ fn a_panicking_par_extend_leaves_the_vector_as_it_was() {
         assert_eq!(kept, ["a", "b"]);
     });
 }
+
+/// A big indexed collect asks for transparent huge pages for its output
+/// (src/iter/pages.rs): with THP in `madvise` mode, the output's mapping
+/// must be marked eligible in /proc/self/smaps.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_big_collect_asks_for_huge_pages() {
+    let len = 4_000_000u64; // 32 MB
+    let v: Vec<u64> = (0..len).into_par_iter().map(|x| x * 3).collect();
+    assert!(v.iter().enumerate().all(|(i, &x)| x == 3 * i as u64));
+    let mode =
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    if !mode.contains("[madvise]") {
+        // `always` makes every mapping eligible and `never` none: the
+        // advice is not observable there.
+        eprintln!("THP mode {mode:?}: huge page advice not observable, not checked");
+        return;
+    }
+    let inside = v.as_ptr() as usize + v.len() * 4; // the middle of the buffer
+    let smaps = std::fs::read_to_string("/proc/self/smaps").expect("/proc/self/smaps");
+    let mut in_mapping = false;
+    let mut eligible = None;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((from, to)) = first.split_once('-') {
+            if let (Ok(from), Ok(to)) = (
+                usize::from_str_radix(from, 16),
+                usize::from_str_radix(to, 16),
+            ) {
+                in_mapping = (from..to).contains(&inside);
+                continue;
+            }
+        }
+        if in_mapping {
+            if let Some(flag) = line.strip_prefix("THPeligible:") {
+                eligible = Some(flag.trim().to_owned());
+            }
+        }
+    }
+    assert_eq!(
+        eligible.as_deref(),
+        Some("1"),
+        "the output of a 32 MB collect is not marked for huge pages"
+    );
+}

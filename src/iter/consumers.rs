@@ -295,6 +295,8 @@ impl<'v, T> CollectInPlace<'v, T> {
         vec.reserve(len);
         // SAFETY: `reserve` made room for `len` more items past `vec.len()`.
         let base = unsafe { vec.as_mut_ptr().add(vec.len()) };
+        // All of it is written before `finish`.
+        crate::iter::pages::advise_huge(base.cast(), len * std::mem::size_of::<T>());
         CollectInPlace { vec, base, len }
     }
 }

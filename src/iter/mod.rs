@@ -39,6 +39,7 @@ pub(crate) mod collect;
 pub(crate) mod consumers;
 pub(crate) mod drive;
 pub(crate) mod indexed;
+pub(crate) mod pages;
 pub(crate) mod parallel_iterator;
 pub mod plumbing;
 pub(crate) mod run;
