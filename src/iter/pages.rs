@@ -8,6 +8,12 @@
 //! inside spare capacity the caller owns and is about to write in full, so
 //! no memory is mapped that would not be touched anyway. Where transparent
 //! huge pages are off (or not Linux, or under Miri) nothing happens.
+//!
+//! Trade-off: with the kernel's `defrag` setting at `madvise` (a common
+//! default), a fault in advised memory may compact memory to find a free
+//! 2 MiB block; on a badly fragmented machine that can make the first
+//! write slower instead of faster. The kernel falls back to small pages
+//! when it finds none, so the output is correct either way.
 
 /// Outputs smaller than this are left alone: the advice is a system call.
 const AT_LEAST: usize = 4 << 20;
