@@ -71,16 +71,16 @@ type Runs<R> = Vec<(Range<usize>, R)>;
 
 /// A cheap clock for the alone phase: the time-stamp counter where there is
 /// one (a few nanoseconds; `Instant::now` can cost 20 to 80), else
-/// nanoseconds of `Instant`.
+/// nanoseconds of `Instant` (also under Miri, which has no `rdtsc`).
 #[inline]
 fn ticks() -> u64 {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         // SAFETY: `rdtsc` exists on every x86_64 processor and only reads
         // the counter.
         unsafe { std::arch::x86_64::_rdtsc() }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
     {
         use std::sync::OnceLock;
         static ORIGIN: OnceLock<Instant> = OnceLock::new();

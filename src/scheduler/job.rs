@@ -261,7 +261,9 @@ impl JobRef {
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        JobRef(NonNull::from(&job.header))
+        // From the whole job, not `&job.header`: the thread that runs the
+        // entry writes the job's other fields through it (`header_ptr`).
+        JobRef(job.header_ptr())
     }
 
     /// Rebuilds the entry of a stack job from the header address its owner
