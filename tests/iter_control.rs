@@ -99,6 +99,43 @@ fn a_panic_or_a_short_circuit_drops_every_element_of_a_vector_once() {
 }
 
 #[test]
+fn a_panicking_collect_drops_every_item_it_made() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(3);
+        // The panic hits the alone phase (index 1), the pool phase (late
+        // indices), and the middle of a piece.
+        for (len, bad) in [
+            (10usize, 1u64),
+            (5_000, 2_500),
+            (40_000, 39_000),
+            (40_000, 7),
+        ] {
+            let made = AtomicUsize::new(0);
+            let drops = AtomicUsize::new(0);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pool.install(|| {
+                    (0..len as u64)
+                        .into_par_iter()
+                        .map(|i| {
+                            spin(i);
+                            assert!(i != bad, "item {i} is bad");
+                            made.fetch_add(1, Ordering::SeqCst);
+                            Counted(&drops, i)
+                        })
+                        .collect::<Vec<Counted>>()
+                })
+            }));
+            assert!(outcome.is_err(), "the panic resumes");
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                made.load(Ordering::SeqCst),
+                "length {len}, bad {bad}: items made but never dropped (leaked) or dropped twice"
+            );
+        }
+    });
+}
+
+#[test]
 fn short_circuits_stop_handing_out_pieces() {
     with_deadline(LIMIT, || {
         let pool = Pool::new(4);

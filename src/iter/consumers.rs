@@ -273,6 +273,21 @@ impl<T: Send> Consumer<T> for CollectRuns {
     }
 }
 
+/// The items one piece of [`CollectInPlace`] wrote so far; dropping it
+/// (only while unwinding) drops them.
+struct Made<T> {
+    first: *mut T,
+    count: usize,
+}
+
+impl<T> Drop for Made<T> {
+    fn drop(&mut self) {
+        // SAFETY: the first `count` slots from `first` were written by this
+        // piece and belong to no run yet (see `CollectInPlace::fold`).
+        unsafe { std::ptr::slice_from_raw_parts_mut(self.first, self.count).drop_in_place() };
+    }
+}
+
 /// Writes an exact producer's items straight into a vector's spare
 /// capacity, at their base index past the items it already holds (so
 /// `collect_into_vec` and `par_extend` reuse the buffer, and its pages).
@@ -319,15 +334,24 @@ impl<T: Send> Consumer<T> for CollectInPlace<'_, T> {
         let slots = range.len();
         // SAFETY: `range` lies below the capacity `len` (asserted).
         let first = unsafe { self.base.add(range.start) };
-        // Internal iteration (`fold`) keeps the count in a register.
-        let written = items.fold(0, |at, item| {
-            assert!(at < slots, "an exact producer yielded too many items");
-            // SAFETY: `at` is below this piece's length (asserted), and only
-            // this piece writes these slots (each index is handed out once);
-            // they hold no value yet.
-            unsafe { first.add(at).write(item) };
-            at + 1
+        // If making an item panics, the ones this piece wrote are dropped
+        // here: the piece's range never joins a run (drive.rs), so nothing
+        // else would drop them.
+        let mut made = Made { first, count: 0 };
+        // Internal iteration (`fold`) keeps the loop tight.
+        items.fold((), |(), item| {
+            assert!(
+                made.count < slots,
+                "an exact producer yielded too many items"
+            );
+            // SAFETY: `count` is below this piece's length (asserted), and
+            // only this piece writes these slots (each index is handed out
+            // once); they hold no value yet.
+            unsafe { first.add(made.count).write(item) };
+            made.count += 1;
         });
+        let written = made.count;
+        std::mem::forget(made);
         // Fewer items would leave slots that `finish` counts as written.
         assert_eq!(
             written,

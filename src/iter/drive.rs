@@ -129,38 +129,48 @@ where
         drop(run);
         panic::resume_unwind(Box::new(Stopped));
     }
-    loop {
-        let end = next + size.min(len - next);
-        // SAFETY: `next..end` lies in `0..len` and past every earlier piece.
-        let items = unsafe { producer.piece(&mut local, next..end) };
-        let flow = consumer.fold(&mut run, next..end, items, &halt);
-        next = end;
-        if flow == Flow::Stop {
-            stopped = true;
-            break;
+    // A panic here abandons the pieces that ended (`0..next`: `next` moves
+    // only after a piece's fold returned), so a collect drops what it made.
+    let alone = panic::catch_unwind(AssertUnwindSafe(|| {
+        loop {
+            let end = next + size.min(len - next);
+            // SAFETY: `next..end` lies in `0..len` and past every earlier piece.
+            let items = unsafe { producer.piece(&mut local, next..end) };
+            let flow = consumer.fold(&mut run, next..end, items, &halt);
+            next = end;
+            if flow == Flow::Stop {
+                stopped = true;
+                break;
+            }
+            if next >= len || producer.is_drained() {
+                break;
+            }
+            let now = ticks();
+            let (began, from) = *clock.get_or_insert((now, next));
+            let spent = now.wrapping_sub(began);
+            if spent > ALONE_BUDGET {
+                break;
+            }
+            if next == from {
+                // The untimed first piece: the next one, as big, is timed.
+                continue;
+            }
+            // Half of what the rest of the budget fits at the rate so far, but
+            // at least twice and at most `GROWTH` times the last piece: items
+            // that turn costly later overshoot the budget by a bounded factor.
+            let fits =
+                (ALONE_BUDGET - spent) as u128 * (next - from) as u128 / u128::from(spent.max(1));
+            let fits = usize::try_from(fits / 2).unwrap_or(usize::MAX);
+            size = fits
+                .clamp(size.saturating_mul(2), size.saturating_mul(GROWTH))
+                .clamp(min, max);
         }
-        if next >= len || producer.is_drained() {
-            break;
-        }
-        let now = ticks();
-        let (began, from) = *clock.get_or_insert((now, next));
-        let spent = now.wrapping_sub(began);
-        if spent > ALONE_BUDGET {
-            break;
-        }
-        if next == from {
-            // The untimed first piece: the next one, as big, is timed.
-            continue;
-        }
-        // Half of what the rest of the budget fits at the rate so far, but
-        // at least twice and at most `GROWTH` times the last piece: items
-        // that turn costly later overshoot the budget by a bounded factor.
-        let fits =
-            (ALONE_BUDGET - spent) as u128 * (next - from) as u128 / u128::from(spent.max(1));
-        let fits = usize::try_from(fits / 2).unwrap_or(usize::MAX);
-        size = fits
-            .clamp(size.saturating_mul(2), size.saturating_mul(GROWTH))
-            .clamp(min, max);
+    }));
+    if let Err(payload) = alone {
+        drop(panic::catch_unwind(AssertUnwindSafe(|| {
+            consumer.abandon(vec![(0..next, run)])
+        })));
+        panic::resume_unwind(payload);
     }
     if stopped || next >= len || producer.is_drained() {
         return consumer.finish(std::iter::once((0..next, run)));
@@ -275,10 +285,12 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
         first: usize,
         caller_local: Option<&mut P::Local>,
     ) {
+        // The run being extended; its range covers only pieces whose fold
+        // returned, so after a panic it holds exactly what was made.
+        let mut current: Option<(Range<usize>, C::Run)> = None;
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             let mut made = None;
             let mut local = caller_local;
-            let mut current: Option<(Range<usize>, C::Run)> = None;
             let mut size = first;
             loop {
                 if self.halt.is_raised() || crate::is_cancelled() || self.producer.is_drained() {
@@ -304,18 +316,19 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
                 // SAFETY: the cursor handed `start..end` out to this claim only.
                 let items = unsafe { self.producer.piece(local, start..end) };
                 let run = match &mut current {
-                    Some((range, run)) if range.end == start => {
-                        range.end = end;
-                        run
-                    }
+                    Some((range, run)) if range.end == start => run,
                     _ => {
                         if let Some(finished) = current.take() {
                             lock(&self.runs).push(finished);
                         }
-                        &mut current.insert((start..end, self.consumer.start())).1
+                        &mut current.insert((start..start, self.consumer.start())).1
                     }
                 };
-                if self.consumer.fold(run, start..end, items, self.halt) == Flow::Stop {
+                let flow = self.consumer.fold(run, start..end, items, self.halt);
+                if let Some((range, _)) = &mut current {
+                    range.end = end;
+                }
+                if flow == Flow::Stop {
                     self.halt.raise();
                     break;
                 }
@@ -331,10 +344,10 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
                 }
                 size = size.clamp(self.min, self.max);
             }
-            if let Some(finished) = current {
-                lock(&self.runs).push(finished);
-            }
         }));
+        if let Some(finished) = current {
+            lock(&self.runs).push(finished);
+        }
         if let Err(payload) = outcome {
             self.halt.raise();
             // Fail fast: pieces still running elsewhere are asked to stop.

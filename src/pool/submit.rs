@@ -100,7 +100,7 @@ fn run_executed(worker: &Worker, how: Run, f: impl FnOnce()) {
         let _running = control.enter(pool.cancel_epoch());
         f()
     };
-    worker.run_task_then(how, body, |outcome| {
+    worker.run_task_then(how, &mut Some(body), |outcome| {
         if let Err(payload) = outcome {
             if !is_stopped(payload.as_ref()) {
                 // Counted by `run_task_then`; nobody else can receive it.

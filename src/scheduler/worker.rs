@@ -291,19 +291,25 @@ impl Worker {
     /// Runs `f` as one piece of work on this worker: counters, the
     /// `before_task`/`after_task` hooks and panic capture.
     pub(crate) fn run_task<R>(&self, how: Run, f: impl FnOnce() -> R) -> std::thread::Result<R> {
-        self.run_task_then(how, f, |outcome| outcome)
+        self.run_task_then(how, &mut Some(f), |outcome| outcome)
     }
 
     /// Like [`Self::run_task`], handing the outcome to `finish` before the
     /// task stops counting as running: whatever `finish` does (publish the
     /// result, wake waiters, run `on_complete`) happens before `Pool::join`
     /// can see the pool quiet.
-    pub(crate) fn run_task_then<R, X>(
+    ///
+    /// `f` comes in an `Option` behind a reference, not by value: `finish`
+    /// may let a waiter go on using what `f` borrowed while this call is
+    /// still on the stack, and a by-value argument's references count as
+    /// in use for the whole call (Rust's aliasing rules; Miri flags it).
+    pub(crate) fn run_task_then<R, F: FnOnce() -> R, X>(
         &self,
         how: Run,
-        f: impl FnOnce() -> R,
+        f: &mut Option<F>,
         finish: impl FnOnce(std::thread::Result<R>) -> X,
     ) -> X {
+        let f = f.take().expect("a task body runs once");
         match how {
             Run::Queued => {
                 self.stats.started.bump();

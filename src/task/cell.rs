@@ -147,7 +147,7 @@ where
         };
         // Publish (and run `on_complete`) before the task stops counting as
         // running, so `Pool::join` returning means every handle is final.
-        worker.run_task_then(how, body, |outcome| {
+        worker.run_task_then(how, &mut Some(body), |outcome| {
             if self.control.deadline_passed() {
                 // Finished after its deadline: timed out, whatever it
                 // returned, even if the timer has not fired yet.
