@@ -14,8 +14,6 @@ use std::ops::Range;
 use crate::iter::plumbing::{cheap, Consumer, Flow, Halt};
 use crate::sync::{AtomicUsize, Ordering};
 
-type Runs<R> = Vec<(Range<usize>, R)>;
-
 /// `for_each`.
 pub(crate) struct ForEach<F>(pub(crate) F);
 
@@ -276,6 +274,11 @@ impl<T: Send> Consumer<T> for CollectRuns {
 /// Writes an exact producer's items straight into a vector's spare
 /// capacity, at their base index past the items it already holds (so
 /// `collect_into_vec` and `par_extend` reuse the buffer, and its pages).
+///
+/// A run is a [`Written`] guard over the slots it filled, so the items of
+/// a call that fails (a panic in a later item, here or in another piece)
+/// are dropped exactly once, as rayon's collect does, and the vector keeps
+/// only the items it had.
 pub(crate) struct CollectInPlace<'v, T> {
     vec: &'v mut Vec<T>,
     /// Where base index 0 goes: just past `vec`'s items.
@@ -299,16 +302,43 @@ impl<'v, T> CollectInPlace<'v, T> {
     }
 }
 
+/// Slots past a vector's length that hold items: `len` of them from
+/// `first`. Dropping it drops those items (a failed call); `finish` forgets
+/// it once the vector owns them.
+pub(crate) struct Written<T> {
+    first: *mut T,
+    len: usize,
+}
+
+// SAFETY: it owns the items in its slots (no one else reads or drops them
+// until `finish` hands them to the vector), and `T: Send` lets them be
+// dropped on another thread.
+unsafe impl<T: Send> Send for Written<T> {}
+
+impl<T> Drop for Written<T> {
+    fn drop(&mut self) {
+        // SAFETY: the `len` slots from `first` were written and nothing
+        // else owns them (the vector's length stops before them), so this
+        // is their only drop.
+        unsafe { std::ptr::slice_from_raw_parts_mut(self.first, self.len).drop_in_place() };
+    }
+}
+
 impl<T: Send> Consumer<T> for CollectInPlace<'_, T> {
-    type Run = ();
+    type Run = Written<T>;
     type Output = ();
     // Moves items, nothing more.
     const CHEAP: bool = true;
-    fn start(&self) {}
+    fn start(&self) -> Written<T> {
+        Written {
+            first: self.base,
+            len: 0,
+        }
+    }
     #[inline]
     fn fold<I: Iterator<Item = T>>(
         &self,
-        _: &mut (),
+        run: &mut Written<T>,
         range: Range<usize>,
         items: I,
         _: &Halt,
@@ -317,40 +347,44 @@ impl<T: Send> Consumer<T> for CollectInPlace<'_, T> {
         let slots = range.len();
         // SAFETY: `range` lies below the capacity `len` (asserted).
         let first = unsafe { self.base.add(range.start) };
-        // Internal iteration (`fold`) keeps the count in a register.
-        let written = items.fold(0, |at, item| {
-            assert!(at < slots, "an exact producer yielded too many items");
-            // SAFETY: `at` is below this piece's length (asserted), and only
-            // this piece writes these slots (each index is handed out once);
-            // they hold no value yet.
-            unsafe { first.add(at).write(item) };
-            at + 1
+        // This piece's items until they join the run: dropped if an item
+        // panics. Internal iteration (`fold`) keeps the count in a register.
+        let mut piece = Written { first, len: 0 };
+        items.for_each(|item| {
+            assert!(
+                piece.len < slots,
+                "an exact producer yielded too many items"
+            );
+            // SAFETY: `piece.len` is below this piece's length (asserted),
+            // and only this piece writes these slots (each index is handed
+            // out once); they hold no value yet.
+            unsafe { first.add(piece.len).write(item) };
+            piece.len += 1;
         });
         // Fewer items would leave slots that `finish` counts as written.
+        assert_eq!(piece.len, slots, "an exact producer yielded too few items");
+        if run.len == 0 {
+            run.first = first;
+        }
+        // A run's pieces are claimed back to back (plumbing.rs).
         assert_eq!(
-            written,
-            range.len(),
-            "an exact producer yielded too few items"
+            run.first.wrapping_add(run.len),
+            first,
+            "a run's pieces must be contiguous"
         );
+        std::mem::forget(piece);
+        run.len += slots;
         Flow::Continue
     }
-    fn finish<R: Iterator<Item = (Range<usize>, ())>>(self, runs: R) {
-        let written: usize = runs.map(|(range, _)| range.len()).sum();
+    fn finish<R: Iterator<Item = (Range<usize>, Written<T>)>>(self, runs: R) {
+        let runs: Vec<Written<T>> = runs.map(|(_, run)| run).collect();
+        let written: usize = runs.iter().map(|run| run.len).sum();
         assert_eq!(written, self.len, "not every index was written");
+        // The vector owns the items from here on.
+        runs.into_iter().for_each(std::mem::forget);
         // SAFETY: the runs cover `0..len` (their lengths add up and they are
         // disjoint), every index of a finished run was written once, just
         // past the vector's own items.
         unsafe { self.vec.set_len(self.vec.len() + self.len) };
-    }
-    fn abandon(self, runs: Runs<()>) {
-        for (range, ()) in runs {
-            // SAFETY: a finished run's indices were written and not yet
-            // dropped; they lie past the vector's length, so this is their
-            // only drop (the vector drops its own items).
-            unsafe {
-                std::ptr::slice_from_raw_parts_mut(self.base.add(range.start), range.len())
-                    .drop_in_place()
-            };
-        }
     }
 }

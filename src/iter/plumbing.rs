@@ -158,7 +158,8 @@ pub(crate) trait Consumer<T>: Sync {
     fn finish<R: Iterator<Item = (Range<usize>, Self::Run)>>(self, runs: R) -> Self::Output;
 
     /// Disposes of the runs of a call that failed (a panic): the default
-    /// drops them; a consumer that wrote items in place drops those.
+    /// drops them (a run of items written in place drops those items, as
+    /// does a run lost to a panic in its own piece).
     fn abandon(self, runs: Vec<(Range<usize>, Self::Run)>)
     where
         Self: Sized,
