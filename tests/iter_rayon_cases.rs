@@ -1528,3 +1528,52 @@ fn a_parallel_iterator_inside_a_scoped_task_finishes() {
         assert_eq!(*result.lock().unwrap(), Some((1..=1024).sum()));
     });
 }
+
+// rayon: tests/issue671-unzip.rs (an `unzip` into nested pairs) and the
+// pair collections behind it
+#[test]
+fn unzip_and_collect_into_nested_pairs_of_collections() {
+    on_pool(|| {
+        let input = vec![1, 2, 3, 4, 5];
+        let (indexes, (squares, cubes)): (Vec<_>, (Vec<_>, Vec<_>)) = input
+            .par_iter()
+            .map(|x| (x * x, x * x * x))
+            .enumerate()
+            .unzip();
+        assert_eq!(indexes, [0, 1, 2, 3, 4]);
+        assert_eq!(squares, [1, 4, 9, 16, 25]);
+        assert_eq!(cubes, [1, 8, 27, 64, 125]);
+
+        let (evens, names): (Vec<u32>, HashSet<String>) = (0..100u32)
+            .into_par_iter()
+            .map(|i| (i * 2, format!("n{}", i % 10)))
+            .collect();
+        assert_eq!(evens, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(names.len(), 10);
+
+        let mut pair: (Vec<i32>, BTreeSet<i32>) = (vec![-1], BTreeSet::new());
+        pair.par_extend((0..10).into_par_iter().map(|i| (i, i % 3)));
+        assert_eq!(pair.0, [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(pair.1, [0, 1, 2].into_iter().collect());
+    });
+}
+
+// rayon: src/array.rs (arrays by value yield their elements, not
+// references: the README promises `into_par_iter` on arrays as rayon's)
+#[test]
+fn an_array_by_value_yields_its_elements() {
+    on_pool(|| {
+        let words: Vec<String> = [String::from("a"), String::from("bb"), String::from("ccc")]
+            .into_par_iter()
+            .collect();
+        assert_eq!(words, ["a", "bb", "ccc"]);
+        let doubled: Vec<i32> = [1, 2, 3].into_par_iter().map(|x: i32| x * 2).collect();
+        assert_eq!(doubled, [2, 4, 6]);
+        let arr = [5u64; 4];
+        let by_ref: Vec<&u64> = arr.par_iter().collect();
+        assert_eq!(by_ref, [&5; 4]);
+        assert_eq!((&arr).into_par_iter().len(), 4);
+        let zipped: Vec<(i32, char)> = [1, 2].into_par_iter().zip(['x', 'y']).collect();
+        assert_eq!(zipped, [(1, 'x'), (2, 'y')]);
+    });
+}
