@@ -1577,3 +1577,176 @@ fn an_array_by_value_yields_its_elements() {
         assert_eq!(zipped, [(1, 'x'), (2, 'y')]);
     });
 }
+
+// rayon: tests/clones.rs clone_vec, clone_array, clone_range,
+// clone_range_inclusive, clone_adaptors (the sources and adaptors workcrew
+// offers; `Vec`'s by-value iterator is not `Clone` in workcrew)
+#[test]
+fn cloned_iterators_yield_the_same_items() {
+    fn check<I>(iter: I)
+    where
+        I: ParallelIterator + Clone,
+        I::Item: std::fmt::Debug + PartialEq,
+    {
+        let a: Vec<I::Item> = iter.clone().collect();
+        let b: Vec<I::Item> = iter.collect();
+        assert_eq!(a, b);
+    }
+    on_pool(|| {
+        let v: Vec<i32> = (0..1000).collect();
+        check(v.par_iter());
+        check(v.par_chunks(42));
+        check(v.par_chunks_exact(42));
+        check(v.par_windows(42));
+        check((0..1000).into_par_iter());
+        check((0..=1000).into_par_iter());
+        let o: Vec<Option<i32>> = (0..1000).map(Some).collect();
+        check(o.par_iter().cloned());
+        check(o.par_iter().copied());
+        check(o.par_iter().enumerate());
+        check(o.par_iter().filter(|_| true));
+        check(o.par_iter().filter_map(|x| *x));
+        check(o.par_iter().flat_map_iter(|x| *x));
+        check(o.par_iter().with_max_len(1).fold(|| 0, |x, _| x));
+        check(o.par_iter().inspect(|_| ()));
+        check(o.par_iter().map(|x| x));
+        check(o.par_iter().map_init(|| 0, |_, x| x));
+        check(o.par_iter().with_max_len(1));
+        check(o.par_iter().with_min_len(1));
+        check(o.par_iter().zip(&o));
+    });
+}
+
+// rayon: src/iter/test.rs map_sum-like sums and products over ranges, and
+// min/max of ranges (the sequential answers)
+#[test]
+fn sums_products_minima_and_maxima_of_ranges_match_sequential() {
+    on_pool(|| {
+        assert_eq!(
+            (1..=20u64).into_par_iter().product::<u64>(),
+            (1..=20u64).product()
+        );
+        assert_eq!((0..100_000u64).into_par_iter().sum::<u64>(), 4_999_950_000);
+        assert_eq!((-500..500i64).into_par_iter().sum::<i64>(), -500);
+        assert_eq!((3..9).into_par_iter().min(), Some(3));
+        assert_eq!((3..9).into_par_iter().max(), Some(8));
+        assert_eq!((3..3).into_par_iter().max(), None);
+        assert_eq!((0..0u8).into_par_iter().sum::<u8>(), 0);
+        assert_eq!((0..0u8).into_par_iter().product::<u8>(), 1);
+        let floats: Vec<f64> = (0..1000).map(f64::from).collect();
+        let total: f64 = floats.par_iter().sum();
+        assert_eq!(total, 499_500.0);
+    });
+}
+
+// rayon: tests/sort-panic-safe.rs sort_panic_safe: a comparison that
+// panics part way leaves every element in the slice exactly once (each
+// dropped once, and the ones dropped are the latest versions: no stale
+// copies)
+#[test]
+fn a_sort_interrupted_by_a_panic_drops_every_element_once() {
+    const LEN: usize = 20_000;
+    static DROPS: [AtomicUsize; LEN] = [const { AtomicUsize::new(0) }; LEN];
+    static VERSIONS: AtomicUsize = AtomicUsize::new(0);
+
+    struct Counted {
+        key: u64,
+        id: usize,
+        version: AtomicUsize,
+    }
+    impl Counted {
+        fn compare(&self, other: &Counted) -> std::cmp::Ordering {
+            self.version.fetch_add(1, Ordering::Relaxed);
+            other.version.fetch_add(1, Ordering::Relaxed);
+            VERSIONS.fetch_add(2, Ordering::Relaxed);
+            self.key.cmp(&other.key)
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS[self.id].fetch_add(1, Ordering::Relaxed);
+            VERSIONS.fetch_sub(self.version.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
+    on_pool(|| {
+        for len in [1, 2, 10, 100, 5_000, LEN] {
+            for modulus in [5, 1_000, 20_000] {
+                let keys: Vec<u64> = numbers(len, (len as u64) ^ modulus)
+                    .into_iter()
+                    .map(|x| x % modulus)
+                    .collect();
+                let make = || -> Vec<Counted> {
+                    keys.iter()
+                        .enumerate()
+                        .map(|(id, &key)| Counted {
+                            key,
+                            id,
+                            version: AtomicUsize::new(0),
+                        })
+                        .collect()
+                };
+                for stable in [true, false] {
+                    let sort = |v: &mut Vec<Counted>, cmp: &(dyn Fn(&Counted, &Counted) -> std::cmp::Ordering + Sync)| {
+                        if stable {
+                            v.par_sort_by(cmp);
+                        } else {
+                            v.par_sort_unstable_by(cmp);
+                        }
+                    };
+                    let comparisons = AtomicUsize::new(0);
+                    let mut v = make();
+                    sort(&mut v, &|a, b| {
+                        comparisons.fetch_add(1, Ordering::Relaxed);
+                        a.compare(b)
+                    });
+                    drop(v);
+                    let total = comparisons.load(Ordering::Relaxed);
+                    let step = (total / 4).max(1);
+                    let mut countdown = total;
+                    while countdown > 0 {
+                        VERSIONS.store(0, Ordering::Relaxed);
+                        DROPS.iter().for_each(|d| d.store(0, Ordering::Relaxed));
+                        let left = AtomicUsize::new(countdown);
+                        let mut v = make();
+                        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                            sort(&mut v, &|a, b| {
+                                if left.fetch_sub(1, Ordering::Relaxed) == 1 {
+                                    panic!("comparison {countdown} fails");
+                                }
+                                a.compare(b)
+                            })
+                        }));
+                        assert!(outcome.is_err(), "len {len}: the comparison must panic");
+                        drop(v);
+                        for (id, drops) in DROPS.iter().enumerate().take(len) {
+                            assert_eq!(
+                                drops.load(Ordering::Relaxed),
+                                1,
+                                "element {id} of {len} (stable {stable}) dropped wrongly"
+                            );
+                        }
+                        assert_eq!(
+                            VERSIONS.load(Ordering::Relaxed),
+                            0,
+                            "a stale copy was dropped"
+                        );
+                        countdown = countdown.saturating_sub(step);
+                    }
+                }
+            }
+        }
+    });
+}
+
+// rayon-core: src/registry.rs's `current_num_threads` outside any pool:
+// the global pool's size
+#[test]
+fn current_num_threads_outside_any_pool_is_the_global_pools() {
+    with_deadline(LIMIT, || {
+        assert_eq!(
+            workcrew::current_num_threads(),
+            workcrew::global().max_threads()
+        );
+    });
+}
