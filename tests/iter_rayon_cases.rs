@@ -173,10 +173,9 @@ fn range_lengths_at_the_edges_of_their_types() {
     assert_eq!((i8::MIN..=i8::MAX).into_par_iter().len(), 256);
     // Empty and reversed ranges are empty, as sequentially.
     assert_eq!((5..5).into_par_iter().len(), 0);
-    assert_eq!((5..3).into_par_iter().len(), 0);
-    #[allow(clippy::reversed_empty_ranges)]
-    let reversed = 5..=4;
-    assert_eq!(reversed.into_par_iter().count(), 0);
+    let (high, low) = (5, 3);
+    assert_eq!((high..low).into_par_iter().len(), 0);
+    assert_eq!((high..=low).into_par_iter().count(), 0);
 }
 
 // rayon: src/range.rs test_usize_i64_overflow, check_range_split_at_overflow;
@@ -805,8 +804,10 @@ fn find_first_and_position_first_return_the_earliest_match() {
         let v: Vec<u64> = (0..20_000).collect();
         let first = v
             .par_iter()
-            .position_first(|&x| spin(x) % 97 == 0 && x > 5_000);
-        let seq = v.iter().position(|&x| spin(x) % 97 == 0 && x > 5_000);
+            .position_first(|&x| spin(x).is_multiple_of(97) && x > 5_000);
+        let seq = v
+            .iter()
+            .position(|&x| spin(x).is_multiple_of(97) && x > 5_000);
         assert_eq!(first, seq);
     });
 }
@@ -1164,8 +1165,11 @@ fn min_and_max_by_and_by_key_return_the_sequential_one_of_equal_elements() {
 
 // ------------------------------------------------------------------ sorts
 
+/// A comparison of two numbers, shared by the threads of a sort.
+type Compare = dyn Fn(&i32, &i32) -> std::cmp::Ordering + Sync;
+
 /// Runs `sort` (a parallel sort by a comparison) over rayon's inputs.
-fn check_sort(sort: fn(&mut [i32], &(dyn Fn(&i32, &i32) -> std::cmp::Ordering + Sync))) {
+fn check_sort(sort: fn(&mut [i32], &Compare)) {
     let mut seed = 1;
     for len in (0..25).chain(500..501) {
         for modulus in [5, 10, 100] {
@@ -1236,7 +1240,7 @@ fn every_par_sort_form_agrees_with_the_standard_library() {
     on_pool(|| {
         [(); 10].par_sort_by(|a, b| a.cmp(b));
         [(); 100].par_sort_unstable_by(|a, b| a.cmp(b));
-        let mut units = vec![(); 20_000];
+        let mut units = [(); 20_000];
         units.par_sort();
         assert_eq!(units.len(), 20_000);
 
