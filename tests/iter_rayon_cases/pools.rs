@@ -223,3 +223,25 @@ fn current_num_threads_outside_any_pool_is_the_global_pools() {
         );
     });
 }
+
+// rayon: the `ParallelBridge` documentation ("it's fine to use this with
+// large or even unbounded iterators"): an unbounded source can be searched.
+// A difference, kept for speed: rayon pulls one item per `next` under its
+// lock and buffers nothing; workcrew pulls a piece's items in one batch, so
+// a source that yields its next item only after the last one was processed
+// (a request/response channel) would wait for an item its own piece holds
+// back. Not tested here: such a test can only hang.
+#[test]
+fn par_bridge_searches_unbounded_sources() {
+    on_pool(|| {
+        assert!((0u64..).par_bridge().any(|x| x == 50_000));
+        let found = std::iter::successors(Some(1u64), |x| Some(x + 2))
+            .par_bridge()
+            .find_any(|x| x % 1_001 == 0);
+        assert_eq!(found.map(|x| x % 1_001), Some(0));
+        let first_big = std::iter::repeat_with(|| spin(3))
+            .par_bridge()
+            .find_any(|&x| x == spin(3));
+        assert_eq!(first_big, Some(spin(3)));
+    });
+}
