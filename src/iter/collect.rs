@@ -1,7 +1,8 @@
 //! The collections parallel iterators collect into and extend
 //! (`FromParallelIterator`, `ParallelExtend`): vectors (in order, written
 //! in place when the chain is indexed), strings, hash and B-tree maps and
-//! sets, `()` and `Result<C, E>` (the hand-out stops at the first error).
+//! sets, `()`, `Result<C, E>` (the hand-out stops at the first error),
+//! `Option<C>`, and pairs of collections (`unzip` into nested pairs).
 //!
 //! Invariant: every collection keeps the items' order where it has one;
 //! maps and sets insert in order, so of equal keys the last item wins, as
@@ -124,5 +125,35 @@ where
     fn from_par_iter<I: IntoParallelIterator<Item = Option<T>>>(par_iter: I) -> Self {
         let as_results = par_iter.into_par_iter().map(|item| item.ok_or(()));
         Result::<C, ()>::from_par_iter(as_results).ok()
+    }
+}
+
+/// A pair of collections from pairs of items, as rayon's (so `unzip` nests:
+/// `(Vec<_>, (Vec<_>, Vec<_>))`); the items are collected in order once,
+/// then each side extends its collection.
+impl<A, B, FromA, FromB> ParallelExtend<(A, B)> for (FromA, FromB)
+where
+    A: Send,
+    B: Send,
+    FromA: Send + ParallelExtend<A>,
+    FromB: Send + ParallelExtend<B>,
+{
+    fn par_extend<I: IntoParallelIterator<Item = (A, B)>>(&mut self, par_iter: I) {
+        let (a, b): (Vec<A>, Vec<B>) = collect_vec(par_iter).into_iter().unzip();
+        self.0.par_extend(a);
+        self.1.par_extend(b);
+    }
+}
+
+impl<A, B, FromA, FromB> FromParallelIterator<(A, B)> for (FromA, FromB)
+where
+    A: Send,
+    B: Send,
+    FromA: Send + FromParallelIterator<A>,
+    FromB: Send + FromParallelIterator<B>,
+{
+    fn from_par_iter<I: IntoParallelIterator<Item = (A, B)>>(par_iter: I) -> Self {
+        let (a, b): (Vec<A>, Vec<B>) = collect_vec(par_iter).into_iter().unzip();
+        (FromA::from_par_iter(a), FromB::from_par_iter(b))
     }
 }

@@ -23,7 +23,9 @@
 //!    never above a fair share of what is left, so the tail spreads.
 //!
 //! Pieces a participant claims back to back form one *run*, folded in
-//! order; runs are put together in base-index order (plumbing.rs).
+//! order; runs are put together in base-index order (plumbing.rs). No
+//! piece is shorter than `with_min_len` unless the whole is: a claim that
+//! would leave a shorter tail takes it along or leaves `min` (`piece_end`).
 //!
 //! Promises kept from the loops below (parallel/map.rs): a panic stops the
 //! hand-out, the pieces in progress finish, and the panic resumes in the
@@ -133,7 +135,7 @@ where
     // only after a piece's fold returned), so a collect drops what it made.
     let alone = panic::catch_unwind(AssertUnwindSafe(|| {
         loop {
-            let end = next + size.min(len - next);
+            let end = piece_end(next, size, len, min, max);
             // SAFETY: `next..end` lies in `0..len` and past every earlier piece.
             let items = unsafe { producer.piece(&mut local, next..end) };
             let flow = consumer.fold(&mut run, next..end, items, &halt);
@@ -227,6 +229,23 @@ where
     consumer.finish(runs.into_iter())
 }
 
+/// Where a piece of `size` base indices from `start` ends, so that no
+/// piece is shorter than `min` unless the whole is (rayon's
+/// `with_min_len`): a tail shorter than `min` joins this piece if it then
+/// stays within `max(max, 2 * min - 1)`, else this piece leaves `min` for
+/// the last one.
+fn piece_end(start: usize, size: usize, len: usize, min: usize, max: usize) -> usize {
+    let end = start + size.min(len - start);
+    let tail = len - end;
+    if tail == 0 || tail >= min {
+        end
+    } else if end - start + tail <= max.max(min.saturating_mul(2) - 1) {
+        len
+    } else {
+        len - min
+    }
+}
+
 /// The state the participants of the pool phase share.
 struct Together<'a, P: Producer, C: Consumer<P::Item>> {
     producer: &'a P,
@@ -276,6 +295,32 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
         run_with_helpers(worker, helpers, &work);
     }
 
+    /// Claims the next piece of about `size` base indices, if any is left.
+    fn claim(&self, size: usize) -> Option<Range<usize>> {
+        // Relaxed: the cursor only has to hand each index out once; the
+        // results travel through the helpers' join.
+        if self.min == 1 {
+            let start = self.cursor.fetch_add(size, Ordering::Relaxed);
+            return (start < self.len).then(|| start..start + size.min(self.len - start));
+        }
+        // A piece that would leave a tail shorter than `min` is settled
+        // against the cursor's current value, so no one claims that tail.
+        let mut start = self.cursor.load(Ordering::Relaxed);
+        while start < self.len {
+            let end = piece_end(start, size, self.len, self.min, self.max);
+            match self.cursor.compare_exchange_weak(
+                start,
+                end,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(start..end),
+                Err(now) => start = now,
+            }
+        }
+        None
+    }
+
     /// One participant: claims pieces until none is left, the answer is
     /// known, the task is asked to stop, or something panicked.
     fn participate(
@@ -305,13 +350,9 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
                     local = Some(made.insert(self.producer.local()));
                 }
                 let local = local.as_deref_mut().expect("made above");
-                // Relaxed: the cursor only has to hand each index out once;
-                // the results travel through the helpers' join.
-                let start = self.cursor.fetch_add(size, Ordering::Relaxed);
-                if start >= self.len {
+                let Some(Range { start, end }) = self.claim(size) else {
                     break;
-                }
-                let end = start + size.min(self.len - start);
+                };
                 let began = Instant::now();
                 // SAFETY: the cursor handed `start..end` out to this claim only.
                 let items = unsafe { self.producer.piece(local, start..end) };

@@ -162,8 +162,8 @@ pub trait IndexedParallelIterator: ParallelIterator {
 }
 
 /// Conversion into a parallel iterator (`into_par_iter`), as rayon's:
-/// vectors (by value), slices and vectors by reference, integer ranges,
-/// and every parallel iterator itself.
+/// vectors and arrays (by value), slices, vectors and arrays by reference,
+/// integer ranges, and every parallel iterator itself.
 ///
 /// # Examples
 ///
@@ -254,6 +254,24 @@ impl<T: Send> IntoParallelIterator for Vec<T> {
     type Item = T;
     fn into_par_iter(self) -> IntoIter<T> {
         IntoIter::new(self)
+    }
+}
+
+/// An array by value, as rayon's: its elements moved out (through a
+/// vector), not references to them.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let words: Vec<String> = [String::from("a"), String::from("b")].into_par_iter().collect();
+/// assert_eq!(words, ["a", "b"]);
+/// ```
+impl<T: Send, const N: usize> IntoParallelIterator for [T; N] {
+    type Iter = IntoIter<T>;
+    type Item = T;
+    fn into_par_iter(self) -> IntoIter<T> {
+        IntoIter::new(Vec::from(self))
     }
 }
 
