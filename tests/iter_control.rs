@@ -135,6 +135,40 @@ fn a_panicking_collect_drops_every_item_it_made() {
     });
 }
 
+/// A source that yields its next item only after the previous one was
+/// processed (a request and its reply): `par_bridge` must not pull ahead.
+#[test]
+fn par_bridge_never_pulls_ahead_of_what_is_processed() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(3);
+        let (done, acks) = mpsc::channel::<u64>();
+        let acks = Mutex::new(acks);
+        let mut next = 0u64;
+        let source = std::iter::from_fn(|| {
+            if next > 0 {
+                // Wait for the reply to the previous item.
+                let acked = acks.lock().unwrap().recv().expect("a reply");
+                assert_eq!(acked, next - 1);
+            }
+            (next < 200).then(|| {
+                next += 1;
+                next - 1
+            })
+        });
+        let done = Mutex::new(done);
+        let total: u64 = pool.install(|| {
+            source
+                .par_bridge()
+                .map(|item| {
+                    done.lock().unwrap().send(item).unwrap();
+                    item
+                })
+                .sum()
+        });
+        assert_eq!(total, (0..200).sum::<u64>());
+    });
+}
+
 #[test]
 fn short_circuits_stop_handing_out_pieces() {
     with_deadline(LIMIT, || {

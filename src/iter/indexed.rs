@@ -356,7 +356,8 @@ where
 }
 
 /// `par_bridge()`: a parallel iterator over any sequential `Iterator`, as
-/// rayon's. Items are pulled in batches under a lock; their order is not
+/// rayon's. Items are pulled under a lock as they are needed (never ahead,
+/// so a source may wait for earlier items to be processed); their order is not
 /// kept.
 ///
 /// # Examples

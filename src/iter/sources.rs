@@ -400,9 +400,9 @@ impl<T: RangeInteger> Producer for RangeInclusiveIter<T> {
     }
 }
 
-/// A parallel iterator over the items of a sequential iterator, pulled in
-/// batches under a lock (`iter.par_bridge()`). Not indexed: the items'
-/// order is not kept.
+/// A parallel iterator over the items of a sequential iterator, pulled
+/// under a lock as the pieces need them (`iter.par_bridge()`). Not indexed:
+/// the items' order is not kept.
 ///
 /// # Examples
 ///
@@ -452,7 +452,7 @@ impl<I: Iterator + Send> Producer for IterBridge<I> {
     type Item = I::Item;
     type Local = ();
     type Piece<'p>
-        = std::vec::IntoIter<I::Item>
+        = BridgePiece<'p, I>
     where
         Self: 'p;
     const EXACT: bool = false;
@@ -463,16 +463,53 @@ impl<I: Iterator + Send> Producer for IterBridge<I> {
     }
     fn local(&self) {}
     unsafe fn piece<'p>(&'p self, _: &'p mut (), range: Range<usize>) -> Self::Piece<'p> {
-        let mut source = lock(&self.source);
-        let batch: Vec<I::Item> = source.by_ref().take(range.len()).collect();
-        if batch.len() < range.len() {
-            // Relaxed: a hint to stop claiming; a late claim finds the
-            // source empty anyway.
-            self.drained.store(true, Ordering::Relaxed);
+        BridgePiece {
+            bridge: self,
+            left: range.len(),
+            pulled: std::collections::VecDeque::new(),
         }
-        batch.into_iter()
     }
     fn is_drained(&self) -> bool {
         self.drained.load(Ordering::Relaxed)
+    }
+}
+
+/// A piece of [`IterBridge`]: up to `left` items of the shared source,
+/// pulled when the piece asks for them, never ahead. A source whose next
+/// item waits for the previous one to be processed (a request and its
+/// reply over channels) would deadlock a piece that pulled a batch first.
+/// Only what the source's `size_hint` promises is there (its lower bound:
+/// a vector's or a range's items) is pulled several at a time, under one
+/// lock.
+#[doc(hidden)]
+pub struct BridgePiece<'p, I: Iterator> {
+    bridge: &'p IterBridge<I>,
+    left: usize,
+    pulled: std::collections::VecDeque<I::Item>,
+}
+
+impl<I: Iterator> Iterator for BridgePiece<'_, I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        if let Some(item) = self.pulled.pop_front() {
+            return Some(item);
+        }
+        if self.left == 0 {
+            return None;
+        }
+        let mut source = lock(&self.bridge.source);
+        let Some(item) = source.next() else {
+            self.left = 0;
+            // Relaxed: a hint to stop claiming; a late claim finds the
+            // source empty anyway.
+            self.bridge.drained.store(true, Ordering::Relaxed);
+            return None;
+        };
+        self.left -= 1;
+        // At most 1,024 at a time: the piece may be asked to stop early.
+        let promised = source.size_hint().0.min(self.left).min(1024);
+        self.pulled.extend(source.by_ref().take(promised));
+        self.left -= self.pulled.len();
+        Some(item)
     }
 }
