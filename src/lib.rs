@@ -211,7 +211,7 @@ pub mod __loom {
 pub struct ReadmeDoctests;
 
 pub use error::{SpawnError, Timeout};
-pub use iter::run::{current_num_threads, join};
+pub use iter::run::{current_num_threads, current_thread_index, join};
 pub use parallel::imap::Imap;
 pub use parallel::join::fork_join;
 pub use parallel::progress::Progress;

@@ -402,6 +402,66 @@ impl<A: Producer, B: Producer> Producer for Zip<A, B> {
     }
 }
 
+/// The iterator of [`IndexedParallelIterator::zip_eq`]: a [`Zip`] whose
+/// two sides were checked to have the same length.
+pub type ZipEq<A, B> = Zip<A, B>;
+
+/// The iterator of [`ParallelIterator::flatten_iter`]: the items of each
+/// item, itself a sequential iterable, in order.
+///
+/// # Examples
+///
+/// ```
+/// use workcrew::prelude::*;
+/// let nested = vec![vec![1, 2], vec![], vec![3]];
+/// let flat: workcrew::iter::FlattenIter<_> = nested.into_par_iter().flatten_iter();
+/// assert_eq!(flat.collect::<Vec<i32>>(), [1, 2, 3]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct FlattenIter<I> {
+    pub(crate) base: I,
+}
+
+impl<I> ParallelIterator for FlattenIter<I>
+where
+    I: ParallelIterator,
+    I::Item: IntoIterator,
+    <I::Item as IntoIterator>::Item: Send,
+{
+    type Item = <I::Item as IntoIterator>::Item;
+    type Producer = FlattenIter<I::Producer>;
+    fn into_producer(self) -> Self::Producer {
+        FlattenIter {
+            base: self.base.into_producer(),
+        }
+    }
+}
+
+impl<P> Producer for FlattenIter<P>
+where
+    P: Producer,
+    P::Item: IntoIterator,
+{
+    type Item = <P::Item as IntoIterator>::Item;
+    type Local = P::Local;
+    type Piece<'p>
+        = std::iter::Flatten<P::Piece<'p>>
+    where
+        Self: 'p;
+    const EXACT: bool = false;
+    fn len(&self) -> usize {
+        self.base.len()
+    }
+    fn local(&self) -> Self::Local {
+        self.base.local()
+    }
+    unsafe fn piece<'p>(&'p self, local: &'p mut P::Local, range: Range<usize>) -> Self::Piece<'p> {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { self.base.piece(local, range) }.flatten()
+    }
+    forward_bounds!();
+}
+
 /// The iterator of [`IndexedParallelIterator::with_min_len`] and
 /// [`IndexedParallelIterator::with_max_len`]: the same items, in pieces of
 /// bounded length.

@@ -60,6 +60,19 @@ impl<T: Send> ParallelExtend<T> for Vec<T> {
     }
 }
 
+/// Copies of the items (rayon's `Vec<T>: ParallelExtend<&T>`).
+impl<'a, T: Copy + Send + Sync + 'a> ParallelExtend<&'a T> for Vec<T> {
+    fn par_extend<I: IntoParallelIterator<Item = &'a T>>(&mut self, par_iter: I) {
+        append_vec(self, par_iter.into_par_iter().copied());
+    }
+}
+
+impl<T: Send> FromParallelIterator<T> for Box<[T]> {
+    fn from_par_iter<I: IntoParallelIterator<Item = T>>(par_iter: I) -> Self {
+        collect_vec(par_iter).into_boxed_slice()
+    }
+}
+
 impl FromParallelIterator<()> for () {
     fn from_par_iter<I: IntoParallelIterator<Item = ()>>(par_iter: I) {
         drive(par_iter.into_par_iter().into_producer(), ForEach(drop));
@@ -84,6 +97,12 @@ macro_rules! through_vec {
 
 through_vec! {
     impl[] String, char, where {};
+    impl['a] String, &'a char, where {};
+    impl[] String, Box<str>, where {};
+    impl['a] String, std::borrow::Cow<'a, str>, where {};
+    impl[T] std::collections::VecDeque<T>, T, where { T: Send };
+    impl[T] std::collections::LinkedList<T>, T, where { T: Send };
+    impl[T] std::collections::BinaryHeap<T>, T, where { T: Ord + Send };
     impl['a] String, &'a str, where {};
     impl[] String, String, where {};
     impl[K, V, S] HashMap<K, V, S>, (K, V), where { K: Eq + Hash + Send, V: Send, S: BuildHasher + Default + Send };

@@ -7,7 +7,7 @@
 //! producer is `EXACT` (one item per base index, in order), which
 //! `enumerate`, `zip` and `position_*` rely on.
 
-use crate::iter::adaptors::{Bounded, Enumerate, Zip};
+use crate::iter::adaptors::{Bounded, Enumerate, Zip, ZipEq};
 use crate::iter::sources::{IntoIter, Iter, IterBridge, IterMut};
 use crate::iter::ParallelIterator;
 
@@ -70,6 +70,34 @@ pub trait IndexedParallelIterator: ParallelIterator {
             a: self,
             b: zip_op.into_par_iter(),
         }
+    }
+
+    /// Pairs the items of two indexed iterators of the same length (rayon's
+    /// `zip_eq`).
+    ///
+    /// # Panics
+    ///
+    /// If the lengths differ.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::prelude::*;
+    /// let total: i32 = [1, 2].par_iter().zip_eq(&[10, 20]).map(|(a, b)| a * b).sum();
+    /// assert_eq!(total, 50);
+    /// ```
+    fn zip_eq<Z>(self, zip_op: Z) -> ZipEq<Self, Z::Iter>
+    where
+        Z: IntoParallelIterator,
+        Z::Iter: IndexedParallelIterator,
+    {
+        let b = zip_op.into_par_iter();
+        let (left, right) = (self.len(), b.len());
+        assert!(
+            left == right,
+            "workcrew: zip_eq of iterators of different lengths ({left} and {right})"
+        );
+        Zip { a: self, b }
     }
 
     /// The position of the first item for which `predicate` is true.

@@ -50,7 +50,8 @@ pub(crate) mod split;
 pub(crate) mod stateful;
 
 pub use adaptors::{
-    Bounded, Cloned, Copied, Enumerate, Filter, FilterMap, FlatMapIter, Inspect, Map, Zip,
+    Bounded, Cloned, Copied, Enumerate, Filter, FilterMap, FlatMapIter, FlattenIter, Inspect, Map,
+    Zip, ZipEq,
 };
 pub use indexed::{
     FromParallelIterator, IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator,

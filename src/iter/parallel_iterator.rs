@@ -6,7 +6,9 @@
 use std::cmp::Ordering;
 use std::marker::PhantomData;
 
-use crate::iter::adaptors::{Cloned, Copied, Filter, FilterMap, FlatMapIter, Inspect, Map};
+use crate::iter::adaptors::{
+    Cloned, Copied, Filter, FilterMap, FlatMapIter, FlattenIter, Inspect, Map,
+};
 use crate::iter::consumers::{
     Count, FindAny, FindFirst, ForEach, Product, Reduce, ReduceWith, Sum,
 };
@@ -256,6 +258,24 @@ pub trait ParallelIterator: Sized + Send {
             base: self,
             f: map_op,
         }
+    }
+
+    /// The items of each item (a sequential iterable), in order (rayon's
+    /// `flatten_iter`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use workcrew::prelude::*;
+    /// let words: Vec<char> = ["ab", "c"].par_iter().map(|w| w.chars()).flatten_iter().collect();
+    /// assert_eq!(words, ['a', 'b', 'c']);
+    /// ```
+    fn flatten_iter(self) -> FlattenIter<Self>
+    where
+        Self::Item: IntoIterator,
+        <Self::Item as IntoIterator>::Item: Send,
+    {
+        FlattenIter { base: self }
     }
 
     /// Combines the items with `op`, starting from `identity()` (which may

@@ -52,6 +52,22 @@ pub fn current_num_threads() -> usize {
         .unwrap_or_else(|| global().max_threads())
 }
 
+/// The index of the current thread in its pool (`0..max_threads`), or
+/// `None` outside any pool's worker (rayon's `current_thread_index`).
+/// Indices are reused: a thread that retires gives its index to the next
+/// one started.
+///
+/// # Examples
+///
+/// ```
+/// let pool = workcrew::Pool::new(2);
+/// assert!(pool.install(workcrew::current_thread_index).is_some_and(|i| i < 2));
+/// assert_eq!(workcrew::current_thread_index(), None);
+/// ```
+pub fn current_thread_index() -> Option<usize> {
+    Worker::with_current(|worker| worker.map(Worker::index))
+}
+
 impl Pool {
     /// Runs `op` on one of this pool's threads and returns its result, so
     /// that the parallel iterators, `join`s and sorts inside it run on this

@@ -287,8 +287,8 @@ pub struct RangeInclusiveIter<T> {
     len: usize,
 }
 
-/// The integer types parallel ranges are offered for (`u8` to `u64`,
-/// `usize`, `i8` to `i64`, `isize`). One generic impl per range kind, as
+/// The integer types parallel ranges are offered for (`u8` to `u128`,
+/// `usize`, `i8` to `i128`, `isize`). One generic impl per range kind, as
 /// rayon's, so `(0..n).into_par_iter()` infers the integer type.
 #[doc(hidden)]
 pub trait RangeInteger: Copy + Send + Sync + 'static {
@@ -331,6 +331,36 @@ macro_rules! range_integers {
 }
 
 range_integers!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+/// The 128-bit types, whose differences do not fit `i128`.
+macro_rules! wide_range_integers {
+    ($($t:ty),*) => {$(
+        impl RangeInteger for $t {
+            type Steps = Range<$t>;
+            type StepsInclusive = std::ops::RangeInclusive<$t>;
+            fn distance(start: $t, end: $t) -> usize {
+                if end <= start {
+                    return 0;
+                }
+                // Two's complement: the wrapped difference, read unsigned, is
+                // the distance for signed types too.
+                usize::try_from(end.wrapping_sub(start) as u128)
+                    .expect("workcrew: a parallel range longer than usize::MAX")
+            }
+            fn offset(start: $t, offset: usize) -> $t {
+                start.wrapping_add(offset as $t)
+            }
+            fn steps(start: $t, end: $t) -> Range<$t> {
+                start..end
+            }
+            fn steps_inclusive(start: $t, end: $t) -> std::ops::RangeInclusive<$t> {
+                start..=end
+            }
+        }
+    )*};
+}
+
+wide_range_integers!(u128, i128);
 
 impl<T: RangeInteger> IntoParallelIterator for Range<T> {
     type Iter = RangeIter<T>;
