@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::batch::BatchRule;
-use crate::cli::{split_command, Cli, Separators, SourceSpec};
+use crate::cli::Cli;
 use crate::error::CrewError;
 use crate::input::{ColumnSeparator, ReadOptions};
 use crate::job::Capture;
@@ -21,6 +21,7 @@ use crate::length::{LengthRule, GNU_MAX_CHARS};
 use crate::pipe::BlockRule;
 use crate::placeholder::{NativeNames, Replacements};
 use crate::progress::Wanted;
+use crate::sources::{split_command, Separators, SourceSpec};
 use crate::template::{ShellReason, Template};
 use crate::units::{parse_count, parse_duration, parse_halt, parse_jobs, parse_size, HaltRule};
 
