@@ -257,7 +257,8 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value = "1")]
     pub retries: String,
 
-    /// Kill a job's whole process group (TERM, then KILL 200 ms later) after DUR.
+    /// Kill a job's whole process group (TERM, then KILL 200 ms later) after DUR,
+    /// or after N% of the median runtime of the jobs that succeeded so far (`200%`).
     ///
     /// Example: crew --timeout 1m30s ./slow-test ::: 1 2 3
     #[arg(long, value_name = "DUR")]

@@ -46,6 +46,7 @@ mod sources;
 mod spool;
 mod table;
 mod template;
+mod timeout;
 mod units;
 
 use std::io::Write;

@@ -70,7 +70,7 @@ pub struct Plan {
     /// Attempts per job (from `--retries`; `u32::MAX`: until success).
     pub attempts: u32,
     /// `--timeout`.
-    pub timeout: Option<Duration>,
+    pub timeout: Option<crate::timeout::TimeoutRule>,
     /// `--halt`.
     pub halt: Option<HaltRule>,
     /// `--joblog`.
@@ -346,8 +346,17 @@ impl Plan {
         }
         let pipe_source = if cli.pipepart {
             match arg_files.as_slice() {
+                // GNU's words for a file that is not there: with --block
+                // it is found not seekable, else not found.
                 [file] if !std::path::Path::new(file).exists() => {
-                    return Err(CrewError::Gnu(format!("File not found: {file}")))
+                    return Err(CrewError::Gnu(match given(cli.block_size.clone()) {
+                        Some(_) => format!(
+                            "--pipepart only works on seekable files, not streams/pipes.\n\
+                             {}: Error: {file} is not a seekable file.",
+                            crate::error::program_name()
+                        ),
+                        None => format!("File not found: {file}"),
+                    }));
                 }
                 [file] => Some(PathBuf::from(file)),
                 _ => {
@@ -450,7 +459,7 @@ impl Plan {
                 retries.min(u32::MAX as usize - 1) as u32
             },
             timeout: given(cli.timeout.clone())
-                .map(|t| parse_duration("--timeout", &t))
+                .map(|t| crate::timeout::TimeoutRule::parse(&t))
                 .transpose()?,
             halt: given(cli.halt.clone())
                 .as_deref()
