@@ -287,6 +287,14 @@ impl Plan {
             )?
         };
         let mut shell = crate::shell::choose();
+        let is_gnu_choice = std::env::var_os("CREW_SHELL").is_none_or(|s| s.is_empty())
+            && std::env::var_os("PARALLEL_SHELL").is_some_and(|s| !s.is_empty());
+        if is_gnu_choice && !crate::shell::exists(&shell) {
+            return Err(CrewError::Gnu(format!(
+                "Shell '{}' not found.",
+                shell.to_string_lossy()
+            )));
+        }
         if runs_function {
             shell_reason = Some("it names a bash function exported into the environment");
             if !shell.to_string_lossy().ends_with("bash") {
