@@ -529,6 +529,7 @@ impl Plan {
             || self.joblog.is_some()
             || self.halt.is_some()
             || self.table.is_some()
+            || self.timeout.is_some()
     }
 }
 

@@ -1,6 +1,10 @@
 //! `--timeout`: a fixed duration, or GNU's `N%`: N percent of the median
 //! runtime of the jobs that succeeded so far.
 //!
+//! A percentage's limit is never below [`FLOOR`]: GNU checks its limits
+//! between naps that grow to about a second, so a job of a few
+//! milliseconds over a millisecond-sized limit is not killed there either.
+//!
 //! Invariants: a job's limit is read once, when it starts (GNU re-reads
 //! the percentage's limit while the job runs; crew's limit for a job never
 //! moves). Until a job has succeeded a percentage gives no limit (GNU's
@@ -12,6 +16,9 @@ use std::time::Duration;
 
 use crate::error::CrewError;
 use crate::units::parse_duration;
+
+/// The least limit a percentage gives.
+const FLOOR: Duration = Duration::from_secs(1);
 
 /// How many recent successful runtimes the median is taken over.
 const KEPT: usize = 999;
@@ -77,7 +84,7 @@ impl Timeout {
                 }
                 runtimes.sort_unstable();
                 let median = runtimes[(runtimes.len() - 1) / 2];
-                Some(median.mul_f64(fraction))
+                Some(median.mul_f64(fraction).max(FLOOR))
             }
         }
     }
@@ -106,10 +113,14 @@ mod tests {
     fn a_percentage_is_of_the_median_successful_runtime() {
         let timeout = Timeout::new(TimeoutRule::parse("200%").unwrap());
         assert_eq!(timeout.limit(), None);
-        for ms in [10, 30, 20] {
+        for ms in [1000, 3000, 2000] {
             timeout.record_success(Duration::from_millis(ms));
         }
-        assert_eq!(timeout.limit(), Some(Duration::from_millis(40)));
+        assert_eq!(timeout.limit(), Some(Duration::from_millis(4000)));
+        timeout.record_success(Duration::from_millis(1));
+        timeout.record_success(Duration::from_millis(1));
+        timeout.record_success(Duration::from_millis(1));
+        assert_eq!(timeout.limit(), Some(FLOOR));
     }
 
     #[test]
@@ -128,8 +139,8 @@ mod tests {
             timeout.record_success(Duration::from_secs(100));
         }
         for _ in 0..KEPT {
-            timeout.record_success(Duration::from_secs(1));
+            timeout.record_success(Duration::from_secs(2));
         }
-        assert_eq!(timeout.limit(), Some(Duration::from_secs(1)));
+        assert_eq!(timeout.limit(), Some(Duration::from_secs(2)));
     }
 }
