@@ -245,7 +245,7 @@ impl Plan {
         };
         let mut colsep = given(cli.colsep.clone());
         let mut skips_header = false;
-        if given(cli.header.clone()).is_some_and(|h| h != "0") {
+        if !(cli.pipe || cli.pipepart) && given(cli.header.clone()).is_some_and(|h| h != "0") {
             let separator = colsep.get_or_insert_with(|| "\t".to_string()).clone();
             let splitter = ColumnSeparator::new(&separator)?;
             let mut index = 0i64;
@@ -345,6 +345,10 @@ impl Plan {
                 },
                 removes_separators: cli.remove_rec_sep,
                 skips_blank: cli.no_run_if_empty,
+                header: match given(cli.header.clone()) {
+                    Some(text) if cli.pipe => BlockRule::header_pattern(&text)?,
+                    _ => None,
+                },
             })
         } else {
             None
