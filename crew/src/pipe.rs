@@ -8,6 +8,8 @@
 //! that grows the block size (×1.3 + 1, with GNU's warning) until it
 //! fits. `-N N` makes blocks of exactly N records whatever their size.
 //! With `-L N` (N > 1), an incomplete last record is a block of its own.
+//! An empty `--recend` ends a record after any byte (so records are cut
+//! only before `--recstart`, or are single bytes without one).
 //! `--rrs` removes the separators from the records. `--header RE` takes
 //! what RE matches at the start of the input (`:` is one line, `N` is N
 //! lines) as the header, written at the start of every block and not
@@ -115,6 +117,16 @@ impl Lookahead {
     /// Moves bytes up to and including the next `end` into `out`; returns
     /// whether `end` was found (false at end of input).
     fn take_through(&mut self, end: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
+        if end.is_empty() {
+            // An empty record end ends a record after every byte.
+            self.fill(1)?;
+            let Some(&byte) = self.available().first() else {
+                return Ok(false);
+            };
+            out.push(byte);
+            self.at += 1;
+            return Ok(true);
+        }
         loop {
             self.fill(end.len().max(1))?;
             let available = self.available();

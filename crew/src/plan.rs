@@ -326,7 +326,7 @@ impl Plan {
         );
         let pipe = if cli.pipe || cli.pipepart {
             Some(BlockRule {
-                record_end: match given(cli.recend.clone()) {
+                record_end: match cli.recend.clone() {
                     Some(end) => unescape(&end),
                     None if cli.null => b"\0".to_vec(),
                     None => b"\n".to_vec(),
@@ -353,9 +353,6 @@ impl Plan {
         } else {
             None
         };
-        if pipe.as_ref().is_some_and(|rule| rule.record_end.is_empty()) {
-            return Err(CrewError::usage("--recend must not be empty"));
-        }
         let pipe_source = if cli.pipepart {
             match arg_files.as_slice() {
                 // GNU's words for a file that is not there: with --block

@@ -15,7 +15,8 @@
 //!    word alone, stdin `/dev/null`): clap's "unexpected argument" means
 //!    crew lacks it, "a value is required" means the next word is its
 //!    value. Lines asking for help or the version (crew's own texts),
-//!    lines using `sudo` and lines giving `parallel` a remote option
+//!    lines using `sudo` and lines giving `parallel` a remote option (also
+//!    in `$PARALLEL`)
 //!    ([`REMOTE`]: other hosts, which this machine does not have, and
 //!    issue 18 leaves remote execution to its own issue) are left out.
 //!
@@ -201,6 +202,14 @@ fn uses_only_crew_options(line: &str, probe: &mut Probe) -> bool {
     if words.iter().any(|w| w == "sudo") {
         return false;
     }
+    // Options given in `$PARALLEL` count as the line's own.
+    let in_environment = words
+        .iter()
+        .filter_map(|w| w.strip_prefix("PARALLEL="))
+        .flat_map(str::split_whitespace);
+    if in_environment.clone().any(is_remote) {
+        return false;
+    }
     let mut found = false;
     for (i, word) in words.iter().enumerate() {
         if word != "parallel" || !is_command_position(&words[..i]) {
@@ -331,6 +340,7 @@ mod tests {
             "parallel --sshlogin=lo echo ::: a",
             "parallel --nonall -k echo",
             "seq 2 | parallel --trc {}.out touch {}.out",
+            "PARALLEL='-k -Shost' parallel echo ::: a",
         ] {
             assert!(!uses_only_crew_options(line, &mut probe), "{line}");
         }
