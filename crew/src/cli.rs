@@ -1,21 +1,17 @@
 //! The command line: every option crew understands, with its help text and
-//! an example, and the split of the trailing words into the command template
-//! and the `:::` / `::::` input sources.
+//! an example; the trailing words are split by [`crate::sources`].
 //!
 //! Invariants: options come before the command (as in GNU parallel); every
-//! word after the first non-option word belongs to the command or to an
-//! input source, even if it starts with `-`. Nothing here touches the
-//! filesystem: files named by `::::` and `-a` are opened by [`crate::input`].
+//! word after the first non-option word is kept, in order, in
+//! [`Cli::command`]. Nothing here touches the filesystem: files named by
+//! `::::` and `-a` are opened by [`crate::input`].
 // The option docs are clap's help text (shown as written by `--help` and the
 // man page), not Markdown: `DIR/<value>` and `$ARGV[0]` stay as they are.
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 
 use clap::Parser;
-
-use crate::error::CrewError;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -261,7 +257,8 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value = "1")]
     pub retries: String,
 
-    /// Kill a job's whole process group (TERM, then KILL 200 ms later) after DUR.
+    /// Kill a job's whole process group (TERM, then KILL 200 ms later) after DUR,
+    /// or after N% of the median runtime of the jobs that succeeded so far (`200%`).
     ///
     /// Example: crew --timeout 1m30s ./slow-test ::: 1 2 3
     #[arg(long, value_name = "DUR")]
@@ -501,177 +498,9 @@ pub struct Cli {
     pub command: Vec<OsString>,
 }
 
-/// Where one input source's values come from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SourceSpec {
-    /// Values given on the command line after `:::`.
-    Args(Vec<OsString>),
-    /// Lines (or NUL-separated records) of a file; `-` is stdin.
-    File(PathBuf),
-}
-
-/// The command words and the input sources, grouped: sources in one group
-/// are linked (`:::+`), groups combine as a cartesian product.
-#[derive(Debug, PartialEq)]
-pub struct CommandAndInputs {
-    /// The command template's words.
-    pub command: Vec<OsString>,
-    /// Linked groups of sources, in order.
-    pub groups: Vec<Vec<SourceSpec>>,
-}
-
-/// The words that separate input sources (GNU's `--arg-sep` and
-/// `--arg-file-sep` change them).
-#[derive(Debug, Clone)]
-pub struct Separators {
-    /// `:::` by default.
-    pub args: String,
-    /// `::::` by default.
-    pub files: String,
-}
-
-impl Default for Separators {
-    fn default() -> Self {
-        Separators {
-            args: ":::".into(),
-            files: "::::".into(),
-        }
-    }
-}
-
-/// Which kind of separator a word is.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Sep {
-    Args { linked: bool },
-    Files { linked: bool },
-}
-
-impl Separators {
-    fn classify(&self, word: &str) -> Option<Sep> {
-        if word == self.args {
-            Some(Sep::Args { linked: false })
-        } else if word.strip_suffix('+') == Some(self.args.as_str()) {
-            Some(Sep::Args { linked: true })
-        } else if word == self.files {
-            Some(Sep::Files { linked: false })
-        } else if word.strip_suffix('+') == Some(self.files.as_str()) {
-            Some(Sep::Files { linked: true })
-        } else {
-            None
-        }
-    }
-}
-
-/// Splits the trailing words at `:::`, `:::+`, `::::` and `::::+`; `-a`
-/// files come first, each as its own group. A linked separator with no
-/// source before it starts a group of its own (`::::+ a b` links a and b).
-///
-/// # Errors
-///
-/// A word that looks like an option where the command should start.
-pub fn split_command(
-    words: &[OsString],
-    arg_files: &[String],
-    separators: &Separators,
-) -> Result<CommandAndInputs, CrewError> {
-    if let Some(first) = words.first().and_then(|w| w.to_str()) {
-        if first.starts_with('-') && first.len() > 1 && separators.classify(first).is_none() {
-            return Err(CrewError::usage(format!(
-                "unknown option `{first}` (options go before the command)"
-            )));
-        }
-    }
-    let mut groups: Vec<Vec<SourceSpec>> = arg_files
-        .iter()
-        .map(|path| vec![SourceSpec::File(PathBuf::from(path))])
-        .collect();
-    let mut command = Vec::new();
-    let mut current: Option<Sep> = None;
-    for word in words {
-        if let Some(separator) = word.to_str().and_then(|w| separators.classify(w)) {
-            if let Sep::Args { linked } = separator {
-                let args = SourceSpec::Args(Vec::new());
-                match groups.last_mut() {
-                    Some(group) if linked => group.push(args),
-                    _ => groups.push(vec![args]),
-                }
-            }
-            current = Some(separator);
-            continue;
-        }
-        match current {
-            None => command.push(word.clone()),
-            Some(Sep::Args { .. }) => {
-                let last = groups.last_mut().and_then(|g| g.last_mut());
-                if let Some(SourceSpec::Args(args)) = last {
-                    args.push(word.clone());
-                }
-            }
-            Some(Sep::Files { linked }) => {
-                let file = SourceSpec::File(PathBuf::from(word));
-                match groups.last_mut() {
-                    Some(group) if linked => group.push(file),
-                    _ => groups.push(vec![file]),
-                }
-            }
-        }
-    }
-    Ok(CommandAndInputs { command, groups })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn os(words: &[&str]) -> Vec<OsString> {
-        words.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn separators_build_groups_in_order() {
-        let split = split_command(
-            &os(&["echo", "{}", ":::", "a", "b", ":::+", "1", "2", "::::", "f"]),
-            &[],
-            &Separators::default(),
-        )
-        .unwrap();
-        assert_eq!(split.command, os(&["echo", "{}"]));
-        assert_eq!(
-            split.groups,
-            vec![
-                vec![
-                    SourceSpec::Args(os(&["a", "b"])),
-                    SourceSpec::Args(os(&["1", "2"]))
-                ],
-                vec![SourceSpec::File("f".into())],
-            ]
-        );
-    }
-
-    #[test]
-    fn linked_files_without_an_earlier_source_link_to_each_other() {
-        let split = split_command(
-            &os(&["echo", "::::+", "f", "g"]),
-            &[],
-            &Separators::default(),
-        )
-        .unwrap();
-        assert_eq!(
-            split.groups,
-            vec![vec![
-                SourceSpec::File("f".into()),
-                SourceSpec::File("g".into())
-            ]]
-        );
-    }
-
-    #[test]
-    fn an_unknown_option_in_command_position_is_an_error() {
-        let error = split_command(&os(&["--bogus", "echo"]), &[], &Separators::default())
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("--bogus"), "{error}");
-    }
 
     #[test]
     fn the_cli_definition_is_consistent() {

@@ -133,7 +133,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let context = Arc::new(Context {
         capture: plan.capture,
         keep_order: plan.keep_order,
-        timeout: plan.timeout,
+        timeout: plan.timeout.map(crate::timeout::Timeout::new),
         halt: plan.halt,
         slot_var: plan.slot_var.clone(),
         attempts: plan.attempts,

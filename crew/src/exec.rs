@@ -226,7 +226,17 @@ fn spawn_once(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
         }
         CommandLine::Shell(script) => {
             let mut command = Command::new(launch.shell);
-            command.arg("-c").arg(OsStr::from_bytes(script));
+            command.arg("-c");
+            if script.starts_with(b"-") || script.starts_with(b"+") {
+                // A script starting like an option (an empty first word,
+                // GNU's ` --x`) would be taken for one: a space keeps it
+                // the shell's command.
+                let mut spaced = b" ".to_vec();
+                spaced.extend_from_slice(script);
+                command.arg(OsStr::from_bytes(&spaced));
+            } else {
+                command.arg(OsStr::from_bytes(script));
+            }
             command
         }
     };

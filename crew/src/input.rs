@@ -23,9 +23,9 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::cli::SourceSpec;
 use crate::error::CrewError;
 use crate::reader::RecordReader;
+use crate::sources::SourceSpec;
 use crate::template::{Record, Value};
 
 /// How `--colsep` splits a line into columns.

@@ -49,7 +49,7 @@ pub struct Context {
     /// `-k`.
     pub keep_order: bool,
     /// `--timeout`.
-    pub timeout: Option<Duration>,
+    pub timeout: Option<crate::timeout::Timeout>,
     /// `--halt`.
     pub halt: Option<crate::units::HaltRule>,
     /// `--process-slot-var`.
@@ -287,13 +287,16 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         let (ending, started) = match spawned {
             Err(ending) => (ending, Instant::now()),
             Ok(mut running) => {
+                let limit = context
+                    .timeout
+                    .as_ref()
+                    .and_then(crate::timeout::Timeout::limit);
                 if context.capture == Capture::Lines {
-                    let deadline = context.timeout.map(|t| running.started() + t);
+                    let deadline = limit.map(|t| running.started() + t);
                     relayed = relay_lines(&mut running.child, deadline, &context.emitter, tag).0;
                 }
                 let started = running.started();
-                let (ending, has_stragglers) =
-                    running.wait(context.timeout, job.slot, &context.running);
+                let (ending, has_stragglers) = running.wait(limit, job.slot, &context.running);
                 if has_stragglers {
                     if let Some(files) = &mut captured {
                         // A leftover `cmd &` may still write to these files:
@@ -305,6 +308,21 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             }
         };
         let runtime = started.elapsed();
+        match (&ending, &context.timeout) {
+            (Ending::TimedOut(_), _) => {
+                // GNU's warning, as the job is killed.
+                let name = crate::error::program_name();
+                let mut message = format!(
+                    "{name}: Warning: This job was killed because it timed out:\n{name}: Warning: "
+                )
+                .into_bytes();
+                message.extend_from_slice(&job.display);
+                message.push(b'\n');
+                context.emitter.write(Stream::Stderr, &message);
+            }
+            (ending, Some(timeout)) if ending.is_success() => timeout.record_success(runtime),
+            _ => {}
+        }
         if let Ending::NotStarted(error) = &ending {
             let message = not_started_message(&job.command, &context.shell, error);
             match &mut captured {

@@ -37,7 +37,7 @@ package main;
 sub Q { my $s = shift; return "''" if $s eq "";
   return $s if $s !~ /[^-_.+a-z0-9\/]/i;
   $s =~ s/'/'"'"'/g; $s = "'$s'"; $s =~ s/^''//; $s =~ s/''$//; return $s; }
-sub shell_quote { map { Q($_) } @_ }
+sub shell_quote { wantarray ? (map { Q($_) } @_) : join(" ", map { Q($_) } @_) }
 sub shell_quote_scalar { Q($_[0]) }
 sub uq { $main::unquote = 1; }
 sub skip { $main::skip = 1; }

@@ -8,7 +8,12 @@
 //! that grows the block size (×1.3 + 1, with GNU's warning) until it
 //! fits. `-N N` makes blocks of exactly N records whatever their size.
 //! With `-L N` (N > 1), an incomplete last record is a block of its own.
-//! `--rrs` removes the separators from the records.
+//! An empty `--recend` ends a record after any byte (so records are cut
+//! only before `--recstart`, or are single bytes without one).
+//! `--rrs` removes the separators from the records. `--header RE` takes
+//! what RE matches at the start of the input (`:` is one line, `N` is N
+//! lines) as the header, written at the start of every block and not
+//! counted toward `--block`.
 //!
 //! Invariants: every byte of the input is in exactly one block, in order
 //! (less the separators with `--rrs`); memory holds one block's worth of
@@ -46,6 +51,33 @@ pub struct BlockRule {
     pub removes_separators: bool,
     /// `-r`: a block of blanks ended by a record end runs no job.
     pub skips_blank: bool,
+    /// `--header`: the header's pattern, anchored at the input's start.
+    pub header: Option<regex::bytes::Regex>,
+}
+
+impl BlockRule {
+    /// The `--header` pattern of GNU's `--pipe`: `:` is one line, a
+    /// number N is N lines, anything else a regex (`.` never matches a
+    /// newline); `0` is no header.
+    ///
+    /// # Errors
+    ///
+    /// Text that is not a valid regex.
+    pub fn header_pattern(text: &str) -> Result<Option<regex::bytes::Regex>, CrewError> {
+        let pattern = match text {
+            "" | "0" => return Ok(None),
+            ":" => "(.*\n)".to_string(),
+            n if n.bytes().all(|b| b.is_ascii_digit()) => {
+                "(.*\n)".repeat(n.parse::<usize>().unwrap_or(1).min(10_000))
+            }
+            re => re.to_string(),
+        };
+        regex::bytes::RegexBuilder::new(&format!("^(?:{pattern})"))
+            .unicode(false)
+            .build()
+            .map(Some)
+            .map_err(|e| CrewError::usage(format!("--header: not a valid regex: {e}")))
+    }
 }
 
 /// A reader with as much look-ahead as a record start needs.
@@ -85,6 +117,16 @@ impl Lookahead {
     /// Moves bytes up to and including the next `end` into `out`; returns
     /// whether `end` was found (false at end of input).
     fn take_through(&mut self, end: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
+        if end.is_empty() {
+            // An empty record end ends a record after every byte.
+            self.fill(1)?;
+            let Some(&byte) = self.available().first() else {
+                return Ok(false);
+            };
+            out.push(byte);
+            self.at += 1;
+            return Ok(true);
+        }
         loop {
             self.fill(end.len().max(1))?;
             let available = self.available();
@@ -128,6 +170,8 @@ pub struct Blocks {
     files: Arc<TempFiles>,
     pending: Option<(Vec<u8>, bool)>,
     is_done: bool,
+    /// The header, once read (`None` before the first block).
+    header: Option<Vec<u8>>,
 }
 
 impl Blocks {
@@ -144,6 +188,29 @@ impl Blocks {
             files,
             pending: None,
             is_done: false,
+            header: None,
+        }
+    }
+
+    /// Reads the `--header` off the input's start (empty without one, or
+    /// when the pattern never matches, as GNU).
+    fn read_header(&mut self) -> Result<Vec<u8>, CrewError> {
+        let Some(pattern) = self.rule.header.clone() else {
+            return Ok(Vec::new());
+        };
+        let mut wanted = 64 * 1024;
+        loop {
+            self.input.fill(wanted).map_err(CrewError::Stdin)?;
+            let available = self.input.available();
+            if let Some(found) = pattern.find(available) {
+                let header = available[..found.end()].to_vec();
+                self.input.at += found.end();
+                return Ok(header);
+            }
+            if self.input.is_eof {
+                return Ok(Vec::new());
+            }
+            wanted = available.len() + 64 * 1024;
         }
     }
 
@@ -191,6 +258,10 @@ impl Blocks {
         let mut writer = BufWriter::with_capacity(64 * 1024, &mut *file);
         let (mut len, mut records) = (0u64, 0usize);
         let name = crate::error::program_name();
+        if self.header.is_none() {
+            self.header = Some(self.read_header()?);
+        }
+        let header = self.header.clone().unwrap_or_default();
         while let Some((mut record, is_complete)) = self.record()? {
             let size = record.len() as u64;
             let splits_tail = self.rule.lines_per_record > 1 && !is_complete && records > 0;
@@ -212,6 +283,9 @@ impl Blocks {
                 }
             }
             self.strip(&mut record, is_complete);
+            if records == 0 {
+                writer.write_all(&header).map_err(spool_error)?;
+            }
             writer.write_all(&record).map_err(spool_error)?;
             len += record.len() as u64;
             records += 1;
@@ -225,7 +299,11 @@ impl Blocks {
         writer.flush().map_err(spool_error)?;
         drop(writer);
         file.seek(SeekFrom::Start(0)).map_err(spool_error)?;
-        Ok(if records == 0 { u64::MAX } else { len })
+        Ok(if records == 0 {
+            u64::MAX
+        } else {
+            len + header.len() as u64
+        })
     }
 }
 
@@ -313,6 +391,7 @@ mod tests {
             block_size,
             removes_separators: false,
             skips_blank: false,
+            header: None,
         }
     }
 
@@ -351,5 +430,25 @@ mod tests {
             ..rule
         };
         assert_eq!(blocks("[[A]][[B]]", rrs), ["A", "B"]);
+    }
+
+    #[test]
+    fn the_header_starts_every_block_and_does_not_count_toward_the_size() {
+        let rule = BlockRule {
+            records_per_block: Some(2),
+            header: BlockRule::header_pattern("2").unwrap(),
+            ..lines(1000, 1)
+        };
+        assert_eq!(
+            blocks("h\ni\na\nb\nc\n", rule),
+            ["h\ni\na\nb\n", "h\ni\nc\n"]
+        );
+        let by_size = BlockRule {
+            header: BlockRule::header_pattern("H+\n").unwrap(),
+            ..lines(2, 1)
+        };
+        assert_eq!(blocks("HH\na\nb\n", by_size), ["HH\na\n", "HH\nb\n"]);
+        assert!(BlockRule::header_pattern("0").unwrap().is_none());
+        assert!(BlockRule::header_pattern("(").is_err());
     }
 }

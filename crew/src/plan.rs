@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::batch::BatchRule;
-use crate::cli::{split_command, Cli, Separators, SourceSpec};
+use crate::cli::Cli;
 use crate::error::CrewError;
 use crate::input::{ColumnSeparator, ReadOptions};
 use crate::job::Capture;
@@ -21,6 +21,7 @@ use crate::length::{LengthRule, GNU_MAX_CHARS};
 use crate::pipe::BlockRule;
 use crate::placeholder::{NativeNames, Replacements};
 use crate::progress::Wanted;
+use crate::sources::{split_command, Separators, SourceSpec};
 use crate::template::{ShellReason, Template};
 use crate::units::{parse_count, parse_duration, parse_halt, parse_jobs, parse_size, HaltRule};
 
@@ -69,7 +70,7 @@ pub struct Plan {
     /// Attempts per job (from `--retries`; `u32::MAX`: until success).
     pub attempts: u32,
     /// `--timeout`.
-    pub timeout: Option<Duration>,
+    pub timeout: Option<crate::timeout::TimeoutRule>,
     /// `--halt`.
     pub halt: Option<HaltRule>,
     /// `--joblog`.
@@ -244,7 +245,7 @@ impl Plan {
         };
         let mut colsep = given(cli.colsep.clone());
         let mut skips_header = false;
-        if given(cli.header.clone()).is_some_and(|h| h != "0") {
+        if !(cli.pipe || cli.pipepart) && given(cli.header.clone()).is_some_and(|h| h != "0") {
             let separator = colsep.get_or_insert_with(|| "\t".to_string()).clone();
             let splitter = ColumnSeparator::new(&separator)?;
             let mut index = 0i64;
@@ -286,6 +287,14 @@ impl Plan {
             )?
         };
         let mut shell = crate::shell::choose();
+        let is_gnu_choice = std::env::var_os("CREW_SHELL").is_none_or(|s| s.is_empty())
+            && std::env::var_os("PARALLEL_SHELL").is_some_and(|s| !s.is_empty());
+        if is_gnu_choice && !crate::shell::exists(&shell) {
+            return Err(CrewError::Gnu(format!(
+                "Shell '{}' not found.",
+                shell.to_string_lossy()
+            )));
+        }
         if runs_function {
             shell_reason = Some("it names a bash function exported into the environment");
             if !shell.to_string_lossy().ends_with("bash") {
@@ -317,7 +326,7 @@ impl Plan {
         );
         let pipe = if cli.pipe || cli.pipepart {
             Some(BlockRule {
-                record_end: match given(cli.recend.clone()) {
+                record_end: match cli.recend.clone() {
                     Some(end) => unescape(&end),
                     None if cli.null => b"\0".to_vec(),
                     None => b"\n".to_vec(),
@@ -336,17 +345,27 @@ impl Plan {
                 },
                 removes_separators: cli.remove_rec_sep,
                 skips_blank: cli.no_run_if_empty,
+                header: match given(cli.header.clone()) {
+                    Some(text) if cli.pipe => BlockRule::header_pattern(&text)?,
+                    _ => None,
+                },
             })
         } else {
             None
         };
-        if pipe.as_ref().is_some_and(|rule| rule.record_end.is_empty()) {
-            return Err(CrewError::usage("--recend must not be empty"));
-        }
         let pipe_source = if cli.pipepart {
             match arg_files.as_slice() {
+                // GNU's words for a file that is not there: with --block
+                // it is found not seekable, else not found.
                 [file] if !std::path::Path::new(file).exists() => {
-                    return Err(CrewError::Gnu(format!("File not found: {file}")))
+                    return Err(CrewError::Gnu(match given(cli.block_size.clone()) {
+                        Some(_) => format!(
+                            "--pipepart only works on seekable files, not streams/pipes.\n\
+                             {}: Error: {file} is not a seekable file.",
+                            crate::error::program_name()
+                        ),
+                        None => format!("File not found: {file}"),
+                    }));
                 }
                 [file] => Some(PathBuf::from(file)),
                 _ => {
@@ -449,7 +468,7 @@ impl Plan {
                 retries.min(u32::MAX as usize - 1) as u32
             },
             timeout: given(cli.timeout.clone())
-                .map(|t| parse_duration("--timeout", &t))
+                .map(|t| crate::timeout::TimeoutRule::parse(&t))
                 .transpose()?,
             halt: given(cli.halt.clone())
                 .as_deref()
@@ -511,6 +530,7 @@ impl Plan {
             || self.joblog.is_some()
             || self.halt.is_some()
             || self.table.is_some()
+            || self.timeout.is_some()
     }
 }
 

@@ -3,6 +3,8 @@
 //! `<source>/<value>` pair per input value, the source named by its
 //! number (or its `--header` name), the value with `\` `\t` NUL and `/`
 //! written as `\\` `\t` `\0` `\_`. As in GNU, nothing else is printed.
+//! A value too long for one directory name is cut to the longest name the
+//! file system takes (GNU's fallback when the directory cannot be made).
 //!
 //! Invariant: a job's directory holds its `seq`, `stdout` and `stderr`
 //! once the job finished; a retried job's files hold only its last attempt.
@@ -42,7 +44,15 @@ impl ResultsDir {
     ///
     /// The directory or files cannot be created.
     pub fn create(&self, dir: &std::path::Path, seq: u64) -> io::Result<(File, File)> {
-        fs::create_dir_all(dir)?;
+        let cut;
+        let dir = match fs::create_dir_all(dir) {
+            Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {
+                cut = self.cut_names(dir);
+                fs::create_dir_all(&cut)?;
+                cut.as_path()
+            }
+            other => other.map(|()| dir)?,
+        };
         fs::write(dir.join("seq"), seq.to_string())?;
         let open = |name: &str| {
             fs::OpenOptions::new()
@@ -54,6 +64,43 @@ impl ResultsDir {
         };
         Ok((open("stdout")?, open("stderr")?))
     }
+}
+
+impl ResultsDir {
+    /// `dir` with each name below the root cut to the longest name the
+    /// root's file system takes.
+    fn cut_names(&self, dir: &std::path::Path) -> PathBuf {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let longest = name_max(&self.root);
+        let mut cut = self.root.clone();
+        let below = dir.strip_prefix(&self.root).unwrap_or(dir);
+        for name in below.iter() {
+            let bytes = name.as_bytes();
+            cut.push(std::ffi::OsString::from_vec(
+                bytes[..bytes.len().min(longest)].to_vec(),
+            ));
+        }
+        cut
+    }
+}
+
+/// The longest file name under `dir` (`NAME_MAX`, 255 if unknown).
+fn name_max(dir: &std::path::Path) -> usize {
+    use std::os::unix::ffi::OsStrExt;
+    let mut probe = dir.to_path_buf();
+    while !probe.exists() && probe.pop() {}
+    let mut path = probe.as_os_str().as_bytes().to_vec();
+    if path.is_empty() {
+        path.push(b'.');
+    }
+    path.push(0);
+    // SAFETY: 1. `path` is NUL-terminated and lives across the call;
+    // 2. pathconf only reads it.
+    let longest = unsafe { libc::pathconf(path.as_ptr().cast(), libc::_PC_NAME_MAX) };
+    usize::try_from(longest)
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or(255)
 }
 
 /// A value as one directory name, GNU's way.

@@ -116,6 +116,18 @@ fn on_path(name: &str) -> Option<OsString> {
         .map(std::path::PathBuf::into_os_string)
 }
 
+/// Whether `shell` (a path, or a name looked up on `PATH`) is an
+/// executable file: GNU refuses a `$PARALLEL_SHELL` that is not.
+pub fn exists(shell: &std::ffi::OsStr) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let text = shell.to_string_lossy();
+    if text.contains('/') {
+        std::fs::metadata(shell).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    } else {
+        on_path(&text).is_some()
+    }
+}
+
 /// Whether `name` is a bash function exported into crew's environment.
 pub fn is_exported_function(name: &[u8]) -> bool {
     let mut key = b"BASH_FUNC_".to_vec();

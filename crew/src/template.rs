@@ -26,6 +26,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::error::CrewError;
+use crate::expand::{expand_direct_word, expand_shell_word, Turn, Values};
 pub use crate::placeholder::{Modifier, Placeholder, Position, Replacements};
 use crate::quote::{analyze, quote_into, QuoteContext};
 
@@ -40,7 +41,7 @@ pub type Record = Vec<Value>;
 pub type PerlValues = Vec<Vec<(Vec<u8>, bool)>>;
 
 #[derive(Clone, Debug)]
-enum Segment {
+pub(crate) enum Segment {
     Text(Vec<u8>),
     /// A replacement string, its quoting context, and for Perl ones its
     /// occurrence number (the index into [`PerlValues`]).
@@ -48,14 +49,14 @@ enum Segment {
 }
 
 #[derive(Clone, Debug)]
-struct Word {
-    segments: Vec<Segment>,
+pub(crate) struct Word {
+    pub(crate) segments: Vec<Segment>,
     /// Values here are pasted unquoted (the first word).
-    is_command: bool,
+    pub(crate) is_command: bool,
 }
 
 impl Word {
-    fn has_each(&self) -> bool {
+    pub(crate) fn has_each(&self) -> bool {
         self.segments
             .iter()
             .any(|s| matches!(s, Segment::Hole(p, ..) if p.is_each()))
@@ -92,43 +93,6 @@ pub struct Expansion<'a> {
     pub slot: usize,
     /// Values of the Perl replacement strings, when there are any.
     pub perl: Option<&'a PerlValues>,
-}
-
-/// An expansion with its values flattened once (every field of every
-/// record, in order).
-struct Values<'e> {
-    expansion: &'e Expansion<'e>,
-    flat: Vec<&'e [u8]>,
-}
-
-impl<'e> Values<'e> {
-    fn new(expansion: &'e Expansion<'e>) -> Values<'e> {
-        Values {
-            expansion,
-            flat: expansion
-                .records
-                .iter()
-                .flatten()
-                .map(Vec::as_slice)
-                .collect(),
-        }
-    }
-
-    /// The `n`-th value (1-based; negative from the end), if any.
-    fn nth(&self, n: i64) -> Option<&'e [u8]> {
-        let index = if n > 0 {
-            usize::try_from(n - 1).ok()?
-        } else {
-            self.flat.len().checked_sub(usize::try_from(-n).ok()?)?
-        };
-        self.flat.get(index).copied()
-    }
-}
-
-/// One `{}`-like value standing in for all (a repeated word's turn).
-#[derive(Clone, Copy)]
-struct Turn {
-    index: usize,
 }
 
 /// A parsed command template.
@@ -475,130 +439,6 @@ fn parse_segments(
         segments.push(Segment::Text(literal));
     }
     segments
-}
-
-/// Calls `emit(value, is_unquoted)` with each value `placeholder` stands
-/// for; `turn` narrows `{}`-like strings to one value.
-fn for_each_value(
-    placeholder: Placeholder,
-    occurrence: usize,
-    values: &Values<'_>,
-    turn: Option<Turn>,
-    mut emit: impl FnMut(&[u8], bool),
-) {
-    let expansion = values.expansion;
-    let perl =
-        |index: usize| -> Option<&(Vec<u8>, bool)> { expansion.perl?.get(occurrence)?.get(index) };
-    match placeholder {
-        Placeholder::Value(Position::Each, modifier) => match turn {
-            Some(turn) => {
-                if let Some(value) = values.flat.get(turn.index) {
-                    emit(modifier.apply(value), false);
-                }
-            }
-            None => {
-                for value in &values.flat {
-                    emit(modifier.apply(value), false);
-                }
-            }
-        },
-        Placeholder::Value(Position::Nth(n), modifier) => {
-            if let Some(value) = values.nth(n) {
-                emit(modifier.apply(value), false);
-            }
-        }
-        Placeholder::Perl(Position::Each, _) => {
-            let range = match turn {
-                Some(turn) => turn.index..turn.index + 1,
-                None => 0..values.flat.len(),
-            };
-            for index in range {
-                if let Some((value, unquoted)) = perl(index) {
-                    emit(value, *unquoted);
-                }
-            }
-        }
-        Placeholder::Perl(Position::Nth(_), _) => {
-            if let Some((value, unquoted)) = perl(0) {
-                emit(value, *unquoted);
-            }
-        }
-        Placeholder::Seq => emit(expansion.seq.to_string().as_bytes(), false),
-        Placeholder::Slot => emit(expansion.slot.to_string().as_bytes(), false),
-    }
-}
-
-fn expand_direct_word(
-    word: &Word,
-    expansion: &Values<'_>,
-    turn: Option<Turn>,
-    argv: &mut Vec<Vec<u8>>,
-) {
-    let first = argv.len();
-    argv.push(Vec::new());
-    let mut has_content = false;
-    for segment in &word.segments {
-        match segment {
-            Segment::Text(text) => {
-                has_content = true;
-                argv.last_mut()
-                    .expect("a word is open")
-                    .extend_from_slice(text);
-            }
-            Segment::Hole(placeholder, _, occurrence) => {
-                let mut count = 0;
-                for_each_value(*placeholder, *occurrence, expansion, turn, |value, _| {
-                    if count > 0 {
-                        argv.push(Vec::new());
-                    }
-                    argv.last_mut()
-                        .expect("a word is open")
-                        .extend_from_slice(value);
-                    count += 1;
-                });
-                has_content |= count > 0;
-            }
-        }
-    }
-    // A word made only of replacement strings without values (a missing
-    // column, a `--pipe` job) vanishes, as an empty unquoted expansion
-    // does in `sh`.
-    if !has_content && !word.segments.is_empty() {
-        argv.truncate(first);
-    }
-}
-
-fn expand_shell_word(
-    word: &Word,
-    expansion: &Values<'_>,
-    turn: Option<Turn>,
-    script: &mut Vec<u8>,
-) {
-    for segment in &word.segments {
-        match segment {
-            Segment::Text(text) => script.extend_from_slice(text),
-            Segment::Hole(placeholder, context, occurrence) => {
-                let mut count = 0;
-                for_each_value(
-                    *placeholder,
-                    *occurrence,
-                    expansion,
-                    turn,
-                    |value, unquoted| {
-                        if count > 0 {
-                            script.push(b' ');
-                        }
-                        if word.is_command || unquoted {
-                            script.extend_from_slice(value);
-                        } else {
-                            quote_into(script, value, *context);
-                        }
-                        count += 1;
-                    },
-                );
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,11 @@
 //!    crew accepts. crew itself is asked (one probe per distinct word, the
 //!    word alone, stdin `/dev/null`): clap's "unexpected argument" means
 //!    crew lacks it, "a value is required" means the next word is its
-//!    value. Lines asking for help or the version (crew's own texts) and
-//!    lines using `sudo` are left out.
+//!    value. Lines asking for help or the version (crew's own texts),
+//!    lines using `sudo` and lines giving `parallel` a remote option (also
+//!    in `$PARALLEL`)
+//!    ([`REMOTE`]: other hosts, which this machine does not have, and
+//!    issue 18 leaves remote execution to its own issue) are left out.
 //!
 //! The caller then drops the lines GNU parallel does not print the same
 //! way twice in a row (or does not finish), so only deterministic lines
@@ -48,6 +51,38 @@ pub const SKIPPED_SCRIPTS: &[&str] = &[
     "sem",
     "sql",
 ];
+
+/// Options of remote execution (`-S` also with its value attached, as
+/// in `-Slo`; the long ones also as `--name=value`).
+pub const REMOTE: &[&str] = &[
+    "-S",
+    "--sshlogin",
+    "--slf",
+    "--sshloginfile",
+    "--trc",
+    "--transfer",
+    "--transferfile",
+    "--tf",
+    "--return",
+    "--cleanup",
+    "--basefile",
+    "--bf",
+    "--workdir",
+    "--wd",
+    "--onall",
+    "--nonall",
+    "-M",
+    "--controlmaster",
+    "--ssh",
+    "--sshdelay",
+    "--filter-hosts",
+];
+
+/// Whether `option` (one word) is one of [`REMOTE`].
+fn is_remote(option: &str) -> bool {
+    let name = option.split_once('=').map_or(option, |(name, _)| name);
+    REMOTE.contains(&name) || (option.starts_with("-S") && !option.starts_with("--"))
+}
 
 /// Option words whose output is crew's own text, not GNU's.
 const OWN_TEXT: &[&str] = &["-h", "--help", "--version", "-V"];
@@ -167,6 +202,14 @@ fn uses_only_crew_options(line: &str, probe: &mut Probe) -> bool {
     if words.iter().any(|w| w == "sudo") {
         return false;
     }
+    // Options given in `$PARALLEL` count as the line's own.
+    let in_environment = words
+        .iter()
+        .filter_map(|w| w.strip_prefix("PARALLEL="))
+        .flat_map(str::split_whitespace);
+    if in_environment.clone().any(is_remote) {
+        return false;
+    }
     let mut found = false;
     for (i, word) in words.iter().enumerate() {
         if word != "parallel" || !is_command_position(&words[..i]) {
@@ -175,7 +218,7 @@ fn uses_only_crew_options(line: &str, probe: &mut Probe) -> bool {
         found = true;
         let mut j = i + 1;
         while let Some(option) = words.get(j).filter(|w| w.starts_with('-') && w.len() > 1) {
-            if OWN_TEXT.contains(&option.as_str()) {
+            if OWN_TEXT.contains(&option.as_str()) || is_remote(option) {
                 return false;
             }
             match probe.ask(option) {
@@ -284,6 +327,23 @@ mod tests {
             "seq 2 | X=1 nice parallel echo",
             &mut probe
         ));
+    }
+
+    #[test]
+    fn remote_options_leave_the_line_out() {
+        let mut probe = Probe {
+            crew: Path::new("/nonexistent"),
+            known: HashMap::new(),
+        };
+        for line in [
+            "parallel -Slo echo ::: a",
+            "parallel --sshlogin=lo echo ::: a",
+            "parallel --nonall -k echo",
+            "seq 2 | parallel --trc {}.out touch {}.out",
+            "PARALLEL='-k -Shost' parallel echo ::: a",
+        ] {
+            assert!(!uses_only_crew_options(line, &mut probe), "{line}");
+        }
     }
 
     #[test]
