@@ -150,6 +150,7 @@ impl Worker {
     }
 
     /// Calls `f` with the worker running on this thread, if there is one.
+    #[inline]
     pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
         let current = CURRENT.with(Cell::get);
         // SAFETY:
@@ -186,6 +187,7 @@ impl Worker {
     }
 
     /// This worker's frame list (owner side: only this thread pushes/pops).
+    #[inline]
     pub(crate) fn frames(&self) -> &Frames {
         &self.frames
     }
