@@ -13,14 +13,22 @@
 //!   [`INTERVAL`] ago is not asked: that bounds promotions to one per worker
 //!   per interval, so work too small to share (a 1,000-node tree) is not
 //!   split over and over — the amortisation of heartbeat scheduling.
-//! * When it would park with pending frames still in sight, one idle worker
-//!   becomes the **beater** (`beating`, taken with a compare-exchange): it
-//!   stays on the parked list (a notification wakes it as any parked
-//!   worker) but parks for [`INTERVAL`] at a time, and on each timeout asks
-//!   again. A peer whose previous request is still unanswered reached no
-//!   fork or join for a whole interval (a blocking call, a long leaf), or
-//!   said its oldest frame is below its floor: the beater **claims** that
-//!   frame on its behalf and runs it (`Frames::claim_oldest`), which is how
+//! * A worker that would park takes the **beater** role (`beating`, a
+//!   compare-exchange) if nobody has it, *before* it looks at the frame
+//!   lists, and keeps it if a peer has a pending frame: it stays on the
+//!   parked list (a notification wakes it as any parked worker) but parks
+//!   for [`INTERVAL`] at a time, and on each timeout asks again. Taking the
+//!   role first leaves no moment in which a forking owner sees a parked
+//!   worker and no beater, and wakes it for nothing (which, on a run of small
+//!   trees, used to happen once per tree).
+//! * A tick that sent a request leaves the role and the parked list and
+//!   searches: the owner answers at its next fork or join, so the answer is
+//!   stolen within the search rounds, and the owner's push needs to wake
+//!   nobody (a wake-up would cost the busy owner a system call).
+//! * A peer whose previous request is still unanswered reached no fork or
+//!   join for a whole interval (a blocking call, a long leaf), or said its
+//!   oldest frame is below its floor: the beater **claims** that frame on its
+//!   behalf and runs it (`Frames::claim_oldest`), which is how
 //!   `fork_join(|| sleep(1s), || sleep(1s))` takes one second.
 //! * After [`QUIET_TICKS`] ticks that saw no pending frame anywhere, the beater
 //!   stops and parks untimed.
@@ -35,10 +43,12 @@
 //!
 //! * **[first-frame-vs-park]** The forking owner stores `bottom`, then (light
 //!   fence, `fence.rs`) reads `beating` and the parked count; a worker going
-//!   to park raises `parked`, then (heavy fence) looks at the frame lists.
-//!   One of them sees the other: the parker sees the frame and becomes the
-//!   beater, or the owner sees it parked and wakes it. The heavy side is the
-//!   parker's because parking is rare next to top-level forks.
+//!   to park raises `parked`, takes the role and looks at the frame lists;
+//!   seeing none, it gives the role up as in [beater-stops]. An owner that
+//!   read `beating` set before that is seen by the last look; one that read
+//!   it clear after it sees `parked` too (raised before the role was given
+//!   up, both before the heavy fence) and wakes the worker. The heavy side
+//!   is the parker's because parking is rare next to top-level forks.
 //! * **[beater-stops]** The beater clears `beating`, then (heavy fence) looks
 //!   at every frame list once more and takes the role back if one has a
 //!   pending frame; an owner that stored its first frame, then (light fence)
@@ -99,8 +109,9 @@ pub(crate) struct Heartbeat {
 pub(crate) enum Tick {
     /// A frame claimed on its stuck owner's behalf: run it.
     Claimed(JobRef),
-    /// Some peer has pending frames and was asked.
-    Asked,
+    /// Some peer has pending frames and was asked; `sent`: at least one
+    /// request went out (none was too soon after an answer).
+    Asked { sent: bool },
     /// No peer has a pending frame.
     Quiet,
 }
@@ -151,6 +162,7 @@ pub(crate) fn any_pending(peers: &[(usize, Peer)], me: usize) -> bool {
 /// claims from a peer that left the previous request unanswered.
 pub(crate) fn tick(peers: &[(usize, Peer)], me: usize, may_claim: bool) -> Tick {
     let mut asked = false;
+    let mut sent = false;
     let now = now_nanos();
     for (index, peer) in peers {
         if *index == me || !peer.frames.has_pending() {
@@ -158,6 +170,7 @@ pub(crate) fn tick(peers: &[(usize, Peer)], me: usize, may_claim: bool) -> Tick 
         }
         asked = true;
         let request = peer.frames.request(now, interval_nanos());
+        sent |= request == Request::Sent;
         if request == Request::ClaimInstead && may_claim {
             if let Claim::Won(header) = peer.frames.claim_oldest(0) {
                 // SAFETY: `claim_oldest` returned the header its owner
@@ -168,7 +181,7 @@ pub(crate) fn tick(peers: &[(usize, Peer)], me: usize, may_claim: bool) -> Tick 
         }
     }
     if asked {
-        Tick::Asked
+        Tick::Asked { sent }
     } else {
         Tick::Quiet
     }
