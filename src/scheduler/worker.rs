@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use crate::scheduler::ambient::is_stopped;
 use crate::scheduler::frames::Frames;
+use crate::scheduler::heartbeat;
 use crate::scheduler::job::JobRef;
 use crate::scheduler::queue::Local;
 use crate::scheduler::registry::{Peer, Wake};
@@ -80,6 +81,7 @@ pub(crate) struct Worker {
 /// Entry point of every worker thread.
 pub(crate) fn main(pool: Arc<Shared>, index: usize, stats: Arc<SlotStats>) {
     let worker = Worker::new(pool, index, stats);
+    heartbeat::precise_timers();
     worker.pool.registry.set_peer(
         index,
         Some(Peer {

@@ -199,19 +199,28 @@ impl Worker {
             return Beat::Idle;
         }
         let mut quiet = 0;
+        // The first tick comes at once: a tree that began while this worker
+        // was still searching should not wait a whole interval. It claims
+        // nothing: a request sent moments ago by the search may still be
+        // unanswered.
+        let mut wait = None;
         loop {
-            if registry.park_for(&self.wake, heartbeat::INTERVAL) {
-                role.stop();
-                return Beat::Notified;
+            if let Some(wait) = wait {
+                if registry.park_for(&self.wake, wait) {
+                    role.stop();
+                    return Beat::Notified;
+                }
             }
-            let tick = heartbeat::tick(&self.peers.borrow().list, self.index, true);
+            let may_claim = wait.is_some();
+            let tick = heartbeat::tick(&self.peers.borrow().list, self.index, may_claim);
+            wait = Some(heartbeat::INTERVAL);
             match tick {
                 Tick::Claimed(job) => {
                     role.stop();
                     registry.leave_parked(&self.wake);
                     return Beat::Claimed(job);
                 }
-                Tick::Asked { sent: true } => {
+                Tick::Asked { sent: true, .. } => {
                     // The owner answers at its next fork or join, within
                     // nanoseconds if it is busy with fine-grained work: look
                     // for the answer as a searcher rather than be woken for
@@ -220,7 +229,10 @@ impl Worker {
                     registry.leave_parked(&self.wake);
                     return Beat::Searching;
                 }
-                Tick::Asked { sent: false } => quiet = 0,
+                Tick::Asked { sent: false, next } => {
+                    quiet = 0;
+                    wait = Some(next);
+                }
                 Tick::Quiet => {
                     quiet += 1;
                     if quiet >= heartbeat::QUIET_TICKS && self.give_up() {
