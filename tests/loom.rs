@@ -808,7 +808,7 @@ fn keep_alive_exit_racing_with_submit_loses_no_task() {
 
 // ---------------------------------------------------------------- shrinking vs finding a job
 
-/// `[shrink-vs-find]` (scheduler/worker.rs): `set_threads(1)` while both
+/// `[shrink-vs-find]` (scheduler/worker/idle.rs): `set_threads(1)` while both
 /// threads of a pool are idle, then two tasks. A thread that turned surplus
 /// between its check and the job it found must hand the job back, not run
 /// it: the two tasks never overlap, and both run.

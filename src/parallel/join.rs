@@ -78,6 +78,7 @@ impl Pool {
 /// let values: Vec<u64> = (1..=100_000).collect();
 /// assert_eq!(sum(&values), 5_000_050_000);
 /// ```
+#[inline]
 pub fn fork_join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
@@ -85,18 +86,21 @@ where
     RA: Send,
     RB: Send,
 {
-    let mut pair = Some((a, b));
-    let inside = Worker::with_current(|worker| {
-        worker.map(|worker| {
-            let (a, b) = pair.take().expect("taken once");
-            fork_join_on(worker, a, b)
-        })
-    });
-    match inside {
-        Some(results) => results,
-        None => {
-            let (a, b) = pair.take().expect("taken once");
-            global().fork_join(a, b)
-        }
-    }
+    Worker::with_current(move |worker| match worker {
+        Some(worker) => fork_join_on(worker, a, b),
+        None => outside(a, b),
+    })
+}
+
+/// [`fork_join`] from a thread outside every pool: on the global pool.
+#[cold]
+#[inline(never)]
+fn outside<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    global().fork_join(a, b)
 }

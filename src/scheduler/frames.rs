@@ -79,8 +79,8 @@
 
 use std::ptr::NonNull;
 
+use crate::scheduler::fence;
 use crate::scheduler::job::JobHeader;
-use crate::scheduler::{fence, heartbeat};
 use crate::sync::{lock, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 
 /// How many `fork_join`s deep a worker records frames; deeper joins run
@@ -114,10 +114,13 @@ pub(crate) struct Frames {
     /// The owner could not answer a request because its oldest pending
     /// frame is below its floor: a claimer should take it.
     claim_me: AtomicBool,
-    /// When the owner last answered a request (`heartbeat::now_nanos`):
-    /// requests are not sent more often than once a heartbeat interval, so
-    /// tiny work is not split over and over (the heartbeat's amortisation).
-    answered_at: AtomicU64,
+    /// When an idle thread last sent this owner a rate-limited request
+    /// (`heartbeat::now_nanos`): those are not sent more often than once a
+    /// heartbeat interval, so tiny work is not split over and over (the
+    /// heartbeat's amortisation). A waiter's requests for the work it awaits
+    /// are neither limited nor counted: answering them at the end of one
+    /// tree must not hold back the sharing of the next.
+    asked_at: AtomicU64,
     claim: Mutex<()>,
     slots: Box<[AtomicUsize; CAPACITY]>,
 }
@@ -185,7 +188,7 @@ impl Frames {
             top: AtomicUsize::new(0),
             asymmetric: fence::asymmetric(),
             claim_me: AtomicBool::new(false),
-            answered_at: AtomicU64::new(0),
+            asked_at: AtomicU64::new(0),
             claim: Mutex::new(()),
             slots: slots
                 .into_boxed_slice()
@@ -278,8 +281,6 @@ impl Frames {
     pub(crate) fn answer(&self, floor: usize) -> Option<NonNull<JobHeader>> {
         let _claim = lock(&self.claim);
         let top = self.top.fetch_and(!WANTED, Ordering::Relaxed);
-        self.answered_at
-            .store(heartbeat::now_nanos(), Ordering::Relaxed);
         let oldest = top & !WANTED;
         if oldest >= self.bottom.load(Ordering::Relaxed) {
             return None;
@@ -314,20 +315,31 @@ impl Frames {
         self.bottom.load(Ordering::Acquire) > top
     }
 
-    /// Asks the owner to promote a frame at its next fork or join, unless
-    /// it answered one less than `interval_nanos` ago.
+    /// When the last rate-limited request was sent (`heartbeat::now_nanos`).
+    pub(crate) fn asked_at(&self) -> u64 {
+        self.asked_at.load(Ordering::Relaxed)
+    }
+
+    /// Asks the owner to promote a frame at its next fork or join. With an
+    /// `interval_nanos` (an idle thread's request), not if another such
+    /// request was sent less than that ago; 0: a waiter's, never limited.
     pub(crate) fn request(&self, now_nanos: u64, interval_nanos: u64) -> Request {
         if self.claim_me.load(Ordering::Relaxed) {
             return Request::ClaimInstead;
         }
-        let answered_at = self.answered_at.load(Ordering::Relaxed);
-        if now_nanos.saturating_sub(answered_at) < interval_nanos {
-            return Request::TooSoon;
+        if interval_nanos > 0 {
+            let asked_at = self.asked_at.load(Ordering::Relaxed);
+            if now_nanos.saturating_sub(asked_at) < interval_nanos {
+                return Request::TooSoon;
+            }
         }
         if self.top.fetch_or(WANTED, Ordering::Relaxed) & WANTED != 0 {
             // Still set from an earlier request: no fork or join since.
             Request::ClaimInstead
         } else {
+            if interval_nanos > 0 {
+                self.asked_at.store(now_nanos, Ordering::Relaxed);
+            }
             Request::Sent
         }
     }
@@ -481,7 +493,9 @@ mod tests {
         assert_eq!(frames.request(u64::MAX, 0), Request::Sent);
         let promoted = frames.answer(0).expect("frame 1 is above the floor");
         assert_eq!(id_of(&jobs, promoted), 1);
-        assert_eq!(frames.request(1, 1_000), Request::TooSoon, "rate limit");
+        assert_eq!(frames.request(5_000, 1_000), Request::Sent);
+        assert_eq!(frames.request(5_500, 1_000), Request::TooSoon, "rate limit");
+        assert_eq!(frames.request(5_500, 0), Request::ClaimInstead, "unlimited");
         let inner = recorded.pop().unwrap();
         assert_eq!(frames.pop(&inner), Popped::Attention);
         assert_eq!(frames.settle(&inner), Settled::OnOwnDeque);

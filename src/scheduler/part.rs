@@ -151,10 +151,11 @@ where
 
 /// Runs `a` and `b`, possibly in parallel, on the worker's pool.
 ///
-/// No `catch_unwind` on the way: if `a` unwinds, a guard settles `b` (runs
-/// it or waits for it) before the unwind goes on; if `b` runs inline and
-/// unwinds, `a` has ended and the frame is already off the list.
-#[inline]
+/// The common case, a fork below [`FEW`](crate::scheduler::frames::FEW)
+/// pending frames, is inlined into the caller: two loads, a compare and the
+/// two calls. Recording a frame, and a request, take outlined paths, so the
+/// recursion's own frame stays small.
+#[inline(always)]
 pub(crate) fn fork_join_on<A, B, RA, RB>(worker: &Worker, a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
@@ -162,19 +163,55 @@ where
     RA: Send,
     RB: Send,
 {
+    match worker.frames().plan() {
+        Plan::Inline => inline_both(a, b),
+        Plan::Record { index, first } => fork_join_recorded(worker, index, first, a, b),
+        Plan::Attention => fork_join_attention(worker, a, b),
+    }
+}
+
+/// A fork that found a request: answers it, then records the frame, or
+/// runs both halves inline if the list is still busy.
+#[cold]
+#[inline(never)]
+fn fork_join_attention<A, B, RA, RB>(worker: &Worker, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match attention(worker) {
+        Some((index, first)) => fork_join_recorded(worker, index, first, a, b),
+        None => inline_both(a, b),
+    }
+}
+
+/// A fork whose `b` is recorded at `index` of the frame list.
+///
+/// No `catch_unwind` on the way: if `a` unwinds, a guard settles `b` (runs
+/// it or waits for it) before the unwind goes on; if `b` runs inline and
+/// unwinds, `a` has ended and the frame is already off the list.
+#[inline(never)]
+fn fork_join_recorded<A, B, RA, RB>(
+    worker: &Worker,
+    index: usize,
+    first: bool,
+    a: A,
+    b: B,
+) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
     let frames = worker.frames();
-    let (index, first) = match frames.plan() {
-        Plan::Record { index, first } => (index, first),
-        Plan::Inline => return inline_both(a, b),
-        Plan::Attention => match attention(worker) {
-            Some(record) => record,
-            None => return inline_both(a, b),
-        },
-    };
     let job_b = StackJob::new(b, 0);
     // SAFETY:
     // 1. This thread is the list's owner (`worker` is the current worker),
-    //    and `index` comes from its `plan` just now.
+    //    and `index` comes from its `plan` just now (`fork_join_on`, or
+    //    `attention`), with no other call to the list in between.
     // 2. `job_b` stays in this frame, unmoved, until `pop` says `Inline`, or
     //    until `settle_promoted` took its entry back or saw its latch set;
     //    `SettleOnUnwind` does the same when `a` unwinds, and
