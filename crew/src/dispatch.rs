@@ -168,6 +168,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     }
     let window = plan.keep_order.then(|| (plan.slots as u64) * 2 + 16);
     let mut pacing = Pacing::new(plan.delay, plan.max_load, plan.min_free_memory);
+    pacing.count_from_spawns(Arc::clone(&running));
     let mut programs = ProgramCache::default();
     let mut seq = 0u64;
     let mut order = 0u64;

@@ -274,6 +274,7 @@ fn spawn_once(launch: &Launch<'_>, jobs: &RunningJobs) -> io::Result<Running> {
     // Read before the spawn: the job's runtime and its --timeout count
     // from the moment it was asked for, never less than it really ran.
     let started = Instant::now();
+    jobs.spawning(started);
     let child = command.spawn()?;
     drop(command);
     if let Some((mut block, mut writer)) = feed {
@@ -477,18 +478,35 @@ fn wait_exit_fd(pidfd: Option<&OwnedFd>, pid: i32, deadline: Option<Instant>) ->
 
 /// The running jobs' process groups, by slot, for forwarding signals and
 /// halting.
+#[derive(Debug)]
 pub struct RunningJobs {
     pids: Mutex<Vec<i32>>,
     /// A signal every job entering from now on receives at once (0: none).
     doom: AtomicI32,
+    /// When the latest job was spawned (`--delay` counts from it).
+    last_spawn: Mutex<Option<Instant>>,
 }
 
 impl RunningJobs {
+    /// Records that a job is being spawned at `now`.
+    fn spawning(&self, now: Instant) {
+        let mut last = self.last_spawn.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|last| last < now) {
+            *last = Some(now);
+        }
+    }
+
+    /// When the latest job was spawned, if any was.
+    pub fn last_spawn(&self) -> Option<Instant> {
+        *self.last_spawn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// A table with `slots` slots, numbered from 1.
     pub fn new(slots: usize) -> RunningJobs {
         RunningJobs {
             pids: Mutex::new(vec![0; slots + 1]),
             doom: AtomicI32::new(0),
+            last_spawn: Mutex::new(None),
         }
     }
 

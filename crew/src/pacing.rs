@@ -1,13 +1,22 @@
 //! Pacing job starts: `--delay` (minimum gap between starts), `--load`
 //! (running processes on the machine) and `--memfree` (available memory).
 //!
+//! `--delay` counts from the later of two instants: when the dispatcher
+//! let the previous job go, and when a job was last actually spawned (a job
+//! reaches its pool thread and `spawn` a little after it is let go, so the
+//! joblog's start times keep the gap as long as that lag stays below the
+//! delay).
+//!
 //! Invariant: `--load` and `--memfree` hold back a start only while at
 //! least one of crew's own jobs is running, so crew always makes progress
 //! (one job at a time at worst) and can never wait forever on a machine
 //! that stays busy or short of memory for reasons of its own.
 
 use std::fs;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::exec::RunningJobs;
 
 /// How often a held-back start re-reads the machine's state.
 const RECHECK: Duration = Duration::from_millis(50);
@@ -23,6 +32,8 @@ pub struct Pacing {
     pub min_free_memory: Option<u64>,
     last_start: Option<Instant>,
     previous_start: Option<Instant>,
+    /// Where the jobs record their spawns, if the dispatcher said.
+    spawns: Option<Arc<RunningJobs>>,
 }
 
 /// Whether a job may start now.
@@ -47,12 +58,24 @@ impl Pacing {
             min_free_memory,
             last_start: None,
             previous_start: None,
+            spawns: None,
         }
+    }
+
+    /// `--delay` also counts from the jobs' actual spawns, as recorded in
+    /// `jobs`.
+    pub fn count_from_spawns(&mut self, jobs: Arc<RunningJobs>) {
+        self.spawns = Some(jobs);
     }
 
     /// Whether a job may start now, given how many of crew's jobs run.
     pub fn check(&self, running: usize) -> Verdict {
-        if let (Some(delay), Some(last)) = (self.delay, self.last_start) {
+        let spawned = self.spawns.as_ref().and_then(|jobs| jobs.last_spawn());
+        let last = match (self.last_start, spawned) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if let (Some(delay), Some(last)) = (self.delay, last) {
             let next = last + delay;
             let now = Instant::now();
             if next > now {
