@@ -98,8 +98,11 @@ fn interval_nanos() -> u64 {
 }
 
 /// The shortest park between two ticks: a peer due to be asked again in
-/// less than this is asked a little late rather than spun for.
-const MIN_WAIT_NANOS: u64 = 10_000;
+/// less than this is asked a little late rather than spun for. Under loom
+/// a whole interval, as before the rate limit was timed: a park measured by
+/// the real clock must not expire before it starts (loom replays schedules
+/// and wants every run deterministic).
+const MIN_WAIT_NANOS: u64 = if cfg!(loom) { 100_000 } else { 10_000 };
 
 /// Asks the kernel for timers as precise as it can give on this worker
 /// thread (Linux: 1 µs of slack instead of 50 µs), so that the beater's
