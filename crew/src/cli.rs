@@ -81,9 +81,13 @@ pub struct Cli {
 
     /// Group each job's output (the default; undoes -u).
     ///
-    /// Example: crew -g make -C ::: lib app
-    #[arg(short = 'g', long, overrides_with = "ungroup")]
+    /// Example: crew --group make -C ::: lib app
+    #[arg(long, overrides_with = "ungroup")]
     pub group: bool,
+
+    /// GNU's retired -g: an error naming the retired options, as GNU.
+    #[arg(short = 'g', hide = true)]
+    pub retired: bool,
 
     /// Prefix each output line with the job's input and a TAB.
     ///

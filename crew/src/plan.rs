@@ -286,6 +286,9 @@ impl Plan {
                 context_replace,
             )?
         };
+        if cli.retired {
+            return Err(crate::error::retired());
+        }
         let mut shell = crate::shell::choose();
         let is_gnu_choice = std::env::var_os("CREW_SHELL").is_none_or(|s| s.is_empty())
             && std::env::var_os("PARALLEL_SHELL").is_some_and(|s| !s.is_empty());
