@@ -116,7 +116,13 @@ pub struct Cli {
     /// Read inputs from FILE, one per line (may repeat; '-' is stdin).
     ///
     /// Example: crew -a hosts.txt ping -c1
-    #[arg(short = 'a', long = "arg-file", alias = "argfile", value_name = "FILE")]
+    #[arg(
+        short = 'a',
+        long = "arg-file",
+        alias = "argfile",
+        value_name = "FILE",
+        allow_hyphen_values = true
+    )]
     pub arg_files: Vec<String>,
 
     /// Inputs are separated by NUL, not newline (for find -print0).
