@@ -57,6 +57,8 @@ pub struct Plan {
     pub shell_reason: ShellReason,
     /// The shell for shell-mode commands.
     pub shell: OsString,
+    /// `$PARALLEL_ENV`: shell code run before every command.
+    pub parallel_env: Option<Vec<u8>>,
     /// Output prefixing.
     pub tagging: Option<Tagging>,
     /// Output capture.
@@ -458,6 +460,7 @@ impl Plan {
             template,
             shell_reason,
             shell,
+            parallel_env: crate::shell::parallel_env(),
             tagging,
             capture,
             keep_order: cli.keep_order && !cli.no_keep_order,
