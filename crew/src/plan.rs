@@ -329,7 +329,7 @@ impl Plan {
             &template,
             max_chars.map_or(GNU_MAX_CHARS, |s| s.min(GNU_MAX_CHARS)),
         );
-        let pipe = if cli.pipe || cli.pipepart {
+        let mut pipe = if cli.pipe || cli.pipepart {
             Some(BlockRule {
                 record_end: match cli.recend.clone() {
                     Some(end) => unescape(&end),
@@ -340,6 +340,10 @@ impl Plan {
                 lines_per_record: max_lines.unwrap_or(1).max(1),
                 records_per_block: max_replace_args.or(max_args).filter(|&n| n > 0),
                 block_size: match given(cli.block_size.clone()) {
+                    // --pipepart's -N (its default -10): N blocks per slot,
+                    // sized below once the file is known.
+                    Some(text) if text.starts_with('-') && cli.pipepart => 1,
+                    None if cli.pipepart => 1,
                     Some(text) if text.starts_with('-') => {
                         return Err(CrewError::usage(format!(
                             "--block must be a positive size, got `{text}`"
@@ -349,6 +353,7 @@ impl Plan {
                     None => 1 << 20,
                 },
                 removes_separators: cli.remove_rec_sep,
+                passes_size: cli.pipepart,
                 skips_blank: cli.no_run_if_empty,
                 header: match given(cli.header.clone()) {
                     Some(text) if cli.pipe => BlockRule::header_pattern(&text)?,
@@ -360,16 +365,16 @@ impl Plan {
         };
         let pipe_source = if cli.pipepart {
             match arg_files.as_slice() {
-                // GNU's words for a file that is not there: with --block
-                // it is found not seekable, else not found.
+                // GNU's words for a file that is not there: with a
+                // --block size it is found not seekable, else not found.
                 [file] if !std::path::Path::new(file).exists() => {
                     return Err(CrewError::Gnu(match given(cli.block_size.clone()) {
-                        Some(_) => format!(
+                        Some(text) if !text.starts_with('-') => format!(
                             "--pipepart only works on seekable files, not streams/pipes.\n\
                              {}: Error: {file} is not a seekable file.",
                             crate::error::program_name()
                         ),
-                        None => format!("File not found: {file}"),
+                        _ => format!("File not found: {file}"),
                     }));
                 }
                 [file] => Some(PathBuf::from(file)),
@@ -382,6 +387,14 @@ impl Plan {
         } else {
             None
         };
+        if let (Some(rule), Some(file)) = (pipe.as_mut(), &pipe_source) {
+            let text = given(cli.block_size.clone()).unwrap_or_else(|| "-10".into());
+            if let Some(per_slot) = text.strip_prefix('-') {
+                let per_slot = parse_size("--block", per_slot)?.max(1);
+                let size = std::fs::metadata(file).map_or(0, |m| m.len());
+                rule.block_size = 1 + size / slots as u64 / per_slot;
+            }
+        }
         if cli.pipe && !split.groups.is_empty() && !cli.pipepart {
             return Err(CrewError::usage(
                 "--pipe reads stdin; it takes no ::: or :::: inputs",
