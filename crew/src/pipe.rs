@@ -60,6 +60,28 @@ pub struct BlockRule {
 }
 
 impl BlockRule {
+    /// `--pipepart`'s `--block -N` (`-10` when not given): the block size
+    /// that cuts `file` into N parts per slot, as GNU
+    /// (1 + size / slots / N).
+    ///
+    /// # Errors
+    ///
+    /// N is not a size.
+    pub fn size_parts(
+        &mut self,
+        file: &std::path::Path,
+        slots: usize,
+        block: Option<String>,
+    ) -> Result<(), CrewError> {
+        let text = block.unwrap_or_else(|| "-10".into());
+        if let Some(per_slot) = text.strip_prefix('-') {
+            let per_slot = crate::units::parse_size("--block", per_slot)?.max(1);
+            let size = std::fs::metadata(file).map_or(0, |m| m.len());
+            self.block_size = 1 + size / slots.max(1) as u64 / per_slot;
+        }
+        Ok(())
+    }
+
     /// The `--header` pattern of GNU's `--pipe`: `:` is one line, a
     /// number N is N lines, anything else a regex (`.` never matches a
     /// newline); `0` is no header.

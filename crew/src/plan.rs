@@ -388,12 +388,7 @@ impl Plan {
             None
         };
         if let (Some(rule), Some(file)) = (pipe.as_mut(), &pipe_source) {
-            let text = given(cli.block_size.clone()).unwrap_or_else(|| "-10".into());
-            if let Some(per_slot) = text.strip_prefix('-') {
-                let per_slot = parse_size("--block", per_slot)?.max(1);
-                let size = std::fs::metadata(file).map_or(0, |m| m.len());
-                rule.block_size = 1 + size / slots as u64 / per_slot;
-            }
+            rule.size_parts(file, slots, given(cli.block_size.clone()))?;
         }
         if cli.pipe && !split.groups.is_empty() && !cli.pipepart {
             return Err(CrewError::usage(
