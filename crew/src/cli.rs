@@ -81,9 +81,13 @@ pub struct Cli {
 
     /// Group each job's output (the default; undoes -u).
     ///
-    /// Example: crew -g make -C ::: lib app
-    #[arg(short = 'g', long, overrides_with = "ungroup")]
+    /// Example: crew --group make -C ::: lib app
+    #[arg(long, overrides_with = "ungroup")]
     pub group: bool,
+
+    /// GNU's retired -g: an error naming the retired options, as GNU.
+    #[arg(short = 'g', hide = true)]
+    pub retired: bool,
 
     /// Prefix each output line with the job's input and a TAB.
     ///
@@ -112,7 +116,13 @@ pub struct Cli {
     /// Read inputs from FILE, one per line (may repeat; '-' is stdin).
     ///
     /// Example: crew -a hosts.txt ping -c1
-    #[arg(short = 'a', long = "arg-file", alias = "argfile", value_name = "FILE")]
+    #[arg(
+        short = 'a',
+        long = "arg-file",
+        alias = "argfile",
+        value_name = "FILE",
+        allow_hyphen_values = true
+    )]
     pub arg_files: Vec<String>,
 
     /// Inputs are separated by NUL, not newline (for find -print0).

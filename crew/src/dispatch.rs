@@ -382,8 +382,20 @@ fn build_job(
         slot,
         perl: command_values.as_ref(),
     };
-    let command = plan.template.expand(&expansion);
+    let command = match &plan.parallel_env {
+        // GNU puts `$PARALLEL_ENV` in front of the command, for the shell.
+        Some(code) => {
+            let mut script = code.clone();
+            script.push(b'\n');
+            script.extend_from_slice(&plan.template.command_line(&expansion));
+            CommandLine::Shell(script)
+        }
+        None => plan.template.expand(&expansion),
+    };
     let display = match &command {
+        CommandLine::Shell(_) if plan.parallel_env.is_some() => {
+            plan.template.command_line(&expansion)
+        }
         CommandLine::Shell(script) => script.clone(),
         CommandLine::Direct(_) if plan.needs_command_line() => {
             plan.template.command_line(&expansion)

@@ -119,3 +119,20 @@ impl std::error::Error for CrewError {
         }
     }
 }
+
+/// GNU's error for its retired `-g`: every retired option, one per line.
+pub fn retired() -> CrewError {
+    let lines = [
+        "-g has been retired. Use --group.",
+        "-B has been retired. Use --bf.",
+        "-T has been retired. Use --tty.",
+        "-U has been retired. Use --er.",
+        "-W has been retired. Use --wd.",
+        "-Y has been retired. Use --shebang.",
+        "-H has been retired. Use --halt.",
+        "--sql has been retired. Use --sqlmaster.",
+        "--ctrlc has been retired.",
+        "--noctrlc has been retired.",
+    ];
+    CrewError::Gnu(lines.join(&format!("\n{}: Error: ", program_name())))
+}

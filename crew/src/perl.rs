@@ -30,7 +30,7 @@ use crate::template::PerlValues;
 /// The Perl side: GNU's helper functions and the protocol loop.
 const DRIVER: &str = r#"
 use strict; no strict 'vars'; no strict 'refs'; no warnings;
-binmode STDIN; binmode STDOUT; $| = 1;
+open(my $fh, "<&=", 0) or die; binmode $fh; binmode STDOUT; $| = 1;
 package Job;
 sub seq { $_[0]{seq} } sub slot { $_[0]{slot} } sub skip { $main::skip = 1; }
 package main;
@@ -53,18 +53,19 @@ sub make_regexp_ungreedy { my $re = shift; my ($out, $class, $esc) = ("", 0, 0);
     if ($class) { $class = 0 if $c eq "]"; next } if ($c eq "[") { $class = 1; next }
     $out .= "?" if ($c eq "*" or $c eq "+") and ($i == $#c or $c[$i+1] ne "?"); }
   return $out; }
-sub readstr { my $n = <STDIN>; defined $n or exit 0; chomp $n; my $s = ""; read(STDIN, $s, $n) if $n > 0; return $s; }
-my $count = <STDIN>; chomp $count;
+sub readstr { my $n = <$fh>; defined $n or exit 0; chomp $n; my $s = ""; read($fh, $s, $n) if $n > 0; return $s; }
+my $count = <$fh>; chomp $count;
 eval "1" for 1..9; # GNU has run nine evals before the first expression: (eval 10)
 for my $i (0..$count-1) { my $src = readstr();
+  $. = 1; # GNU's errors name its input handle at its first line: `<$fh> line 1`
   $code[$i] = eval "sub { $src\n }";
   if ($@) { my $e = $@; print "ERR $i\n", length($e), "\n", $e; exit 1 } }
 print "OK\n";
-while (my $line = <STDIN>) { chomp $line; my @f = split / /, $line;
+while (my $line = <$fh>) { chomp $line; my @f = split / /, $line;
   if ($f[0] eq "J") { $job = bless { seq => $f[1], slot => $f[2] }, "Job"; $total = $f[3];
     @arg = (undef); push @arg, readstr() for 1..$f[4]; %cache = (); $skip = 0; next; }
   my @results;
-  for (1..$f[1]) { my $occ = <STDIN>; chomp $occ; my ($id, $pos) = split / /, $occ;
+  for (1..$f[1]) { my $occ = <$fh>; chomp $occ; my ($id, $pos) = split / /, $occ;
     my @idx = $pos == 0 ? (1..$#arg) : ($pos > 0 ? ($pos) : ($#arg + 1 + $pos));
     for my $k (@idx) {
       if ($k < 1 or $k > $#arg) { print "-1 0\n"; next }

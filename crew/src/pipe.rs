@@ -6,7 +6,8 @@
 //! follows; `-L N` makes a record of N such pieces. A block holds as many
 //! whole records as fit in `--block` bytes; a first record longer than
 //! that grows the block size (×1.3 + 1, with GNU's warning) until it
-//! fits. `-N N` makes blocks of exactly N records whatever their size.
+//! fits. With `--pipepart` a block instead ends at the first record end
+//! past `--block` bytes (GNU's parts). `-N N` makes blocks of exactly N records whatever their size.
 //! With `-L N` (N > 1), an incomplete last record is a block of its own.
 //! An empty `--recend` ends a record after any byte (so records are cut
 //! only before `--recstart`, or are single bytes without one).
@@ -53,9 +54,34 @@ pub struct BlockRule {
     pub skips_blank: bool,
     /// `--header`: the header's pattern, anchored at the input's start.
     pub header: Option<regex::bytes::Regex>,
+    /// `--pipepart`: a block ends at the first record end at or past
+    /// `block_size` (GNU's parts), not before it.
+    pub passes_size: bool,
 }
 
 impl BlockRule {
+    /// `--pipepart`'s `--block -N` (`-10` when not given): the block size
+    /// that cuts `file` into N parts per slot, as GNU
+    /// (1 + size / slots / N).
+    ///
+    /// # Errors
+    ///
+    /// N is not a size.
+    pub fn size_parts(
+        &mut self,
+        file: &std::path::Path,
+        slots: usize,
+        block: Option<String>,
+    ) -> Result<(), CrewError> {
+        let text = block.unwrap_or_else(|| "-10".into());
+        if let Some(per_slot) = text.strip_prefix('-') {
+            let per_slot = crate::units::parse_size("--block", per_slot)?.max(1);
+            let size = std::fs::metadata(file).map_or(0, |m| m.len());
+            self.block_size = 1 + size / slots.max(1) as u64 / per_slot;
+        }
+        Ok(())
+    }
+
     /// The `--header` pattern of GNU's `--pipe`: `:` is one line, a
     /// number N is N lines, anything else a regex (`.` never matches a
     /// newline); `0` is no header.
@@ -172,6 +198,8 @@ pub struct Blocks {
     is_done: bool,
     /// The header, once read (`None` before the first block).
     header: Option<Vec<u8>>,
+    /// Bytes of records in the blocks before this one.
+    offset: u64,
 }
 
 impl Blocks {
@@ -189,6 +217,7 @@ impl Blocks {
             pending: None,
             is_done: false,
             header: None,
+            offset: 0,
         }
     }
 
@@ -265,9 +294,15 @@ impl Blocks {
         while let Some((mut record, is_complete)) = self.record()? {
             let size = record.len() as u64;
             let splits_tail = self.rule.lines_per_record > 1 && !is_complete && records > 0;
-            let is_full = self.rule.records_per_block.is_none()
-                && records > 0
-                && len + size > self.rule.block_size;
+            let bs = self.rule.block_size;
+            let is_past = if self.rule.passes_size {
+                // GNU's parts end at the first record end past the
+                // block size.
+                len > bs
+            } else {
+                len + size > bs
+            };
+            let is_full = self.rule.records_per_block.is_none() && records > 0 && is_past;
             if splits_tail || is_full {
                 self.pending = Some((record, is_complete));
                 break;
@@ -296,6 +331,7 @@ impl Blocks {
         if records == 0 {
             self.is_done = true;
         }
+        self.offset += len;
         writer.flush().map_err(spool_error)?;
         drop(writer);
         file.seek(SeekFrom::Start(0)).map_err(spool_error)?;
@@ -392,6 +428,7 @@ mod tests {
             removes_separators: false,
             skips_blank: false,
             header: None,
+            passes_size: false,
         }
     }
 

@@ -57,6 +57,8 @@ pub struct Plan {
     pub shell_reason: ShellReason,
     /// The shell for shell-mode commands.
     pub shell: OsString,
+    /// `$PARALLEL_ENV`: shell code run before every command.
+    pub parallel_env: Option<Vec<u8>>,
     /// Output prefixing.
     pub tagging: Option<Tagging>,
     /// Output capture.
@@ -286,6 +288,9 @@ impl Plan {
                 context_replace,
             )?
         };
+        if cli.retired {
+            return Err(crate::error::retired());
+        }
         let mut shell = crate::shell::choose();
         let is_gnu_choice = std::env::var_os("CREW_SHELL").is_none_or(|s| s.is_empty())
             && std::env::var_os("PARALLEL_SHELL").is_some_and(|s| !s.is_empty());
@@ -324,7 +329,7 @@ impl Plan {
             &template,
             max_chars.map_or(GNU_MAX_CHARS, |s| s.min(GNU_MAX_CHARS)),
         );
-        let pipe = if cli.pipe || cli.pipepart {
+        let mut pipe = if cli.pipe || cli.pipepart {
             Some(BlockRule {
                 record_end: match cli.recend.clone() {
                     Some(end) => unescape(&end),
@@ -335,6 +340,10 @@ impl Plan {
                 lines_per_record: max_lines.unwrap_or(1).max(1),
                 records_per_block: max_replace_args.or(max_args).filter(|&n| n > 0),
                 block_size: match given(cli.block_size.clone()) {
+                    // --pipepart's -N (its default -10): N blocks per slot,
+                    // sized below once the file is known.
+                    Some(text) if text.starts_with('-') && cli.pipepart => 1,
+                    None if cli.pipepart => 1,
                     Some(text) if text.starts_with('-') => {
                         return Err(CrewError::usage(format!(
                             "--block must be a positive size, got `{text}`"
@@ -344,6 +353,7 @@ impl Plan {
                     None => 1 << 20,
                 },
                 removes_separators: cli.remove_rec_sep,
+                passes_size: cli.pipepart,
                 skips_blank: cli.no_run_if_empty,
                 header: match given(cli.header.clone()) {
                     Some(text) if cli.pipe => BlockRule::header_pattern(&text)?,
@@ -355,16 +365,16 @@ impl Plan {
         };
         let pipe_source = if cli.pipepart {
             match arg_files.as_slice() {
-                // GNU's words for a file that is not there: with --block
-                // it is found not seekable, else not found.
+                // GNU's words for a file that is not there: with a
+                // --block size it is found not seekable, else not found.
                 [file] if !std::path::Path::new(file).exists() => {
                     return Err(CrewError::Gnu(match given(cli.block_size.clone()) {
-                        Some(_) => format!(
+                        Some(text) if !text.starts_with('-') => format!(
                             "--pipepart only works on seekable files, not streams/pipes.\n\
                              {}: Error: {file} is not a seekable file.",
                             crate::error::program_name()
                         ),
-                        None => format!("File not found: {file}"),
+                        _ => format!("File not found: {file}"),
                     }));
                 }
                 [file] => Some(PathBuf::from(file)),
@@ -377,6 +387,9 @@ impl Plan {
         } else {
             None
         };
+        if let (Some(rule), Some(file)) = (pipe.as_mut(), &pipe_source) {
+            rule.size_parts(file, slots, given(cli.block_size.clone()))?;
+        }
         if cli.pipe && !split.groups.is_empty() && !cli.pipepart {
             return Err(CrewError::usage(
                 "--pipe reads stdin; it takes no ::: or :::: inputs",
@@ -455,6 +468,7 @@ impl Plan {
             template,
             shell_reason,
             shell,
+            parallel_env: crate::shell::parallel_env(),
             tagging,
             capture,
             keep_order: cli.keep_order && !cli.no_keep_order,

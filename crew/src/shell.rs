@@ -128,6 +128,25 @@ pub fn exists(shell: &std::ffi::OsStr) -> bool {
     }
 }
 
+/// `$PARALLEL_ENV` (GNU's, set by `env_parallel`): shell code run before
+/// every command; a file's content if it names a file; `\x01` stands for
+/// a newline. It is taken out of the environment jobs get.
+pub fn parallel_env() -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStringExt;
+    let value = std::env::var_os("PARALLEL_ENV").filter(|v| !v.is_empty())?;
+    std::env::remove_var("PARALLEL_ENV");
+    let mut code = match std::fs::read(&value) {
+        Ok(content) => content,
+        Err(_) => value.into_vec(),
+    };
+    for byte in &mut code {
+        if *byte == 1 {
+            *byte = b'\n';
+        }
+    }
+    Some(code)
+}
+
 /// Whether `name` is a bash function exported into crew's environment.
 pub fn is_exported_function(name: &[u8]) -> bool {
     let mut key = b"BASH_FUNC_".to_vec();
