@@ -54,3 +54,30 @@ fn the_rust_pools_table_is_the_same_in_the_readme_and_the_crate_docs() {
         "Coming from rayon, threadpool and tokio's `spawn_blocking`",
     );
 }
+
+/// crew's option-by-option comparison with GNU parallel appears in the
+/// README and in crew's own README (the package's page): the rows must be
+/// the same, so neither goes stale when an option changes.
+#[test]
+fn crews_gnu_parallel_table_is_the_same_in_both_readmes() {
+    let options = |rows: Vec<String>| -> Vec<String> {
+        rows.into_iter()
+            .filter(|row| row.starts_with("| `-"))
+            .collect()
+    };
+    let readme = options(table_rows(
+        &read("README.md"),
+        "",
+        "From GNU parallel to crew",
+    ));
+    let crews = options(table_rows(
+        &read("crew/README.md"),
+        "",
+        "From GNU parallel to crew",
+    ));
+    assert!(readme.len() > 100, "README's crew table has its rows");
+    assert_eq!(
+        readme, crews,
+        "README.md's and crew/README.md's GNU option tables differ: edit both"
+    );
+}

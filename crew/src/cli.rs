@@ -89,6 +89,12 @@ pub struct Cli {
     #[arg(short = 'g', hide = true)]
     pub retired: bool,
 
+    /// GNU's `--filter EXPR` (run only jobs whose Perl expression is
+    /// true): not supported, refused by name so that no prefix of
+    /// `--filter-hosts` takes it.
+    #[arg(long = "filter", hide = true, value_name = "EXPR")]
+    pub filter: Option<String>,
+
     /// Prefix each output line with the job's input and a TAB.
     ///
     /// Example: crew --tag wc -l ::: *.txt

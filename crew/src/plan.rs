@@ -291,6 +291,12 @@ impl Plan {
         if cli.retired {
             return Err(crate::error::retired());
         }
+        if cli.filter.is_some() {
+            return Err(CrewError::usage(
+                "--filter (GNU parallel's: run only jobs whose expression is true) is not \
+                 supported; --filter-hosts must be spelled out",
+            ));
+        }
         let mut shell = crate::shell::choose();
         let is_gnu_choice = std::env::var_os("CREW_SHELL").is_none_or(|s| s.is_empty())
             && std::env::var_os("PARALLEL_SHELL").is_some_and(|s| !s.is_empty());
