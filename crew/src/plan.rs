@@ -263,7 +263,9 @@ impl Plan {
                         crate::reader::first_line(path, &delimiter)?
                     }
                 };
-                for name in splitter.split(&line) {
+                // GNU's: a CR-NL header line loses its CR.
+                let line = line.strip_suffix(b"\r").unwrap_or(&line);
+                for name in splitter.split(line) {
                     index += 1;
                     table.add_column_name(&name, index);
                 }
@@ -473,7 +475,12 @@ impl Plan {
                 eof: eof.map(String::into_bytes),
                 skip_blank: cli.no_run_if_empty,
                 skip_header: skips_header,
-                keeps_column_blanks: given(cli.trim.clone()).as_deref() == Some("n"),
+                // GNU trims columns of a --colsep the user gave, not
+                // of --header's default one.
+                keeps_column_blanks: match given(cli.trim.clone()).as_deref() {
+                    Some(trim) => trim == "n",
+                    None => given(cli.colsep.clone()).is_none(),
+                },
                 joins_continued_lines: max_lines.is_some() && !(cli.pipe || cli.pipepart),
                 trim: parse_trim(given(cli.trim.clone()).as_deref())?,
                 wrap_links: cli.link,
