@@ -207,9 +207,16 @@ impl Plan {
         };
         let max_args = count("-n", &cli.max_args)?;
         let max_replace_args = count("-N", &cli.max_replace_args)?;
-        // GNU: -l 0 is -l 1; -L 0 gives each job no value.
-        let max_lines =
-            count("-L", &cli.max_lines_upper)?.or(count("-l", &cli.max_lines)?.map(|n| n.max(1)));
+        // GNU: -l 0 is -l 1; -L 0 (also -L -0) gives each job no value; a
+        // negative -L (GNU takes any word as its value) gives one line.
+        let upper = match given(cli.max_lines_upper.clone()) {
+            Some(v) if v.starts_with('-') => {
+                let n = parse_count("-L", &v[1..])?;
+                Some(n.min(1))
+            }
+            v => count("-L", &v)?,
+        };
+        let max_lines = upper.or(count("-l", &cli.max_lines)?.map(|n| n.max(1)));
         let max_chars = count("-s", &cli.max_chars)?;
         let fills = cli.context_replace || cli.multiple;
         if (cli.pipe || cli.pipepart) && split.command.is_empty() {
