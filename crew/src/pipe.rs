@@ -162,6 +162,15 @@ impl Blocks {
                 if !found {
                     return Ok((!record.is_empty()).then_some((record, false)));
                 }
+                // GNU's (-N): a record end is looked for from the
+                // record's second byte on, so a record is never its end
+                // alone.
+                if self.rule.records_per_block.is_some()
+                    && record.len() == self.rule.record_end.len()
+                    && !self.input.available().is_empty()
+                {
+                    continue;
+                }
                 let start = &self.rule.record_start;
                 self.input.fill(start.len()).map_err(CrewError::Stdin)?;
                 let rest = self.input.available();
