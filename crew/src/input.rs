@@ -374,6 +374,11 @@ fn trim_blanks(column: &mut Vec<u8>) {
     column.drain(..start);
 }
 
+/// Perl's `\s`: space, tab, newline, vertical tab, form feed, CR.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 impl Iterator for Inputs {
     type Item = Result<Record, CrewError>;
 
@@ -560,9 +565,4 @@ mod tests {
         let groups = vec![vec![args(&["a"])], vec![args(&[])]];
         assert!(collect(Inputs::open(&groups, &ReadOptions::lines(), None).unwrap()).is_empty());
     }
-}
-
-/// Perl's `\s`: space, tab, newline, vertical tab, form feed, CR.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
