@@ -148,7 +148,8 @@ impl Blocks {
     }
 
     /// The next record and whether it is complete (`None` at the end).
-    fn record(&mut self) -> Result<Option<(Vec<u8>, bool)>, CrewError> {
+    /// `is_first`: the record starts a block.
+    fn record(&mut self, is_first: bool) -> Result<Option<(Vec<u8>, bool)>, CrewError> {
         if let Some(pending) = self.pending.take() {
             return Ok(Some(pending));
         }
@@ -162,10 +163,12 @@ impl Blocks {
                 if !found {
                     return Ok((!record.is_empty()).then_some((record, false)));
                 }
-                // GNU's (-N): a record end is looked for from the
-                // record's second byte on, so a record is never its end
-                // alone.
-                if self.rule.records_per_block.is_some()
+                // GNU's (-N): a record end is looked for from a block's
+                // second byte on, so a block never starts with its end
+                // alone (-r drops blank records first).
+                if is_first
+                    && !self.rule.skips_blank
+                    && self.rule.records_per_block.is_some()
                     && record.len() == self.rule.record_end.len()
                     && !self.input.available().is_empty()
                 {
@@ -200,7 +203,7 @@ impl Blocks {
         let mut writer = BufWriter::with_capacity(64 * 1024, &mut *file);
         let (mut len, mut records) = (0u64, 0usize);
         let name = crate::error::program_name();
-        while let Some((mut record, is_complete)) = self.record()? {
+        while let Some((mut record, is_complete)) = self.record(records == 0)? {
             let size = record.len() as u64;
             let splits_tail = self.rule.lines_per_record > 1 && !is_complete && records > 0;
             let is_full = self.rule.records_per_block.is_none()
