@@ -409,7 +409,7 @@ pub struct Cli {
     /// Records are N lines: with --pipe a block never splits one; otherwise each job gets N lines.
     ///
     /// Example: cat reads.fastq | crew --pipe -L 4 -N 1000 ./align
-    #[arg(short = 'L', value_name = "N")]
+    #[arg(short = 'L', value_name = "N", allow_hyphen_values = true)]
     pub max_lines_upper: Option<String>,
 
     /// Like -L, N optional (default 1; GNU's -l / --max-lines).

@@ -342,36 +342,41 @@ impl Inputs {
     }
 }
 
-/// `--trim`: removes spaces and tabs on the chosen sides.
+/// `--trim`: removes white space (Perl's `\s`, as GNU) on the chosen sides.
 fn trim_sides(value: &mut Vec<u8>, (left, right): (bool, bool)) {
     if right {
         let end = value
             .iter()
-            .rposition(|b| !matches!(b, b' ' | b'\t'))
+            .rposition(|b| !is_space(*b))
             .map_or(0, |i| i + 1);
         value.truncate(end);
     }
     if left {
         let start = value
             .iter()
-            .position(|b| !matches!(b, b' ' | b'\t'))
+            .position(|b| !is_space(*b))
             .unwrap_or(value.len());
         value.drain(..start);
     }
 }
 
-/// Removes spaces and tabs around a `--colsep` column.
+/// Removes white space (Perl's `\s`: GNU's) around a `--colsep` column.
 fn trim_blanks(column: &mut Vec<u8>) {
     let end = column
         .iter()
-        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .rposition(|b| !is_space(*b))
         .map_or(0, |i| i + 1);
     column.truncate(end);
     let start = column
         .iter()
-        .position(|b| !matches!(b, b' ' | b'\t'))
+        .position(|b| !is_space(*b))
         .unwrap_or(column.len());
     column.drain(..start);
+}
+
+/// Perl's `\s`: space, tab, newline, vertical tab, form feed, CR.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 impl Iterator for Inputs {

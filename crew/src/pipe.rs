@@ -244,7 +244,8 @@ impl Blocks {
     }
 
     /// The next record and whether it is complete (`None` at the end).
-    fn record(&mut self) -> Result<Option<(Vec<u8>, bool)>, CrewError> {
+    /// `is_first`: the record starts a block.
+    fn record(&mut self, is_first: bool) -> Result<Option<(Vec<u8>, bool)>, CrewError> {
         if let Some(pending) = self.pending.take() {
             return Ok(Some(pending));
         }
@@ -257,6 +258,17 @@ impl Blocks {
                     .map_err(CrewError::Stdin)?;
                 if !found {
                     return Ok((!record.is_empty()).then_some((record, false)));
+                }
+                // GNU's (-N): a record end is looked for from a block's
+                // second byte on, so a block never starts with its end
+                // alone (-r drops blank records first).
+                if is_first
+                    && !self.rule.skips_blank
+                    && self.rule.records_per_block.is_some()
+                    && record.len() == self.rule.record_end.len()
+                    && !self.input.available().is_empty()
+                {
+                    continue;
                 }
                 let start = &self.rule.record_start;
                 self.input.fill(start.len()).map_err(CrewError::Stdin)?;
@@ -291,7 +303,7 @@ impl Blocks {
             self.header = Some(self.read_header()?);
         }
         let header = self.header.clone().unwrap_or_default();
-        while let Some((mut record, is_complete)) = self.record()? {
+        while let Some((mut record, is_complete)) = self.record(records == 0)? {
             let size = record.len() as u64;
             let splits_tail = self.rule.lines_per_record > 1 && !is_complete && records > 0;
             let bs = self.rule.block_size;

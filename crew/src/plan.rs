@@ -210,9 +210,16 @@ impl Plan {
         };
         let max_args = count("-n", &cli.max_args)?;
         let max_replace_args = count("-N", &cli.max_replace_args)?;
-        // GNU: -l 0 is -l 1; -L 0 gives each job no value.
-        let max_lines =
-            count("-L", &cli.max_lines_upper)?.or(count("-l", &cli.max_lines)?.map(|n| n.max(1)));
+        // GNU: -l 0 is -l 1; -L 0 (also -L -0) gives each job no value; a
+        // negative -L (GNU takes any word as its value) gives one line.
+        let upper = match given(cli.max_lines_upper.clone()) {
+            Some(v) if v.starts_with('-') => {
+                let n = parse_count("-L", &v[1..])?;
+                Some(n.min(1))
+            }
+            v => count("-L", &v)?,
+        };
+        let max_lines = upper.or(count("-l", &cli.max_lines)?.map(|n| n.max(1)));
         let max_chars = count("-s", &cli.max_chars)?;
         let fills = cli.context_replace || cli.multiple;
         if (cli.pipe || cli.pipepart) && split.command.is_empty() {
@@ -266,7 +273,9 @@ impl Plan {
                         crate::reader::first_line(path, &delimiter)?
                     }
                 };
-                for name in splitter.split(&line) {
+                // GNU's: a CR-NL header line loses its CR.
+                let line = line.strip_suffix(b"\r").unwrap_or(&line);
+                for name in splitter.split(line) {
                     index += 1;
                     table.add_column_name(&name, index);
                 }
@@ -512,7 +521,12 @@ impl Plan {
                 eof: eof.map(String::into_bytes),
                 skip_blank: cli.no_run_if_empty,
                 skip_header: skips_header,
-                keeps_column_blanks: given(cli.trim.clone()).as_deref() == Some("n"),
+                // GNU trims columns of a --colsep the user gave, not
+                // of --header's default one.
+                keeps_column_blanks: match given(cli.trim.clone()).as_deref() {
+                    Some(trim) => trim == "n",
+                    None => given(cli.colsep.clone()).is_none(),
+                },
                 joins_continued_lines: max_lines.is_some() && !(cli.pipe || cli.pipepart),
                 trim: parse_trim(given(cli.trim.clone()).as_deref())?,
                 wrap_links: cli.link,
