@@ -307,13 +307,13 @@ pub trait RangeInteger: Copy + Send + Sync + 'static {
 }
 
 macro_rules! range_integers {
-    ($($t:ty),*) => {$(
+    ($distance:ident: $($t:ty),*) => {$(
         impl RangeInteger for $t {
             type Steps = Range<$t>;
             type StepsInclusive = std::ops::RangeInclusive<$t>;
             fn distance(start: $t, end: $t) -> usize {
-                let len = (end as i128 - start as i128).max(0);
-                usize::try_from(len).expect("workcrew: a parallel range longer than usize::MAX")
+                usize::try_from($distance!(start, end))
+                    .expect("workcrew: a parallel range longer than usize::MAX")
             }
             fn offset(start: $t, offset: usize) -> $t {
                 // Two's complement: wrapping adds an in-range offset right
@@ -330,37 +330,27 @@ macro_rules! range_integers {
     )*};
 }
 
-range_integers!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
-
-/// The 128-bit types, whose differences do not fit `i128`.
-macro_rules! wide_range_integers {
-    ($($t:ty),*) => {$(
-        impl RangeInteger for $t {
-            type Steps = Range<$t>;
-            type StepsInclusive = std::ops::RangeInclusive<$t>;
-            fn distance(start: $t, end: $t) -> usize {
-                if end <= start {
-                    return 0;
-                }
-                // Two's complement: the wrapped difference, read unsigned, is
-                // the distance for signed types too.
-                usize::try_from(end.wrapping_sub(start) as u128)
-                    .expect("workcrew: a parallel range longer than usize::MAX")
-            }
-            fn offset(start: $t, offset: usize) -> $t {
-                start.wrapping_add(offset as $t)
-            }
-            fn steps(start: $t, end: $t) -> Range<$t> {
-                start..end
-            }
-            fn steps_inclusive(start: $t, end: $t) -> std::ops::RangeInclusive<$t> {
-                start..=end
-            }
-        }
-    )*};
+/// `end - start` (0 if negative) for types whose differences fit `i128`.
+macro_rules! narrow_distance {
+    ($start:expr, $end:expr) => {
+        ($end as i128 - $start as i128).max(0)
+    };
 }
 
-wide_range_integers!(u128, i128);
+/// The same for the 128-bit types: the wrapped difference, read unsigned,
+/// is the distance for signed types too (two's complement).
+macro_rules! wide_distance {
+    ($start:expr, $end:expr) => {
+        if $end <= $start {
+            0
+        } else {
+            $end.wrapping_sub($start) as u128
+        }
+    };
+}
+
+range_integers!(narrow_distance: u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+range_integers!(wide_distance: u128, i128);
 
 impl<T: RangeInteger> IntoParallelIterator for Range<T> {
     type Iter = RangeIter<T>;
