@@ -20,9 +20,22 @@
 //!   checks the protocols in this symmetric form, which is exactly the
 //!   guarantee the asymmetric pair gives.
 //!
-//! Invariant: the choice is made once per process, before any worker reads
-//! it ([`asymmetric`] caches it), so a light fence is never paired with a
-//! heavy fence of the other flavour.
+//! Invariant: a light fence is a compiler fence only on a thread that saw
+//! the process-wide mode decided as asymmetric ([`asymmetric_if_decided`]),
+//! and the mode never changes once decided; every [`heavy`] fence decides
+//! the mode first (registering `membarrier` if nobody has), so it is the
+//! system call whenever any light fence can be a compiler fence. A light
+//! fence is never paired with a heavy fence of the other flavour.
+//!
+//! Registration waits for an RCU grace period (7 to 15 ms measured here),
+//! so nothing registers at start-up: a worker decides when it records its
+//! first fork-join frame (`Frames::decide_fences`), a claim when it needs
+//! its heavy fence. A pool that never forks never pays for it (a one-job
+//! `crew` run started 13 ms later when workers registered as they
+//! started). [`heavy_if_decided`] serves the handshakes whose miss costs
+//! only parallelism (a parker's look at the frame lists): before the mode
+//! is decided it is a plain `fence(SeqCst)`, which pairs with the light
+//! fences of that time, all of them full fences.
 
 use crate::sync::{fence, Ordering};
 
@@ -34,9 +47,9 @@ const SYMMETRIC: usize = 2;
 /// atomics cannot live in a `static` and this is not a modelled protocol.
 static MODE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(UNKNOWN);
 
-/// Whether light fences are compiler fences in this process. Decided (and
-/// `membarrier` registered) on the first call; every worker calls this when
-/// it starts, before it forks.
+/// Whether light fences may be compiler fences in this process. Decided
+/// (and `membarrier` registered) on the first call: a worker's first
+/// fork-join frame, or a claim's heavy fence.
 pub(crate) fn asymmetric() -> bool {
     match MODE.load(std::sync::atomic::Ordering::Acquire) {
         ASYMMETRIC => true,
@@ -51,6 +64,21 @@ pub(crate) fn asymmetric() -> bool {
             MODE.store(mode, std::sync::atomic::Ordering::Release);
             mode == ASYMMETRIC
         }
+    }
+}
+
+/// Whether the mode is already decided as asymmetric; never registers.
+pub(crate) fn asymmetric_if_decided() -> bool {
+    MODE.load(std::sync::atomic::Ordering::Acquire) == ASYMMETRIC
+}
+
+/// [`heavy`] once the mode is decided asymmetric, else `fence(SeqCst)`:
+/// for handshakes where a miss costs only parallelism (module docs).
+pub(crate) fn heavy_if_decided() {
+    if asymmetric_if_decided() {
+        membarrier::expedited();
+    } else {
+        fence(Ordering::SeqCst);
     }
 }
 

@@ -109,8 +109,12 @@ const LOCAL: usize = 1;
 pub(crate) struct Frames {
     bottom: AtomicUsize,
     top: AtomicUsize,
-    /// The cached `fence::asymmetric()`.
-    asymmetric: bool,
+    /// Whether the owner's light fences may be compiler fences: false
+    /// until the owner saw the fence mode decided asymmetric
+    /// (`decide_fences`). Written and read by the owner only; `std`'s
+    /// atomic so that `Frames` stays `Sync` (loom models the symmetric
+    /// fences, where it makes no difference).
+    asymmetric: std::sync::atomic::AtomicBool,
     /// The owner could not answer a request because its oldest pending
     /// frame is below its floor: a claimer should take it.
     claim_me: AtomicBool,
@@ -186,7 +190,7 @@ impl Frames {
         Frames {
             bottom: AtomicUsize::new(0),
             top: AtomicUsize::new(0),
-            asymmetric: fence::asymmetric(),
+            asymmetric: std::sync::atomic::AtomicBool::new(fence::asymmetric_if_decided()),
             claim_me: AtomicBool::new(false),
             asked_at: AtomicU64::new(0),
             claim: Mutex::new(()),
@@ -243,7 +247,7 @@ impl Frames {
         self.bottom.store(frame.index, Ordering::Relaxed);
         // [claim-vs-join]: the store above before the load below, against
         // the claimer's heavy fence.
-        fence::light(self.asymmetric);
+        fence::light(self.asymmetric.load(std::sync::atomic::Ordering::Relaxed));
         if self.top.load(Ordering::Relaxed) <= frame.index {
             Popped::Inline
         } else {
@@ -299,7 +303,18 @@ impl Frames {
 
     /// The owner's light fence (`fence.rs`), for its other handshakes.
     pub(crate) fn light_fence(&self) {
-        fence::light(self.asymmetric);
+        fence::light(self.asymmetric.load(std::sync::atomic::Ordering::Relaxed));
+    }
+
+    /// Owner only, on its first frame of a tree (cold): decides the fence
+    /// mode (registering `membarrier` once per process) and lets this
+    /// owner's light fences be compiler fences from now on if it is
+    /// asymmetric.
+    pub(crate) fn decide_fences(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if !self.asymmetric.load(Relaxed) && fence::asymmetric() {
+            self.asymmetric.store(true, Relaxed);
+        }
     }
 
     /// The owner's `bottom`, for the floor of a job it starts.

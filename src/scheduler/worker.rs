@@ -201,6 +201,7 @@ impl Worker {
     #[cold]
     pub(crate) fn first_frame(&self) {
         let registry = &self.pool.registry;
+        self.frames.decide_fences();
         // The light side; a parking worker runs the heavy one (`beat`).
         self.frames.light_fence();
         if !registry.heartbeat.is_beating() && registry.counts().parked() > 0 {

@@ -251,8 +251,9 @@ impl Worker {
         role.stop();
         // Heavy: the forking owner's side is the light fence in
         // `first_frame`. Also covers [first-frame-vs-park]: `parked` was
-        // raised (prepare_park) before `stop`.
-        fence::heavy();
+        // raised (prepare_park) before `stop`. A miss here costs only
+        // parallelism, so it does not decide the fence mode (fence.rs).
+        fence::heavy_if_decided();
         !(self.peers_pending() && role.try_start())
     }
 
