@@ -291,6 +291,13 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             continue;
         }
         order += 1;
+        if plan.verbose {
+            // -t: printed here, where jobs start one after another, so the
+            // lines keep the start order even when two jobs start at once.
+            let mut line = job.display.clone();
+            line.push(b'\n');
+            context.emitter.write(Stream::Stderr, &line);
+        }
         let context = Arc::clone(&context);
         pool.execute(move || job::run(&context, job));
     }

@@ -216,7 +216,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             None => (None, None),
         };
         fullness_mark = context.files.fullness.mark();
-        if context.verbose {
+        // The first start's -t line was printed by the dispatcher, which
+        // starts jobs one at a time: the lines come in start order, as GNU's.
+        if context.verbose && attempt > 1 {
             let mut line = job.display.clone();
             line.push(b'\n');
             context.emitter.write(Stream::Stderr, &line);
