@@ -1,11 +1,8 @@
-//! Fine-grained fork-join (issue 14): a join at every node of a recursion,
+//! Fine-grained fork-join (issue 14): a join at every level of a recursion,
 //! against rayon::join, chili and the plain sequential recursion.
 //!
 //! | id  | workload                                                        |
 //! |-----|-----------------------------------------------------------------|
-//! | W10 | tree sum, 2^10 - 1 nodes, one tree (µs), inside the pool        |
-//! | W11 | tree sum, 2^24 - 1 nodes (ms)                                   |
-//! | W12 | tree sum, 2^20 - 1 nodes on a ONE-thread pool: the join's cost  |
 //! | W13 | fib(27) with a join at every level (ms)                         |
 //! | W14a| rayon-demo's join_recursively(16) (µs)                          |
 //! | W14b| rayon-demo's join_overhead: 70,000 empty joins in a row (µs)    |
@@ -14,116 +11,25 @@
 //! | W16 | fork_join of two 50 ms sleeps (ms): do blocking halves overlap? |
 //! | W17 | idle CPU for 1 s after a fork-join tree ran (% of a core)       |
 //!
-//! The 2^20-node tree on two threads is W9 (forkjoin.rs), W3 is fib(30)
-//! above a cutoff. workcrew and rayon run inside their pool (`apply`,
+//! The tree sums are in trees.rs, W3 (fib(30) above a cutoff) in
+//! forkjoin.rs. workcrew and rayon run inside their pool (`apply`,
 //! `install`); chili from the caller, which is one of its threads.
 
-use std::num::NonZero;
 use std::time::{Duration, Instant};
 
-use crate::forkjoin::Node;
+use crate::forkjoin::{chili_join, Node};
 use crate::harness::{
     compare, cores, cpu_time_by_thread, fresh, timed, Contender, Measured, Sample, Table,
 };
-
-// ------------------------------------------------------------ pools
-
-fn workcrew_pool(threads: usize) -> workcrew::Pool {
-    workcrew::Pool::new(threads)
-}
-
-fn rayon_pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("rayon pool")
-}
-
-/// chili counts the calling thread as one of its threads.
-fn chili_pool(threads: usize) -> chili::ThreadPool {
-    chili::ThreadPool::with_config(chili::Config {
-        thread_count: NonZero::new(threads),
-        ..chili::Config::default()
-    })
-}
-
-/// A join for the recursions below, so one generic body serves workcrew,
-/// rayon and the sequential baseline (chili's join takes a scope; its
-/// recursions are written out beside them).
-trait Join: Copy + Send + Sync {
-    fn join<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send;
-}
-
-#[derive(Clone, Copy)]
-struct Workcrew;
-#[derive(Clone, Copy)]
-struct Rayon;
-#[derive(Clone, Copy)]
-struct Sequential;
-
-impl Join for Workcrew {
-    #[inline]
-    fn join<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
-        workcrew::fork_join(a, b)
-    }
-}
-
-impl Join for Rayon {
-    #[inline]
-    fn join<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
-        rayon::join(a, b)
-    }
-}
-
-impl Join for Sequential {
-    #[inline]
-    fn join<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
-        (a(), b())
-    }
-}
+use crate::joins::{
+    chili_pool, four_peers, many_us, once_ms, rayon_pool, table, workcrew_pool, Join, JoinWork,
+    Rayon, Workcrew,
+};
+use crate::trees::{tree_sum, tree_sum_chili};
 
 // ------------------------------------------------------------ recursions
 
-fn tree_sum<J: Join>(j: J, node: &Node) -> u64 {
-    let (left, right) = j.join(
-        || node.left.as_deref().map_or(0, |n| tree_sum(j, n)),
-        || node.right.as_deref().map_or(0, |n| tree_sum(j, n)),
-    );
-    node.value + left + right
-}
-
-fn tree_sum_chili(s: &mut chili::Scope<'_>, node: &Node) -> u64 {
-    let (left, right) = s.join(
-        |s| node.left.as_deref().map_or(0, |n| tree_sum_chili(s, n)),
-        |s| node.right.as_deref().map_or(0, |n| tree_sum_chili(s, n)),
-    );
-    node.value + left + right
-}
-
-fn fib<J: Join>(j: J, n: u64) -> u64 {
+pub fn fib<J: Join>(j: J, n: u64) -> u64 {
     if n < 2 {
         return n;
     }
@@ -131,26 +37,27 @@ fn fib<J: Join>(j: J, n: u64) -> u64 {
     a + b
 }
 
-fn fib_chili(s: &mut chili::Scope<'_>, n: u64) -> u64 {
+pub fn fib_chili(s: &mut chili::Scope<'_>, n: u64) -> u64 {
     if n < 2 {
         return n;
     }
-    let (a, b) = s.join(|s| fib_chili(s, n - 1), |s| fib_chili(s, n - 2));
+    let (a, b) = chili_join(s, |s| fib_chili(s, n - 1), |s| fib_chili(s, n - 2));
     a + b
 }
 
-fn join_recursively<J: Join>(j: J, n: usize) {
+pub fn join_recursively<J: Join>(j: J, n: usize) {
     if n == 0 {
         return;
     }
     j.join(|| join_recursively(j, n - 1), || join_recursively(j, n - 1));
 }
 
-fn join_recursively_chili(s: &mut chili::Scope<'_>, n: usize) {
+pub fn join_recursively_chili(s: &mut chili::Scope<'_>, n: usize) {
     if n == 0 {
         return;
     }
-    s.join(
+    chili_join(
+        s,
         |s| join_recursively_chili(s, n - 1),
         |s| join_recursively_chili(s, n - 1),
     );
@@ -158,15 +65,19 @@ fn join_recursively_chili(s: &mut chili::Scope<'_>, n: usize) {
 
 const EMPTY_JOINS: usize = 70_000;
 
-fn empty_joins<J: Join>(j: J) {
+pub fn empty_joins<J: Join>(j: J) {
     for _ in 0..EMPTY_JOINS {
         j.join(|| std::hint::black_box(()), || std::hint::black_box(()));
     }
 }
 
-fn empty_joins_chili(s: &mut chili::Scope<'_>) {
+pub fn empty_joins_chili(s: &mut chili::Scope<'_>) {
     for _ in 0..EMPTY_JOINS {
-        s.join(|_| std::hint::black_box(()), |_| std::hint::black_box(()));
+        chili_join(
+            s,
+            |_| std::hint::black_box(()),
+            |_| std::hint::black_box(()),
+        );
     }
 }
 
@@ -189,7 +100,7 @@ fn partition(v: &mut [u32]) -> usize {
     store
 }
 
-fn quicksort<J: Join>(j: J, v: &mut [u32]) {
+pub fn quicksort<J: Join>(j: J, v: &mut [u32]) {
     if v.len() <= SORT_CUTOFF {
         v.sort_unstable();
         return;
@@ -199,14 +110,15 @@ fn quicksort<J: Join>(j: J, v: &mut [u32]) {
     j.join(|| quicksort(j, low), || quicksort(j, &mut high[1..]));
 }
 
-fn quicksort_chili(s: &mut chili::Scope<'_>, v: &mut [u32]) {
+pub fn quicksort_chili(s: &mut chili::Scope<'_>, v: &mut [u32]) {
     if v.len() <= SORT_CUTOFF {
         v.sort_unstable();
         return;
     }
     let p = partition(v);
     let (low, high) = v.split_at_mut(p);
-    s.join(
+    chili_join(
+        s,
         |s| quicksort_chili(s, low),
         |s| quicksort_chili(s, &mut high[1..]),
     );
@@ -226,7 +138,7 @@ fn merge(left: &[u32], right: &[u32], out: &mut [u32]) {
 }
 
 /// Sorts `v` using `buf` (same length) as scratch.
-fn mergesort<J: Join>(j: J, v: &mut [u32], buf: &mut [u32]) {
+pub fn mergesort<J: Join>(j: J, v: &mut [u32], buf: &mut [u32]) {
     if v.len() <= SORT_CUTOFF {
         v.sort_unstable();
         return;
@@ -241,7 +153,7 @@ fn mergesort<J: Join>(j: J, v: &mut [u32], buf: &mut [u32]) {
     v.copy_from_slice(buf);
 }
 
-fn mergesort_chili(s: &mut chili::Scope<'_>, v: &mut [u32], buf: &mut [u32]) {
+pub fn mergesort_chili(s: &mut chili::Scope<'_>, v: &mut [u32], buf: &mut [u32]) {
     if v.len() <= SORT_CUTOFF {
         v.sort_unstable();
         return;
@@ -250,7 +162,8 @@ fn mergesort_chili(s: &mut chili::Scope<'_>, v: &mut [u32], buf: &mut [u32]) {
     {
         let (vl, vr) = v.split_at_mut(mid);
         let (bl, br) = buf.split_at_mut(mid);
-        s.join(
+        chili_join(
+            s,
             |s| mergesort_chili(s, vl, bl),
             |s| mergesort_chili(s, vr, br),
         );
@@ -271,190 +184,7 @@ fn scrambled(len: usize) -> Vec<u32> {
         .collect()
 }
 
-// ------------------------------------------------------------ contenders
-
-/// The four peers of one recursive workload, each measured inside its pool
-/// of `threads` threads: `run` times one computation and returns a sample.
-fn four_peers<'a>(
-    threads: usize,
-    run: impl Fn(&dyn Fn()) -> Sample + Copy + Send + Sync + 'a,
-    work: impl Fn(&dyn JoinWork) + Copy + Send + Sync + 'a,
-) -> Vec<Contender<'a>> {
-    vec![
-        Contender::new("workcrew fork_join", move || {
-            fresh(
-                || workcrew_pool(threads),
-                |pool| pool.apply(|| run(&|| work(&Workcrew))),
-                |pool| pool.shutdown(),
-            )
-        }),
-        Contender::new("rayon::join", move || {
-            fresh(
-                || rayon_pool(threads),
-                |pool| pool.install(|| run(&|| work(&Rayon))),
-                drop,
-            )
-        }),
-        Contender::new("chili", move || {
-            fresh(
-                || chili_pool(threads),
-                |pool| {
-                    let mut scope = pool.scope();
-                    let scope = std::cell::RefCell::new(&mut scope);
-                    run(&|| work(&ChiliWork(&scope)))
-                },
-                drop,
-            )
-        }),
-        Contender::new("sequential", move || run(&|| work(&Sequential))),
-    ]
-}
-
-/// One recursive workload, written once per kind of join.
-trait JoinWork {
-    fn tree_sum(&self, node: &Node) -> u64;
-    fn fib(&self, n: u64) -> u64;
-    fn join_recursively(&self, n: usize);
-    fn empty_joins(&self);
-    fn quicksort(&self, v: &mut [u32]);
-    fn mergesort(&self, v: &mut [u32], buf: &mut [u32]);
-    fn two_naps(&self);
-}
-
-impl<J: Join> JoinWork for J {
-    fn tree_sum(&self, node: &Node) -> u64 {
-        tree_sum(*self, node)
-    }
-    fn fib(&self, n: u64) -> u64 {
-        fib(*self, n)
-    }
-    fn join_recursively(&self, n: usize) {
-        join_recursively(*self, n)
-    }
-    fn empty_joins(&self) {
-        empty_joins(*self)
-    }
-    fn quicksort(&self, v: &mut [u32]) {
-        quicksort(*self, v)
-    }
-    fn mergesort(&self, v: &mut [u32], buf: &mut [u32]) {
-        mergesort(*self, v, buf)
-    }
-    fn two_naps(&self) {
-        self.join(|| std::thread::sleep(NAP), || std::thread::sleep(NAP));
-    }
-}
-
-struct ChiliWork<'s, 'p>(&'s std::cell::RefCell<&'s mut chili::Scope<'p>>);
-
-impl JoinWork for ChiliWork<'_, '_> {
-    fn tree_sum(&self, node: &Node) -> u64 {
-        tree_sum_chili(&mut self.0.borrow_mut(), node)
-    }
-    fn fib(&self, n: u64) -> u64 {
-        fib_chili(&mut self.0.borrow_mut(), n)
-    }
-    fn join_recursively(&self, n: usize) {
-        join_recursively_chili(&mut self.0.borrow_mut(), n)
-    }
-    fn empty_joins(&self) {
-        empty_joins_chili(&mut self.0.borrow_mut())
-    }
-    fn quicksort(&self, v: &mut [u32]) {
-        quicksort_chili(&mut self.0.borrow_mut(), v)
-    }
-    fn mergesort(&self, v: &mut [u32], buf: &mut [u32]) {
-        mergesort_chili(&mut self.0.borrow_mut(), v, buf)
-    }
-    fn two_naps(&self) {
-        self.0
-            .borrow_mut()
-            .join(|_| std::thread::sleep(NAP), |_| std::thread::sleep(NAP));
-    }
-}
-
-/// Warms once, then times one run.
-fn once_ms(body: &dyn Fn()) -> Sample {
-    body();
-    Sample::ms(timed(body).1)
-}
-
-/// Warms, then times `count` runs and reports microseconds per run.
-fn many_us(count: u32) -> impl Fn(&dyn Fn()) -> Sample + Copy + Send + Sync {
-    move |body| {
-        for _ in 0..count / 10 {
-            body();
-        }
-        let start = Instant::now();
-        for _ in 0..count {
-            body();
-        }
-        Sample::new(start.elapsed().as_secs_f64() * 1e6 / f64::from(count))
-    }
-}
-
-fn checked_tree(tree: &Node, depth: u32) -> impl Fn(&dyn JoinWork) + Copy + Send + Sync + '_ {
-    move |work| {
-        let sum = work.tree_sum(std::hint::black_box(tree));
-        assert_eq!(sum, (1u64 << depth) - 1, "tree sum");
-    }
-}
-
-fn table(id: &'static str, title: &'static str, unit: &'static str, note: &'static str) -> Table {
-    Table {
-        id,
-        title,
-        unit,
-        extra: None,
-        baseline: Some("sequential"),
-        note,
-    }
-}
-
 // ------------------------------------------------------------ workloads
-
-pub fn w10_small_tree(reps: usize) -> Measured {
-    let tree = Node::tree(10);
-    let t = table(
-        "W10",
-        "sum over a 1,023-node tree, fork-join at every node, 2 threads",
-        "us per tree",
-        "mean of 20,000 trees inside the pool (the pool stays warm); \"vs sequential\" above 0.5 \
-         means less than 2x the sequential time",
-    );
-    compare(
-        &t,
-        reps,
-        four_peers(cores(), many_us(20_000), checked_tree(&tree, 10)),
-    )
-}
-
-pub fn w11_big_tree(reps: usize) -> Measured {
-    let tree = Node::tree(24);
-    let t = table(
-        "W11",
-        "sum over a 2^24 - 1 node tree, fork-join at every node, 2 threads",
-        "ms",
-        "16.7M joins; \"vs sequential\" is the speed-up",
-    );
-    compare(
-        &t,
-        reps,
-        four_peers(cores(), once_ms, checked_tree(&tree, 24)),
-    )
-}
-
-pub fn w12_one_thread_tree(reps: usize) -> Measured {
-    let tree = Node::tree(20);
-    let t = table(
-        "W12",
-        "sum over a 2^20 - 1 node tree on ONE thread: what a join costs",
-        "ms",
-        "every pool with one thread; \"vs sequential\" below 1 is the join's overhead \
-         (0.77 = 1.3x the sequential time)",
-    );
-    compare(&t, reps, four_peers(1, once_ms, checked_tree(&tree, 20)))
-}
 
 pub fn w13_fib(reps: usize) -> Measured {
     let t = table(
@@ -554,7 +284,7 @@ fn sort_ms(
     }
 }
 
-const NAP: Duration = Duration::from_millis(50);
+pub const NAP: Duration = Duration::from_millis(50);
 
 pub fn w16_blocking_halves(reps: usize) -> Measured {
     let t = table(
@@ -612,7 +342,7 @@ pub fn w17_idle_after_fork_join(reps: usize) -> Measured {
             fresh(
                 || workcrew_pool(cores()),
                 |pool| {
-                    pool.apply(|| tree_sum(Workcrew, tree));
+                    pool.apply(|| tree_sum::<_, false>(Workcrew, tree));
                     idle_cpu_percent()
                 },
                 |pool| pool.shutdown(),
@@ -622,7 +352,7 @@ pub fn w17_idle_after_fork_join(reps: usize) -> Measured {
             fresh(
                 || rayon_pool(cores()),
                 |pool| {
-                    pool.install(|| tree_sum(Rayon, tree));
+                    pool.install(|| tree_sum::<_, false>(Rayon, tree));
                     idle_cpu_percent()
                 },
                 drop,
@@ -635,7 +365,7 @@ pub fn w17_idle_after_fork_join(reps: usize) -> Measured {
                     // The scope stays alive, as it does in a program that
                     // keeps one for its fork-joins (chili#21).
                     let mut scope = pool.scope();
-                    tree_sum_chili(&mut scope, tree);
+                    tree_sum_chili::<false>(&mut scope, tree);
                     idle_cpu_percent()
                 },
                 drop,

@@ -113,7 +113,7 @@ impl Options {
     pub fn wants(&self, id: &str) -> bool {
         self.only
             .as_ref()
-            .is_none_or(|ids| ids.iter().any(|wanted| wanted == id))
+            .is_none_or(|ids| ids.iter().any(|wanted| wanted.eq_ignore_ascii_case(id)))
     }
 
     pub fn reps_or(&self, default: usize) -> usize {

@@ -45,8 +45,10 @@ mod idle;
 mod iter_demo;
 mod iter_ports;
 mod iter_small;
+mod joins;
 mod peers;
 mod tasks;
+mod trees;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -120,22 +122,34 @@ const WORKLOADS: &[Workload] = &[
         run: forkjoin::w9_tree_sum,
     },
     Workload {
+        id: "W9r",
+        summary: "tree sum, 2^20 nodes, right child first (ms)",
+        default_reps: 9,
+        run: trees::w9r_tree_right_first,
+    },
+    Workload {
         id: "W10",
         summary: "tree sum, 2^10 nodes, join at every node (us)",
         default_reps: 9,
-        run: finegrained::w10_small_tree,
+        run: trees::w10_small_tree,
     },
     Workload {
         id: "W11",
         summary: "tree sum, 2^24 nodes, join at every node (ms)",
         default_reps: 5,
-        run: finegrained::w11_big_tree,
+        run: trees::w11_big_tree,
+    },
+    Workload {
+        id: "W11r",
+        summary: "tree sum, 2^24 nodes, right child first (ms)",
+        default_reps: 5,
+        run: trees::w11r_big_tree_right_first,
     },
     Workload {
         id: "W12",
         summary: "tree sum, 2^20 nodes, ONE thread: the join's cost (ms)",
         default_reps: 9,
-        run: finegrained::w12_one_thread_tree,
+        run: trees::w12_one_thread_tree,
     },
     Workload {
         id: "W13",
@@ -366,7 +380,7 @@ fn unknown_ids(options: &Options) -> Option<String> {
     let unknown: Vec<&str> = ids
         .iter()
         .map(String::as_str)
-        .filter(|id| WORKLOADS.iter().all(|w| w.id != *id))
+        .filter(|id| WORKLOADS.iter().all(|w| !w.id.eq_ignore_ascii_case(id)))
         .collect();
     (!unknown.is_empty()).then(|| unknown.join(", "))
 }
