@@ -19,7 +19,8 @@
 //!    task on the global pool the caller waits for) plus helper jobs that
 //!    idle workers steal (`scheduler::part::run_with_helpers`): no split tree.
 //!    Each participant sizes its pieces from the rate measured alone and
-//!    then from its own pieces (doubling under `FAST`, halving over `SLOW`),
+//!    then from its own pieces (what fits `PIECE` at its average time per
+//!    item so far, at most doubling or halving from one piece to the next),
 //!    never above a fair share of what is left, so the tail spreads.
 //!
 //! Pieces a participant claims back to back form one *run*, folded in
@@ -59,12 +60,15 @@ const ALONE_BUDGET: u64 = 12_000;
 /// The untimed first piece of a chain that runs no user code per item
 /// (`Producer::CHEAP`): a few microseconds at most.
 const CHEAP_FIRST: usize = 2048;
-/// How much each piece may grow over the last while the caller is alone.
+/// How much each piece may grow over the last while the caller is alone ...
 const GROWTH: usize = 32;
-/// A participant doubles its pieces while they take less than this ...
-const FAST: Duration = Duration::from_micros(25);
-/// ... and halves them above this.
-const SLOW: Duration = Duration::from_micros(250);
+/// ... once the clock has run this long (a sixteenth of the budget, about
+/// 0.3 µs); before, a piece only doubles.
+const RATE_TICKS: u64 = ALONE_BUDGET / 16;
+/// What a participant's piece should take: long enough that a claim (one
+/// atomic add on a shared line) costs under a thousandth of it, short
+/// enough that the last pieces end close together.
+const PIECE: Duration = Duration::from_micros(40);
 /// What a first piece on the pool should take, from the rate measured
 /// alone, in ticks (about 40 µs at 2.5 GHz).
 const TARGET_TICKS: u128 = 100_000;
@@ -157,15 +161,7 @@ where
                 // The untimed first piece: the next one, as big, is timed.
                 continue;
             }
-            // Half of what the rest of the budget fits at the rate so far, but
-            // at least twice and at most `GROWTH` times the last piece: items
-            // that turn costly later overshoot the budget by a bounded factor.
-            let fits =
-                (ALONE_BUDGET - spent) as u128 * (next - from) as u128 / u128::from(spent.max(1));
-            let fits = usize::try_from(fits / 2).unwrap_or(usize::MAX);
-            size = fits
-                .clamp(size.saturating_mul(2), size.saturating_mul(GROWTH))
-                .clamp(min, max);
+            size = alone_next_size(size, spent, next - from).clamp(min, max);
         }
     }));
     if let Err(payload) = alone {
@@ -337,6 +333,7 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
             let mut made = None;
             let mut local = caller_local;
             let mut size = first;
+            let (mut items_done, mut time_done) = (0usize, Duration::ZERO);
             loop {
                 if self.halt.is_raised() || crate::is_cancelled() || self.producer.is_drained() {
                     break;
@@ -373,12 +370,14 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
                     self.halt.raise();
                     break;
                 }
-                let took = began.elapsed();
-                if took < FAST {
-                    size = size.saturating_mul(2);
-                } else if took > SLOW {
-                    size /= 2;
-                }
+                // The next size from this participant's average time per
+                // item so far, not from the last piece alone: with items of
+                // uneven cost (a search whose branches differ a thousandfold)
+                // a cheap piece would otherwise double the size into a piece
+                // of expensive items that holds up the end.
+                items_done += end - start;
+                time_done += began.elapsed();
+                size = next_size(size, items_done, time_done);
                 if participants > 1 {
                     let left = self.len.saturating_sub(self.cursor.load(Ordering::Relaxed));
                     size = size.min(left / (2 * participants));
@@ -396,6 +395,31 @@ impl<P: Producer, C: Consumer<P::Item>> Together<'_, P, C> {
             lock(&self.failure).get_or_insert(payload);
         }
     }
+}
+
+/// The caller's next piece while alone, after `timed` items took `spent`
+/// ticks: half of what the rest of the budget fits at that rate, but at
+/// least twice and at most `GROWTH` times the last piece, so items that
+/// turn costly later overshoot the budget by a bounded factor. A rate
+/// measured over almost no time says nothing (one cheap item of a search
+/// whose next items take 100 µs each): until the clock has run for
+/// `RATE_TICKS`, pieces only double.
+fn alone_next_size(size: usize, spent: u64, timed: usize) -> usize {
+    let left = u128::from(ALONE_BUDGET.saturating_sub(spent));
+    let fits = left * timed as u128 / u128::from(spent.max(1));
+    let fits = usize::try_from(fits / 2).unwrap_or(usize::MAX);
+    let growth = if spent < RATE_TICKS { 2 } else { GROWTH };
+    fits.clamp(size.saturating_mul(2), size.saturating_mul(growth))
+}
+
+/// A participant's next piece size: what fits [`PIECE`] at its average
+/// time per item so far, moving at most a factor of two from `size` per
+/// piece (so one odd piece cannot swing it far). Never 0.
+fn next_size(size: usize, items_done: usize, time_done: Duration) -> usize {
+    let nanos = time_done.as_nanos().max(1);
+    let fits = PIECE.as_nanos().saturating_mul(items_done as u128) / nanos;
+    let fits = usize::try_from(fits).unwrap_or(usize::MAX);
+    fits.clamp(size / 2, size.saturating_mul(2)).max(1)
 }
 
 /// The caller's `Local` from the alone phase, lent to the caller's own
@@ -427,5 +451,40 @@ impl<L> CallerLocal<L> {
         // SAFETY: 1. on the owner's thread, which lent the value for the
         // whole pool phase; 2. once (`taken`), so the `&mut` is unique.
         Some(unsafe { &mut *self.local })
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alone_pieces_only_double_until_the_rate_means_something() {
+        // One cheap item in 10 ticks: the budget would "fit" a thousand more,
+        // but the next piece is two items, not 32.
+        assert_eq!(alone_next_size(1, 10, 1), 2);
+        // Measured over a sixteenth of the budget, the rate decides (half of
+        // the 15/16 left at 64 items per sixteenth: 480, past doubling) ...
+        assert_eq!(alone_next_size(64, RATE_TICKS, 64), 480);
+        // ... up to 32x the last piece.
+        assert_eq!(alone_next_size(1, RATE_TICKS, 64), GROWTH);
+        // Items that cost a lot: still at least twice the last piece.
+        assert_eq!(alone_next_size(4, ALONE_BUDGET - 1, 4), 8);
+    }
+
+    #[test]
+    fn a_participants_size_follows_its_average_item_and_moves_by_two_at_most() {
+        let micros = Duration::from_micros;
+        // 35 µs per item on average: one item fits the 40 µs piece.
+        assert_eq!(next_size(1, 10, micros(350)), 1);
+        // A cheap last piece does not double a size the average says is right.
+        assert_eq!(next_size(2, 11, micros(350)), 1);
+        // 1 ns per item: 40,000 fit, but a piece at most doubles.
+        assert_eq!(next_size(1_000, 1_000, micros(1)), 2_000);
+        // Items far slower than the piece: halves, never below one.
+        assert_eq!(next_size(8, 8, micros(8_000)), 4);
+        assert_eq!(next_size(1, 1, micros(1_000)), 1);
+        // No time measured yet (a clock that did not move): grows.
+        assert_eq!(next_size(3, 3, Duration::ZERO), 6);
     }
 }
