@@ -448,6 +448,15 @@ impl Registry {
     /// tick); true if notified (then counted as searching), false if the
     /// time ran out (still parked). Never exits: keep-alive is `park`'s.
     pub(crate) fn park_for(&self, wake: &Arc<Wake>, timeout: Duration) -> bool {
+        if cfg!(loom) {
+            // No real clock under loom (a schedule replayed later must take
+            // the same branches): the timeout may fire at once.
+            if wake.notified.swap(false, Ordering::Acquire) {
+                return true;
+            }
+            crate::sync::park_timeout(timeout);
+            return wake.notified.swap(false, Ordering::Acquire);
+        }
         let deadline = crate::scheduler::deadline_after(timeout);
         loop {
             if wake.notified.swap(false, Ordering::Acquire) {
@@ -458,9 +467,6 @@ impl Registry {
                 return false;
             }
             crate::sync::park_timeout(deadline - now);
-            if cfg!(loom) {
-                return wake.notified.swap(false, Ordering::Acquire);
-            }
         }
     }
 
