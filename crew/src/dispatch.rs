@@ -175,7 +175,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let mut input_error = false;
     let mut skipped = 0u64;
     let mut late_error: Option<String> = None;
-    let mut perl = if plan.perl_exprs.is_empty() {
+    let mut perl = if plan.perl_exprs.is_empty() && plan.filters.is_empty() {
         None
     } else {
         Some(Perl::start(&plan.perl_exprs)?)
@@ -282,6 +282,8 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             job.program = programs.resolve(&argv[0]);
         }
         if plan.dry_run {
+            // GNU shows a --filter'ed job too, and counts it as failed.
+            skipped += u64::from(job.is_filtered);
             let mut line = job.display;
             line.push(b'\n');
             context.emitter.write(Stream::Stdout, &line);
@@ -352,7 +354,7 @@ fn build_job(
     plan: &Plan,
     work: Work,
     (seq, order, slot): (u64, u64, usize),
-    perl: Option<&mut Perl>,
+    mut perl: Option<&mut Perl>,
     total: u64,
     remote: Option<&Remote>,
 ) -> Result<Option<Job>, CrewError> {
@@ -363,7 +365,7 @@ fn build_job(
     if plan.drops_values {
         records.clear();
     }
-    let (command_values, tag_values) = match perl {
+    let (command_values, tag_values) = match perl.as_deref_mut() {
         Some(perl) => {
             let values: Vec<&[u8]> = records.iter().flatten().map(Vec::as_slice).collect();
             perl.begin_job(JobNumbers { seq, slot, total }, &values)?;
@@ -409,6 +411,10 @@ fn build_job(
         }
         CommandLine::Direct(_) => Vec::new(),
     };
+    let is_filtered = match perl {
+        Some(perl) if !plan.filters.is_empty() => !passes_filters(plan, perl, &expansion)?,
+        _ => false,
+    };
     let tag = plan.tagging.as_ref().map(|tagging| match tagging {
         Tagging::Inputs => records
             .iter()
@@ -439,7 +445,26 @@ fn build_job(
             .as_ref()
             .map(|root| ResultsDir::new(root.clone()).job_dir(&records)),
         remote: remote.map(|r| r.job_files(&expansion)).unwrap_or_default(),
+        is_filtered,
     }))
+}
+
+/// `--filter`: whether the job passes every expression (each filled in
+/// with the job's values, unquoted, as GNU does, then run by perl).
+fn passes_filters(
+    plan: &Plan,
+    perl: &mut Perl,
+    expansion: &Expansion<'_>,
+) -> Result<bool, CrewError> {
+    let mut filled = Vec::with_capacity(plan.filters.len());
+    for filter in &plan.filters {
+        let (values, _) = perl.evaluate(filter.perl_occurrences())?;
+        filled.push(filter.expand_text(&Expansion {
+            perl: Some(&values),
+            ..*expansion
+        }));
+    }
+    perl.passes(&filled)
 }
 
 /// `--onall`/`--nonall`: every input (or one empty one) once per live

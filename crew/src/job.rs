@@ -31,6 +31,9 @@ use crate::schedule::{Scheduler, Stop};
 use crate::spool::TempFiles;
 use crate::template::CommandLine;
 
+/// The exit value of a job `--filter` left out (GNU's, a skipped job's).
+const FILTERED_EXITVAL: i32 = -2;
+
 /// Where jobs' stdout and stderr go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Capture {
@@ -112,6 +115,9 @@ pub struct Job {
     pub results_dir: Option<std::path::PathBuf>,
     /// Its files and host in a remote run.
     pub remote: crate::remote::JobFiles,
+    /// `--filter` left it out: it is not started and fails with GNU's
+    /// exit value -2 (shown, logged and counted like any failed job).
+    pub is_filtered: bool,
 }
 
 /// Output files of a grouped job.
@@ -284,6 +290,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 }
                 Err(Ending::Exited(255))
             }
+            None if job.is_filtered => Err(Ending::Exited(FILTERED_EXITVAL)),
             None => spawn(&launch, &context.running).map_err(Ending::NotStarted),
         };
         let (ending, started) = match spawned {

@@ -135,11 +135,23 @@ fn arguments() -> Vec<std::ffi::OsString> {
     if let Some(options) = std::env::var_os("PARALLEL").filter(|o| !o.is_empty()) {
         match quote::analyze(options.as_bytes()) {
             Ok(analysis) => {
-                let words = analysis
+                let words: Vec<std::ffi::OsString> = analysis
                     .unquoted_words
                     .into_iter()
-                    .map(std::ffi::OsString::from_vec);
-                args.splice(1..1, words);
+                    .map(std::ffi::OsString::from_vec)
+                    .collect();
+                // GNU reads the options of $PARALLEL, then those of the
+                // command line; $PARALLEL's other words go before the
+                // command line's (`PARALLEL='-k echo 1' parallel -v echo 2`
+                // runs `echo 1 echo 2` with -v).
+                let env_command = command_words(&words);
+                let command = command_words(&args[1..]);
+                let (env_options, env_rest) = words.split_at(words.len() - env_command);
+                let at = args.len() - command;
+                let rest = args.split_off(at);
+                args.splice(1..1, env_options.iter().cloned());
+                args.extend(env_rest.iter().cloned());
+                args.extend(rest);
             }
             Err(error) => fail(&CrewError::usage(format!("$PARALLEL: {error}"))),
         }
@@ -158,6 +170,17 @@ fn arguments() -> Vec<std::ffi::OsString> {
         }
     }
     args
+}
+
+/// How many of `words` (crew's arguments without the program name) are
+/// the command and its inputs: 0 when none are or the words do not parse.
+fn command_words(words: &[std::ffi::OsString]) -> usize {
+    if words.iter().any(|w| w == "--") {
+        return 0;
+    }
+    let program = std::iter::once(std::ffi::OsString::from("crew"));
+    cli::Cli::try_parse_from(program.chain(words.iter().cloned()))
+        .map_or(0, |cli| cli.command.len())
 }
 
 fn fail(error: &CrewError) -> ! {

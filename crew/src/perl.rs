@@ -13,6 +13,9 @@
 //!   (position 0: once per value, else that value); perl answers each
 //!   result as `<length> <unquoted>\n<bytes>` (`-1 0` for a value the job
 //!   lacks), then `S <skip>`.
+//! - `F <count>` and that many byte strings (`--filter`, filled in): perl
+//!   evaluates them in turn until one is false and answers `F 1` (all
+//!   true: the job runs) or `F 0`.
 //!
 //! Invariants: expressions run in the dispatcher's thread in job order,
 //! so state kept in Perl variables (`$::G++`) sees jobs in the order GNU
@@ -64,6 +67,8 @@ print "OK\n";
 while (my $line = <$fh>) { chomp $line; my @f = split / /, $line;
   if ($f[0] eq "J") { $job = bless { seq => $f[1], slot => $f[2] }, "Job"; $total = $f[3];
     @arg = (undef); push @arg, readstr() for 1..$f[4]; %cache = (); $skip = 0; next; }
+  if ($f[0] eq "F") { my $run = 1; for (1..$f[1]) { my $src = readstr(); $run &&= eval $src; }
+    print "F ", $run ? 1 : 0, "\n"; next; }
   my @results;
   for (1..$f[1]) { my $occ = <$fh>; chomp $occ; my ($id, $pos) = split / /, $occ;
     my @idx = $pos == 0 ? (1..$#arg) : ($pos > 0 ? ($pos) : ($#arg + 1 + $pos));
@@ -218,6 +223,30 @@ impl Perl {
             None => return Err(broken(format!("unexpected answer `{}`", line.trim()))),
         };
         Ok((values, skip))
+    }
+
+    /// Evaluates the filled-in `--filter` expressions of the current job;
+    /// returns whether all are true (GNU stops at the first false one).
+    ///
+    /// # Errors
+    ///
+    /// perl went away or answered out of protocol.
+    pub fn passes(&mut self, filters: &[Vec<u8>]) -> Result<bool, CrewError> {
+        let mut request = format!("F {}\n", filters.len()).into_bytes();
+        for filter in filters {
+            send_bytes(&mut request, filter);
+        }
+        self.input.write_all(&request).map_err(broken)?;
+        self.input.flush().map_err(broken)?;
+        let mut line = String::new();
+        if self.output.read_line(&mut line).map_err(broken)? == 0 {
+            return Err(broken("perl exited"));
+        }
+        match line.as_str() {
+            "F 1\n" => Ok(true),
+            "F 0\n" => Ok(false),
+            _ => Err(broken(format!("unexpected answer `{}`", line.trim()))),
+        }
     }
 
     /// One `<length> <unquoted>\n<bytes>` answer (`None` for `-1`).

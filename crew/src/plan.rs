@@ -117,6 +117,8 @@ pub struct Plan {
     pub slot_var: Option<OsString>,
     /// Perl code of the Perl replacement strings, by index.
     pub perl_exprs: Vec<String>,
+    /// `--filter`: Perl expressions (filled in unquoted) a job must pass.
+    pub filters: Vec<Template>,
     /// `-S`/`--slf` and the other remote options.
     pub remote: Option<crate::remote::Options>,
 }
@@ -222,11 +224,6 @@ impl Plan {
         let max_lines = upper.or(count("-l", &cli.max_lines)?.map(|n| n.max(1)));
         let max_chars = count("-s", &cli.max_chars)?;
         let fills = cli.context_replace || cli.multiple;
-        if (cli.pipe || cli.pipepart) && split.command.is_empty() {
-            return Err(CrewError::Gnu(
-                "--pipe/--pipepart must have a command to pipe into (e.g. 'cat').".into(),
-            ));
-        }
         let context_replace = !(cli.pipe || cli.pipepart)
             && (cli.context_replace
                 || (!cli.multiple
@@ -299,12 +296,6 @@ impl Plan {
         };
         if cli.retired {
             return Err(crate::error::retired());
-        }
-        if cli.filter.is_some() {
-            return Err(CrewError::usage(
-                "--filter (GNU parallel's: run only jobs whose expression is true) is not \
-                 supported; --filter-hosts must be spelled out",
-            ));
         }
         let mut shell = crate::shell::choose();
         let is_gnu_choice = std::env::var_os("CREW_SHELL").is_none_or(|s| s.is_empty())
@@ -402,6 +393,20 @@ impl Plan {
         } else {
             None
         };
+        if (cli.pipe || cli.pipepart) && split.command.is_empty() {
+            // GNU opens the input files before it finds no command.
+            for file in &arg_files {
+                if let Err(error) = std::fs::File::open(file) {
+                    return Err(crate::reader::cannot_open(
+                        std::path::Path::new(file),
+                        &error,
+                    ));
+                }
+            }
+            return Err(CrewError::Gnu(
+                "--pipe/--pipepart must have a command to pipe into (e.g. 'cat').".into(),
+            ));
+        }
         if let (Some(rule), Some(file)) = (pipe.as_mut(), &pipe_source) {
             rule.size_parts(file, slots, given(cli.block_size.clone()))?;
         }
@@ -434,6 +439,11 @@ impl Plan {
             (None, true) => Some(Tagging::Inputs),
             (None, false) => None,
         };
+        let filters = cli
+            .filter
+            .iter()
+            .map(|text| Template::parse_text(text.as_bytes(), &mut table, context_replace))
+            .collect();
         let remote = crate::remote::Options::from_cli(
             &cli.remote,
             &cli.env,
@@ -550,6 +560,7 @@ impl Plan {
                 .transpose()?,
             tmpdir: given(cli.tmpdir.clone()).map(PathBuf::from),
             perl_exprs: table.perl_exprs.clone(),
+            filters,
             remote,
             slot_var: given(cli.process_slot_var.clone()).map(OsString::from),
         })

@@ -151,7 +151,11 @@ impl Scheduler {
             return None;
         }
         let status = match rule.counts {
-            HaltCounts::Failures => ending.shell_status().clamp(1, 255),
+            // A negative exit value (a --filter'ed job's -2) wraps, as GNU's.
+            HaltCounts::Failures => match ending.shell_status() {
+                status if status < 0 => status & 255,
+                status => status.clamp(1, 255),
+            },
             HaltCounts::Successes => 0,
             HaltCounts::Done => tally.failed.min(101) as i32,
         };

@@ -355,9 +355,11 @@ impl Template {
                 ShellPiece::Word(word) => {
                     let before = script.len();
                     expand_shell_word(word, &values, None, &mut script);
-                    if script.len() == before && word.has_any_hole() {
-                        // A word without values vanishes with its space
-                        // (`--pipe cat` shows as `cat`).
+                    // The appended ` {}` without values vanishes with its
+                    // space (`--pipe cat` shows as `cat`); a word of the
+                    // user's stays, empty, with the spaces around it (GNU's
+                    // `echo {1} {3} x` shows `echo 1  x`).
+                    if script.len() == before && word.is_appended_input() {
                         while script.last() == Some(&b' ') {
                             script.pop();
                         }
@@ -390,12 +392,24 @@ fn word_shape(segments: &[Segment]) -> (usize, Vec<Placeholder>) {
     (text, holes)
 }
 
+/// The occurrence number of a hole that is not a Perl expression.
+const NOT_PERL: usize = usize::MAX;
+
+/// The occurrence number marking [`appended_input`]'s hole (not Perl).
+const APPENDED: usize = usize::MAX - 1;
+
+impl Word {
+    fn is_appended_input(&self) -> bool {
+        matches!(self.segments.as_slice(), [Segment::Hole(_, _, APPENDED)])
+    }
+}
+
 fn appended_input() -> Word {
     Word {
         segments: vec![Segment::Hole(
             Placeholder::Value(Position::Each, Modifier::Whole),
             QuoteContext::Bare,
-            usize::MAX,
+            APPENDED,
         )],
         is_command: false,
     }
@@ -424,7 +438,7 @@ fn parse_segments(
                         occurrences.push((position, id));
                         occurrences.len() - 1
                     }
-                    _ => usize::MAX,
+                    _ => NOT_PERL,
                 };
                 segments.push(Segment::Hole(placeholder, context(i), occurrence));
                 i += len;
