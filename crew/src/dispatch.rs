@@ -134,7 +134,6 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         capture: plan.capture,
         keep_order: plan.keep_order,
         timeout: plan.timeout.map(crate::timeout::Timeout::new),
-        halt: plan.halt,
         slot_var: plan.slot_var.clone(),
         attempts: plan.attempts,
         shell: plan.shell.clone(),
@@ -317,7 +316,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         Some(Stop::Signal(signal)) => 128 + signal,
         Some(Stop::Fatal | Stop::OutputFailed) => EXIT_CREW_ERROR,
         Some(Stop::BrokenPipe) => 128 + libc::SIGPIPE,
-        Some(Stop::Halt { status }) => status,
+        Some(Stop::Halt { status, .. }) => status,
         None => (tally.failed + skipped).min(MAX_FAILURE_STATUS) as i32,
     })
 }

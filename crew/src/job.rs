@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::exec::{spawn, Ending, Launch, RunningJobs, Sink};
-use crate::finish::{conclude, not_started_message, report_lost_output, TableRow};
+use crate::finish::{conclude, halt_message, not_started_message, report_lost_output, TableRow};
 use crate::joblog::JobLog;
 use crate::linebuf::relay_lines;
 use crate::order::Reorder;
@@ -53,8 +53,6 @@ pub struct Context {
     pub keep_order: bool,
     /// `--timeout`.
     pub timeout: Option<crate::timeout::Timeout>,
-    /// `--halt`.
-    pub halt: Option<crate::units::HaltRule>,
     /// `--process-slot-var`.
     pub slot_var: Option<std::ffi::OsString>,
     /// `--retries`: attempts in all, at least 1.
@@ -186,7 +184,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 }
                 context.scheduler.stop(Stop::Fatal);
                 let ending = Ending::NotStarted(error);
-                conclude(
+                let _ = conclude(
                     context,
                     &job,
                     &ending,
@@ -390,7 +388,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         }
         _ => ending,
     };
-    let (is_recorded, log_line) = conclude(
+    let (is_recorded, log_line, halt_news) = conclude(
         context,
         &job,
         &ending,
@@ -399,6 +397,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         received,
         captured.is_some(),
     );
+    let halt_text = halt_message(&job, halt_news);
     // Never print an output that may be cut short, nor one whose results
     // could not be stored, as if it were whole.
     // --results prints nothing else, as in GNU.
@@ -455,6 +454,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         }
     } else if context.keep_order && context.reorder.complete(job.order, Box::new(|| {})) {
         context.scheduler.nudge();
+    }
+    if let Some(message) = halt_text {
+        context.emitter.write(Stream::Stderr, &message);
     }
     slot.release();
     if context.progress.is_shown() {
