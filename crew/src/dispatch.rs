@@ -28,7 +28,7 @@ use crate::pacing::Pacing;
 use crate::perl::{JobNumbers, Perl};
 use crate::pipe::{Block, Blocks};
 use crate::plan::{Plan, Tagging};
-use crate::progress::Progress;
+use crate::progress::{Progress, Ticker};
 use crate::remote::{AllHosts, Remote};
 use crate::results::ResultsDir;
 use crate::schedule::{Scheduler, Stop};
@@ -118,7 +118,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let progress = if plan.dry_run {
         Progress::default()
     } else {
-        Progress::new(plan.progress, total)
+        Progress::new(plan.progress, total, plan.slots)
     };
     let scheduler = Arc::new(Scheduler::new(plan.slots, plan.halt));
     let running = Arc::new(RunningJobs::new(plan.slots));
@@ -165,6 +165,15 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         };
         context.emitter.write(Stream::Stderr, how.as_bytes());
     }
+    progress.begin(&context.emitter);
+    let ticker = progress.gnu().map(|gnu| {
+        let (gnu, context) = (Arc::clone(gnu), Arc::clone(&context));
+        Ticker::start(move || {
+            if gnu.is_running() {
+                context.emitter.with_stderr(|err| gnu.tick(err));
+            }
+        })
+    });
     let window = plan.keep_order.then(|| (plan.slots as u64) * 2 + 16);
     let mut pacing = Pacing::new(plan.delay, plan.max_load, plan.min_free_memory);
     pacing.count_from_spawns(Arc::clone(&running));
@@ -218,6 +227,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         let item = match next {
             None => {
                 unused(&mut pacing);
+                progress.set_total(seq - skipped);
                 break;
             }
             Some(Ok(item)) => item,
@@ -299,6 +309,10 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             line.push(b'\n');
             context.emitter.write(Stream::Stderr, &line);
         }
+        context.progress.started(|| {
+            let values: Vec<&[u8]> = job.values.iter().map(Vec::as_slice).collect();
+            String::from_utf8_lossy(&values.join(&b' ')).into_owned()
+        });
         let context = Arc::clone(&context);
         pool.execute(move || job::run(&context, job));
     }
@@ -310,7 +324,8 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     if let Some(message) = late_error {
         context.emitter.write(Stream::Stderr, message.as_bytes());
     }
-    progress.finish();
+    drop(ticker);
+    progress.finish(&context.emitter);
     Ok(match stop {
         _ if input_error || context.emitter.has_failed() => EXIT_CREW_ERROR,
         Some(Stop::Signal(signal)) => 128 + signal,
@@ -435,9 +450,11 @@ fn build_job(
         display,
         tag,
         block,
-        values: match plan.table {
-            Some(_) => records.iter().flatten().cloned().collect(),
-            None => Vec::new(),
+        // Kept for --results FILE.csv and GNU's --bar text only.
+        values: if plan.table.is_some() || plan.progress.bar {
+            records.iter().flatten().cloned().collect()
+        } else {
+            Vec::new()
         },
         results_dir: plan
             .results

@@ -462,7 +462,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     if context.progress.is_shown() {
         let tally = context.scheduler.tally();
         let running = context.scheduler.running();
-        context.progress.update(tally.done, tally.failed, running);
+        context
+            .progress
+            .update(&context.emitter, tally.done, tally.failed, running);
     }
 }
 

@@ -22,6 +22,7 @@ mod error;
 mod exec;
 mod expand;
 mod finish;
+mod gnustatus;
 mod input;
 mod job;
 mod joblog;
