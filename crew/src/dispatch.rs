@@ -252,12 +252,14 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             unused(&mut pacing);
             continue;
         }
+        // GNU's `$Global::total_completed`, for Perl expressions only.
+        let completed = perl.as_ref().map_or(0, |_| scheduler.tally().done);
         let built = build_job(
             &plan,
             item,
             (seq, order, slot),
             perl.as_mut(),
-            total,
+            (total, completed),
             remote.as_deref(),
         );
         let mut job = match built {
@@ -369,7 +371,7 @@ fn build_job(
     work: Work,
     (seq, order, slot): (u64, u64, usize),
     mut perl: Option<&mut Perl>,
-    total: u64,
+    (total, completed): (u64, u64),
     remote: Option<&Remote>,
 ) -> Result<Option<Job>, CrewError> {
     let (mut records, block) = match work {
@@ -382,7 +384,15 @@ fn build_job(
     let (command_values, tag_values) = match perl.as_deref_mut() {
         Some(perl) => {
             let values: Vec<&[u8]> = records.iter().flatten().map(Vec::as_slice).collect();
-            perl.begin_job(JobNumbers { seq, slot, total }, &values)?;
+            perl.begin_job(
+                JobNumbers {
+                    seq,
+                    slot,
+                    total,
+                    completed,
+                },
+                &values,
+            )?;
             let (command_values, skip_command) = perl.evaluate(plan.template.perl_occurrences())?;
             let tag_occurrences = match &plan.tagging {
                 Some(Tagging::Template(template)) => template.perl_occurrences(),
@@ -462,6 +472,21 @@ fn build_job(
             .map(|root| ResultsDir::new(root.clone()).job_dir(&records)),
         remote: remote.map(|r| r.job_files(&expansion)).unwrap_or_default(),
         is_filtered,
+        attempts: plan.retries_per_job.as_ref().map(|retries| {
+            // Perl's reading of a number: its leading digits (none: 0).
+            let text = retries.expand_text(&expansion);
+            let digits: Vec<u8> = text
+                .iter()
+                .skip_while(|b| b.is_ascii_whitespace())
+                .take_while(|b| b.is_ascii_digit())
+                .copied()
+                .collect();
+            let retries = std::str::from_utf8(&digits)
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0);
+            crate::plan::attempts_for(retries)
+        }),
     }))
 }
 

@@ -201,13 +201,10 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
                     .collect();
             }
             if let Some(eof) = &options.eof {
+                // A source ended at once is empty: among other sources
+                // that makes one empty value (see Inputs::open).
                 if let Some(at) = values.iter().position(|v| v == eof) {
                     values.truncate(at);
-                    if at == 0 {
-                        // GNU: a source ended at once by -E gives one
-                        // empty value.
-                        values.push(Vec::new());
-                    }
                 }
             }
             if options.joins_continued_lines {
@@ -225,14 +222,7 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
             }
             Ok(values)
         }
-        SourceSpec::File(path) => {
-            let mut values = RecordReader::open(path, options)?.read_all()?;
-            if values.is_empty() && options.eof.is_some() {
-                // As above: ended at once by -E (or empty).
-                values.push(Vec::new());
-            }
-            Ok(values)
-        }
+        SourceSpec::File(path) => RecordReader::open(path, options)?.read_all(),
     }
 }
 

@@ -116,6 +116,8 @@ pub struct Job {
     /// `--filter` left it out: it is not started and fails with GNU's
     /// exit value -2 (shown, logged and counted like any failed job).
     pub is_filtered: bool,
+    /// Its own attempts, when `--retries` holds replacement strings.
+    pub attempts: Option<u32>,
 }
 
 /// Output files of a grouped job.
@@ -359,8 +361,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             attempt -= 1;
         }
         let is_stopping = context.scheduler.is_stopping();
-        let is_final =
-            is_stopping || (!is_lost && (ending.is_success() || attempt >= context.attempts));
+        let is_final = is_stopping
+            || (!is_lost
+                && (ending.is_success() || attempt >= job.attempts.unwrap_or(context.attempts)));
         if is_final {
             break (ending, wall_start, runtime, relayed);
         }

@@ -7,8 +7,9 @@
 //! - start: the number of expressions, then each expression's code; perl
 //!   compiles each into a sub and answers `OK`, or `ERR <index>` and
 //!   Perl's message (crew then stops, as GNU does).
-//! - `J <seq> <slot> <total> <count>` and the job's values: a new job; its
-//!   values are `@arg` (from `$arg[1]`), the per-job cache is emptied.
+//! - `J <seq> <slot> <total> <count> <completed>` and the job's values: a
+//!   new job; its values are `@arg` (from `$arg[1]`), the per-job cache is
+//!   emptied, `$Global::total_completed` (GNU's) is the jobs finished.
 //! - `E <count>` and `<id> <position>` lines: evaluate these occurrences
 //!   (position 0: once per value, else that value); perl answers each
 //!   result as `<length> <unquoted>\n<bytes>` (`-1 0` for a value the job
@@ -66,6 +67,7 @@ for my $i (0..$count-1) { my $src = readstr();
 print "OK\n";
 while (my $line = <$fh>) { chomp $line; my @f = split / /, $line;
   if ($f[0] eq "J") { $job = bless { seq => $f[1], slot => $f[2] }, "Job"; $total = $f[3];
+    $Global::total_completed = $f[5];
     @arg = (undef); push @arg, readstr() for 1..$f[4]; %cache = (); $skip = 0; next; }
   if ($f[0] eq "F") { my $run = 1; for (1..$f[1]) { my $src = readstr(); $run &&= eval $src; }
     print "F ", $run ? 1 : 0, "\n"; next; }
@@ -90,6 +92,8 @@ pub struct JobNumbers {
     pub slot: usize,
     /// `total_jobs()` (0 when not known in advance).
     pub total: u64,
+    /// `$Global::total_completed`: jobs finished so far.
+    pub completed: u64,
 }
 
 /// The running co-process.
@@ -168,11 +172,12 @@ impl Perl {
     /// perl went away.
     pub fn begin_job(&mut self, job: JobNumbers, values: &[&[u8]]) -> Result<(), CrewError> {
         let mut request = format!(
-            "J {} {} {} {}\n",
+            "J {} {} {} {} {}\n",
             job.seq,
             job.slot,
             job.total,
-            values.len()
+            values.len(),
+            job.completed
         )
         .into_bytes();
         for value in values {

@@ -261,9 +261,10 @@ impl Blocks {
                 }
                 // GNU's (-N): a record end is looked for from a block's
                 // second byte on, so a block never starts with its end
-                // alone (-r drops blank records first).
+                // alone (-r drops blank lines first: a newline record end
+                // never starts a block then).
                 if is_first
-                    && !self.rule.skips_blank
+                    && !(self.rule.skips_blank && self.rule.record_end == b"\n")
                     && self.rule.records_per_block.is_some()
                     && record.len() == self.rule.record_end.len()
                     && !self.input.available().is_empty()

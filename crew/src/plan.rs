@@ -71,6 +71,8 @@ pub struct Plan {
     pub table: Option<(String, crate::table::Format)>,
     /// Attempts per job (from `--retries`; `u32::MAX`: until success).
     pub attempts: u32,
+    /// `--retries` holding replacement strings: filled in per job.
+    pub retries_per_job: Option<Template>,
     /// `--timeout`.
     pub timeout: Option<crate::timeout::TimeoutRule>,
     /// `--halt`.
@@ -121,6 +123,15 @@ pub struct Plan {
     pub filters: Vec<Template>,
     /// `-S`/`--slf` and the other remote options.
     pub remote: Option<crate::remote::Options>,
+}
+
+/// The attempts `--retries N` gives a job (GNU: 0 retries until success).
+pub fn attempts_for(retries: usize) -> u32 {
+    if retries == 0 {
+        u32::MAX
+    } else {
+        retries.min(u32::MAX as usize - 1) as u32
+    }
 }
 
 /// An option value GNU treats as absent when empty (`--joblog ""`).
@@ -312,7 +323,19 @@ impl Plan {
                 shell = crate::shell::bash();
             }
         }
-        let retries = parse_count("--retries", &cli.retries)?;
+        // GNU fills replacement strings into --retries per job (`{//}`).
+        let (retries, retries_per_job) = match parse_count("--retries", &cli.retries) {
+            Ok(n) => (n, None),
+            Err(_) if cli.retries.contains('{') => (
+                1,
+                Some(Template::parse_text(
+                    cli.retries.as_bytes(),
+                    &mut table,
+                    context_replace,
+                )),
+            ),
+            Err(error) => return Err(error),
+        };
         let per_job = if cli.pipe || cli.pipepart {
             None
         } else {
@@ -501,11 +524,8 @@ impl Plan {
                 .filter(|_| results_table.is_none())
                 .map(PathBuf::from),
             table: results_table,
-            attempts: if retries == 0 {
-                u32::MAX
-            } else {
-                retries.min(u32::MAX as usize - 1) as u32
-            },
+            attempts: attempts_for(retries),
+            retries_per_job,
             timeout: given(cli.timeout.clone())
                 .map(|t| crate::timeout::TimeoutRule::parse(&t))
                 .transpose()?,
