@@ -63,8 +63,9 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         plan.keep_order |= remote.all_hosts().is_some();
     }
     let files = Arc::new(TempFiles::new(plan.tmpdir.clone()));
-    let uses_spool =
-        plan.pipe.is_some() || (plan.capture == Capture::Group && plan.results.is_none());
+    let uses_spool = plan.pipe.is_some()
+        || (matches!(plan.capture, Capture::Group | Capture::OrderedLines)
+            && plan.results.is_none());
     if uses_spool && !plan.dry_run {
         files.check().map_err(|source| CrewError::Spool {
             dir: files.dir().to_path_buf(),

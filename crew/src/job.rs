@@ -43,6 +43,10 @@ pub enum Capture {
     Lines,
     /// Straight to crew's stdout/stderr.
     Ungroup,
+    /// `-k --line-buffer`: the job whose turn it is when it starts (every
+    /// earlier job printed) relays its lines live, as GNU prints the
+    /// oldest job; the others are grouped and printed in order.
+    OrderedLines,
 }
 
 /// What all jobs share.
@@ -168,7 +172,12 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         slot: job.slot,
         order: job.order,
     };
-    let mut captured = match context.capture {
+    let capture = match context.capture {
+        Capture::OrderedLines if context.reorder.released() == job.order => Capture::Lines,
+        Capture::OrderedLines => Capture::Group,
+        capture => capture,
+    };
+    let mut captured = match capture {
         Capture::Group => match Captured::open(context, job.seq, job.results_dir.as_deref()) {
             Ok(captured) => Some(captured),
             Err(error) => {
@@ -199,7 +208,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 return;
             }
         },
-        Capture::Lines | Capture::Ungroup => None,
+        Capture::Lines | Capture::Ungroup | Capture::OrderedLines => None,
     };
 
     let tag = job.tag.as_deref();
@@ -254,7 +263,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 },
             }
         }
-        let (stdout, stderr) = match (&captured, context.capture) {
+        let (stdout, stderr) = match (&captured, capture) {
             (Some(files), _) => (Sink::File(&files.stdout), Sink::File(&files.stderr)),
             (None, Capture::Lines) => (Sink::Pipe, Sink::Pipe),
             (None, _) => (Sink::Inherit, Sink::Inherit),
@@ -300,7 +309,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                     .timeout
                     .as_ref()
                     .and_then(crate::timeout::Timeout::limit);
-                if context.capture == Capture::Lines {
+                if capture == Capture::Lines {
                     let deadline = limit.map(|t| running.started() + t);
                     relayed = relay_lines(&mut running.child, deadline, &context.emitter, tag).0;
                 }
@@ -461,14 +470,16 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     if let Some(message) = halt_text {
         context.emitter.write(Stream::Stderr, &message);
     }
-    slot.release();
     if context.progress.is_shown() {
+        // Before the slot goes back: the last job's status is drawn before
+        // the dispatcher, seeing all slots free, draws the final one.
         let tally = context.scheduler.tally();
-        let running = context.scheduler.running();
+        let running = context.scheduler.running().saturating_sub(1);
         context
             .progress
             .update(&context.emitter, tally.done, tally.failed, running);
     }
+    slot.release();
 }
 
 /// Gives a job's slot back exactly once: explicitly when the job is done,

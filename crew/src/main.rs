@@ -58,6 +58,7 @@ use clap::Parser;
 use crate::error::{CrewError, EXIT_CREW_ERROR};
 
 fn main() {
+    warn_as_perl_of_a_broken_locale();
     let cli = match cli::Cli::try_parse_from(arguments()) {
         Ok(cli) => cli,
         Err(error) => match error.kind() {
@@ -126,6 +127,29 @@ fn write_stdout_and_exit(bytes: &[u8], what: &str) -> ! {
         ));
     }
     std::process::exit(0);
+}
+
+/// GNU parallel is a Perl program: with a locale the system lacks, perl
+/// warns before anything else. crew lets perl say it, in its own words.
+fn warn_as_perl_of_a_broken_locale() {
+    // SAFETY: 1. the locale name is a valid C string (empty: from the
+    // environment); 2. a new locale object is only freed, never used, and
+    // the process's locale is left alone.
+    let is_broken = unsafe {
+        let locale = libc::newlocale(libc::LC_ALL_MASK, c"".as_ptr(), std::ptr::null_mut());
+        if !locale.is_null() {
+            libc::freelocale(locale);
+        }
+        locale.is_null()
+    };
+    if is_broken {
+        // perl's warning goes to crew's stderr; without perl, nothing.
+        let _ = std::process::Command::new("perl")
+            .args(["-e", "1"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
 }
 
 /// crew's arguments, after the options in `$PARALLEL` (read as shell

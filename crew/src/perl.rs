@@ -77,7 +77,10 @@ while (my $line = <$fh>) { chomp $line; my @f = split / /, $line;
     for my $k (@idx) {
       if ($k < 1 or $k > $#arg) { print "-1 0\n"; next }
       my $key = "$id\0$k";
-      if (!exists $cache{$key}) { local $_ = $arg[$k]; $unquote = 0; $code[$id]->();
+      if (!exists $cache{$key}) { local $_ = $arg[$k]; $unquote = 0;
+        # GNU's last successful match before the call (an empty pattern
+        # in an expression reuses it): its strip of a leading position.
+        my $expr = "x"; $expr =~ s/^(-?\d+)? *//; $code[$id]->();
         $cache{$key} = [ defined $_ ? $_ : "", $unquote ]; }
       my ($v, $u) = @{$cache{$key}}; print length($v), " ", $u ? 1 : 0, "\n", $v; } }
   print "S ", $skip ? 1 : 0, "\n"; }

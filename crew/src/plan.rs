@@ -438,8 +438,6 @@ impl Plan {
                 "--pipe reads stdin; it takes no ::: or :::: inputs",
             ));
         }
-        // -k with --line-buffer: in order, so grouped (GNU prints the
-        // oldest job live; crew prints each job whole, in order).
         let results = given(cli.results.clone());
         let results_table = results
             .as_deref()
@@ -450,6 +448,8 @@ impl Plan {
             Capture::Ungroup
         } else if cli.line_buffer && !cli.keep_order {
             Capture::Lines
+        } else if cli.line_buffer {
+            Capture::OrderedLines
         } else {
             Capture::Group
         };
