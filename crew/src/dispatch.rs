@@ -486,7 +486,7 @@ fn build_job(
                 .ok()
                 .and_then(|d| d.parse().ok())
                 .unwrap_or(0);
-            crate::plan::attempts_for(retries)
+            crate::units::attempts_for(retries)
         }),
     }))
 }

@@ -23,7 +23,10 @@ use crate::placeholder::{NativeNames, Replacements};
 use crate::progress::Wanted;
 use crate::sources::{split_command, Separators, SourceSpec};
 use crate::template::{ShellReason, Template};
-use crate::units::{parse_count, parse_duration, parse_halt, parse_jobs, parse_size, HaltRule};
+use crate::units::{
+    attempts_for, parse_count, parse_duration, parse_halt, parse_jobs, parse_size, parse_trim,
+    unescape, unescape_tag, HaltRule,
+};
 
 /// The most job slots `-j 0` uses.
 const MAX_SLOTS: usize = 1024;
@@ -125,45 +128,9 @@ pub struct Plan {
     pub remote: Option<crate::remote::Options>,
 }
 
-/// The attempts `--retries N` gives a job (GNU: 0 retries until success).
-pub fn attempts_for(retries: usize) -> u32 {
-    if retries == 0 {
-        u32::MAX
-    } else {
-        retries.min(u32::MAX as usize - 1) as u32
-    }
-}
-
 /// An option value GNU treats as absent when empty (`--joblog ""`).
 fn given(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
-}
-
-/// GNU's backslash escapes in `-d`: `\n`, `\t`, `\r`, `\0`, `\\`.
-fn unescape(text: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 1 < bytes.len() {
-            let escaped = match bytes[i + 1] {
-                b'n' => Some(b'\n'),
-                b't' => Some(b'\t'),
-                b'r' => Some(b'\r'),
-                b'0' => Some(0),
-                b'\\' => Some(b'\\'),
-                _ => None,
-            };
-            if let Some(byte) = escaped {
-                out.push(byte);
-                i += 2;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
 }
 
 impl Plan {
@@ -597,25 +564,6 @@ impl Plan {
             || self.table.is_some()
             || self.timeout.is_some()
     }
-}
-
-/// `--trim`: which sides of each input lose their blanks.
-fn parse_trim(text: Option<&str>) -> Result<(bool, bool), CrewError> {
-    Ok(match text {
-        None | Some("n") => (false, false),
-        Some("l") => (true, false),
-        Some("r") => (false, true),
-        Some("lr" | "rl") => (true, true),
-        Some(other) => {
-            let _ = other;
-            return Err(CrewError::Gnu("--trim must be one of: r l rl lr.".into()));
-        }
-    })
-}
-
-/// `--tagstring`'s `\t` is a TAB, as in GNU.
-fn unescape_tag(text: &str) -> Vec<u8> {
-    text.replace("\\t", "\t").into_bytes()
 }
 
 /// Raises the open-file limit to its hard maximum (each running job holds
