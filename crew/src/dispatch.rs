@@ -36,6 +36,7 @@ use crate::signals;
 use crate::spool::TempFiles;
 use crate::table::ResultsTable;
 use crate::template::{CommandLine, Expansion, Record};
+use crate::units::Urgency;
 
 /// The most a job's exit status counts failures to (GNU parallel's cap).
 const MAX_FAILURE_STATUS: u64 = 101;
@@ -275,6 +276,16 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             Err(error) => {
                 if !plan.dry_run {
                     scheduler.release(slot);
+                }
+                if let Some(status) = perl.as_mut().and_then(Perl::exit_status) {
+                    // As GNU, whose perl it was: crew ends at once with that
+                    // status, the running jobs killed.
+                    scheduler.stop(Stop::Halt {
+                        status,
+                        urgency: Urgency::Now,
+                    });
+                    running.signal_all(libc::SIGTERM, true);
+                    break;
                 }
                 context
                     .emitter

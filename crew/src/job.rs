@@ -410,6 +410,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         captured.is_some(),
     );
     let halt_text = halt_message(&job, halt_news);
+    // The job that fired a `now` halt prints if it is its turn now.
+    let fired_now = halt_news.fired == Some(crate::units::Urgency::Now)
+        && (!context.keep_order || context.reorder.released() == job.order);
     // Never print an output that may be cut short, nor one whose results
     // could not be stored, as if it were whole.
     // --results prints nothing else, as in GNU.
@@ -441,7 +444,11 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 mut stderr,
                 is_spool,
             } = files;
-            if is_printable {
+            // After a `now` halt GNU exits at once: outputs still waiting
+            // (a killed job's, a later job's under -k) are never printed;
+            // the job that fired it prints if it is its turn.
+            let is_after_halt = !fired_now && shared.scheduler.is_halted_now();
+            if is_printable && !is_after_halt {
                 shared
                     .emitter
                     .write_job(&mut stdout, &mut stderr, tag.as_deref());

@@ -106,6 +106,8 @@ pub struct Perl {
     output: BufReader<ChildStdout>,
     /// How many values the current job has.
     values_in_job: usize,
+    /// perl closed its output: it exited (an expression's `exit` or `die`).
+    has_exited: bool,
 }
 
 fn broken(error: impl std::fmt::Display) -> CrewError {
@@ -165,6 +167,7 @@ impl Perl {
             input,
             output,
             values_in_job: 0,
+            has_exited: false,
         })
     }
 
@@ -248,6 +251,7 @@ impl Perl {
         self.input.flush().map_err(broken)?;
         let mut line = String::new();
         if self.output.read_line(&mut line).map_err(broken)? == 0 {
+            self.has_exited = true;
             return Err(broken("perl exited"));
         }
         match line.as_str() {
@@ -261,6 +265,7 @@ impl Perl {
     fn read_answer(&mut self) -> Result<Option<(Vec<u8>, bool)>, CrewError> {
         let mut header = String::new();
         if self.output.read_line(&mut header).map_err(broken)? == 0 {
+            self.has_exited = true;
             return Err(broken("perl exited"));
         }
         let mut fields = header.split_whitespace();
@@ -275,6 +280,19 @@ impl Perl {
         let mut bytes = vec![0u8; len as usize];
         self.output.read_exact(&mut bytes).map_err(broken)?;
         Ok(Some((bytes, unquoted)))
+    }
+}
+
+impl Perl {
+    /// perl's exit status, once it has exited mid-run: GNU runs the
+    /// expressions in its own perl, so an `exit` there ends GNU parallel
+    /// with that status (a `die`, with 255).
+    pub fn exit_status(&mut self) -> Option<i32> {
+        if !self.has_exited {
+            return None;
+        }
+        let status = self.child.wait().ok()?;
+        Some(status.code().unwrap_or(255))
     }
 }
 

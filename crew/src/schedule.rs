@@ -234,6 +234,17 @@ impl Scheduler {
         self.changed.notify_all();
     }
 
+    /// Whether a `--halt now` rule (or a perl `exit`) stopped crew.
+    pub fn is_halted_now(&self) -> bool {
+        matches!(
+            self.lock().stop,
+            Some(Stop::Halt {
+                urgency: Urgency::Now,
+                ..
+            })
+        )
+    }
+
     /// Whether crew is stopping.
     pub fn is_stopping(&self) -> bool {
         self.lock().stop.is_some()
