@@ -183,7 +183,8 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let mut seq = 0u64;
     let mut order = 0u64;
     let mut input_error = false;
-    let mut skipped = 0u64;
+    // Jobs --dry-run shows that --filter or skip() leave out: failed, as in GNU.
+    let mut dry_run_left_out = 0u64;
     let mut late_error: Option<String> = None;
     let mut perl = if plan.perl_exprs.is_empty() && plan.filters.is_empty() {
         None
@@ -229,7 +230,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         let item = match next {
             None => {
                 unused(&mut pacing);
-                progress.set_total(seq - skipped);
+                progress.set_total(seq);
                 break;
             }
             Some(Ok(item)) => item,
@@ -265,14 +266,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             remote.as_deref(),
         );
         let mut job = match built {
-            Ok(Some(job)) => job,
-            Ok(None) => {
-                // An expression called skip(): the job does not run, and
-                // counts as failed in the exit status (as in GNU).
-                skipped += 1;
-                unused(&mut pacing);
-                continue;
-            }
+            Ok(job) => job,
             Err(error) => {
                 if !plan.dry_run {
                     scheduler.release(slot);
@@ -306,7 +300,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         }
         if plan.dry_run {
             // GNU shows a --filter'ed job too, and counts it as failed.
-            skipped += u64::from(job.is_filtered);
+            dry_run_left_out += u64::from(job.is_filtered);
             let mut line = job.display;
             line.push(b'\n');
             context.emitter.write(Stream::Stdout, &line);
@@ -346,7 +340,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         Some(Stop::Fatal | Stop::OutputFailed) => EXIT_CREW_ERROR,
         Some(Stop::BrokenPipe) => 128 + libc::SIGPIPE,
         Some(Stop::Halt { status, .. }) => status,
-        None => (tally.failed + skipped).min(MAX_FAILURE_STATUS) as i32,
+        None => (tally.failed + dry_run_left_out).min(MAX_FAILURE_STATUS) as i32,
     })
 }
 
@@ -376,8 +370,9 @@ fn jobs_for(records: u64, plan: &Plan) -> Option<u64> {
     }
 }
 
-/// Builds job `seq`: its command line, shown line and tag. `None` when
-/// a Perl expression skipped it.
+/// Builds job `seq`: its command line, shown line and tag (a job a Perl
+/// expression's skip() or --filter leaves out is built too, as GNU shows
+/// and logs it).
 fn build_job(
     plan: &Plan,
     work: Work,
@@ -385,7 +380,7 @@ fn build_job(
     mut perl: Option<&mut Perl>,
     (total, completed): (u64, u64),
     remote: Option<&Remote>,
-) -> Result<Option<Job>, CrewError> {
+) -> Result<Job, CrewError> {
     let (mut records, block) = match work {
         Work::Batch(records) => (records, None),
         Work::Block(block) => (Vec::new(), Some(block)),
@@ -393,6 +388,8 @@ fn build_job(
     if plan.drops_values {
         records.clear();
     }
+    // An expression's skip() leaves the job out as --filter does (GNU).
+    let mut is_skipped = false;
     let (command_values, tag_values) = match perl.as_deref_mut() {
         Some(perl) => {
             let values: Vec<&[u8]> = records.iter().flatten().map(Vec::as_slice).collect();
@@ -411,12 +408,7 @@ fn build_job(
                 _ => &[],
             };
             let (tag_values, skip_tag) = perl.evaluate(tag_occurrences)?;
-            if skip_command || skip_tag {
-                if let Some(block) = block {
-                    drop(block);
-                }
-                return Ok(None);
-            }
+            is_skipped = skip_command || skip_tag;
             (Some(command_values), Some(tag_values))
         }
         None => (None, None),
@@ -447,10 +439,11 @@ fn build_job(
         }
         CommandLine::Direct(_) => Vec::new(),
     };
-    let is_filtered = match perl {
-        Some(perl) if !plan.filters.is_empty() => !passes_filters(plan, perl, &expansion)?,
-        _ => false,
-    };
+    let is_filtered = is_skipped
+        || match perl {
+            Some(perl) if !plan.filters.is_empty() => !passes_filters(plan, perl, &expansion)?,
+            _ => false,
+        };
     let tag = plan.tagging.as_ref().map(|tagging| match tagging {
         Tagging::Inputs => records
             .iter()
@@ -463,7 +456,7 @@ fn build_job(
             ..expansion
         }),
     });
-    Ok(Some(Job {
+    Ok(Job {
         seq,
         order,
         slot,
@@ -499,7 +492,7 @@ fn build_job(
                 .unwrap_or(0);
             crate::units::attempts_for(retries)
         }),
-    }))
+    })
 }
 
 /// `--filter`: whether the job passes every expression (each filled in

@@ -501,7 +501,7 @@ struct SlotGuard<'a> {
 
 impl SlotGuard<'_> {
     fn release(self) {
-        self.context.scheduler.release(self.slot);
+        self.context.scheduler.release_finished(self.slot);
         std::mem::forget(self);
     }
 }

@@ -76,6 +76,9 @@ struct State {
     /// in them, so waiting for the jobs to end does not wait for these.
     reading: usize,
     tally: Tally,
+    /// Jobs counted by [`Scheduler::finish`] whose slot is not back yet:
+    /// they no longer run (GNU's count of running jobs leaves them out).
+    finished_holding: usize,
     stop: Option<Stop>,
 }
 
@@ -95,6 +98,7 @@ impl Scheduler {
                 running: 0,
                 reading: 0,
                 tally: Tally::default(),
+                finished_holding: 0,
                 stop: None,
             }),
             changed: Condvar::new(),
@@ -150,6 +154,7 @@ impl Scheduler {
     /// fired with `now`).
     pub fn finish(&self, ending: &Ending) -> HaltNews {
         let mut state = self.lock();
+        state.finished_holding += 1;
         let tally = &mut state.tally;
         tally.done += 1;
         if ending.is_success() {
@@ -178,7 +183,9 @@ impl Scheduler {
         };
         news.counts = Some(rule.counts);
         news.is_soon = rule.urgency == Urgency::Soon;
-        news.others = state.running.saturating_sub(state.reading + 1);
+        news.others = state
+            .running
+            .saturating_sub(state.reading + state.finished_holding);
         if !rule.is_met(counted, tally.done) {
             return news;
         }
@@ -205,6 +212,15 @@ impl Scheduler {
         self.changed.notify_all();
         news.fired = Some(rule.urgency);
         news
+    }
+
+    /// A finished job returns its `slot`.
+    pub fn release_finished(&self, slot: usize) {
+        {
+            let mut state = self.lock();
+            state.finished_holding = state.finished_holding.saturating_sub(1);
+        }
+        self.release(slot);
     }
 
     /// Returns `slot` to the free list.
