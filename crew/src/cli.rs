@@ -89,11 +89,13 @@ pub struct Cli {
     #[arg(short = 'g', hide = true)]
     pub retired: bool,
 
-    /// GNU's `--filter EXPR` (run only jobs whose Perl expression is
-    /// true): not supported, refused by name so that no prefix of
-    /// `--filter-hosts` takes it.
-    #[arg(long = "filter", hide = true, value_name = "EXPR")]
-    pub filter: Option<String>,
+    /// Run only the jobs for which this Perl expression is true (its
+    /// replacement strings take the job's values, unquoted). A job left
+    /// out counts as failed. Repeatable: all must be true.
+    ///
+    /// Example: crew --filter '{} > 4' echo ::: 3 5 7
+    #[arg(long = "filter", value_name = "EXPR")]
+    pub filter: Vec<String>,
 
     /// Prefix each output line with the job's input and a TAB.
     ///

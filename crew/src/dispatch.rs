@@ -28,7 +28,7 @@ use crate::pacing::Pacing;
 use crate::perl::{JobNumbers, Perl};
 use crate::pipe::{Block, Blocks};
 use crate::plan::{Plan, Tagging};
-use crate::progress::Progress;
+use crate::progress::{Progress, Ticker};
 use crate::remote::{AllHosts, Remote};
 use crate::results::ResultsDir;
 use crate::schedule::{Scheduler, Stop};
@@ -36,6 +36,7 @@ use crate::signals;
 use crate::spool::TempFiles;
 use crate::table::ResultsTable;
 use crate::template::{CommandLine, Expansion, Record};
+use crate::units::Urgency;
 
 /// The most a job's exit status counts failures to (GNU parallel's cap).
 const MAX_FAILURE_STATUS: u64 = 101;
@@ -63,8 +64,9 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         plan.keep_order |= remote.all_hosts().is_some();
     }
     let files = Arc::new(TempFiles::new(plan.tmpdir.clone()));
-    let uses_spool =
-        plan.pipe.is_some() || (plan.capture == Capture::Group && plan.results.is_none());
+    let uses_spool = plan.pipe.is_some()
+        || (matches!(plan.capture, Capture::Group | Capture::OrderedLines)
+            && plan.results.is_none());
     if uses_spool && !plan.dry_run {
         files.check().map_err(|source| CrewError::Spool {
             dir: files.dir().to_path_buf(),
@@ -118,7 +120,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let progress = if plan.dry_run {
         Progress::default()
     } else {
-        Progress::new(plan.progress, total)
+        Progress::new(plan.progress, total, plan.slots)
     };
     let scheduler = Arc::new(Scheduler::new(plan.slots, plan.halt));
     let running = Arc::new(RunningJobs::new(plan.slots));
@@ -134,7 +136,6 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         capture: plan.capture,
         keep_order: plan.keep_order,
         timeout: plan.timeout.map(crate::timeout::Timeout::new),
-        halt: plan.halt,
         slot_var: plan.slot_var.clone(),
         attempts: plan.attempts,
         shell: plan.shell.clone(),
@@ -166,6 +167,15 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         };
         context.emitter.write(Stream::Stderr, how.as_bytes());
     }
+    progress.begin(&context.emitter);
+    let ticker = progress.gnu().map(|gnu| {
+        let (gnu, context) = (Arc::clone(gnu), Arc::clone(&context));
+        Ticker::start(move || {
+            if gnu.is_running() {
+                context.emitter.with_stderr(|err| gnu.tick(err));
+            }
+        })
+    });
     let window = plan.keep_order.then(|| (plan.slots as u64) * 2 + 16);
     let mut pacing = Pacing::new(plan.delay, plan.max_load, plan.min_free_memory);
     pacing.count_from_spawns(Arc::clone(&running));
@@ -173,9 +183,10 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     let mut seq = 0u64;
     let mut order = 0u64;
     let mut input_error = false;
-    let mut skipped = 0u64;
+    // Jobs --dry-run shows that --filter or skip() leave out: failed, as in GNU.
+    let mut dry_run_left_out = 0u64;
     let mut late_error: Option<String> = None;
-    let mut perl = if plan.perl_exprs.is_empty() {
+    let mut perl = if plan.perl_exprs.is_empty() && plan.filters.is_empty() {
         None
     } else {
         Some(Perl::start(&plan.perl_exprs)?)
@@ -219,6 +230,7 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
         let item = match next {
             None => {
                 unused(&mut pacing);
+                progress.set_total(seq);
                 break;
             }
             Some(Ok(item)) => item,
@@ -243,26 +255,31 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             unused(&mut pacing);
             continue;
         }
+        // GNU's `$Global::total_completed`, for Perl expressions only.
+        let completed = perl.as_ref().map_or(0, |_| scheduler.tally().done);
         let built = build_job(
             &plan,
             item,
             (seq, order, slot),
             perl.as_mut(),
-            total,
+            (total, completed),
             remote.as_deref(),
         );
         let mut job = match built {
-            Ok(Some(job)) => job,
-            Ok(None) => {
-                // An expression called skip(): the job does not run, and
-                // counts as failed in the exit status (as in GNU).
-                skipped += 1;
-                unused(&mut pacing);
-                continue;
-            }
+            Ok(job) => job,
             Err(error) => {
                 if !plan.dry_run {
                     scheduler.release(slot);
+                }
+                if let Some(status) = perl.as_mut().and_then(Perl::exit_status) {
+                    // As GNU, whose perl it was: crew ends at once with that
+                    // status, the running jobs killed.
+                    scheduler.stop(Stop::Halt {
+                        status,
+                        urgency: Urgency::Now,
+                    });
+                    running.signal_all(libc::SIGTERM, true);
+                    break;
                 }
                 context
                     .emitter
@@ -282,6 +299,8 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             job.program = programs.resolve(&argv[0]);
         }
         if plan.dry_run {
+            // GNU shows a --filter'ed job too, and counts it as failed.
+            dry_run_left_out += u64::from(job.is_filtered);
             let mut line = job.display;
             line.push(b'\n');
             context.emitter.write(Stream::Stdout, &line);
@@ -298,6 +317,10 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
             line.push(b'\n');
             context.emitter.write(Stream::Stderr, &line);
         }
+        context.progress.started(|| {
+            let values: Vec<&[u8]> = job.values.iter().map(Vec::as_slice).collect();
+            String::from_utf8_lossy(&values.join(&b' ')).into_owned()
+        });
         let context = Arc::clone(&context);
         pool.execute(move || job::run(&context, job));
     }
@@ -309,14 +332,15 @@ pub fn run(mut plan: Plan) -> Result<i32, CrewError> {
     if let Some(message) = late_error {
         context.emitter.write(Stream::Stderr, message.as_bytes());
     }
-    progress.finish();
+    drop(ticker);
+    progress.finish(&context.emitter);
     Ok(match stop {
         _ if input_error || context.emitter.has_failed() => EXIT_CREW_ERROR,
         Some(Stop::Signal(signal)) => 128 + signal,
         Some(Stop::Fatal | Stop::OutputFailed) => EXIT_CREW_ERROR,
         Some(Stop::BrokenPipe) => 128 + libc::SIGPIPE,
-        Some(Stop::Halt { status }) => status,
-        None => (tally.failed + skipped).min(MAX_FAILURE_STATUS) as i32,
+        Some(Stop::Halt { status, .. }) => status,
+        None => (tally.failed + dry_run_left_out).min(MAX_FAILURE_STATUS) as i32,
     })
 }
 
@@ -346,16 +370,17 @@ fn jobs_for(records: u64, plan: &Plan) -> Option<u64> {
     }
 }
 
-/// Builds job `seq`: its command line, shown line and tag. `None` when
-/// a Perl expression skipped it.
+/// Builds job `seq`: its command line, shown line and tag (a job a Perl
+/// expression's skip() or --filter leaves out is built too, as GNU shows
+/// and logs it).
 fn build_job(
     plan: &Plan,
     work: Work,
     (seq, order, slot): (u64, u64, usize),
-    perl: Option<&mut Perl>,
-    total: u64,
+    mut perl: Option<&mut Perl>,
+    (total, completed): (u64, u64),
     remote: Option<&Remote>,
-) -> Result<Option<Job>, CrewError> {
+) -> Result<Job, CrewError> {
     let (mut records, block) = match work {
         Work::Batch(records) => (records, None),
         Work::Block(block) => (Vec::new(), Some(block)),
@@ -363,22 +388,27 @@ fn build_job(
     if plan.drops_values {
         records.clear();
     }
-    let (command_values, tag_values) = match perl {
+    // An expression's skip() leaves the job out as --filter does (GNU).
+    let mut is_skipped = false;
+    let (command_values, tag_values) = match perl.as_deref_mut() {
         Some(perl) => {
             let values: Vec<&[u8]> = records.iter().flatten().map(Vec::as_slice).collect();
-            perl.begin_job(JobNumbers { seq, slot, total }, &values)?;
+            perl.begin_job(
+                JobNumbers {
+                    seq,
+                    slot,
+                    total,
+                    completed,
+                },
+                &values,
+            )?;
             let (command_values, skip_command) = perl.evaluate(plan.template.perl_occurrences())?;
             let tag_occurrences = match &plan.tagging {
                 Some(Tagging::Template(template)) => template.perl_occurrences(),
                 _ => &[],
             };
             let (tag_values, skip_tag) = perl.evaluate(tag_occurrences)?;
-            if skip_command || skip_tag {
-                if let Some(block) = block {
-                    drop(block);
-                }
-                return Ok(None);
-            }
+            is_skipped = skip_command || skip_tag;
             (Some(command_values), Some(tag_values))
         }
         None => (None, None),
@@ -409,6 +439,11 @@ fn build_job(
         }
         CommandLine::Direct(_) => Vec::new(),
     };
+    let is_filtered = is_skipped
+        || match perl {
+            Some(perl) if !plan.filters.is_empty() => !passes_filters(plan, perl, &expansion)?,
+            _ => false,
+        };
     let tag = plan.tagging.as_ref().map(|tagging| match tagging {
         Tagging::Inputs => records
             .iter()
@@ -421,7 +456,7 @@ fn build_job(
             ..expansion
         }),
     });
-    Ok(Some(Job {
+    Ok(Job {
         seq,
         order,
         slot,
@@ -430,16 +465,52 @@ fn build_job(
         display,
         tag,
         block,
-        values: match plan.table {
-            Some(_) => records.iter().flatten().cloned().collect(),
-            None => Vec::new(),
+        // Kept for --results FILE.csv and GNU's --bar text only.
+        values: if plan.table.is_some() || plan.progress.bar {
+            records.iter().flatten().cloned().collect()
+        } else {
+            Vec::new()
         },
         results_dir: plan
             .results
             .as_ref()
             .map(|root| ResultsDir::new(root.clone()).job_dir(&records)),
         remote: remote.map(|r| r.job_files(&expansion)).unwrap_or_default(),
-    }))
+        is_filtered,
+        attempts: plan.retries_per_job.as_ref().map(|retries| {
+            // Perl's reading of a number: its leading digits (none: 0).
+            let text = retries.expand_text(&expansion);
+            let digits: Vec<u8> = text
+                .iter()
+                .skip_while(|b| b.is_ascii_whitespace())
+                .take_while(|b| b.is_ascii_digit())
+                .copied()
+                .collect();
+            let retries = std::str::from_utf8(&digits)
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0);
+            crate::units::attempts_for(retries)
+        }),
+    })
+}
+
+/// `--filter`: whether the job passes every expression (each filled in
+/// with the job's values, unquoted, as GNU does, then run by perl).
+fn passes_filters(
+    plan: &Plan,
+    perl: &mut Perl,
+    expansion: &Expansion<'_>,
+) -> Result<bool, CrewError> {
+    let mut filled = Vec::with_capacity(plan.filters.len());
+    for filter in &plan.filters {
+        let (values, _) = perl.evaluate(filter.perl_occurrences())?;
+        filled.push(filter.expand_text(&Expansion {
+            perl: Some(&values),
+            ..*expansion
+        }));
+    }
+    perl.passes(&filled)
 }
 
 /// `--onall`/`--nonall`: every input (or one empty one) once per live

@@ -14,7 +14,7 @@ use crate::exec::Ending;
 use crate::job::{Context, Job};
 use crate::joblog::Entry;
 use crate::output::Stream;
-use crate::schedule::Stop;
+use crate::schedule::{HaltNews, Stop};
 use crate::template::CommandLine;
 use crate::units::Urgency;
 
@@ -69,40 +69,30 @@ impl TableRow {
     }
 }
 
-/// GNU's halting messages: the job that made the rule fire (and, once it
-/// fired, every further failed job), and how many jobs are still awaited.
-pub fn report_halt(
-    context: &Context,
-    job: &Job,
-    ending: &Ending,
-    rule: crate::units::HaltRule,
-    urgency: Option<Urgency>,
-) {
+/// GNU's halting messages for a job the rule counts ("This job failed:"
+/// and its command line), and, once a `soon` rule is met, how many jobs
+/// are still awaited. Printed after the job's output, as GNU does.
+pub fn halt_message(job: &Job, news: HaltNews) -> Option<Vec<u8>> {
     use crate::units::HaltCounts;
     let name = crate::error::program_name();
-    let outcome = match (rule.counts, ending.is_success()) {
-        (HaltCounts::Failures, false) => "failed",
-        (HaltCounts::Successes, true) => "succeeded",
-        _ => return,
+    let outcome = match news.counts? {
+        HaltCounts::Failures => "failed",
+        HaltCounts::Successes => "succeeded",
+        HaltCounts::Done => "finished",
     };
-    // Once `soon` fired, later failures are told too; after `now`, the
-    // jobs crew itself killed are not.
-    let is_later_failure =
-        outcome == "failed" && rule.urgency == Urgency::Soon && context.scheduler.is_halted();
-    if urgency.is_none() && !is_later_failure {
-        return;
-    }
     let mut message = format!("{name}: This job {outcome}:\n").into_bytes();
     message.extend_from_slice(&job.display);
     message.push(b'\n');
-    let others = context.scheduler.running().saturating_sub(1);
-    if urgency == Some(Urgency::Soon) && others > 0 {
+    if news.is_met && news.is_soon && news.others > 0 {
         message.extend_from_slice(
-            format!("{name}: Starting no more jobs. Waiting for {others} jobs to finish.\n")
-                .as_bytes(),
+            format!(
+                "{name}: Starting no more jobs. Waiting for {} jobs to finish.\n",
+                news.others
+            )
+            .as_bytes(),
         );
     }
-    context.emitter.write(Stream::Stderr, &message);
+    Some(message)
 }
 
 /// Reports a job whose output may be cut short by a full filesystem (see
@@ -167,7 +157,8 @@ impl LogLine {
 
 /// Tallies, halts and logs a finished job: the joblog line is returned
 /// instead when `defers_log` (written after the output).
-/// Returns whether the results (if any) were stored whole.
+/// Returns whether the results (if any) were stored whole, and what
+/// `--halt` says of the job.
 pub fn conclude(
     context: &Context,
     job: &Job,
@@ -176,14 +167,11 @@ pub fn conclude(
     runtime: Duration,
     received: u64,
     defers_log: bool,
-) -> (bool, Option<LogLine>) {
+) -> (bool, Option<LogLine>, HaltNews) {
     let is_recorded = true;
-    let urgency = context.scheduler.finish(ending);
-    if urgency == Some(Urgency::Now) {
+    let news = context.scheduler.finish(ending);
+    if news.fired == Some(Urgency::Now) {
         context.running.signal_all(libc::SIGTERM, true);
-    }
-    if let Some(rule) = context.halt {
-        report_halt(context, job, ending, rule, urgency);
     }
     let mut deferred = None;
     if context.joblog.is_some() {
@@ -204,7 +192,7 @@ pub fn conclude(
             line.write(context);
         }
     }
-    (is_recorded, deferred)
+    (is_recorded, deferred, news)
 }
 
 pub fn not_started_message(

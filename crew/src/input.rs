@@ -176,7 +176,12 @@ pub struct Inputs {
     skip_blank: bool,
     trim: (bool, bool),
     keeps_column_blanks: bool,
+    /// Every inner group was empty: an empty outer group then means no jobs.
     is_empty: bool,
+    /// How many values an outer record holds (its group's sources).
+    outer_width: usize,
+    /// Whether the outer group has given a record yet.
+    has_started: bool,
 }
 
 fn args_to_values(args: &[std::ffi::OsString]) -> Vec<Value> {
@@ -196,13 +201,10 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
                     .collect();
             }
             if let Some(eof) = &options.eof {
+                // A source ended at once is empty: among other sources
+                // that makes one empty value (see Inputs::open).
                 if let Some(at) = values.iter().position(|v| v == eof) {
                     values.truncate(at);
-                    if at == 0 {
-                        // GNU: a source ended at once by -E gives one
-                        // empty value.
-                        values.push(Vec::new());
-                    }
                 }
             }
             if options.joins_continued_lines {
@@ -220,14 +222,7 @@ fn read_source(source: &SourceSpec, options: &ReadOptions) -> Result<Vec<Value>,
             }
             Ok(values)
         }
-        SourceSpec::File(path) => {
-            let mut values = RecordReader::open(path, options)?.read_all()?;
-            if values.is_empty() && options.eof.is_some() {
-                // As above: ended at once by -E (or empty).
-                values.push(Vec::new());
-            }
-            Ok(values)
-        }
+        SourceSpec::File(path) => RecordReader::open(path, options)?.read_all(),
     }
 }
 
@@ -295,11 +290,21 @@ impl Inputs {
                 }
             }
         };
+        // GNU nests sources: an empty group counts as one empty value
+        // (one per source), unless every group is empty.
+        let mut is_empty = !groups[1..].is_empty();
         let inner: Vec<Vec<Record>> = groups[1..]
             .iter()
-            .map(|g| read_group(g, options).map(|c| pair_columns(&c, options.wrap_links)))
-            .collect::<Result<_, _>>()?;
-        let is_empty = inner.iter().any(Vec::is_empty);
+            .map(|g| {
+                let mut records = pair_columns(&read_group(g, options)?, options.wrap_links);
+                if records.is_empty() {
+                    records.push(vec![Vec::new(); g.len()]);
+                } else {
+                    is_empty = false;
+                }
+                Ok(records)
+            })
+            .collect::<Result<_, CrewError>>()?;
         Ok(Inputs {
             outer,
             inner,
@@ -309,6 +314,8 @@ impl Inputs {
             trim: options.trim,
             keeps_column_blanks: options.keeps_column_blanks,
             is_empty,
+            outer_width: groups[0].len(),
+            has_started: false,
         })
     }
 
@@ -396,9 +403,6 @@ impl Iterator for Inputs {
 
 impl Inputs {
     fn next_any(&mut self) -> Option<Result<Record, CrewError>> {
-        if self.is_empty {
-            return None;
-        }
         if self.inner.is_empty() {
             return self.outer.next_record().map(|r| r.map(|r| self.finish(r)));
         }
@@ -416,7 +420,16 @@ impl Inputs {
                 positions[digit] = 0;
             }
         }
-        let Some(next) = self.outer.next_record() else {
+        let next = match self.outer.next_record() {
+            None if !self.has_started && !self.is_empty => {
+                // An empty outer group: one empty value per source.
+                self.outer = Outer::Done;
+                Some(Ok(vec![Vec::new(); self.outer_width]))
+            }
+            next => next,
+        };
+        self.has_started = true;
+        let Some(next) = next else {
             // Exhausted for good: a later call must not restart the inner loops.
             self.outer = Outer::Done;
             self.odometer = None;
@@ -446,6 +459,7 @@ pub fn count_records(groups: &[Vec<SourceSpec>], options: &ReadOptions) -> Optio
     }
     let separator = options.delimiter[0];
     let mut total: u64 = 1;
+    let mut is_all_empty = true;
     for group in groups {
         let mut longest = 0u64;
         for source in group {
@@ -461,9 +475,11 @@ pub fn count_records(groups: &[Vec<SourceSpec>], options: &ReadOptions) -> Optio
             };
             longest = longest.max(count);
         }
-        total = total.saturating_mul(longest);
+        // An empty group among others is one empty value (see Inputs::open).
+        is_all_empty &= longest == 0;
+        total = total.saturating_mul(longest.max(1));
     }
-    Some(total)
+    Some(if is_all_empty { 0 } else { total })
 }
 
 fn count_separators(path: &Path, separator: u8) -> Option<u64> {
@@ -561,8 +577,20 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_source_means_no_jobs() {
+    fn an_empty_source_among_others_is_one_empty_value() {
         let groups = vec![vec![args(&["a"])], vec![args(&[])]];
+        let records = collect(Inputs::open(&groups, &ReadOptions::lines(), None).unwrap());
+        assert_eq!(records, [["a", ""]]);
+        let groups = vec![vec![args(&[])], vec![args(&["b", "c"])]];
+        let records = collect(Inputs::open(&groups, &ReadOptions::lines(), None).unwrap());
+        assert_eq!(records, [["", "b"], ["", "c"]]);
+    }
+
+    #[test]
+    fn sources_that_are_all_empty_mean_no_jobs() {
+        let groups = vec![vec![args(&[])], vec![args(&[])]];
+        assert!(collect(Inputs::open(&groups, &ReadOptions::lines(), None).unwrap()).is_empty());
+        let groups = vec![vec![args(&[])]];
         assert!(collect(Inputs::open(&groups, &ReadOptions::lines(), None).unwrap()).is_empty());
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::exec::{spawn, Ending, Launch, RunningJobs, Sink};
-use crate::finish::{conclude, not_started_message, report_lost_output, TableRow};
+use crate::finish::{conclude, halt_message, not_started_message, report_lost_output, TableRow};
 use crate::joblog::JobLog;
 use crate::linebuf::relay_lines;
 use crate::order::Reorder;
@@ -31,6 +31,9 @@ use crate::schedule::{Scheduler, Stop};
 use crate::spool::TempFiles;
 use crate::template::CommandLine;
 
+/// The exit value of a job `--filter` left out (GNU's, a skipped job's).
+const FILTERED_EXITVAL: i32 = -2;
+
 /// Where jobs' stdout and stderr go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Capture {
@@ -40,6 +43,10 @@ pub enum Capture {
     Lines,
     /// Straight to crew's stdout/stderr.
     Ungroup,
+    /// `-k --line-buffer`: the job whose turn it is when it starts (every
+    /// earlier job printed) relays its lines live, as GNU prints the
+    /// oldest job; the others are grouped and printed in order.
+    OrderedLines,
 }
 
 /// What all jobs share.
@@ -50,8 +57,6 @@ pub struct Context {
     pub keep_order: bool,
     /// `--timeout`.
     pub timeout: Option<crate::timeout::Timeout>,
-    /// `--halt`.
-    pub halt: Option<crate::units::HaltRule>,
     /// `--process-slot-var`.
     pub slot_var: Option<std::ffi::OsString>,
     /// `--retries`: attempts in all, at least 1.
@@ -112,6 +117,11 @@ pub struct Job {
     pub results_dir: Option<std::path::PathBuf>,
     /// Its files and host in a remote run.
     pub remote: crate::remote::JobFiles,
+    /// `--filter` left it out: it is not started and fails with GNU's
+    /// exit value -2 (shown, logged and counted like any failed job).
+    pub is_filtered: bool,
+    /// Its own attempts, when `--retries` holds replacement strings.
+    pub attempts: Option<u32>,
 }
 
 /// Output files of a grouped job.
@@ -162,7 +172,12 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         slot: job.slot,
         order: job.order,
     };
-    let mut captured = match context.capture {
+    let capture = match context.capture {
+        Capture::OrderedLines if context.reorder.released() == job.order => Capture::Lines,
+        Capture::OrderedLines => Capture::Group,
+        capture => capture,
+    };
+    let mut captured = match capture {
         Capture::Group => match Captured::open(context, job.seq, job.results_dir.as_deref()) {
             Ok(captured) => Some(captured),
             Err(error) => {
@@ -180,7 +195,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 }
                 context.scheduler.stop(Stop::Fatal);
                 let ending = Ending::NotStarted(error);
-                conclude(
+                let _ = conclude(
                     context,
                     &job,
                     &ending,
@@ -193,7 +208,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 return;
             }
         },
-        Capture::Lines | Capture::Ungroup => None,
+        Capture::Lines | Capture::Ungroup | Capture::OrderedLines => None,
     };
 
     let tag = job.tag.as_deref();
@@ -248,7 +263,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 },
             }
         }
-        let (stdout, stderr) = match (&captured, context.capture) {
+        let (stdout, stderr) = match (&captured, capture) {
             (Some(files), _) => (Sink::File(&files.stdout), Sink::File(&files.stderr)),
             (None, Capture::Lines) => (Sink::Pipe, Sink::Pipe),
             (None, _) => (Sink::Inherit, Sink::Inherit),
@@ -284,6 +299,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 }
                 Err(Ending::Exited(255))
             }
+            None if job.is_filtered => Err(Ending::Exited(FILTERED_EXITVAL)),
             None => spawn(&launch, &context.running).map_err(Ending::NotStarted),
         };
         let (ending, started) = match spawned {
@@ -293,7 +309,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                     .timeout
                     .as_ref()
                     .and_then(crate::timeout::Timeout::limit);
-                if context.capture == Capture::Lines {
+                if capture == Capture::Lines {
                     let deadline = limit.map(|t| running.started() + t);
                     relayed = relay_lines(&mut running.child, deadline, &context.emitter, tag).0;
                 }
@@ -354,8 +370,9 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
             attempt -= 1;
         }
         let is_stopping = context.scheduler.is_stopping();
-        let is_final =
-            is_stopping || (!is_lost && (ending.is_success() || attempt >= context.attempts));
+        let is_final = is_stopping
+            || (!is_lost
+                && (ending.is_success() || attempt >= job.attempts.unwrap_or(context.attempts)));
         if is_final {
             break (ending, wall_start, runtime, relayed);
         }
@@ -383,7 +400,7 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         }
         _ => ending,
     };
-    let (is_recorded, log_line) = conclude(
+    let (is_recorded, log_line, halt_news) = conclude(
         context,
         &job,
         &ending,
@@ -392,6 +409,10 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
         received,
         captured.is_some(),
     );
+    let halt_text = halt_message(&job, halt_news);
+    // The job that fired a `now` halt prints if it is its turn now.
+    let fired_now = halt_news.fired == Some(crate::units::Urgency::Now)
+        && (!context.keep_order || context.reorder.released() == job.order);
     // Never print an output that may be cut short, nor one whose results
     // could not be stored, as if it were whole.
     // --results prints nothing else, as in GNU.
@@ -423,7 +444,11 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
                 mut stderr,
                 is_spool,
             } = files;
-            if is_printable {
+            // After a `now` halt GNU exits at once: outputs still waiting
+            // (a killed job's, a later job's under -k) are never printed;
+            // the job that fired it prints if it is its turn.
+            let is_after_halt = !fired_now && shared.scheduler.is_halted_now();
+            if is_printable && !is_after_halt {
                 shared
                     .emitter
                     .write_job(&mut stdout, &mut stderr, tag.as_deref());
@@ -449,12 +474,19 @@ pub fn run(context: &Arc<Context>, mut job: Job) {
     } else if context.keep_order && context.reorder.complete(job.order, Box::new(|| {})) {
         context.scheduler.nudge();
     }
-    slot.release();
-    if context.progress.is_shown() {
-        let tally = context.scheduler.tally();
-        let running = context.scheduler.running();
-        context.progress.update(tally.done, tally.failed, running);
+    if let Some(message) = halt_text {
+        context.emitter.write(Stream::Stderr, &message);
     }
+    if context.progress.is_shown() {
+        // Before the slot goes back: the last job's status is drawn before
+        // the dispatcher, seeing all slots free, draws the final one.
+        let tally = context.scheduler.tally();
+        let running = context.scheduler.running().saturating_sub(1);
+        context
+            .progress
+            .update(&context.emitter, tally.done, tally.failed, running);
+    }
+    slot.release();
 }
 
 /// Gives a job's slot back exactly once: explicitly when the job is done,
@@ -469,7 +501,7 @@ struct SlotGuard<'a> {
 
 impl SlotGuard<'_> {
     fn release(self) {
-        self.context.scheduler.release(self.slot);
+        self.context.scheduler.release_finished(self.slot);
         std::mem::forget(self);
     }
 }

@@ -48,7 +48,7 @@ impl LengthRule {
         let (mut context, mut context_groups) = (0, 0);
         let mut counts: HashMap<Placeholder, usize> = HashMap::new();
         let mut order = Vec::new();
-        for (text, holes) in shape {
+        for (text, holes) in shape.iter().flatten() {
             if holes.is_empty() {
                 fixed += text;
                 continue;

@@ -22,6 +22,7 @@ mod error;
 mod exec;
 mod expand;
 mod finish;
+mod gnustatus;
 mod input;
 mod job;
 mod joblog;
@@ -57,6 +58,7 @@ use clap::Parser;
 use crate::error::{CrewError, EXIT_CREW_ERROR};
 
 fn main() {
+    warn_as_perl_of_a_broken_locale();
     let cli = match cli::Cli::try_parse_from(arguments()) {
         Ok(cli) => cli,
         Err(error) => match error.kind() {
@@ -127,6 +129,29 @@ fn write_stdout_and_exit(bytes: &[u8], what: &str) -> ! {
     std::process::exit(0);
 }
 
+/// GNU parallel is a Perl program: with a locale the system lacks, perl
+/// warns before anything else. crew lets perl say it, in its own words.
+fn warn_as_perl_of_a_broken_locale() {
+    // SAFETY: 1. the locale name is a valid C string (empty: from the
+    // environment); 2. a new locale object is only freed, never used, and
+    // the process's locale is left alone.
+    let is_broken = unsafe {
+        let locale = libc::newlocale(libc::LC_ALL_MASK, c"".as_ptr(), std::ptr::null_mut());
+        if !locale.is_null() {
+            libc::freelocale(locale);
+        }
+        locale.is_null()
+    };
+    if is_broken {
+        // perl's warning goes to crew's stderr; without perl, nothing.
+        let _ = std::process::Command::new("perl")
+            .args(["-e", "1"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+}
+
 /// crew's arguments, after the options in `$PARALLEL` (read as shell
 /// words, as GNU parallel does).
 fn arguments() -> Vec<std::ffi::OsString> {
@@ -135,11 +160,23 @@ fn arguments() -> Vec<std::ffi::OsString> {
     if let Some(options) = std::env::var_os("PARALLEL").filter(|o| !o.is_empty()) {
         match quote::analyze(options.as_bytes()) {
             Ok(analysis) => {
-                let words = analysis
+                let words: Vec<std::ffi::OsString> = analysis
                     .unquoted_words
                     .into_iter()
-                    .map(std::ffi::OsString::from_vec);
-                args.splice(1..1, words);
+                    .map(std::ffi::OsString::from_vec)
+                    .collect();
+                // GNU reads the options of $PARALLEL, then those of the
+                // command line; $PARALLEL's other words go before the
+                // command line's (`PARALLEL='-k echo 1' parallel -v echo 2`
+                // runs `echo 1 echo 2` with -v).
+                let env_command = command_words(&words);
+                let command = command_words(&args[1..]);
+                let (env_options, env_rest) = words.split_at(words.len() - env_command);
+                let at = args.len() - command;
+                let rest = args.split_off(at);
+                args.splice(1..1, env_options.iter().cloned());
+                args.extend(env_rest.iter().cloned());
+                args.extend(rest);
             }
             Err(error) => fail(&CrewError::usage(format!("$PARALLEL: {error}"))),
         }
@@ -158,6 +195,17 @@ fn arguments() -> Vec<std::ffi::OsString> {
         }
     }
     args
+}
+
+/// How many of `words` (crew's arguments without the program name) are
+/// the command and its inputs: 0 when none are or the words do not parse.
+fn command_words(words: &[std::ffi::OsString]) -> usize {
+    if words.iter().any(|w| w == "--") {
+        return 0;
+    }
+    let program = std::iter::once(std::ffi::OsString::from("crew"));
+    cli::Cli::try_parse_from(program.chain(words.iter().cloned()))
+        .map_or(0, |cli| cli.command.len())
 }
 
 fn fail(error: &CrewError) -> ! {

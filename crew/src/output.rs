@@ -148,6 +148,13 @@ impl Emitter {
         self.note(&mut fds, stream, result);
     }
 
+    /// Runs `f` on crew's stderr with every other write held back (GNU's
+    /// status text and the commands it runs to size the terminal).
+    pub fn with_stderr(&self, f: impl FnOnce(&mut File)) {
+        let mut fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut fds.stderr);
+    }
+
     /// Writes a job's captured stdout then stderr as one unit; each line is
     /// prefixed by `tag` and a TAB when given. Returns the stdout size.
     pub fn write_job(&self, stdout: &mut File, stderr: &mut File, tag: Option<&[u8]>) -> u64 {

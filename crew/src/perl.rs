@@ -7,12 +7,16 @@
 //! - start: the number of expressions, then each expression's code; perl
 //!   compiles each into a sub and answers `OK`, or `ERR <index>` and
 //!   Perl's message (crew then stops, as GNU does).
-//! - `J <seq> <slot> <total> <count>` and the job's values: a new job; its
-//!   values are `@arg` (from `$arg[1]`), the per-job cache is emptied.
+//! - `J <seq> <slot> <total> <count> <completed>` and the job's values: a
+//!   new job; its values are `@arg` (from `$arg[1]`), the per-job cache is
+//!   emptied, `$Global::total_completed` (GNU's) is the jobs finished.
 //! - `E <count>` and `<id> <position>` lines: evaluate these occurrences
 //!   (position 0: once per value, else that value); perl answers each
 //!   result as `<length> <unquoted>\n<bytes>` (`-1 0` for a value the job
 //!   lacks), then `S <skip>`.
+//! - `F <count>` and that many byte strings (`--filter`, filled in): perl
+//!   evaluates them in turn until one is false and answers `F 1` (all
+//!   true: the job runs) or `F 0`.
 //!
 //! Invariants: expressions run in the dispatcher's thread in job order,
 //! so state kept in Perl variables (`$::G++`) sees jobs in the order GNU
@@ -63,14 +67,20 @@ for my $i (0..$count-1) { my $src = readstr();
 print "OK\n";
 while (my $line = <$fh>) { chomp $line; my @f = split / /, $line;
   if ($f[0] eq "J") { $job = bless { seq => $f[1], slot => $f[2] }, "Job"; $total = $f[3];
+    $Global::total_completed = $f[5];
     @arg = (undef); push @arg, readstr() for 1..$f[4]; %cache = (); $skip = 0; next; }
+  if ($f[0] eq "F") { my $run = 1; for (1..$f[1]) { my $src = readstr(); $run &&= eval $src; }
+    print "F ", $run ? 1 : 0, "\n"; next; }
   my @results;
   for (1..$f[1]) { my $occ = <$fh>; chomp $occ; my ($id, $pos) = split / /, $occ;
     my @idx = $pos == 0 ? (1..$#arg) : ($pos > 0 ? ($pos) : ($#arg + 1 + $pos));
     for my $k (@idx) {
       if ($k < 1 or $k > $#arg) { print "-1 0\n"; next }
       my $key = "$id\0$k";
-      if (!exists $cache{$key}) { local $_ = $arg[$k]; $unquote = 0; $code[$id]->();
+      if (!exists $cache{$key}) { local $_ = $arg[$k]; $unquote = 0;
+        # GNU's last successful match before the call (an empty pattern
+        # in an expression reuses it): its strip of a leading position.
+        my $expr = "x"; $expr =~ s/^(-?\d+)? *//; $code[$id]->();
         $cache{$key} = [ defined $_ ? $_ : "", $unquote ]; }
       my ($v, $u) = @{$cache{$key}}; print length($v), " ", $u ? 1 : 0, "\n", $v; } }
   print "S ", $skip ? 1 : 0, "\n"; }
@@ -85,6 +95,8 @@ pub struct JobNumbers {
     pub slot: usize,
     /// `total_jobs()` (0 when not known in advance).
     pub total: u64,
+    /// `$Global::total_completed`: jobs finished so far.
+    pub completed: u64,
 }
 
 /// The running co-process.
@@ -94,6 +106,8 @@ pub struct Perl {
     output: BufReader<ChildStdout>,
     /// How many values the current job has.
     values_in_job: usize,
+    /// perl closed its output: it exited (an expression's `exit` or `die`).
+    has_exited: bool,
 }
 
 fn broken(error: impl std::fmt::Display) -> CrewError {
@@ -153,6 +167,7 @@ impl Perl {
             input,
             output,
             values_in_job: 0,
+            has_exited: false,
         })
     }
 
@@ -163,11 +178,12 @@ impl Perl {
     /// perl went away.
     pub fn begin_job(&mut self, job: JobNumbers, values: &[&[u8]]) -> Result<(), CrewError> {
         let mut request = format!(
-            "J {} {} {} {}\n",
+            "J {} {} {} {} {}\n",
             job.seq,
             job.slot,
             job.total,
-            values.len()
+            values.len(),
+            job.completed
         )
         .into_bytes();
         for value in values {
@@ -220,10 +236,36 @@ impl Perl {
         Ok((values, skip))
     }
 
+    /// Evaluates the filled-in `--filter` expressions of the current job;
+    /// returns whether all are true (GNU stops at the first false one).
+    ///
+    /// # Errors
+    ///
+    /// perl went away or answered out of protocol.
+    pub fn passes(&mut self, filters: &[Vec<u8>]) -> Result<bool, CrewError> {
+        let mut request = format!("F {}\n", filters.len()).into_bytes();
+        for filter in filters {
+            send_bytes(&mut request, filter);
+        }
+        self.input.write_all(&request).map_err(broken)?;
+        self.input.flush().map_err(broken)?;
+        let mut line = String::new();
+        if self.output.read_line(&mut line).map_err(broken)? == 0 {
+            self.has_exited = true;
+            return Err(broken("perl exited"));
+        }
+        match line.as_str() {
+            "F 1\n" => Ok(true),
+            "F 0\n" => Ok(false),
+            _ => Err(broken(format!("unexpected answer `{}`", line.trim()))),
+        }
+    }
+
     /// One `<length> <unquoted>\n<bytes>` answer (`None` for `-1`).
     fn read_answer(&mut self) -> Result<Option<(Vec<u8>, bool)>, CrewError> {
         let mut header = String::new();
         if self.output.read_line(&mut header).map_err(broken)? == 0 {
+            self.has_exited = true;
             return Err(broken("perl exited"));
         }
         let mut fields = header.split_whitespace();
@@ -238,6 +280,19 @@ impl Perl {
         let mut bytes = vec![0u8; len as usize];
         self.output.read_exact(&mut bytes).map_err(broken)?;
         Ok(Some((bytes, unquoted)))
+    }
+}
+
+impl Perl {
+    /// perl's exit status, once it has exited mid-run: GNU runs the
+    /// expressions in its own perl, so an `exit` there ends GNU parallel
+    /// with that status (a `die`, with 255).
+    pub fn exit_status(&mut self) -> Option<i32> {
+        if !self.has_exited {
+            return None;
+        }
+        let status = self.child.wait().ok()?;
+        Some(status.code().unwrap_or(255))
     }
 }
 

@@ -200,6 +200,9 @@ pub struct Blocks {
     header: Option<Vec<u8>>,
     /// Bytes of records in the blocks before this one.
     offset: u64,
+    /// With `-N`: the bytes GNU would have read past this block's start
+    /// (see [`Blocks::grow_as_gnu`]).
+    gnu_read: u64,
 }
 
 impl Blocks {
@@ -216,6 +219,7 @@ impl Blocks {
             files,
             pending: None,
             is_done: false,
+            gnu_read: 0,
             header: None,
             offset: 0,
         }
@@ -261,9 +265,10 @@ impl Blocks {
                 }
                 // GNU's (-N): a record end is looked for from a block's
                 // second byte on, so a block never starts with its end
-                // alone (-r drops blank records first).
+                // alone (-r drops blank lines first: a newline record end
+                // never starts a block then).
                 if is_first
-                    && !self.rule.skips_blank
+                    && !(self.rule.skips_blank && self.rule.record_end == b"\n")
                     && self.rule.records_per_block.is_some()
                     && record.len() == self.rule.record_end.len()
                     && !self.input.available().is_empty()
@@ -303,8 +308,10 @@ impl Blocks {
             self.header = Some(self.read_header()?);
         }
         let header = self.header.clone().unwrap_or_default();
+        let mut raw = 0u64;
         while let Some((mut record, is_complete)) = self.record(records == 0)? {
             let size = record.len() as u64;
+            raw += size;
             let splits_tail = self.rule.lines_per_record > 1 && !is_complete && records > 0;
             let bs = self.rule.block_size;
             let is_past = if self.rule.passes_size {
@@ -340,6 +347,10 @@ impl Blocks {
                 break;
             }
         }
+        if let Some(n) = self.rule.records_per_block.filter(|_| records > 0) {
+            self.grow_as_gnu(raw, records == n)
+                .map_err(CrewError::Stdin)?;
+        }
         if records == 0 {
             self.is_done = true;
         }
@@ -352,6 +363,42 @@ impl Blocks {
         } else {
             len + header.len() as u64
         })
+    }
+}
+
+impl Blocks {
+    /// `-N`: GNU's warnings as it grows its block size. GNU reads in rounds
+    /// up to the next multiple of `--block`; a round that completes no
+    /// block of N records, short of the end of input, grows the size
+    /// (×1.3 + 1) with a warning. The block just cut (`raw` bytes, whole
+    /// or the input's last) is replayed against those rounds.
+    fn grow_as_gnu(&mut self, raw: u64, is_whole: bool) -> io::Result<()> {
+        const MOST: u64 = (1 << 31) - 1;
+        let name = crate::error::program_name();
+        while !is_whole || self.gnu_read < raw {
+            let size = self.rule.block_size.max(1);
+            let wanted = size - self.gnu_read % size;
+            // What GNU reads past this block's end, if the input has it.
+            let past = (self.gnu_read + wanted).saturating_sub(raw);
+            self.input.fill(past as usize)?;
+            let there = self.input.available().len() as u64;
+            let is_end = there < past;
+            self.gnu_read = if is_end {
+                raw + there
+            } else {
+                self.gnu_read + wanted
+            };
+            if is_end || (is_whole && self.gnu_read >= raw) {
+                break;
+            }
+            let grown = ((size as f64 * 1.3 + 1.0).ceil() as u64).min(MOST);
+            crate::error::warn(&format!(
+                "{name}: Warning: A record was longer than {size}. Increasing to --blocksize {grown}.\n"
+            ));
+            self.rule.block_size = grown;
+        }
+        self.gnu_read = self.gnu_read.saturating_sub(raw);
+        Ok(())
     }
 }
 

@@ -110,6 +110,8 @@ pub struct Replacements {
     pub perl_exprs: Vec<String>,
     /// Placeholders standing in a command as tokens (see [`Self::tokenize`]).
     tokens: Vec<Placeholder>,
+    /// `--header` column names and their positions, in header order.
+    column_names: Vec<(Vec<u8>, i64)>,
 }
 
 /// Brackets a token: bytes no command line GNU-style relies on.
@@ -233,6 +235,7 @@ impl Replacements {
             rules: Vec::new(),
             perl_exprs: Vec::new(),
             tokens: Vec::new(),
+            column_names: Vec::new(),
         };
         let mut defs: Vec<(String, String)> = Vec::new();
         if plus {
@@ -274,6 +277,7 @@ impl Replacements {
             self.native
                 .push((key, Placeholder::Value(Position::Nth(index), modifier)));
         }
+        self.column_names.push((name.to_vec(), index));
     }
 
     /// Replaces every `{= code =}` block in a whole command line by a
@@ -341,7 +345,13 @@ impl Replacements {
         }
         let end = end?;
         let inner = std::str::from_utf8(&body[..end]).ok()?;
-        let (position, code) = split_position(inner);
+        // GNU's `{=name code =}`: the first header column name the code
+        // starts with stands for that column's position.
+        let named = self.column_names.iter().find_map(|(name, index)| {
+            let rest = inner.as_bytes().strip_prefix(name.as_slice())?;
+            Some((Position::Nth(*index), std::str::from_utf8(rest).ok()?))
+        });
+        let (position, code) = named.unwrap_or_else(|| split_position(inner));
         let id = self.add_expr(code.to_string());
         Some((Placeholder::Perl(position, id), end + 4))
     }

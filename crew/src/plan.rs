@@ -23,7 +23,10 @@ use crate::placeholder::{NativeNames, Replacements};
 use crate::progress::Wanted;
 use crate::sources::{split_command, Separators, SourceSpec};
 use crate::template::{ShellReason, Template};
-use crate::units::{parse_count, parse_duration, parse_halt, parse_jobs, parse_size, HaltRule};
+use crate::units::{
+    attempts_for, parse_count, parse_duration, parse_halt, parse_jobs, parse_size, parse_trim,
+    unescape, unescape_tag, HaltRule,
+};
 
 /// The most job slots `-j 0` uses.
 const MAX_SLOTS: usize = 1024;
@@ -71,6 +74,8 @@ pub struct Plan {
     pub table: Option<(String, crate::table::Format)>,
     /// Attempts per job (from `--retries`; `u32::MAX`: until success).
     pub attempts: u32,
+    /// `--retries` holding replacement strings: filled in per job.
+    pub retries_per_job: Option<Template>,
     /// `--timeout`.
     pub timeout: Option<crate::timeout::TimeoutRule>,
     /// `--halt`.
@@ -117,6 +122,8 @@ pub struct Plan {
     pub slot_var: Option<OsString>,
     /// Perl code of the Perl replacement strings, by index.
     pub perl_exprs: Vec<String>,
+    /// `--filter`: Perl expressions (filled in unquoted) a job must pass.
+    pub filters: Vec<Template>,
     /// `-S`/`--slf` and the other remote options.
     pub remote: Option<crate::remote::Options>,
 }
@@ -124,33 +131,6 @@ pub struct Plan {
 /// An option value GNU treats as absent when empty (`--joblog ""`).
 fn given(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
-}
-
-/// GNU's backslash escapes in `-d`: `\n`, `\t`, `\r`, `\0`, `\\`.
-fn unescape(text: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 1 < bytes.len() {
-            let escaped = match bytes[i + 1] {
-                b'n' => Some(b'\n'),
-                b't' => Some(b'\t'),
-                b'r' => Some(b'\r'),
-                b'0' => Some(0),
-                b'\\' => Some(b'\\'),
-                _ => None,
-            };
-            if let Some(byte) = escaped {
-                out.push(byte);
-                i += 2;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
 }
 
 impl Plan {
@@ -222,11 +202,6 @@ impl Plan {
         let max_lines = upper.or(count("-l", &cli.max_lines)?.map(|n| n.max(1)));
         let max_chars = count("-s", &cli.max_chars)?;
         let fills = cli.context_replace || cli.multiple;
-        if (cli.pipe || cli.pipepart) && split.command.is_empty() {
-            return Err(CrewError::Gnu(
-                "--pipe/--pipepart must have a command to pipe into (e.g. 'cat').".into(),
-            ));
-        }
         let context_replace = !(cli.pipe || cli.pipepart)
             && (cli.context_replace
                 || (!cli.multiple
@@ -300,12 +275,6 @@ impl Plan {
         if cli.retired {
             return Err(crate::error::retired());
         }
-        if cli.filter.is_some() {
-            return Err(CrewError::usage(
-                "--filter (GNU parallel's: run only jobs whose expression is true) is not \
-                 supported; --filter-hosts must be spelled out",
-            ));
-        }
         let mut shell = crate::shell::choose();
         let is_gnu_choice = std::env::var_os("CREW_SHELL").is_none_or(|s| s.is_empty())
             && std::env::var_os("PARALLEL_SHELL").is_some_and(|s| !s.is_empty());
@@ -321,7 +290,19 @@ impl Plan {
                 shell = crate::shell::bash();
             }
         }
-        let retries = parse_count("--retries", &cli.retries)?;
+        // GNU fills replacement strings into --retries per job (`{//}`).
+        let (retries, retries_per_job) = match parse_count("--retries", &cli.retries) {
+            Ok(n) => (n, None),
+            Err(_) if cli.retries.contains('{') => (
+                1,
+                Some(Template::parse_text(
+                    cli.retries.as_bytes(),
+                    &mut table,
+                    context_replace,
+                )),
+            ),
+            Err(error) => return Err(error),
+        };
         let per_job = if cli.pipe || cli.pipepart {
             None
         } else {
@@ -402,6 +383,20 @@ impl Plan {
         } else {
             None
         };
+        if (cli.pipe || cli.pipepart) && split.command.is_empty() {
+            // GNU opens the input files before it finds no command.
+            for file in &arg_files {
+                if let Err(error) = std::fs::File::open(file) {
+                    return Err(crate::reader::cannot_open(
+                        std::path::Path::new(file),
+                        &error,
+                    ));
+                }
+            }
+            return Err(CrewError::Gnu(
+                "--pipe/--pipepart must have a command to pipe into (e.g. 'cat').".into(),
+            ));
+        }
         if let (Some(rule), Some(file)) = (pipe.as_mut(), &pipe_source) {
             rule.size_parts(file, slots, given(cli.block_size.clone()))?;
         }
@@ -410,8 +405,6 @@ impl Plan {
                 "--pipe reads stdin; it takes no ::: or :::: inputs",
             ));
         }
-        // -k with --line-buffer: in order, so grouped (GNU prints the
-        // oldest job live; crew prints each job whole, in order).
         let results = given(cli.results.clone());
         let results_table = results
             .as_deref()
@@ -422,6 +415,8 @@ impl Plan {
             Capture::Ungroup
         } else if cli.line_buffer && !cli.keep_order {
             Capture::Lines
+        } else if cli.line_buffer {
+            Capture::OrderedLines
         } else {
             Capture::Group
         };
@@ -434,6 +429,11 @@ impl Plan {
             (None, true) => Some(Tagging::Inputs),
             (None, false) => None,
         };
+        let filters = cli
+            .filter
+            .iter()
+            .map(|text| Template::parse_text(text.as_bytes(), &mut table, context_replace))
+            .collect();
         let remote = crate::remote::Options::from_cli(
             &cli.remote,
             &cli.env,
@@ -491,11 +491,8 @@ impl Plan {
                 .filter(|_| results_table.is_none())
                 .map(PathBuf::from),
             table: results_table,
-            attempts: if retries == 0 {
-                u32::MAX
-            } else {
-                retries.min(u32::MAX as usize - 1) as u32
-            },
+            attempts: attempts_for(retries),
+            retries_per_job,
             timeout: given(cli.timeout.clone())
                 .map(|t| crate::timeout::TimeoutRule::parse(&t))
                 .transpose()?,
@@ -550,6 +547,7 @@ impl Plan {
                 .transpose()?,
             tmpdir: given(cli.tmpdir.clone()).map(PathBuf::from),
             perl_exprs: table.perl_exprs.clone(),
+            filters,
             remote,
             slot_var: given(cli.process_slot_var.clone()).map(OsString::from),
         })
@@ -566,25 +564,6 @@ impl Plan {
             || self.table.is_some()
             || self.timeout.is_some()
     }
-}
-
-/// `--trim`: which sides of each input lose their blanks.
-fn parse_trim(text: Option<&str>) -> Result<(bool, bool), CrewError> {
-    Ok(match text {
-        None | Some("n") => (false, false),
-        Some("l") => (true, false),
-        Some("r") => (false, true),
-        Some("lr" | "rl") => (true, true),
-        Some(other) => {
-            let _ = other;
-            return Err(CrewError::Gnu("--trim must be one of: r l rl lr.".into()));
-        }
-    })
-}
-
-/// `--tagstring`'s `\t` is a TAB, as in GNU.
-fn unescape_tag(text: &str) -> Vec<u8> {
-    text.replace("\\t", "\t").into_bytes()
 }
 
 /// Raises the open-file limit to its hard maximum (each running job holds

@@ -1,13 +1,17 @@
 //! `--bar`, `--eta`, `--progress`: a live status line on stderr, drawn with
-//! indicatif only when stderr is a terminal.
+//! indicatif when stderr is a terminal; otherwise GNU parallel's own text
+//! ([`crate::gnustatus`]), as GNU writes it to a pipe or a file.
 //!
-//! Invariants: when stderr is not a terminal (a pipe, a file, CI logs),
-//! nothing is drawn and every method is a no-op, so redirected stderr holds
-//! only the jobs' own output. Output writes are wrapped in
-//! [`Progress::suspend`] so the bar never tears a job's output.
+//! Invariants: output writes are wrapped in [`Progress::suspend`] so the
+//! bar never tears a job's output; GNU's text is written under the
+//! emitter's lock, between whole outputs.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::gnustatus::{Display, GnuStatus};
+use crate::output::Emitter;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -57,14 +61,32 @@ impl Wanted {
 pub struct Progress {
     bar: Option<ProgressBar>,
     shows_counts: bool,
+    gnu: Option<Arc<GnuStatus>>,
 }
 
 impl Progress {
-    /// Shows the `wanted` displays if stderr is a terminal; `total` is the
-    /// number of jobs when known.
-    pub fn new(wanted: Wanted, total: Option<u64>) -> Progress {
-        if !wanted.any() || !std::io::stderr().is_terminal() {
+    /// Shows the `wanted` displays; `total` is the number of jobs when
+    /// known, `slots` crew's job slots.
+    pub fn new(wanted: Wanted, total: Option<u64>, slots: usize) -> Progress {
+        if !wanted.any() {
             return Progress::default();
+        }
+        if !std::io::stderr().is_terminal() {
+            let display = if wanted.bar {
+                Display::Bar
+            } else if wanted.eta {
+                Display::Eta
+            } else {
+                Display::Counts
+            };
+            let gnu = GnuStatus::new(display, slots);
+            if let Some(total) = total {
+                gnu.set_total(total);
+            }
+            return Progress {
+                gnu: Some(Arc::new(gnu)),
+                ..Progress::default()
+            };
         }
         let bar = match total {
             Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()),
@@ -78,12 +100,39 @@ impl Progress {
         Progress {
             bar: Some(bar),
             shows_counts: wanted.counts,
+            gnu: None,
+        }
+    }
+
+    /// GNU's text status, when stderr is not a terminal.
+    pub fn gnu(&self) -> Option<&Arc<GnuStatus>> {
+        self.gnu.as_ref()
+    }
+
+    /// Before the first job (GNU's table of computers).
+    pub fn begin(&self, emitter: &Emitter) {
+        if let Some(gnu) = &self.gnu {
+            emitter.with_stderr(|err| gnu.begin(err));
+        }
+    }
+
+    /// A job is about to start with these values (joined by spaces).
+    pub fn started(&self, values: impl FnOnce() -> String) {
+        if let Some(gnu) = &self.gnu {
+            gnu.started(values());
+        }
+    }
+
+    /// The number of jobs is known now (the input has ended).
+    pub fn set_total(&self, total: u64) {
+        if let Some(gnu) = &self.gnu {
+            gnu.set_total(total);
         }
     }
 
     /// Whether a status line is drawn.
     pub fn is_shown(&self) -> bool {
-        self.bar.is_some()
+        self.bar.is_some() || self.gnu.is_some()
     }
 
     /// Runs `f` with the status line hidden.
@@ -94,8 +143,11 @@ impl Progress {
         }
     }
 
-    /// Updates the counts after a job finished.
-    pub fn update(&self, done: u64, failed: u64, running: usize) {
+    /// Updates the counts after a job finished (and its output is out).
+    pub fn update(&self, emitter: &Emitter, done: u64, failed: u64, running: usize) {
+        if let Some(gnu) = &self.gnu {
+            emitter.with_stderr(|err| gnu.finished(err));
+        }
         if let Some(bar) = &self.bar {
             bar.set_position(done);
             if self.shows_counts {
@@ -106,10 +158,54 @@ impl Progress {
         }
     }
 
-    /// Removes the status line.
-    pub fn finish(&self) {
+    /// Removes the status line (GNU's text: its last status and a newline).
+    pub fn finish(&self, emitter: &Emitter) {
+        if let Some(gnu) = &self.gnu {
+            emitter.with_stderr(|err| gnu.end(err));
+        }
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// How often GNU's text status is redrawn while jobs run (GNU's main loop
+/// redraws it many times a second).
+const TICK: Duration = Duration::from_millis(100);
+
+/// Calls a redraw every [`TICK`] on its own thread until dropped (the drop
+/// waits for the thread, so no redraw follows it).
+pub struct Ticker {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    /// Starts calling `tick`.
+    pub fn start(tick: impl Fn() + Send + 'static) -> Ticker {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("crew-status".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(TICK)
+                {
+                    tick();
+                }
+            })
+            .ok();
+        Ticker {
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }

@@ -23,13 +23,13 @@ use std::time::Duration;
 use crate::exec::Ending;
 use crate::order::Reorder;
 use crate::pacing::{Pacing, Verdict};
-use crate::units::{HaltCounts, HaltRule, Urgency};
+use crate::units::{HaltCounts, HaltRule, Threshold, Urgency};
 
 /// Why crew stopped starting jobs early.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
     /// `--halt` fired; crew exits with this status.
-    Halt { status: i32 },
+    Halt { status: i32, urgency: Urgency },
     /// A stop signal arrived.
     Signal(i32),
     /// Whoever read crew's stdout went away.
@@ -38,6 +38,23 @@ pub enum Stop {
     Fatal,
     /// crew's stdout or stderr cannot be written (the message is printed).
     OutputFailed,
+}
+
+/// What a finished job means for `--halt` (GNU tells each counted job).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct HaltNews {
+    /// The rule counts this job: GNU says "This job failed" (succeeded,
+    /// finished). `None` also for a job crew killed after a `now` halt.
+    pub counts: Option<HaltCounts>,
+    /// The rule is met (with this job or before).
+    pub is_met: bool,
+    /// The rule fired with this job.
+    pub fired: Option<Urgency>,
+    /// The rule is `soon` (running jobs may finish).
+    pub is_soon: bool,
+    /// Jobs still running besides this one.
+    pub others: usize,
 }
 
 /// What the run came to.
@@ -59,6 +76,9 @@ struct State {
     /// in them, so waiting for the jobs to end does not wait for these.
     reading: usize,
     tally: Tally,
+    /// Jobs counted by [`Scheduler::finish`] whose slot is not back yet:
+    /// they no longer run (GNU's count of running jobs leaves them out).
+    finished_holding: usize,
     stop: Option<Stop>,
 }
 
@@ -78,6 +98,7 @@ impl Scheduler {
                 running: 0,
                 reading: 0,
                 tally: Tally::default(),
+                finished_holding: 0,
                 stop: None,
             }),
             changed: Condvar::new(),
@@ -128,10 +149,12 @@ impl Scheduler {
         }
     }
 
-    /// Counts a finished job; returns the halt urgency if this job made the
-    /// halt rule fire (the caller kills running jobs for `Now`).
-    pub fn finish(&self, ending: &Ending) -> Option<Urgency> {
+    /// Counts a finished job and applies the halt rule; says what GNU
+    /// would tell about it (the caller kills running jobs when the rule
+    /// fired with `now`).
+    pub fn finish(&self, ending: &Ending) -> HaltNews {
         let mut state = self.lock();
+        state.finished_holding += 1;
         let tally = &mut state.tally;
         tally.done += 1;
         if ending.is_success() {
@@ -139,25 +162,65 @@ impl Scheduler {
         } else {
             tally.failed += 1;
         }
-        let rule = self.halt?;
+        let mut news = HaltNews::default();
+        let Some(rule) = self.halt else {
+            return news;
+        };
         let tally = *tally;
+        if let Some(Stop::Halt {
+            urgency: Urgency::Now,
+            ..
+        }) = state.stop
+        {
+            // Killed by crew after a `now` halt: GNU has exited already.
+            return news;
+        }
         let counted = match rule.counts {
             HaltCounts::Failures if !ending.is_success() => tally.failed,
             HaltCounts::Successes if ending.is_success() => tally.succeeded,
             HaltCounts::Done => tally.done,
-            _ => return None,
+            _ => return news,
         };
-        if state.stop.is_some() || !rule.is_met(counted, tally.done) {
-            return None;
+        news.counts = Some(rule.counts);
+        news.is_soon = rule.urgency == Urgency::Soon;
+        news.others = state
+            .running
+            .saturating_sub(state.reading + state.finished_holding);
+        if !rule.is_met(counted, tally.done) {
+            return news;
         }
-        let status = match rule.counts {
-            HaltCounts::Failures => ending.shell_status().clamp(1, 255),
-            HaltCounts::Successes => 0,
-            HaltCounts::Done => tally.failed.min(101) as i32,
+        news.is_met = true;
+        if matches!(state.stop, Some(Stop::Halt { .. })) {
+            return news;
+        }
+        // GNU's status: a count of 1 gives the job's own status, a larger
+        // count how many failed (at most 101), `success` 0.
+        let own = match ending.shell_status() {
+            status if status < 0 => status & 255,
+            status => status,
         };
-        state.stop = Some(Stop::Halt { status });
+        let status = match (rule.counts, rule.threshold) {
+            (HaltCounts::Successes, _) => 0,
+            (HaltCounts::Failures, Threshold::Percent(_)) => own.clamp(1, 255),
+            (_, Threshold::Count(1)) => own,
+            _ => tally.failed.min(101) as i32,
+        };
+        state.stop = Some(Stop::Halt {
+            status,
+            urgency: rule.urgency,
+        });
         self.changed.notify_all();
-        Some(rule.urgency)
+        news.fired = Some(rule.urgency);
+        news
+    }
+
+    /// A finished job returns its `slot`.
+    pub fn release_finished(&self, slot: usize) {
+        {
+            let mut state = self.lock();
+            state.finished_holding = state.finished_holding.saturating_sub(1);
+        }
+        self.release(slot);
     }
 
     /// Returns `slot` to the free list.
@@ -187,9 +250,15 @@ impl Scheduler {
         self.changed.notify_all();
     }
 
-    /// Whether a `--halt` rule stopped crew.
-    pub fn is_halted(&self) -> bool {
-        matches!(self.lock().stop, Some(Stop::Halt { .. }))
+    /// Whether a `--halt now` rule (or a perl `exit`) stopped crew.
+    pub fn is_halted_now(&self) -> bool {
+        matches!(
+            self.lock().stop,
+            Some(Stop::Halt {
+                urgency: Urgency::Now,
+                ..
+            })
+        )
     }
 
     /// Whether crew is stopping.
@@ -269,19 +338,28 @@ mod tests {
     #[test]
     fn a_halt_rule_stops_further_starts() {
         let scheduler = Scheduler::new(1, parse_halt("now,fail=2").unwrap());
-        assert_eq!(scheduler.finish(&Ending::Exited(3)), None);
-        assert_eq!(scheduler.finish(&Ending::Exited(4)), Some(Urgency::Now));
+        assert_eq!(scheduler.finish(&Ending::Exited(3)).fired, None);
+        assert_eq!(
+            scheduler.finish(&Ending::Exited(4)).fired,
+            Some(Urgency::Now)
+        );
         let mut pacing = Pacing::default();
         assert_eq!(
             scheduler.acquire(0, None, &mut pacing),
-            Err(Stop::Halt { status: 4 })
+            Err(Stop::Halt {
+                status: 2,
+                urgency: Urgency::Now
+            })
         );
     }
 
     #[test]
     fn a_signal_overrides_a_halt() {
         let scheduler = Scheduler::new(1, None);
-        scheduler.stop(Stop::Halt { status: 1 });
+        scheduler.stop(Stop::Halt {
+            status: 1,
+            urgency: Urgency::Soon,
+        });
         scheduler.stop(Stop::Signal(2));
         scheduler.stop(Stop::BrokenPipe);
         assert_eq!(scheduler.wait_idle().1, Some(Stop::Signal(2)));

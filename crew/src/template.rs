@@ -105,7 +105,7 @@ pub struct Template {
     context_replace: bool,
     perl_occurrences: Vec<(Position, usize)>,
     /// Per command word as given: literal length and replacement strings.
-    shape: Vec<(usize, Vec<Placeholder>)>,
+    shape: Vec<Vec<(usize, Vec<Placeholder>)>>,
 }
 
 /// Why a shell is used, or `None` for direct execution.
@@ -145,7 +145,10 @@ impl Template {
             shape.push(word_shape(&segments));
         }
         if shape.is_empty() {
-            shape.push((0, vec![Placeholder::Value(Position::Each, Modifier::Whole)]));
+            shape.push(vec![(
+                0,
+                vec![Placeholder::Value(Position::Each, Modifier::Whole)],
+            )]);
         }
         let analysis = analyze(&joined)?;
         let mut occurrences = Vec::new();
@@ -189,7 +192,10 @@ impl Template {
         if !has_hole {
             shell.push(ShellPiece::Space(b" ".to_vec()));
             shell.push(ShellPiece::Word(appended_input()));
-            shape.push((0, vec![Placeholder::Value(Position::Each, Modifier::Whole)]));
+            shape.push(vec![(
+                0,
+                vec![Placeholder::Value(Position::Each, Modifier::Whole)],
+            )]);
         }
         let direct = if reason.is_none() {
             let mut direct_occurrences = Vec::new();
@@ -254,11 +260,14 @@ impl Template {
                 }
             })
             .collect();
-        let mut shape: Vec<(usize, Vec<Placeholder>)> =
+        let mut shape: Vec<Vec<(usize, Vec<Placeholder>)>> =
             words.iter().map(|w| word_shape(&w.segments)).collect();
         if !words.iter().any(Word::has_any_hole) {
             words.push(appended_input());
-            shape.push((0, vec![Placeholder::Value(Position::Each, Modifier::Whole)]));
+            shape.push(vec![(
+                0,
+                vec![Placeholder::Value(Position::Each, Modifier::Whole)],
+            )]);
         }
         Template {
             direct: Some(words),
@@ -297,8 +306,10 @@ impl Template {
     }
 
     /// The command words' structure for GNU's length rule: per command
-    /// word as given, its literal length and its replacement strings.
-    pub fn length_shape(&self) -> &[(usize, Vec<Placeholder>)] {
+    /// word as given, its plain text's length, then each white-space
+    /// separated piece holding replacement strings (its literal length
+    /// and its strings).
+    pub fn length_shape(&self) -> &[Vec<(usize, Vec<Placeholder>)>] {
         &self.shape
     }
 
@@ -355,9 +366,11 @@ impl Template {
                 ShellPiece::Word(word) => {
                     let before = script.len();
                     expand_shell_word(word, &values, None, &mut script);
-                    if script.len() == before && word.has_any_hole() {
-                        // A word without values vanishes with its space
-                        // (`--pipe cat` shows as `cat`).
+                    // The appended ` {}` without values vanishes with its
+                    // space (`--pipe cat` shows as `cat`); a word of the
+                    // user's stays, empty, with the spaces around it (GNU's
+                    // `echo {1} {3} x` shows `echo 1  x`).
+                    if script.len() == before && word.is_appended_input() {
                         while script.last() == Some(&b' ') {
                             script.pop();
                         }
@@ -378,16 +391,54 @@ impl Template {
     }
 }
 
-fn word_shape(segments: &[Segment]) -> (usize, Vec<Placeholder>) {
-    let mut text = 0;
-    let mut holes = Vec::new();
+/// A command word's shape for the length rule, as GNU measures it: the
+/// word's white-space-separated pieces holding replacement strings are
+/// context groups (their literal text, their strings); everything else,
+/// the white space too, is one entry of plain text (no strings).
+fn word_shape(segments: &[Segment]) -> Vec<(usize, Vec<Placeholder>)> {
+    let mut plain = 0;
+    let mut groups = Vec::new();
+    // The piece being read: its text length and strings.
+    let mut piece = (0, Vec::new());
+    let mut end_piece = |piece: &mut (usize, Vec<Placeholder>), plain: &mut usize| {
+        let (text, holes) = std::mem::take(piece);
+        if holes.is_empty() {
+            *plain += text;
+        } else {
+            groups.push((text, holes));
+        }
+    };
     for segment in segments {
         match segment {
-            Segment::Text(t) => text += t.len(),
-            Segment::Hole(p, ..) => holes.push(*p),
+            Segment::Text(t) => {
+                for &b in t {
+                    if b.is_ascii_whitespace() || b == 0x0b {
+                        end_piece(&mut piece, &mut plain);
+                        plain += 1;
+                    } else {
+                        piece.0 += 1;
+                    }
+                }
+            }
+            Segment::Hole(p, ..) => piece.1.push(*p),
         }
     }
-    (text, holes)
+    end_piece(&mut piece, &mut plain);
+    let mut shape = vec![(plain, Vec::new())];
+    shape.extend(groups);
+    shape
+}
+
+/// The occurrence number of a hole that is not a Perl expression.
+const NOT_PERL: usize = usize::MAX;
+
+/// The occurrence number marking [`appended_input`]'s hole (not Perl).
+const APPENDED: usize = usize::MAX - 1;
+
+impl Word {
+    fn is_appended_input(&self) -> bool {
+        matches!(self.segments.as_slice(), [Segment::Hole(_, _, APPENDED)])
+    }
 }
 
 fn appended_input() -> Word {
@@ -395,7 +446,7 @@ fn appended_input() -> Word {
         segments: vec![Segment::Hole(
             Placeholder::Value(Position::Each, Modifier::Whole),
             QuoteContext::Bare,
-            usize::MAX,
+            APPENDED,
         )],
         is_command: false,
     }
@@ -424,7 +475,7 @@ fn parse_segments(
                         occurrences.push((position, id));
                         occurrences.len() - 1
                     }
-                    _ => usize::MAX,
+                    _ => NOT_PERL,
                 };
                 segments.push(Segment::Hole(placeholder, context(i), occurrence));
                 i += len;

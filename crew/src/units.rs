@@ -1,5 +1,5 @@
 //! Parsing of the small value languages options use: durations, sizes, job
-//! counts and halt rules.
+//! counts, halt rules, retries, `--trim` sides and backslash escapes.
 //!
 //! Every parser takes the option name so its error says which option was
 //! wrong and shows a correct example; none of them panics on any input.
@@ -281,6 +281,61 @@ pub fn parse_halt(text: &str) -> Result<Option<HaltRule>, CrewError> {
         counts,
         threshold,
     }))
+}
+
+/// The attempts `--retries N` gives a job (GNU: 0 retries until success).
+pub fn attempts_for(retries: usize) -> u32 {
+    if retries == 0 {
+        u32::MAX
+    } else {
+        retries.min(u32::MAX as usize - 1) as u32
+    }
+}
+
+/// GNU's backslash escapes in `-d`: `\n`, `\t`, `\r`, `\0`, `\\`.
+pub fn unescape(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+            let escaped = match bytes[i + 1] {
+                b'n' => Some(b'\n'),
+                b't' => Some(b'\t'),
+                b'r' => Some(b'\r'),
+                b'0' => Some(0),
+                b'\\' => Some(b'\\'),
+                _ => None,
+            };
+            if let Some(byte) = escaped {
+                out.push(byte);
+                i += 2;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// `--trim`: which sides of each input lose their blanks.
+pub fn parse_trim(text: Option<&str>) -> Result<(bool, bool), CrewError> {
+    Ok(match text {
+        None | Some("n") => (false, false),
+        Some("l") => (true, false),
+        Some("r") => (false, true),
+        Some("lr" | "rl") => (true, true),
+        Some(other) => {
+            let _ = other;
+            return Err(CrewError::Gnu("--trim must be one of: r l rl lr.".into()));
+        }
+    })
+}
+
+/// `--tagstring`'s `\t` is a TAB, as in GNU.
+pub fn unescape_tag(text: &str) -> Vec<u8> {
+    text.replace("\\t", "\t").into_bytes()
 }
 
 #[cfg(test)]
