@@ -169,6 +169,42 @@ fn par_bridge_never_pulls_ahead_of_what_is_processed() {
     });
 }
 
+/// A source that is not fused (asking it again after its end blocks,
+/// restarts or panics, all allowed by `Iterator`'s contract) is never
+/// asked again once it returned `None`, whichever piece saw its end.
+#[test]
+fn par_bridge_never_asks_a_source_again_after_its_end() {
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(3);
+        for round in 0..200u64 {
+            let len = round % 40;
+            let mut next = 0u64;
+            let mut ended = false;
+            let source = std::iter::from_fn(move || {
+                assert!(!ended, "asked again after returning None");
+                if next == len {
+                    ended = true;
+                    return None;
+                }
+                next += 1;
+                Some(next - 1)
+            });
+            let total: u64 = pool.install(|| {
+                source
+                    .par_bridge()
+                    .map(|item| {
+                        // Pieces on several threads, so that one of them
+                        // meets the end while another is still claiming.
+                        thread::yield_now();
+                        item
+                    })
+                    .sum()
+            });
+            assert_eq!(total, (0..len).sum::<u64>(), "round {round}");
+        }
+    });
+}
+
 #[test]
 fn short_circuits_stop_handing_out_pieces() {
     with_deadline(LIMIT, || {

@@ -435,7 +435,10 @@ impl<T: RangeInteger> Producer for RangeInclusiveIter<T> {
 /// assert_eq!(numbers, [1, 2, 3]);
 /// ```
 pub struct IterBridge<I> {
-    source: Mutex<I>,
+    /// `None` once the source returned `None`: it is never asked again (a
+    /// source need not be fused; one that blocks or restarts after its end
+    /// would hang or repeat items).
+    source: Mutex<Option<I>>,
     drained: AtomicBool,
 }
 
@@ -451,7 +454,7 @@ where
 {
     pub(crate) fn new(source: I) -> Self {
         IterBridge {
-            source: Mutex::new(source),
+            source: Mutex::new(Some(source)),
             drained: AtomicBool::new(false),
         }
     }
@@ -517,14 +520,22 @@ impl<I: Iterator> Iterator for BridgePiece<'_, I> {
         if self.left == 0 {
             return None;
         }
-        let mut source = lock(&self.bridge.source);
-        let Some(item) = source.next() else {
+        let mut guard = lock(&self.bridge.source);
+        let Some(item) = guard.as_mut().and_then(Iterator::next) else {
+            // Fused here: taken out at its end, so no later piece calls it
+            // again, and dropped after the lock is released (a panicking
+            // destructor then unwinds from this piece like a panic in
+            // `next`).
+            let ended = guard.take();
+            drop(guard);
             self.left = 0;
             // Relaxed: a hint to stop claiming; a late claim finds the
-            // source empty anyway.
+            // source gone anyway.
             self.bridge.drained.store(true, Ordering::Relaxed);
+            drop(ended);
             return None;
         };
+        let source = guard.as_mut().expect("it just gave an item");
         self.left -= 1;
         // At most 1,024 at a time: the piece may be asked to stop early.
         let promised = source.size_hint().0.min(self.left).min(1024);
