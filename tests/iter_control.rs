@@ -205,6 +205,45 @@ fn par_bridge_never_asks_a_source_again_after_its_end() {
     });
 }
 
+/// A bridged source whose destructor panics, dropped at its end by
+/// whichever piece saw it or at the call's end after a short-circuit: the
+/// panic resumes in the caller, and the pool goes on.
+#[test]
+fn a_bridged_source_that_panics_on_drop_resumes_in_the_caller() {
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("the source's destructor");
+        }
+    }
+    with_deadline(LIMIT, || {
+        let pool = Pool::new(3);
+        for short_circuit in [false, true] {
+            let bomb = Bomb;
+            let source = (0..1_000u64).map(move |i| {
+                let _ = &bomb;
+                i
+            });
+            let text = panic_text_of(|| {
+                pool.install(|| {
+                    let bridge = source.par_bridge();
+                    if short_circuit {
+                        u64::from(bridge.any(|i| i == 3))
+                    } else {
+                        bridge.sum::<u64>()
+                    }
+                })
+            });
+            assert_eq!(
+                text, "the source's destructor",
+                "short-circuit {short_circuit}"
+            );
+            let total: u64 = pool.install(|| (0..10u64).into_par_iter().sum());
+            assert_eq!(total, 45, "the pool goes on");
+        }
+    });
+}
+
 #[test]
 fn short_circuits_stop_handing_out_pieces() {
     with_deadline(LIMIT, || {
