@@ -220,9 +220,8 @@ fn a_bridged_source_that_panics_on_drop_resumes_in_the_caller() {
         let pool = Pool::new(3);
         for short_circuit in [false, true] {
             let bomb = Bomb;
-            let source = (0..1_000u64).map(move |i| {
+            let source = (0..1_000u64).inspect(move |_| {
                 let _ = &bomb;
-                i
             });
             let text = panic_text_of(|| {
                 pool.install(|| {
