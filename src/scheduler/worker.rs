@@ -30,6 +30,9 @@ use crate::sync::{thread, thread_local};
 use crate::Arc;
 
 mod idle;
+mod linger;
+
+use linger::Linger;
 
 pub(crate) use idle::backoff;
 
@@ -76,6 +79,8 @@ pub(crate) struct Worker {
     wake: Arc<Wake>,
     peers: RefCell<Peers>,
     rng: Cell<u32>,
+    /// How long it goes on looking for work before it parks.
+    linger: Linger,
 }
 
 /// Entry point of every worker thread.
@@ -121,6 +126,7 @@ impl Worker {
                 epoch: usize::MAX,
                 list: Vec::new(),
             }),
+            linger: Linger::new(),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             pool,
         }

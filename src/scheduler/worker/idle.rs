@@ -7,6 +7,8 @@
 //!           (a thread that turned surplus while finding it hands it back and
 //!           exits: `[shrink-vs-find]`)
 //!     IDLE: search a few rounds (asking busy peers to share a frame);
+//!           go on searching while the spell is younger than the worker's
+//!           linger and no peer has pending frames (linger.rs);
 //!           then park (registry.rs, "Waking"), as the beater if a peer has
 //!           pending frames and nobody beats (heartbeat.rs, "Who beats")
 //! }
@@ -92,6 +94,7 @@ impl Worker {
     fn search(&self) -> Option<JobRef> {
         let registry = &self.pool.registry;
         self.pool.signal_if_quiet();
+        let spell = self.linger.begin();
         let mut round = 0;
         loop {
             // Before looking for work, not after: a thread above the limit
@@ -105,6 +108,7 @@ impl Worker {
                 return None;
             }
             if let Some(job) = found {
+                self.linger.found(&spell);
                 return Some(self.found(job));
             }
             if round == 0 {
@@ -123,6 +127,13 @@ impl Worker {
                 registry.wake_all();
                 return None;
             }
+            // Work tends to come back soon after it went (linger.rs); a
+            // peer's pending frame is the heartbeat's business instead.
+            if self.linger.goes_on(&spell) && !self.peers_pending() {
+                thread::yield_now();
+                continue;
+            }
+            spell.parks();
             registry.prepare_park(&self.wake);
             // [park-vs-submit]: look once more now that we count as parked.
             if self.pool.has_visible_work() {
@@ -131,7 +142,10 @@ impl Worker {
                 registry.wake_all();
             }
             match self.beat() {
-                Beat::Claimed(job) => return Some(self.found(job)),
+                Beat::Claimed(job) => {
+                    self.linger.found(&spell);
+                    return Some(self.found(job));
+                }
                 Beat::Notified => {
                     round = 0;
                     continue;
