@@ -38,6 +38,8 @@ const MAX_LINGER: u64 = 200_000;
 
 /// One worker's linger, in nanoseconds (owned by its thread).
 pub(super) struct Linger {
+    // Never read under loom, which does not linger.
+    #[cfg_attr(loom, allow(dead_code))]
     nanos: Cell<u64>,
 }
 
