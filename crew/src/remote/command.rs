@@ -16,7 +16,8 @@
 //!           setsid sh -c WATCH P <&stdin &        the watcher, group W
 //!           wait P; kill group W; exit with P's status
 //! WATCH:    cat >/dev/null (ends when the ssh channel closes);
-//!           TERM group P, 1 s later KILL group P
+//!           TERM group P, 1 s later KILL group P (process P itself if
+//!           it has no group yet: its setsid had not run)
 //! ```
 //!
 //! Invariants:
@@ -37,13 +38,27 @@
 
 use crate::quote::{quote_into, QuoteContext};
 
+/// WATCH (see the module doc), `$1` the job's pid. The job may not have
+/// its own group yet (its `setsid` not run: stdin ended at once, or the
+/// machine is loaded), so a kill of the group that finds none kills the
+/// process itself.
+macro_rules! watch {
+    () => {
+        "cat >/dev/null; kill -TERM -$1 || kill -TERM $1; sleep 1; kill -KILL -$1 || kill -KILL $1"
+    };
+}
+
 /// The remote wrapper (see the module doc). `$1`: working dir (empty:
 /// the login dir), `$2`: the job script.
-const WRAPPER: &str = "if [ -n \"$1\" ]; then mkdir -p -- \"$1\" && cd -- \"$1\" || exit 255; fi; \
+const WRAPPER: &str = concat!(
+    "if [ -n \"$1\" ]; then mkdir -p -- \"$1\" && cd -- \"$1\" || exit 255; fi; \
 exec 3<&0 4>&2 2>/dev/null; \
 setsid \"${SHELL:-/bin/sh}\" -c \"$2\" 2>&4 3<&- 4>&- & p=$!; \
-setsid sh -c 'cat >/dev/null; kill -TERM -$1; sleep 1; kill -KILL -$1' crew-watch $p <&3 >/dev/null 4>&- & w=$!; \
-exec 3<&-; wait $p; r=$?; kill -KILL -$w $w; exit $r";
+setsid sh -c '",
+    watch!(),
+    "' crew-watch $p <&3 >/dev/null 4>&- & w=$!; \
+exec 3<&-; wait $p; r=$?; kill -KILL -$w $w; exit $r"
+);
 
 /// The wrapper when the job's stdin carries data (`--pipe`).
 const WRAPPER_PIPED: &str =
@@ -328,6 +343,38 @@ mod tests {
         let status = child.wait().unwrap();
         assert_eq!(text, "");
         assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    }
+
+    /// The race behind a flaky run: stdin ends before the job's `setsid`
+    /// ran, so the job has no group to kill yet. A process in the test's
+    /// own group stands for it: the watch must kill the process itself.
+    #[test]
+    fn the_watch_kills_a_job_that_has_no_group_of_its_own_yet() {
+        use std::os::unix::process::ExitStatusExt;
+        use std::process::{Command, Stdio};
+        use std::time::{Duration, Instant};
+        let mut job = Command::new("sleep").arg("30").spawn().unwrap();
+        let watch = Command::new("sh")
+            .arg("-c")
+            .arg(watch!())
+            .arg("crew-watch")
+            .arg(job.id().to_string())
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = job.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                job.kill().unwrap();
+                panic!("the watch left the job running (watch: {watch})");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
     }
 
     #[test]
